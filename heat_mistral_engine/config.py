@@ -1,0 +1,51 @@
+"""heat.conf options of heat-mistral-engine, read inside heat-engine.
+
+Everything lives in the ``[mistral_scheduler]`` group. The Keystone
+credentials heat-engine uses to talk to Mistral are the standard
+keystoneauth options of the same group (``auth_type``, ``auth_url``, ...):
+generated workflows and executions are owned by that service account, not by
+the stack's user, so a user cannot edit the workflow that orders their stack.
+With no ``auth_type`` the client talks to a Mistral that runs without
+authentication (``[pecan] auth_enable = False``), as the local cloud does.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = 'mistral_scheduler'
+
+OPTS = [
+    cfg.BoolOpt('enabled', default=False,
+                help='Let Mistral order the resource actions of stack '
+                     'traversals and carry the data between resources. '
+                     'When false the plugin is loaded but changes nothing.'),
+    cfg.URIOpt('mistral_url', schemes=['http', 'https'],
+               help='Root of the Mistral v2 API, for example '
+                    'http://mistral.example.com:8989/v2. When unset, the '
+                    'workflowv2 endpoint of the Keystone catalog is used, '
+                    'which needs auth_type to be set.'),
+    cfg.StrOpt('endpoint_interface', default='internal',
+               choices=['public', 'internal', 'admin'],
+               help='Catalog interface used to find Mistral when '
+                    'mistral_url is unset.'),
+    cfg.StrOpt('rpc_topic', default='heat-mistral-engine',
+               help='oslo.messaging topic on which heat-engines receive '
+                    'resource nodes from the Mistral action. Must match '
+                    '[heat_mistral_engine] rpc_topic in mistral.conf.'),
+    cfg.IntOpt('request_timeout', default=30, min=1,
+               help='Seconds to wait for one Mistral API call.'),
+]
+
+
+def register_opts(conf=cfg.CONF):
+    """Register the options and keystoneauth options; safe to call twice."""
+    conf.register_opts(OPTS, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP)
+    ks_loading.register_auth_conf_options(conf, GROUP)
+
+
+def list_opts():
+    """Options for oslo-config-generator (entry point oslo.config.opts)."""
+    auth_opts = ks_loading.get_auth_common_conf_options()
+    session_opts = ks_loading.get_session_conf_options()
+    return [(GROUP, OPTS + session_opts + auth_opts)]

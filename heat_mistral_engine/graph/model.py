@@ -1,0 +1,122 @@
+"""The task graph: one node per Heat convergence node, edges between them.
+
+Pure data, no Heat and no Mistral: heat-engine builds it from a stack's
+convergence graph, tests build it by hand, and the workflow compiler turns it
+into a Mistral workflow.
+
+Contract:
+* A node is identified by ``key`` = (resource_id, is_update), as Heat's
+  ``ConvergenceNode`` without the node type (snapshot nodes are not handled).
+* ``edges`` are (required, requirer) pairs: ``requirer`` may start only once
+  ``required`` has succeeded. Every key in an edge is a node of the graph.
+* ``TaskGraph`` rejects cycles and dangling edges at construction, so a graph
+  that exists can always be compiled.
+"""
+
+import collections
+import dataclasses
+
+
+class GraphError(ValueError):
+    """The graph cannot be compiled; the message names the nodes at fault."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """One resource action: create/update (is_update) or cleanup/delete."""
+
+    resource_id: int
+    is_update: bool
+    resource_name: str
+    resource_type: str = ''
+
+    @property
+    def key(self):
+        return (self.resource_id, self.is_update)
+
+    @property
+    def label(self):
+        """Human name: the resource name, with the action when a cleanup."""
+        if self.is_update:
+            return self.resource_name
+        return '%s (cleanup)' % self.resource_name
+
+
+class TaskGraph:
+    """An acyclic graph of Nodes in which edges point from required to
+    requirer."""
+
+    def __init__(self, nodes, edges=()):
+        self._nodes = {}
+        for node in nodes:
+            if node.key in self._nodes:
+                raise GraphError('node %s (%s) appears twice'
+                                 % (node.key, node.label))
+            self._nodes[node.key] = node
+        self._requires = collections.defaultdict(set)
+        self._required_by = collections.defaultdict(set)
+        for required, requirer in edges:
+            for key in (required, requirer):
+                if key not in self._nodes:
+                    raise GraphError('edge %s -> %s names unknown node %s'
+                                     % (required, requirer, key))
+            if required == requirer:
+                raise GraphError('%s depends on itself'
+                                 % self._nodes[required].label)
+            self._requires[requirer].add(required)
+            self._required_by[required].add(requirer)
+        self._order = self._topological_order()
+
+    def __len__(self):
+        return len(self._nodes)
+
+    def __iter__(self):
+        """Nodes in a topological order (every node after what it requires);
+        ties are broken by resource name so that output is stable."""
+        return (self._nodes[k] for k in self._order)
+
+    def node(self, key):
+        return self._nodes[key]
+
+    def requires(self, key):
+        """Nodes that must succeed before ``key`` starts, sorted."""
+        return self._sorted(self._requires.get(key, ()))
+
+    def required_by(self, key):
+        """Nodes that wait for ``key``, sorted."""
+        return self._sorted(self._required_by.get(key, ()))
+
+    def edges(self):
+        """All (required, requirer) pairs of Nodes, in a stable order."""
+        for requirer in self:
+            for required in self.requires(requirer.key):
+                yield required, requirer
+
+    def _sorted(self, keys):
+        return sorted((self._nodes[k] for k in keys), key=self._sort_key)
+
+    @staticmethod
+    def _sort_key(node):
+        return (node.resource_name, node.is_update, node.resource_id)
+
+    def _topological_order(self):
+        # Kahn's algorithm; what is left over lies on a cycle.
+        waiting = {k: len(self._requires.get(k, ())) for k in self._nodes}
+        ready = sorted((self._nodes[k] for k, n in waiting.items() if n == 0),
+                       key=self._sort_key, reverse=True)
+        order = []
+        while ready:
+            node = ready.pop()
+            order.append(node.key)
+            newly = []
+            for key in self._required_by.get(node.key, ()):
+                waiting[key] -= 1
+                if waiting[key] == 0:
+                    newly.append(self._nodes[key])
+            ready.extend(newly)
+            ready.sort(key=self._sort_key, reverse=True)
+        if len(order) != len(self._nodes):
+            stuck = sorted(self._nodes[k].label
+                           for k, n in waiting.items() if n > 0)
+            raise GraphError('dependency cycle among: %s' % ', '.join(stuck))
+        return order

@@ -1,0 +1,119 @@
+"""Compile a TaskGraph into a Mistral v2 direct workflow.
+
+Shape of the output (one workflow per stack traversal):
+
+* one task per node, running the asynchronous action ``heat.run_node``;
+* an edge required -> requirer is an ``on-success`` transition, and a task
+  with more than one predecessor has ``join: all``; tasks nothing points to
+  are Mistral's start tasks;
+* a create/update task publishes its result, Heat's NodeData of the resource
+  (only the attributes other resources reference), under a variable named
+  after the resource id; each create/update task's ``data`` input gathers the
+  published NodeData of its create/update predecessors. Cleanup tasks need no
+  data, as in Heat.
+
+The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
+stack's request context, encrypted by heat-engine); every task passes them to
+its action. Nothing else about the stack is in the definition.
+"""
+
+import re
+
+import yaml
+
+ACTION = 'heat.run_node'
+WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
+_RESERVED_TASK_NAMES = frozenset(('fail', 'succeed', 'pause', 'noop'))
+_UNSAFE = re.compile(r'[^A-Za-z0-9_-]+')
+
+
+def workflow_name(stack_id):
+    """The Mistral workflow name used for every traversal of a stack."""
+    return 'heat_stack_%s' % stack_id
+
+
+def task_names(graph):
+    """Map node key -> Mistral task name, unique and safe in transitions.
+
+    Create/update tasks are named after the resource, cleanup tasks
+    ``<resource>_cleanup``; characters Mistral's transition syntax could
+    misread become ``_``, and collisions get the resource id appended.
+    """
+    names = {}
+    taken = set()
+    for node in graph:
+        base = _UNSAFE.sub('_', node.resource_name).strip('_') or 'resource'
+        if not node.is_update:
+            base += '_cleanup'
+        name = base
+        if name in taken or name in _RESERVED_TASK_NAMES:
+            name = '%s_%s' % (base, node.resource_id)
+        names[node.key] = name
+        taken.add(name)
+    return names
+
+
+def published_variable(node):
+    """Name of the workflow variable holding a node's published NodeData."""
+    return 'node_%s' % node.resource_id
+
+
+def build(graph, name, description='', task_timeout=None):
+    """Return the workflow definition as a dict (``version`` + one workflow).
+
+    :param graph: a non-empty TaskGraph.
+    :param name: the workflow name (see ``workflow_name``).
+    :param task_timeout: seconds after which Mistral fails a task whose
+        heat-engine never answered; None for no limit.
+    """
+    if not len(graph):
+        raise ValueError('a workflow needs at least one task')
+    names = task_names(graph)
+    tasks = {}
+    for node in graph:
+        requires = graph.requires(node.key)
+        required_by = graph.required_by(node.key)
+        task = {
+            'action': ACTION,
+            'input': _action_input(node, requires),
+        }
+        if node.is_update and any(r.is_update for r in required_by):
+            task['publish'] = {
+                published_variable(node): '<% task().result %>'}
+        if required_by:
+            task['on-success'] = [names[r.key] for r in required_by]
+        if len(requires) > 1:
+            task['join'] = 'all'
+        if task_timeout:
+            task['timeout'] = int(task_timeout)
+        tasks[names[node.key]] = task
+    workflow = {
+        'type': 'direct',
+        'input': list(WORKFLOW_INPUT),
+        'tasks': tasks,
+    }
+    if description:
+        workflow['description'] = description
+    return {'version': '2.0', name: workflow}
+
+
+def to_yaml(definition):
+    """Serialise a definition for Mistral's API, keeping task order."""
+    return yaml.safe_dump(definition, default_flow_style=False,
+                          sort_keys=False)
+
+
+def _action_input(node, requires):
+    data = {}
+    if node.is_update:
+        data = {str(r.resource_id): '<%% $.%s %%>' % published_variable(r)
+                for r in requires if r.is_update}
+    return {
+        'stack_id': '<% $.stack_id %>',
+        'traversal': '<% $.traversal %>',
+        'token': '<% $.token %>',
+        'resource_id': node.resource_id,
+        'resource_name': node.resource_name,
+        'is_update': node.is_update,
+        'data': data,
+    }

@@ -1,0 +1,48 @@
+"""Read a stack's convergence graph into a pure TaskGraph (in heat-engine).
+
+The graph is Heat's own: ``stack.convergence_dependencies``, computed by
+Heat from get_attr, get_resource, depends_on and implicit dependencies, with
+cleanup nodes for existing rows and delete edges already reversed. Nothing
+here re-derives dependencies, so the workflow orders exactly what native
+Heat would.
+"""
+
+from heat_mistral_engine.graph import model
+from heat_mistral_engine.heat import hooks
+
+
+class UnsupportedGraph(Exception):
+    """The traversal has nodes Mistral does not drive (snapshots).
+
+    ``traversal.handles`` sends stacks with snapshots to Heat's native path
+    before this can happen; raising keeps a mistake loud.
+    """
+
+
+def task_graph(stack):
+    """Return the TaskGraph of the stack's current traversal.
+
+    Valid after ``hooks.prepare_traversal(stack)``.
+    """
+    deps = stack.convergence_dependencies
+    graph = deps.graph()
+    names = hooks.resource_names(stack)
+    types = _resource_types(stack)
+
+    nodes = []
+    for key in graph:
+        if key.node_type != 'resource':
+            raise UnsupportedGraph('%s node %s' % (key.node_type, key.rsrc_id))
+        name = names.get(key.rsrc_id, str(key.rsrc_id))
+        nodes.append(model.Node(resource_id=key.rsrc_id,
+                                is_update=key.is_update,
+                                resource_name=name,
+                                resource_type=types.get(name, '')))
+    edges = [((required.rsrc_id, required.is_update),
+              (requirer.rsrc_id, requirer.is_update))
+             for requirer in graph for required in graph[requirer]]
+    return model.TaskGraph(nodes, edges)
+
+
+def _resource_types(stack):
+    return {name: rsrc.type() for name, rsrc in stack.resources.items()}

@@ -1,0 +1,125 @@
+"""The one place that touches Heat's private code.
+
+Two things are replaced, both checked against the installed Heat at import:
+
+* ``Stack._converge_create_or_update``: the traversal starter. For the
+  actions Mistral drives, ``traversal.start`` runs instead of Heat's leaf
+  casts; for everything else Heat's own method runs unchanged.
+* ``WorkerService.start``: after Heat's worker starts (in each forked engine
+  worker), the RPC server that runs resource nodes for Mistral starts too.
+
+``prepare_traversal`` repeats the preamble of Heat's traversal starter with
+Heat's own private helpers, so that the stored ``current_deps`` and resource
+rows are exactly what native Heat would store.
+"""
+
+import functools
+import inspect
+
+from heat.engine import stack as heat_stack
+from heat.engine import worker as heat_worker
+from oslo_log import log as logging
+import pbr.version
+
+LOG = logging.getLogger(__name__)
+
+# Heat releases whose private methods below were read and tested.
+SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
+_EXPECTED_PARAMS = ('self', 'pre_converge', 'abandon')
+
+
+class IncompatibleHeat(RuntimeError):
+    pass
+
+
+def heat_version():
+    return pbr.version.VersionInfo('openstack-heat').semantic_version()
+
+
+def check_heat_version():
+    """Raise IncompatibleHeat unless Heat is a release this code knows."""
+    version = heat_version().version_tuple()[:2]
+    low, high = SUPPORTED_HEAT
+    if not (low <= tuple(version) < high):
+        raise IncompatibleHeat(
+            'heat-mistral-engine supports openstack-heat >= %d.%d, < %d.%d; '
+            'found %s' % (low + high + (heat_version().release_string(),)))
+    params = tuple(inspect.signature(
+        _original_converge()).parameters)
+    if params[:len(_EXPECTED_PARAMS)] != _EXPECTED_PARAMS:
+        raise IncompatibleHeat(
+            'Stack._converge_create_or_update%s does not match the expected '
+            'parameters %s' % (params, _EXPECTED_PARAMS))
+
+
+def _original_converge():
+    method = heat_stack.Stack._converge_create_or_update
+    return getattr(method, '_hme_original', method).__wrapped__
+
+
+def prepare_traversal(stack):
+    """Heat's traversal preamble: store resource rows and the graph.
+
+    Returns True if this traversal is still current (the stack was stored),
+    False if a concurrent traversal won, as Heat's own starter decides.
+    """
+    current_resources = stack._update_or_store_resources()
+    stack._compute_convg_dependencies(stack.ext_rsrcs_db, stack.dependencies,
+                                      current_resources)
+    stack.current_deps = {
+        'edges': [[rqr.to_tuple(), rqd.to_tuple() if rqd else None]
+                  for rqr, rqd in
+                  stack.convergence_dependencies.graph().edges()]}
+    if stack.store() is None:
+        LOG.warning('Failed to store stack %(name)s with traversal ID '
+                    '%(trvsl_id)s, aborting stack %(action)s',
+                    {'name': stack.name, 'trvsl_id': stack.current_traversal,
+                     'action': stack.action})
+        return False
+    return True
+
+
+def resource_names(stack):
+    """Map resource id -> name for every resource row in the traversal.
+
+    Valid after ``prepare_traversal``.
+    """
+    names = {rid: r.name for rid, r in (stack.ext_rsrcs_db or {}).items()}
+    for rsrc in stack.resources.values():
+        if rsrc.id is not None:
+            names.setdefault(rsrc.id, rsrc.name)
+    return names
+
+
+def install():
+    """Wrap Heat's traversal starter and worker start; idempotent."""
+    check_heat_version()
+    from heat_mistral_engine.heat import rpc
+    from heat_mistral_engine.heat import traversal
+
+    current = heat_stack.Stack._converge_create_or_update
+    if getattr(current, '_hme_original', None) is None:
+        original = current
+
+        @heat_stack.reset_state_on_error
+        def _converge_create_or_update(self, pre_converge=None,
+                                       abandon=False, **kwargs):
+            if traversal.handles(self, abandon=abandon, **kwargs):
+                return traversal.start(self, pre_converge=pre_converge)
+            # reset_state_on_error is already applied to the original.
+            return original.__wrapped__(self, pre_converge=pre_converge,
+                                        abandon=abandon, **kwargs)
+
+        _converge_create_or_update._hme_original = original
+        heat_stack.Stack._converge_create_or_update = \
+            _converge_create_or_update
+
+    start = heat_worker.WorkerService.start
+    if getattr(start, '_hme_original', None) is None:
+        @functools.wraps(start)
+        def start_worker(self):
+            start(self)
+            rpc.start_node_server(self)
+
+        start_worker._hme_original = start
+        heat_worker.WorkerService.start = start_worker

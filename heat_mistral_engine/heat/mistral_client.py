@@ -1,0 +1,143 @@
+"""heat-engine's client of the Mistral v2 API, as the service account.
+
+All calls go through ``MistralService``; errors come out as
+``MistralUnavailable`` with a message that names Mistral and the URL, which
+is what the user sees in the stack's status reason.
+"""
+
+import json
+
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import loading as ks_loading
+from mistralclient.api import client as mistral_client
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_TYPE = 'workflowv2'
+
+
+class MistralUnavailable(Exception):
+    """A Mistral API call failed; the message says which and why."""
+
+
+def config_problems(conf=cfg.CONF):
+    """Return a list of human-readable problems with ``[mistral_scheduler]``.
+
+    An empty list means heat-engine can build a client; it does not promise
+    that Mistral answers.
+    """
+    group = conf[config.GROUP]
+    problems = []
+    if not group.mistral_url and not group.auth_type:
+        problems.append(
+            '[%s] mistral_url is unset and no auth_type is configured, so '
+            'Mistral cannot be found: set mistral_url, or auth_type and '
+            'its credentials to look Mistral up in the Keystone catalog'
+            % config.GROUP)
+    if group.auth_type:
+        try:
+            ks_loading.load_auth_from_conf_options(conf, config.GROUP)
+        except Exception as exc:
+            problems.append('[%s] auth_type = %s cannot be loaded: %s'
+                            % (config.GROUP, group.auth_type, exc))
+    if not conf.auth_encryption_key or len(conf.auth_encryption_key) < 16:
+        problems.append('[DEFAULT] auth_encryption_key is needed to seal '
+                        'the traversal tokens handed to Mistral')
+    return problems
+
+
+class MistralService:
+    """Mistral operations heat-engine needs, with errors made readable."""
+
+    def __init__(self, conf=cfg.CONF):
+        problems = config_problems(conf)
+        if problems:
+            raise MistralUnavailable('heat-mistral-engine is misconfigured: '
+                                     + '; '.join(problems))
+        group = conf[config.GROUP]
+        self._url = group.mistral_url
+        kwargs = {'mistral_url': group.mistral_url,
+                  'timeout': group.request_timeout}
+        if group.auth_type:
+            auth = ks_loading.load_auth_from_conf_options(conf, config.GROUP)
+            session = ks_loading.load_session_from_conf_options(
+                conf, config.GROUP, auth=auth)
+            kwargs['session'] = session
+            if not self._url:
+                try:
+                    self._url = session.get_endpoint(
+                        service_type=SERVICE_TYPE,
+                        interface=group.endpoint_interface)
+                except ks_exceptions.ClientException as exc:
+                    raise MistralUnavailable(
+                        'Mistral (service type %s) is not in the Keystone '
+                        'catalog: %s' % (SERVICE_TYPE, exc))
+                kwargs['mistral_url'] = self._url
+        self._client = mistral_client.client(auth_type='', **kwargs)
+
+    @property
+    def url(self):
+        return self._url
+
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            raise MistralUnavailable('Mistral at %s failed to %s: %s'
+                                     % (self._url, what, exc))
+
+    def upsert_workflow(self, name, definition_yaml):
+        """Create the workflow, or replace its definition if it exists.
+
+        Running executions keep the definition they started with.
+        """
+        try:
+            self._client.workflows.get(name)
+            exists = True
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) != 404:
+                raise MistralUnavailable('Mistral at %s failed to look up '
+                                         'workflow %s: %s'
+                                         % (self._url, name, exc))
+            exists = False
+        if exists:
+            return self._call('update workflow %s' % name,
+                              self._client.workflows.update, definition_yaml)
+        return self._call('create workflow %s' % name,
+                          self._client.workflows.create, definition_yaml)
+
+    def start_execution(self, workflow, workflow_input, description):
+        return self._call('start an execution of %s' % workflow,
+                          self._client.executions.create, workflow,
+                          workflow_input=workflow_input,
+                          description=description)
+
+    def running_executions(self, workflow):
+        """Executions of ``workflow`` that are RUNNING or PAUSED."""
+        executions = self._call(
+            'list executions of %s' % workflow, self._client.executions.list,
+            workflow_name=workflow, limit=-1)
+        return [e for e in executions if e.state in ('RUNNING', 'PAUSED')]
+
+    def cancel_execution(self, execution_id):
+        return self._call('cancel execution %s' % execution_id,
+                          self._client.executions.update, execution_id,
+                          'CANCELLED')
+
+    def complete_action(self, action_execution_id, output=None, error=None):
+        """Finish an asynchronous action: SUCCESS with ``output`` (any JSON
+        value), or ERROR with the message ``error``."""
+        if error is not None:
+            state, value = 'ERROR', error
+        else:
+            state, value = 'SUCCESS', output
+        # The API takes output as JSON text; it becomes the task's result.
+        return self._call('complete action execution %s'
+                          % action_execution_id,
+                          self._client.action_executions.update,
+                          action_execution_id, state=state,
+                          output=json.dumps(value))

@@ -1,0 +1,253 @@
+"""Run one resource node handed over by Mistral (inside heat-engine).
+
+``NodeRunner.run`` does for one node what Heat's ``CheckResource`` does, with
+Heat's own module functions, except that the order and the predecessor data
+come from Mistral instead of sync points:
+
+1. open the sealed traversal token (refuse nodes of other stacks or
+   traversals), load the resource with the predecessor data Mistral passed
+   (``Stack.load(cache_data=...)``: get_attr resolves from it, not from the
+   database);
+2. refuse stale traversals; fail the stack if it timed out;
+3. create/update or clean up the resource, replacing it on UpdateReplace and
+   waiting for a resource lock held by an earlier traversal (taking it over
+   when its engine is dead, as Heat does);
+4. complete the Mistral action: SUCCESS with the resource's NodeData (only
+   the attributes other resources reference), or ERROR with Heat's failure
+   reason after marking the stack failed exactly as Heat would (rollback
+   included);
+5. for a root node, sync on the stack's completion point; the last root
+   marks the stack complete.
+"""
+
+import dataclasses
+import queue
+import time
+
+from heat.common import exception
+from heat.engine import check_resource
+from heat.engine import node_data
+from heat.engine import resource
+from heat.engine import scheduler
+from heat.engine import stack as heat_stack
+from heat.engine import sync_point
+from heat.objects import resource as resource_objects
+from heat.rpc import listener_client
+from oslo_log import log as logging
+
+from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import traversal_token
+
+LOG = logging.getLogger(__name__)
+
+LOCK_POLL_SECONDS = 1.0
+
+
+class _Stop(Exception):
+    """The node must end without touching the stack (stale, superseded)."""
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a node ended with: ``output`` on success, else ``error``."""
+
+    output: object = None
+    error: str = None
+    stack: object = None           # set when the stack may now be complete
+    graph_resource_id: int = None  # the node's id in the traversal graph
+
+
+class NodeRunner:
+    """Runs nodes in one heat-engine worker; thread-safe, one per worker."""
+
+    def __init__(self, engine_id, thread_group_mgr, mistral=None):
+        self.engine_id = engine_id
+        self.thread_group_mgr = thread_group_mgr
+        self._mistral = mistral
+
+    @property
+    def mistral(self):
+        if self._mistral is None:
+            self._mistral = mistral_client.MistralService()
+        return self._mistral
+
+    def run(self, request):
+        """Run a validated ``protocol.NodeRequest`` and report to Mistral."""
+        outcome = self.execute(request)
+        try:
+            self.mistral.complete_action(request.action_execution_id,
+                                         output=outcome.output,
+                                         error=outcome.error)
+        except mistral_client.MistralUnavailable as exc:
+            LOG.error('Node %s of stack %s: %s', request.resource_id,
+                      request.stack_id, exc)
+            if outcome.stack is not None:
+                outcome.stack.mark_failed(
+                    'Resource %s finished but could not be reported to '
+                    'Mistral: %s' % (request.resource_id, exc))
+            return outcome
+        if outcome.error is None and outcome.stack is not None:
+            check_resource.check_stack_complete(
+                outcome.stack.context, outcome.stack, request.traversal,
+                outcome.graph_resource_id,
+                outcome.stack.convergence_dependencies, request.is_update)
+        return outcome
+
+    def execute(self, request):
+        """Do the resource action; return its Outcome (never raises)."""
+        try:
+            grant = traversal_token.open_token(
+                request.token, request.stack_id, request.traversal)
+        except traversal_token.InvalidToken as exc:
+            LOG.error('Refused node %s of stack %s: %s',
+                      request.resource_id, request.stack_id, exc)
+            return Outcome(error='Refused by Heat: %s' % exc)
+        try:
+            return self._execute(grant, request)
+        except _Stop as stop:
+            LOG.info('Node %s of stack %s not run: %s',
+                     request.resource_id, request.stack_id, stop)
+            return Outcome(error=str(stop))
+
+    def _execute(self, grant, request):
+        cnxt = grant.context
+        in_data = sync_point.deserialize_input_data(
+            {'input_data': request.data})
+        resource_data = node_data.load_resources_data(
+            in_data if request.is_update else {})
+        rsrc, stack = self._load(cnxt, request, request.resource_id,
+                                 resource_data)
+        if rsrc is None:
+            # The row is gone (deleted by an earlier traversal): done.
+            stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
+                                          force_reload=True)
+            self._check_current(stack, request)
+            return Outcome(stack=stack,
+                           graph_resource_id=request.resource_id)
+        if stack.has_timed_out():
+            return self._fail(stack, 'Timed out')
+
+        msg_queue = queue.Queue()
+        self.thread_group_mgr.add_msg_queue(stack.id, msg_queue)
+        try:
+            rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
+                                    resource_data, msg_queue)
+            output = None
+            if request.is_update:
+                output = _serialise(rsrc.node_data().as_dict())
+                rsrc.store_attributes()
+        except exception.ResourceFailure as exc:
+            return self._fail(stack, 'Resource %s failed: %s'
+                              % (exc.action or rsrc.action, exc))
+        except scheduler.Timeout:
+            return self._fail(stack, 'Timed out')
+        except check_resource.CancelOperation:
+            raise _Stop('resource %s %s was cancelled'
+                        % (rsrc.name, rsrc.action))
+        except _Stop:
+            raise
+        except Exception as exc:
+            LOG.exception('Unexpected error in node %s', rsrc.name)
+            return self._fail(stack, str(exc))
+        finally:
+            self.thread_group_mgr.remove_msg_queue(None, stack.id, msg_queue)
+        return Outcome(output=output, stack=stack,
+                       graph_resource_id=request.resource_id)
+
+    def _load(self, cnxt, request, resource_id, resource_data):
+        rsrc, _defn, stack = check_resource.load_resource(
+            cnxt, resource_id, resource_data, request.traversal,
+            request.is_update)
+        if rsrc is not None:
+            self._check_current(stack, request)
+            stack.thread_group_mgr = self.thread_group_mgr
+        return rsrc, stack
+
+    @staticmethod
+    def _check_current(stack, request):
+        if stack.current_traversal != request.traversal:
+            raise _Stop('traversal %s of stack %s was superseded by %s'
+                        % (request.traversal, request.stack_id,
+                           stack.current_traversal or '(none)'))
+
+    def _act(self, cnxt, request, grant, rsrc, stack, resource_data,
+             msg_queue):
+        """Run the action until done; returns the (new) resource and stack."""
+        requires = {d.primary_key for d in resource_data.values()
+                    if d is not None}
+        while True:
+            rsrc.converge = grant.converge
+            try:
+                if request.is_update:
+                    check_resource.check_resource_update(
+                        rsrc, stack.t.id, requires, self.engine_id, stack,
+                        msg_queue)
+                else:
+                    check_resource.check_resource_cleanup(
+                        rsrc, stack.t.id, self.engine_id, stack, msg_queue)
+                return rsrc, stack
+            except resource.UpdateReplace:
+                new_id = self._make_replacement(rsrc, stack, requires)
+                LOG.info('Replacing resource %s (%s) with %s', rsrc.name,
+                         rsrc.id, new_id)
+                rsrc, stack = self._load(cnxt, request, new_id,
+                                         resource_data)
+            except exception.UpdateInProgress:
+                self._wait_for_lock(cnxt, rsrc, stack, request)
+                rsrc, stack = self._load(cnxt, request, rsrc.id,
+                                         resource_data)
+            if rsrc is None:
+                raise _Stop('resource %s disappeared' % request.resource_id)
+
+    @staticmethod
+    def _make_replacement(rsrc, stack, requires):
+        try:
+            new_id = rsrc.make_replacement(stack.t.id, requires)
+        except exception.UpdateInProgress:
+            new_id = None
+        if new_id is None:
+            raise _Stop('a newer traversal already replaces resource %s'
+                        % rsrc.name)
+        return new_id
+
+    def _wait_for_lock(self, cnxt, rsrc, stack, request):
+        """Wait until no engine holds the resource's lock.
+
+        The holder is an earlier traversal's action still running (for
+        example a create interrupted by delete). A dead holder's lock is
+        taken over and the resource marked FAILED, as Heat's own
+        ``_stale_resource_needs_retry`` does.
+        """
+        while True:
+            row = resource_objects.Resource.get_obj(
+                cnxt, rsrc.id, refresh=True, fields={'engine_id'})
+            holder = row.engine_id
+            if holder is None:
+                return
+            if holder != self.engine_id and not (
+                    listener_client.EngineListenerClient(holder)
+                    .is_alive(cnxt)):
+                row.update_and_save({'engine_id': None})
+                rsrc.state_set(rsrc.action, rsrc.FAILED,
+                               'Worker went down during resource %s'
+                               % rsrc.action)
+                return
+            if stack.has_timed_out():
+                raise scheduler.Timeout(rsrc, stack.timeout_secs())
+            time.sleep(LOCK_POLL_SECONDS)
+            latest = heat_stack.Stack.load(cnxt, stack_id=stack.id,
+                                           force_reload=True)
+            self._check_current(latest, request)
+
+    def _fail(self, stack, reason):
+        """Fail the stack as Heat does for a failed resource."""
+        stack.thread_group_mgr = self.thread_group_mgr
+        if not stack.mark_failed(reason):
+            LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
+                     'runs', stack.id, reason)
+        return Outcome(error=reason)
+
+
+def _serialise(data):
+    """NodeData dict -> JSON-safe dict (tuple attribute keys packed)."""
+    return sync_point.serialize_input_data({'n': data})['input_data']['n']

@@ -1,0 +1,47 @@
+"""The entry point heat-engine imports: it installs the Mistral scheduler.
+
+Heat has no scheduler plug point. Every heat-engine does import the modules
+named in the ``heat.stack_lifecycle_plugins`` entry point group at start-up,
+after heat.conf is parsed and before the engine forks its workers, in
+convergence mode too (where lifecycle plugins are never called). Importing
+this module therefore registers ``[mistral_scheduler]`` and, when it says
+``enabled = true``, installs the scheduler into Heat (see ``heat.hooks``).
+"""
+
+from heat.engine import lifecycle_plugin
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+
+LOG = logging.getLogger(__name__)
+
+
+class MistralSchedulerPlugin(lifecycle_plugin.LifecyclePlugin):
+    """Registered only to be imported; its pre/post ops do nothing."""
+
+
+def install(conf=cfg.CONF):
+    """Install the scheduler into Heat if heat.conf enables it.
+
+    Returns True when installed. Configuration errors are logged at ERROR
+    with the option at fault; the scheduler is still installed so that
+    stacks fail with that message instead of silently running natively.
+    """
+    config.register_opts(conf)
+    if not conf.mistral_scheduler.enabled:
+        LOG.info('heat-mistral-engine loaded; [mistral_scheduler] enabled '
+                 'is false, Heat orders stacks natively.')
+        return False
+    from heat_mistral_engine.heat import hooks
+    from heat_mistral_engine.heat import mistral_client
+    for problem in mistral_client.config_problems(conf):
+        LOG.error('heat-mistral-engine is misconfigured: %s', problem)
+    hooks.install()
+    LOG.info('heat-mistral-engine installed: Mistral orders convergence '
+             'traversals (Mistral API %s).',
+             conf.mistral_scheduler.mistral_url or '<from catalog>')
+    return True
+
+
+install()

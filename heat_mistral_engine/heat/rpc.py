@@ -1,0 +1,64 @@
+"""The RPC server through which Mistral actions reach heat-engine.
+
+Started in every engine worker after Heat's own worker service (see
+``hooks``), on Heat's transport and exchange. Its target has the engine as
+server and the configured topic, so a cast to the topic alone reaches one
+engine of the deployment: resource nodes spread over all engines.
+"""
+
+import oslo_messaging
+from heat.common import messaging as heat_messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine import protocol
+
+LOG = logging.getLogger(__name__)
+
+
+class NodeEndpoint:
+    """oslo.messaging endpoint; one method per protocol RPC method."""
+
+    target = oslo_messaging.Target(version=protocol.RPC_API_VERSION)
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def run_node(self, ctxt, request):
+        """Run one node; the caller does not wait (cast)."""
+        try:
+            parsed = protocol.NodeRequest.from_dict(request)
+        except protocol.BadNodeRequest as exc:
+            self._refuse(request, exc)
+            return
+        self.runner.run(parsed)
+
+    def _refuse(self, request, exc):
+        LOG.error('Refused a malformed node request: %s', exc)
+        action_ex = (request.get('action_execution_id')
+                     if isinstance(request, dict) else None)
+        if isinstance(action_ex, str) and action_ex:
+            try:
+                self.runner.mistral.complete_action(
+                    action_ex, error='Refused by Heat: %s' % exc)
+            except Exception as report_exc:
+                LOG.error('Could not report the refusal to Mistral: %s',
+                          report_exc)
+
+
+def start_node_server(worker, conf=cfg.CONF):
+    """Start the node RPC server for a started ``WorkerService``."""
+    config.register_opts(conf)
+    runner = node_runner.NodeRunner(worker.engine_id,
+                                    worker.thread_group_mgr)
+    target = oslo_messaging.Target(
+        topic=conf[config.GROUP].rpc_topic, server=worker.engine_id,
+        version=protocol.RPC_API_VERSION)
+    server = heat_messaging.get_rpc_server(target, NodeEndpoint(runner))
+    server.start()
+    worker._hme_node_server = server
+    LOG.info('heat-mistral-engine node server listening on topic %s in '
+             'engine %s', target.topic, worker.engine_id)
+    return server

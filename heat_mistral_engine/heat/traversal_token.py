@@ -1,0 +1,58 @@
+"""The sealed token that lets a Mistral task act for one stack traversal.
+
+heat-engine seals the stack's request context together with the stack id and
+traversal id (Fernet: AES + HMAC, keyed by heat.conf ``auth_encryption_key``,
+Heat's own ``heat.common.crypt``) and puts only the sealed text in the
+workflow input. Mistral therefore never holds a token or password in clear,
+and a token taken from one stack's workflow cannot drive another stack or
+another traversal: ``open_token`` checks both ids.
+"""
+
+import collections
+
+from heat.common import context as heat_context
+from heat.common import crypt
+from oslo_serialization import jsonutils
+
+
+class InvalidToken(Exception):
+    """The token does not verify or is not for this stack and traversal."""
+
+
+# What a verified token grants: the request context to act with, and the
+# traversal's ``converge`` flag (``openstack stack update --converge``).
+Grant = collections.namedtuple('Grant', ['context', 'converge'])
+
+
+def seal(cnxt, stack_id, traversal, converge=False):
+    """Return the sealed token (a str) for ``cnxt`` acting on the traversal."""
+    payload = jsonutils.dumps({'context': cnxt.to_dict(),
+                               'stack_id': stack_id,
+                               'traversal': traversal,
+                               'converge': bool(converge)})
+    method, sealed = crypt.encrypt(payload)
+    return '%s:%s' % (method, sealed)
+
+
+def open_token(token, stack_id, traversal):
+    """Return the Grant (request context, converge flag) sealed in ``token``.
+
+    :raises InvalidToken: if the token was not sealed with this deployment's
+        key, or was sealed for another stack or traversal.
+    """
+    try:
+        method, sealed = str(token).split(':', 1)
+        if method not in ('cryptography_decrypt_v1',):
+            raise ValueError('unknown sealing method %r' % method)
+        payload = jsonutils.loads(crypt.decrypt(method, sealed))
+    except Exception as exc:
+        raise InvalidToken('the traversal token does not verify (%s)'
+                           % type(exc).__name__)
+    if (payload.get('stack_id') != stack_id or
+            payload.get('traversal') != traversal):
+        raise InvalidToken('the traversal token was sealed for stack %s '
+                           'traversal %s, not stack %s traversal %s'
+                           % (payload.get('stack_id'),
+                              payload.get('traversal'), stack_id, traversal))
+    return Grant(heat_context.RequestContext.from_dict(payload['context']),
+                 bool(payload.get('converge')))

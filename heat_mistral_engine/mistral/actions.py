@@ -1,0 +1,56 @@
+"""Mistral actions shipped by heat-mistral-engine (run in mistral-executor).
+
+Registered with Mistral through the ``mistral.actions`` entry point group.
+"""
+
+from mistral_lib import actions
+from oslo_log import log as logging
+
+from heat_mistral_engine.mistral import heat_rpc
+from heat_mistral_engine import protocol
+
+LOG = logging.getLogger(__name__)
+
+
+class RunNode(actions.Action):
+    """Hand one Heat resource node to a heat-engine; asynchronous.
+
+    ``run`` only casts the node to the heat-engines and returns, so no
+    executor thread is held while the resource takes minutes. The engine
+    that runs the node completes this action execution through Mistral's API:
+    SUCCESS with the resource's node data (the task publishes it for its
+    dependents), or ERROR with Heat's failure reason.
+
+    :param stack_id: the stack.
+    :param traversal: the traversal the workflow was compiled for.
+    :param resource_id: the resource row of the node.
+    :param is_update: True for create/update, False for cleanup.
+    :param token: the sealed traversal token from the workflow input.
+    :param data: node data of the create/update predecessors.
+    :param resource_name: the resource's name, for people reading tasks.
+    """
+
+    def __init__(self, stack_id, traversal, resource_id, is_update, token,
+                 data=None, resource_name=''):
+        super().__init__()
+        self.stack_id = stack_id
+        self.traversal = traversal
+        self.resource_id = resource_id
+        self.is_update = is_update
+        self.token = token
+        self.data = data or {}
+        self.resource_name = resource_name
+
+    def run(self, context):
+        request = protocol.node_request(
+            action_execution_id=context.execution.action_execution_id,
+            stack_id=self.stack_id, traversal=self.traversal,
+            resource_id=self.resource_id, is_update=self.is_update,
+            data=self.data, token=self.token)
+        heat_rpc.cast_run_node(request)
+        LOG.debug('Handed node %s (%s) of stack %s to heat-engine',
+                  self.resource_id, self.resource_name, self.stack_id)
+        return None
+
+    def is_sync(self):
+        return False

@@ -1,0 +1,30 @@
+"""mistral.conf options read by the heat-mistral-engine action.
+
+They live in ``[heat_mistral_engine]`` of mistral.conf, because the action
+runs inside mistral-executor, whose configuration is Mistral's.
+"""
+
+from oslo_config import cfg
+
+GROUP = 'heat_mistral_engine'
+
+OPTS = [
+    cfg.StrOpt('transport_url', secret=True,
+               help='oslo.messaging transport URL of the broker that the '
+                    'heat-engines listen on. Unset: Mistral\'s own '
+                    '[DEFAULT] transport_url (a shared broker).'),
+    cfg.StrOpt('heat_exchange', default='heat',
+               help='oslo.messaging exchange of the heat-engines: Heat\'s '
+                    '[DEFAULT] control_exchange.'),
+    cfg.StrOpt('rpc_topic', default='heat-mistral-engine',
+               help='Topic on which heat-engines receive resource nodes. '
+                    'Must match [mistral_scheduler] rpc_topic in heat.conf.'),
+]
+
+
+def register_opts(conf=cfg.CONF):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]

@@ -1,0 +1,37 @@
+"""Cast node requests from mistral-executor to the heat-engines.
+
+One RPC client per process, created on first use from mistral.conf
+(``[heat_mistral_engine]``). The cast goes to Heat's exchange on the
+configured topic without a server, so the broker hands it to one engine.
+"""
+
+import threading
+
+import oslo_messaging
+from oslo_config import cfg
+
+from heat_mistral_engine.mistral import config
+from heat_mistral_engine import protocol
+
+_lock = threading.Lock()
+_client = None
+
+
+def _get_client(conf=cfg.CONF):
+    global _client
+    with _lock:
+        if _client is None:
+            config.register_opts(conf)
+            group = conf[config.GROUP]
+            transport = oslo_messaging.get_rpc_transport(
+                conf, url=group.transport_url)
+            target = oslo_messaging.Target(
+                exchange=group.heat_exchange, topic=group.rpc_topic,
+                version=protocol.RPC_API_VERSION)
+            _client = oslo_messaging.get_rpc_client(transport, target)
+        return _client
+
+
+def cast_run_node(request):
+    """Send a validated node request (``protocol.node_request``)."""
+    _get_client().cast({}, protocol.RPC_METHOD, request=request)

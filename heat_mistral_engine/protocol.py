@@ -1,0 +1,94 @@
+"""The message a Mistral action sends to a heat-engine: one resource node.
+
+Pure and shared: mistral-executor builds it with ``node_request``,
+heat-engine parses it with ``NodeRequest.from_dict``. Anything that does not
+parse is refused with ``BadNodeRequest``, whose message names the field.
+
+Version 1 fields (all required):
+
+=====================  ======  ==============================================
+action_execution_id    str     the Mistral action execution to complete
+stack_id               str     the stack
+traversal              str     the traversal the workflow was compiled for
+resource_id            int     the resource row of the node
+is_update              bool    True: create/update node, False: cleanup node
+data                   dict    {str: serialised NodeData} of predecessors
+token                  str     sealed traversal token (see traversal_token)
+=====================  ======  ==============================================
+"""
+
+import dataclasses
+
+VERSION = 1
+RPC_METHOD = 'run_node'
+RPC_API_VERSION = '1.0'
+MAX_ID_LENGTH = 255
+
+
+class BadNodeRequest(ValueError):
+    """The message is not a valid node request."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeRequest:
+    action_execution_id: str
+    stack_id: str
+    traversal: str
+    resource_id: int
+    is_update: bool
+    data: dict
+    token: str
+
+    @classmethod
+    def from_dict(cls, message):
+        if not isinstance(message, dict):
+            raise BadNodeRequest('a node request must be an object, not %s'
+                                 % type(message).__name__)
+        if message.get('version') != VERSION:
+            raise BadNodeRequest('unsupported node request version %r'
+                                 % (message.get('version'),))
+        values = {}
+        for field in dataclasses.fields(cls):
+            if field.name not in message:
+                raise BadNodeRequest('node request lacks %s' % field.name)
+            values[field.name] = _checked(field.name, message[field.name])
+        return cls(**values)
+
+    def to_dict(self):
+        message = dataclasses.asdict(self)
+        message['version'] = VERSION
+        return message
+
+
+def node_request(**fields):
+    """Build a validated request message (a dict) from keyword fields."""
+    message = dict(fields, version=VERSION)
+    return NodeRequest.from_dict(message).to_dict()
+
+
+def _checked(name, value):
+    if name == 'resource_id':
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadNodeRequest('resource_id must be an integer, not %r'
+                                 % (value,))
+        return value
+    if name == 'is_update':
+        if not isinstance(value, bool):
+            raise BadNodeRequest('is_update must be true or false, not %r'
+                                 % (value,))
+        return value
+    if name == 'data':
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, dict))
+                for k, v in value.items()):
+            raise BadNodeRequest('data must map predecessor ids to node '
+                                 'data objects')
+        return value
+    if not isinstance(value, str) or not value:
+        raise BadNodeRequest('%s must be a non-empty string' % name)
+    if name != 'token' and len(value) > MAX_ID_LENGTH:
+        raise BadNodeRequest('%s is longer than %d characters'
+                             % (name, MAX_ID_LENGTH))
+    return value
