@@ -43,8 +43,7 @@ class Node:
 
 
 class TaskGraph:
-    """An acyclic graph of Nodes in which edges point from required to
-    requirer."""
+    """An acyclic graph of Nodes; edges point from required to requirer."""
 
     def __init__(self, nodes, edges=()):
         self._nodes = {}
@@ -71,8 +70,10 @@ class TaskGraph:
         return len(self._nodes)
 
     def __iter__(self):
-        """Nodes in a topological order (every node after what it requires);
-        ties are broken by resource name so that output is stable."""
+        """Nodes in a topological order: every node after what it requires.
+
+        Ties are broken by resource name so that output is stable.
+        """
         return (self._nodes[k] for k in self._order)
 
     def node(self, key):
@@ -116,7 +117,20 @@ class TaskGraph:
             ready.extend(newly)
             ready.sort(key=self._sort_key, reverse=True)
         if len(order) != len(self._nodes):
-            stuck = sorted(self._nodes[k].label
-                           for k, n in waiting.items() if n > 0)
-            raise GraphError('dependency cycle among: %s' % ', '.join(stuck))
+            raise GraphError('dependency cycle among: %s' % ', '.join(
+                sorted(self._nodes[k].label for k in self._on_cycles(
+                    {k for k, n in waiting.items() if n > 0}))))
         return order
+
+    def _on_cycles(self, stuck):
+        # Kahn left the cycles plus what waits on them; peel off, from the
+        # far end, every node that nothing stuck waits for.
+        stuck = set(stuck)
+        peeled = True
+        while peeled:
+            peeled = False
+            for key in list(stuck):
+                if not self._required_by.get(key, set()) & stuck:
+                    stuck.discard(key)
+                    peeled = True
+        return stuck

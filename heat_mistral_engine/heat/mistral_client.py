@@ -129,8 +129,11 @@ class MistralService:
                           'CANCELLED')
 
     def complete_action(self, action_execution_id, output=None, error=None):
-        """Finish an asynchronous action: SUCCESS with ``output`` (any JSON
-        value), or ERROR with the message ``error``."""
+        """Finish an asynchronous action.
+
+        SUCCESS with ``output`` (any JSON value), or ERROR with the message
+        ``error``.
+        """
         if error is not None:
             state, value = 'ERROR', error
         else:

@@ -81,9 +81,9 @@ def start(stack, pre_converge=None):
         workflow_input={
             'stack_id': stack.id,
             'traversal': stack.current_traversal,
-            'token': traversal_token.seal(stack.context, stack.id,
-                                            stack.current_traversal,
-                                            converge=stack.converge),
+            'token': traversal_token.seal(
+                stack.context, stack.id, stack.current_traversal,
+                converge=stack.converge),
         },
         description=description)
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '

@@ -1,0 +1,195 @@
+"""Functional tests: real heat-api, heat-engine, Mistral, RabbitMQ, MariaDB.
+
+Stacks are created and deleted with the ``openstack`` command line, as a
+user would; results are read back through Heat's and Mistral's APIs. The
+environment comes from ``.devcloud/openrc`` (OS_ENDPOINT, MISTRAL_URL...).
+"""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+from heatclient import client as heat_client
+from keystoneauth1 import session as ks_session
+from keystoneauth1.loading._plugins import noauth
+from mistralclient.api import client as mistral_client
+import testtools
+
+TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
+TERMINAL = ('COMPLETE', 'FAILED')
+
+
+def openstack(*args, parse=True, check=True, timeout=600):
+    """Run the openstack CLI; return its JSON output (or the process)."""
+    cmd = ['openstack'] + list(args)
+    if parse:
+        cmd += ['-f', 'json']
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError('%s failed (%d): %s%s' % (
+            ' '.join(cmd), proc.returncode, proc.stdout, proc.stderr))
+    if parse and proc.returncode == 0:
+        return json.loads(proc.stdout or 'null')
+    return proc
+
+
+def heat():
+    endpoint = os.environ['OS_ENDPOINT']
+    session = ks_session.Session(auth=noauth.NoAuth(endpoint=endpoint))
+    return heat_client.Client('1', session=session,
+                              service_type='orchestration',
+                              endpoint_override=endpoint)
+
+
+def mistral():
+    return mistral_client.client(mistral_url=os.environ['MISTRAL_URL'])
+
+
+class FunctionalTest(testtools.TestCase):
+    """Creates stacks through the CLI and checks them through the APIs."""
+
+    def setUp(self):
+        super().setUp()
+        for var in ('OS_ENDPOINT', 'MISTRAL_URL'):
+            if var not in os.environ:
+                self.fail('%s is unset: source .devcloud/openrc (tox -e '
+                          'functional does)' % var)
+        self.heat = heat()
+        self.mistral = mistral()
+
+    # -- stacks ---------------------------------------------------------
+    def template(self, name):
+        return os.path.join(TEMPLATES, name)
+
+    def stack_name(self):
+        return 'ft-%s-%s' % (self.id().rsplit('.', 1)[-1][5:25],
+                             uuid.uuid4().hex[:6])
+
+    def create_stack(self, template, params=None, wait=True, extra=(),
+                     cleanup=True):
+        """``openstack stack create``; returns the stack as Heat shows it."""
+        name = self.stack_name()
+        args = ['stack', 'create', '-t', template, name]
+        for key, value in (params or {}).items():
+            args += ['--parameter', '%s=%s' % (key, value)]
+        args += list(extra)
+        created = openstack(*args)
+        if cleanup:
+            self.addCleanup(self._delete_quietly, created['id'])
+        if wait:
+            return self.wait_for_stack(created['id'])
+        return self.heat.stacks.get(created['id'])
+
+    def wait_for_stack(self, stack_id, timeout=300):
+        """Poll until the stack leaves IN_PROGRESS; fail on timeout."""
+        deadline = time.time() + timeout
+        while True:
+            stack = self.heat.stacks.get(stack_id)
+            if stack.stack_status.endswith(TERMINAL):
+                return stack
+            if time.time() > deadline:
+                self.fail('stack %s still %s after %d s' % (
+                    stack_id, stack.stack_status, timeout))
+            time.sleep(1)
+
+    def delete_stack(self, stack_id):
+        """``openstack stack delete --wait``; returns the final status."""
+        openstack('stack', 'delete', '--yes', '--wait', stack_id,
+                  parse=False)
+        stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
+        return stack.stack_status
+
+    def _delete_quietly(self, stack_id):
+        try:
+            stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
+        except Exception:
+            return
+        if stack.stack_status != 'DELETE_COMPLETE':
+            openstack('stack', 'delete', '--yes', '--wait', stack_id,
+                      parse=False, check=False)
+
+    def outputs(self, stack_id):
+        stack = self.heat.stacks.get(stack_id)
+        return {o['output_key']: o.get('output_value')
+                for o in stack.outputs}
+
+    def resources(self, stack_id):
+        return {r.resource_name: r
+                for r in self.heat.resources.list(stack_id)}
+
+    def events(self, stack_id):
+        """Resource events in the order Heat recorded them."""
+        events = self.heat.events.list(stack_id, sort_dir='asc',
+                                       sort_keys='created_at')
+        return [(e.resource_name, e.resource_status) for e in events]
+
+    def assert_started_after(self, events, action, edges):
+        """Each (pred, dep): dep's action began after pred's completed."""
+        position = {}
+        for index, (name, status) in enumerate(events):
+            position.setdefault((name, status), index)
+        for pred, dep in edges:
+            done = position.get((pred, '%s_COMPLETE' % action))
+            began = position.get((dep, '%s_IN_PROGRESS' % action))
+            self.assertIsNotNone(done, '%s never reached %s_COMPLETE'
+                                 % (pred, action))
+            self.assertIsNotNone(began, '%s never started %s'
+                                 % (dep, action))
+            self.assertLess(done, began, '%s started %s before %s completed'
+                            % (dep, action, pred))
+
+    # -- Mistral ----------------------------------------------------------
+    def executions(self, stack_id):
+        """Mistral executions of the stack's workflow, oldest first."""
+        found = self.mistral.executions.list(
+            workflow_name='heat_stack_%s' % stack_id, limit=-1,
+            sort_keys='created_at', sort_dirs='asc')
+        for execution in found:
+            self.assertEqual(stack_id, json.loads(execution.input)['stack_id'])
+        return found
+
+    def wait_for_execution(self, execution_id, timeout=60):
+        deadline = time.time() + timeout
+        while True:
+            execution = self.mistral.executions.get(execution_id)
+            if execution.state not in ('RUNNING', 'IDLE'):
+                return execution
+            if time.time() > deadline:
+                self.fail('execution %s still %s'
+                          % (execution_id, execution.state))
+            time.sleep(0.5)
+
+    def tasks(self, execution_id):
+        """{resource name: task} with the action input and result parsed."""
+        result = {}
+        for task in self.mistral.tasks.list(workflow_execution_id=execution_id,
+                                            limit=-1):
+            actions = self.mistral.action_executions.list(task.id)
+            self.assertEqual(1, len(actions), 'task %s ran %d actions'
+                             % (task.name, len(actions)))
+            action = self.mistral.action_executions.get(actions[0].id)
+            task.action_input = json.loads(action.input)
+            task.result_value = json.loads(task.result) if task.result \
+                else None
+            name = task.action_input['resource_name']
+            self.assertNotIn((name, task.action_input['is_update']),
+                             {(k, t.action_input['is_update'])
+                              for k, t in result.items()})
+            result[name] = task
+        return result
+
+    def assert_tasks_succeeded(self, stack_id, names, action_label='create'):
+        """The newest execution succeeded with one SUCCESS task per name."""
+        execution = self.wait_for_execution(self.executions(stack_id)[-1].id)
+        self.assertEqual('SUCCESS', execution.state,
+                         execution.state_info)
+        tasks = self.tasks(execution.id)
+        self.assertEqual(sorted(names), sorted(tasks))
+        for name, task in tasks.items():
+            self.assertEqual('SUCCESS', task.state,
+                             '%s task of %s: %s' % (action_label, name,
+                                                    task.state_info))
+        return execution, tasks

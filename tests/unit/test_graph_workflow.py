@@ -1,0 +1,108 @@
+import testtools
+import yaml
+
+from heat_mistral_engine.graph import model
+from heat_mistral_engine.graph import workflow
+
+
+def node(rid, name, is_update=True):
+    return model.Node(resource_id=rid, is_update=is_update,
+                      resource_name=name)
+
+
+def diamond():
+    # a -> b, a -> c, b -> d, c -> d
+    return model.TaskGraph(
+        [node(1, 'a'), node(2, 'b'), node(3, 'c'), node(4, 'd')],
+        [((1, True), (2, True)), ((1, True), (3, True)),
+         ((2, True), (4, True)), ((3, True), (4, True))])
+
+
+class WorkflowBuildTest(testtools.TestCase):
+
+    def tasks(self, graph, **kwargs):
+        definition = workflow.build(graph, 'wf', **kwargs)
+        self.assertEqual('2.0', definition['version'])
+        wf = definition['wf']
+        self.assertEqual('direct', wf['type'])
+        self.assertEqual(['stack_id', 'traversal', 'token'], wf['input'])
+        return wf['tasks']
+
+    def test_one_task_per_node_running_the_heat_action(self):
+        tasks = self.tasks(diamond())
+        self.assertEqual(['a', 'b', 'c', 'd'], list(tasks))
+        for task in tasks.values():
+            self.assertEqual('heat.run_node', task['action'])
+
+    def test_edges_become_on_success_and_joins(self):
+        tasks = self.tasks(diamond())
+        self.assertEqual(['b', 'c'], tasks['a']['on-success'])
+        self.assertEqual(['d'], tasks['b']['on-success'])
+        self.assertNotIn('on-success', tasks['d'])
+        self.assertEqual('all', tasks['d']['join'])
+        for name in 'abc':
+            self.assertNotIn('join', tasks[name])
+
+    def test_data_flows_from_create_predecessors_only(self):
+        tasks = self.tasks(diamond())
+        self.assertEqual({'node_1': '<% task().result %>'},
+                         tasks['a']['publish'])
+        self.assertEqual({}, tasks['a']['input']['data'])
+        self.assertEqual({'2': '<% $.node_2 %>', '3': '<% $.node_3 %>'},
+                         tasks['d']['input']['data'])
+        # Nothing depends on d: it publishes nothing.
+        self.assertNotIn('publish', tasks['d'])
+
+    def test_action_input_names_the_node(self):
+        inp = self.tasks(diamond())['c']['input']
+        self.assertEqual(3, inp['resource_id'])
+        self.assertIs(True, inp['is_update'])
+        self.assertEqual('c', inp['resource_name'])
+        self.assertEqual('<% $.token %>', inp['token'])
+        self.assertEqual('<% $.stack_id %>', inp['stack_id'])
+        self.assertEqual('<% $.traversal %>', inp['traversal'])
+
+    def test_cleanup_tasks_take_no_data_and_publish_nothing(self):
+        # Delete: b (cleanup) before a (cleanup), as Heat reverses edges.
+        graph = model.TaskGraph(
+            [node(1, 'a', False), node(2, 'b', False)],
+            [((2, False), (1, False))])
+        tasks = self.tasks(graph)
+        self.assertEqual(['b_cleanup', 'a_cleanup'], list(tasks))
+        self.assertEqual(['a_cleanup'], tasks['b_cleanup']['on-success'])
+        self.assertEqual({}, tasks['a_cleanup']['input']['data'])
+        self.assertNotIn('publish', tasks['b_cleanup'])
+        self.assertIs(False, tasks['a_cleanup']['input']['is_update'])
+
+    def test_task_timeout(self):
+        tasks = self.tasks(diamond(), task_timeout=3600)
+        self.assertEqual({3600}, {t['timeout'] for t in tasks.values()})
+        self.assertNotIn('timeout', self.tasks(diamond())['a'])
+
+    def test_empty_graph_is_refused(self):
+        self.assertRaises(ValueError, workflow.build, model.TaskGraph([]),
+                          'wf')
+
+    def test_yaml_round_trip(self):
+        definition = workflow.build(diamond(), 'wf', description='d')
+        text = workflow.to_yaml(definition)
+        self.assertEqual(definition, yaml.safe_load(text))
+        self.assertLess(text.index('  a:'), text.index('  d:'))
+
+
+class TaskNamesTest(testtools.TestCase):
+
+    def test_unsafe_characters_and_collisions(self):
+        graph = model.TaskGraph([
+            node(1, 'my server'), node(2, 'my:server'),
+            node(3, 'fail'), node(4, 'x', False), node(5, '***')])
+        names = workflow.task_names(graph)
+        self.assertEqual('my_server', names[(1, True)])
+        self.assertEqual('my_server_2', names[(2, True)])
+        self.assertEqual('fail_3', names[(3, True)])
+        self.assertEqual('x_cleanup', names[(4, False)])
+        self.assertEqual('resource', names[(5, True)])
+        self.assertEqual(5, len(set(names.values())))
+
+    def test_workflow_name_names_the_stack(self):
+        self.assertEqual('heat_stack_abc', workflow.workflow_name('abc'))

@@ -1,0 +1,87 @@
+from unittest import mock
+
+import fixtures
+from heat.engine import stack as heat_stack
+from heat.engine import worker as heat_worker
+
+from heat_mistral_engine.heat import hooks
+from heat_mistral_engine.heat import plugin
+from heat_mistral_engine.heat import traversal
+from tests.unit import base
+
+
+class HooksTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # Restore Heat's classes after each test.
+        for cls, attr in ((heat_stack.Stack, '_converge_create_or_update'),
+                          (heat_worker.WorkerService, 'start')):
+            self.useFixture(fixtures.MonkeyPatch(
+                '%s.%s.%s' % (cls.__module__, cls.__name__, attr),
+                getattr(cls, attr)))
+        self.native = heat_stack.Stack._converge_create_or_update
+
+    def test_supported_heat_passes_the_check(self):
+        hooks.check_heat_version()
+
+    def test_unsupported_heat_is_refused_with_versions(self):
+        with mock.patch.object(hooks, 'SUPPORTED_HEAT', ((28, 0), (29, 0))):
+            exc = self.assertRaises(hooks.IncompatibleHeat,
+                                    hooks.check_heat_version)
+        self.assertIn('>= 28.0, < 29.0', str(exc))
+        self.assertIn('27.', str(exc))
+
+    def test_install_is_idempotent_and_keeps_the_original(self):
+        hooks.install()
+        wrapped = heat_stack.Stack._converge_create_or_update
+        hooks.install()
+        self.assertIs(wrapped, heat_stack.Stack._converge_create_or_update)
+        self.assertIs(self.native, wrapped._hme_original)
+        self.assertIsNotNone(heat_worker.WorkerService.start._hme_original)
+
+    def test_handled_traversals_go_to_mistral_others_to_heat(self):
+        hooks.install()
+        stack = mock.Mock(convergence=True, status='COMPLETE')
+        with mock.patch.object(traversal, 'handles', return_value=True), \
+                mock.patch.object(traversal, 'start') as start:
+            heat_stack.Stack._converge_create_or_update(stack, 'pre')
+        start.assert_called_once_with(stack, pre_converge='pre')
+
+        with mock.patch.object(traversal, 'handles', return_value=False), \
+                mock.patch.object(traversal, 'start') as start, \
+                mock.patch.object(self.native, '__wrapped__') as native:
+            heat_stack.Stack._converge_create_or_update(
+                stack, abandon=True, future_kwarg=1)
+        start.assert_not_called()
+        native.assert_called_once_with(stack, pre_converge=None,
+                                       abandon=True, future_kwarg=1)
+
+    def test_errors_mark_the_stack_failed_like_heat(self):
+        hooks.install()
+        stack = mock.Mock(convergence=True, status='IN_PROGRESS',
+                          IN_PROGRESS='IN_PROGRESS')
+        with mock.patch.object(traversal, 'handles', return_value=True), \
+                mock.patch.object(traversal, 'start',
+                                  side_effect=RuntimeError('Mistral down')):
+            self.assertRaises(RuntimeError,
+                              heat_stack.Stack._converge_create_or_update,
+                              stack)
+        stack.mark_failed.assert_called_once_with('Mistral down')
+
+
+class PluginInstallTest(base.TestCase):
+
+    def test_disabled_installs_nothing(self):
+        with mock.patch.object(hooks, 'install') as install:
+            self.assertFalse(plugin.install())
+        install.assert_not_called()
+
+    def test_enabled_installs_and_logs_config_problems(self):
+        self.conf.config(enabled=True, group='mistral_scheduler')
+        logger = self.useFixture(fixtures.FakeLogger())
+        with mock.patch.object(hooks, 'install') as install:
+            self.assertTrue(plugin.install())
+        install.assert_called_once_with()
+        self.assertIn('misconfigured', logger.output)
+        self.assertIn('mistral_url is unset', logger.output)

@@ -1,0 +1,47 @@
+import testtools
+
+from heat_mistral_engine import protocol
+
+GOOD = dict(action_execution_id='ae', stack_id='s', traversal='t',
+            resource_id=4, is_update=True, data={'3': {'id': 3}},
+            token='method:sealed')
+
+
+class NodeRequestTest(testtools.TestCase):
+
+    def test_round_trip(self):
+        message = protocol.node_request(**GOOD)
+        self.assertEqual(protocol.VERSION, message['version'])
+        parsed = protocol.NodeRequest.from_dict(message)
+        self.assertEqual(4, parsed.resource_id)
+        self.assertEqual(message, parsed.to_dict())
+
+    def test_missing_field_is_named(self):
+        message = protocol.node_request(**GOOD)
+        del message['traversal']
+        exc = self.assertRaises(protocol.BadNodeRequest,
+                                protocol.NodeRequest.from_dict, message)
+        self.assertIn('traversal', str(exc))
+
+    def test_bad_values_are_refused(self):
+        bad = [('resource_id', '4'), ('resource_id', True),
+               ('is_update', 'yes'), ('data', ['x']), ('data', {1: {}}),
+               ('data', {'1': 'text'}), ('stack_id', ''),
+               ('stack_id', 7), ('token', None), ('traversal', 'x' * 300)]
+        for field, value in bad:
+            message = dict(GOOD, **{field: value})
+            exc = self.assertRaises(protocol.BadNodeRequest,
+                                    protocol.node_request, **message)
+            self.assertIn(field, str(exc))
+
+    def test_null_data_means_none(self):
+        message = protocol.node_request(**dict(GOOD, data=None))
+        self.assertEqual({}, message['data'])
+
+    def test_wrong_version_and_type(self):
+        message = protocol.node_request(**GOOD)
+        message['version'] = 99
+        self.assertRaises(protocol.BadNodeRequest,
+                          protocol.NodeRequest.from_dict, message)
+        self.assertRaises(protocol.BadNodeRequest,
+                          protocol.NodeRequest.from_dict, 'garbage')
