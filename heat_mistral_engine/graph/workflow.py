@@ -15,11 +15,21 @@ Shape of the output (one workflow per stack traversal):
 The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
 stack's request context, encrypted by heat-engine); every task passes them to
 its action. Nothing else about the stack is in the definition.
+
+Expressions are Jinja (``{{ _.x }}``), not YAQL (``<% $.x %>``): Mistral's
+YAQL parser is shared by the threads of mistral-api and mistral-engine and
+is not thread-safe, so concurrent stacks got random "Parse error" failures
+when creating workflows. A Jinja expression that is the whole value
+evaluates to the raw object, so published node data keeps its types.
 """
 
 import re
 
 import yaml
+
+# Everything the compiler writes into expressions goes through these.
+_CONTEXT_VALUE = '{{ _.%s }}'
+_TASK_RESULT = '{{ task().result }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
@@ -79,7 +89,7 @@ def build(graph, name, description='', task_timeout=None):
         }
         if node.is_update and any(r.is_update for r in required_by):
             task['publish'] = {
-                published_variable(node): '<% task().result %>'}
+                published_variable(node): _TASK_RESULT}
         if required_by:
             task['on-success'] = [names[r.key] for r in required_by]
         if len(requires) > 1:
@@ -106,12 +116,12 @@ def to_yaml(definition):
 def _action_input(node, requires):
     data = {}
     if node.is_update:
-        data = {str(r.resource_id): '<%% $.%s %%>' % published_variable(r)
+        data = {str(r.resource_id): _CONTEXT_VALUE % published_variable(r)
                 for r in requires if r.is_update}
     return {
-        'stack_id': '<% $.stack_id %>',
-        'traversal': '<% $.traversal %>',
-        'token': '<% $.token %>',
+        'stack_id': _CONTEXT_VALUE % 'stack_id',
+        'traversal': _CONTEXT_VALUE % 'traversal',
+        'token': _CONTEXT_VALUE % 'token',
         'resource_id': node.resource_id,
         'resource_name': node.resource_name,
         'is_update': node.is_update,

@@ -45,10 +45,10 @@ class WorkflowBuildTest(testtools.TestCase):
 
     def test_data_flows_from_create_predecessors_only(self):
         tasks = self.tasks(diamond())
-        self.assertEqual({'node_1': '<% task().result %>'},
+        self.assertEqual({'node_1': '{{ task().result }}'},
                          tasks['a']['publish'])
         self.assertEqual({}, tasks['a']['input']['data'])
-        self.assertEqual({'2': '<% $.node_2 %>', '3': '<% $.node_3 %>'},
+        self.assertEqual({'2': '{{ _.node_2 }}', '3': '{{ _.node_3 }}'},
                          tasks['d']['input']['data'])
         # Nothing depends on d: it publishes nothing.
         self.assertNotIn('publish', tasks['d'])
@@ -58,9 +58,9 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual(3, inp['resource_id'])
         self.assertIs(True, inp['is_update'])
         self.assertEqual('c', inp['resource_name'])
-        self.assertEqual('<% $.token %>', inp['token'])
-        self.assertEqual('<% $.stack_id %>', inp['stack_id'])
-        self.assertEqual('<% $.traversal %>', inp['traversal'])
+        self.assertEqual('{{ _.token }}', inp['token'])
+        self.assertEqual('{{ _.stack_id }}', inp['stack_id'])
+        self.assertEqual('{{ _.traversal }}', inp['traversal'])
 
     def test_cleanup_tasks_take_no_data_and_publish_nothing(self):
         # Delete: b (cleanup) before a (cleanup), as Heat reverses edges.
@@ -88,6 +88,12 @@ class WorkflowBuildTest(testtools.TestCase):
         text = workflow.to_yaml(definition)
         self.assertEqual(definition, yaml.safe_load(text))
         self.assertLess(text.index('  a:'), text.index('  d:'))
+
+    def test_no_yaql_expressions(self):
+        # Mistral's YAQL parser is not thread-safe; only Jinja is used.
+        text = workflow.to_yaml(workflow.build(diamond(), 'wf'))
+        self.assertNotIn('<%', text)
+        self.assertIn('{{ task().result }}', text)
 
 
 class TaskNamesTest(testtools.TestCase):
