@@ -131,14 +131,16 @@ class MistralService:
     def complete_action(self, action_execution_id, output=None, error=None):
         """Finish an asynchronous action.
 
-        SUCCESS with ``output`` (any JSON value), or ERROR with the message
-        ``error``.
+        SUCCESS with ``output`` (a JSON object, or None for an empty one),
+        or ERROR with the message ``error``, sent as ``{"reason": error}``.
         """
+        # The API takes output as the JSON text of an object, never a bare
+        # string ("JsonType field value must be a dictionary"); it becomes
+        # the task's result, or the task's state_info on ERROR.
         if error is not None:
-            state, value = 'ERROR', error
+            state, value = 'ERROR', {'reason': error}
         else:
             state, value = 'SUCCESS', output
-        # The API takes output as JSON text; it becomes the task's result.
         return self._call('complete action execution %s'
                           % action_execution_id,
                           self._client.action_executions.update,

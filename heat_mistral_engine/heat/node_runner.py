@@ -81,10 +81,14 @@ class NodeRunner:
         except mistral_client.MistralUnavailable as exc:
             LOG.error('Node %s of stack %s: %s', request.resource_id,
                       request.stack_id, exc)
+            reason = ('Resource %s finished but could not be reported to '
+                      'Mistral: %s' % (request.resource_id, exc))
             if outcome.stack is not None:
-                outcome.stack.mark_failed(
-                    'Resource %s finished but could not be reported to '
-                    'Mistral: %s' % (request.resource_id, exc))
+                outcome.stack.mark_failed(reason)
+            if outcome.error is None:
+                # Mistral refused the result (too big, malformed): end the
+                # task in ERROR rather than leave it RUNNING until timeout.
+                self._report_error_quietly(request, reason)
             return outcome
         if outcome.error is None and outcome.stack is not None:
             check_resource.check_stack_complete(
@@ -92,6 +96,15 @@ class NodeRunner:
                 outcome.graph_resource_id,
                 outcome.stack.convergence_dependencies, request.is_update)
         return outcome
+
+    def _report_error_quietly(self, request, reason):
+        try:
+            self.mistral.complete_action(request.action_execution_id,
+                                         error=reason)
+        except mistral_client.MistralUnavailable as exc:
+            LOG.error('Node %s of stack %s: could not report the error '
+                      'either: %s', request.resource_id, request.stack_id,
+                      exc)
 
     def execute(self, request):
         """Do the resource action; return its Outcome (never raises)."""

@@ -1,0 +1,81 @@
+import json
+from unittest import mock
+
+from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine import protocol
+from tests.unit import base
+
+
+class CompleteActionTest(base.TestCase):
+    """What heat-engine sends to Mistral's PUT /action_executions/<id>."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:1/v2')
+        self.service = mistral_client.MistralService()
+        self.update = mock.Mock()
+        self.service._client = mock.Mock()
+        self.service._client.action_executions.update = self.update
+
+    def sent(self):
+        (action_id,), kwargs = self.update.call_args
+        return action_id, kwargs['state'], json.loads(kwargs['output'])
+
+    def test_success_sends_the_node_data_object(self):
+        self.service.complete_action('a1', output={'attrs': {'x': 1}})
+        self.assertEqual(('a1', 'SUCCESS', {'attrs': {'x': 1}}), self.sent())
+
+    def test_error_is_wrapped_in_an_object(self):
+        # Mistral's API refuses a bare string as output.
+        self.service.complete_action('a1', error='Resource CREATE failed')
+        self.assertEqual(('a1', 'ERROR', {'reason': 'Resource CREATE failed'}),
+                         self.sent())
+
+    def test_api_failure_names_mistral_and_the_url(self):
+        self.update.side_effect = RuntimeError('boom')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                self.service.complete_action, 'a1', output={})
+        self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to complete '
+                      'action execution a1: boom', str(exc))
+
+    def test_misconfiguration_is_reported_naming_the_option(self):
+        self.conf.config(group='mistral_scheduler', mistral_url=None)
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                mistral_client.MistralService)
+        self.assertIn('[mistral_scheduler] mistral_url is unset', str(exc))
+
+
+class NodeRunnerReportTest(base.TestCase):
+    """A result Mistral refuses must still end the task."""
+
+    def request(self):
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id='a1', stack_id='s1', traversal='t1',
+            resource_id=7, is_update=True, data={}, token='tok'))
+
+    def test_refused_success_is_reported_as_error_and_fails_the_stack(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = [
+            mistral_client.MistralUnavailable('too big'), None]
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock()
+        outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request())
+        first, second = mistral.complete_action.call_args_list
+        self.assertEqual({'attrs': {}}, first.kwargs['output'])
+        self.assertIn('could not be reported to Mistral: too big',
+                      second.kwargs['error'])
+        stack.mark_failed.assert_called_once_with(second.kwargs['error'])
+
+    def test_reported_error_is_not_reported_twice(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = (
+            mistral_client.MistralUnavailable('down'))
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        outcome = node_runner.Outcome(error='Resource CREATE failed')
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request())
+        self.assertEqual(1, mistral.complete_action.call_count)
