@@ -13,7 +13,7 @@ import uuid
 
 from heatclient import client as heat_client
 from keystoneauth1 import session as ks_session
-from keystoneauth1.loading._plugins import noauth
+from keystoneauth1 import noauth
 from mistralclient.api import client as mistral_client
 import testtools
 
@@ -151,6 +151,19 @@ class FunctionalTest(testtools.TestCase):
             self.assertEqual(stack_id, json.loads(execution.input)['stack_id'])
         return found
 
+    def execution_of(self, stack_id, action):
+        """The one execution of the stack for ``action`` (CREATE, ...).
+
+        Found by its description, not by order: Mistral's created_at has a
+        resolution of one second.
+        """
+        found = [e for e in self.executions(stack_id)
+                 if ') %s, traversal ' % action in (e.description or '')]
+        self.assertEqual(1, len(found), 'executions of %s for %s: %s'
+                         % (stack_id, action,
+                            [e.description for e in found]))
+        return self.wait_for_execution(found[0].id)
+
     def wait_for_execution(self, execution_id, timeout=60):
         deadline = time.time() + timeout
         while True:
@@ -167,6 +180,8 @@ class FunctionalTest(testtools.TestCase):
         result = {}
         for task in self.mistral.tasks.list(workflow_execution_id=execution_id,
                                             limit=-1):
+            # Lists leave out the (possibly large) result; get has it.
+            task = self.mistral.tasks.get(task.id)
             actions = self.mistral.action_executions.list(task.id)
             self.assertEqual(1, len(actions), 'task %s ran %d actions'
                              % (task.name, len(actions)))

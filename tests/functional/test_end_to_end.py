@@ -120,8 +120,8 @@ class CreateDeleteTest(base.FunctionalTest):
 class FailureTest(base.FunctionalTest):
 
     def test_failed_resource_fails_its_task_and_the_stack(self):
-        stack = self.create_stack(self.template('fail.yaml'),
-                                  extra=['--disable-rollback'])
+        # Rollback is off unless --enable-rollback is given.
+        stack = self.create_stack(self.template('fail.yaml'))
         self.assertEqual('CREATE_FAILED', stack.stack_status)
         self.assertIn('Resource CREATE failed: ValueError: resources.bad: '
                       'Test Resource failed', stack.stack_status_reason)
@@ -143,11 +143,11 @@ class FailureTest(base.FunctionalTest):
                                   extra=['--enable-rollback'])
         self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
-        executions = self.executions(stack.id)
-        self.assertEqual(2, len(executions))
-        rollback = self.wait_for_execution(executions[-1].id)
+        self.assertEqual(2, len(self.executions(stack.id)))
+        create = self.execution_of(stack.id, 'CREATE')
+        self.assertIn(create.state, ('CANCELLED', 'ERROR'))
+        rollback = self.execution_of(stack.id, 'ROLLBACK')
         self.assertEqual('SUCCESS', rollback.state, rollback.state_info)
-        self.assertIn('ROLLBACK', rollback.description)
         for task in self.tasks(rollback.id).values():
             self.assertIs(False, task.action_input['is_update'])
 
@@ -158,15 +158,13 @@ class FailureTest(base.FunctionalTest):
                 'CREATE_IN_PROGRESS':
             self.assertLess(time.time(), deadline, 'slow never started')
             time.sleep(0.5)
-        started = time.time()
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
-        # The 60 s create was interrupted, not waited for.
-        self.assertLess(time.time() - started, 45)
-        executions = self.executions(stack.id)
-        self.assertEqual(2, len(executions))
-        create_ex = self.wait_for_execution(executions[0].id)
-        self.assertIn(create_ex.state, ('CANCELLED', 'ERROR'))
-        self.assertEqual('SUCCESS',
-                         self.wait_for_execution(executions[1].id).state)
+        # The long create was interrupted, not waited for.
+        self.assertNotIn(('slow', 'CREATE_COMPLETE'), self.events(stack.id))
+        self.assertEqual(2, len(self.executions(stack.id)))
+        self.assertIn(self.execution_of(stack.id, 'CREATE').state,
+                      ('CANCELLED', 'ERROR'))
+        delete = self.execution_of(stack.id, 'DELETE')
+        self.assertEqual('SUCCESS', delete.state, delete.state_info)
         self.assertEqual([], [e.id for e in self.executions(stack.id)
                               if e.state == 'RUNNING'])
