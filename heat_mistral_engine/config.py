@@ -9,6 +9,8 @@ With no ``auth_type`` the client talks to a Mistral that runs without
 authentication (``[pecan] auth_enable = False``), as the local cloud does.
 """
 
+import urllib.parse
+
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
@@ -19,7 +21,10 @@ OPTS = [
                 help='Let Mistral order the resource actions of stack '
                      'traversals and carry the data between resources. '
                      'When false the plugin is loaded but changes nothing.'),
-    cfg.URIOpt('mistral_url', schemes=['http', 'https'],
+    # A StrOpt checked by check_url(), not a URIOpt: oslo.service logs
+    # every option at start and a URIOpt's invalid value would kill the
+    # whole heat-engine there. A bad URL must fail only Mistral's stacks.
+    cfg.StrOpt('mistral_url',
                help='Root of the Mistral v2 API, for example '
                     'http://mistral.example.com:8989/v2. When unset, the '
                     'workflowv2 endpoint of the Keystone catalog is used, '
@@ -35,6 +40,18 @@ OPTS = [
     cfg.IntOpt('request_timeout', default=30, min=1,
                help='Seconds to wait for one Mistral API call.'),
 ]
+
+
+URL_SCHEMES = ('http', 'https')
+
+
+def check_url(value):
+    """Return why ``value`` is not a usable Mistral URL, or None."""
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in URL_SCHEMES or not parsed.hostname:
+        return ('%r is not an http:// or https:// URL with a host, such as '
+                'http://mistral.example.com:8989/v2' % value)
+    return None
 
 
 def register_opts(conf=cfg.CONF):

@@ -32,6 +32,20 @@ def config_problems(conf=cfg.CONF):
     """
     group = conf[config.GROUP]
     problems = []
+    for name in ('mistral_url', 'endpoint_interface', 'request_timeout',
+                 'rpc_topic'):
+        try:
+            getattr(group, name)
+        except ValueError as exc:
+            # oslo.config raises only when an invalid value is read.
+            problems.append('[%s] %s has an invalid value: %s'
+                            % (config.GROUP, name, exc))
+    if problems:
+        return problems
+    url_problem = group.mistral_url and config.check_url(group.mistral_url)
+    if url_problem:
+        problems.append('[%s] mistral_url has an invalid value: %s'
+                        % (config.GROUP, url_problem))
     if not group.mistral_url and not group.auth_type:
         problems.append(
             '[%s] mistral_url is unset and no auth_type is configured, so '

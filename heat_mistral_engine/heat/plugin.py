@@ -35,12 +35,17 @@ def install(conf=cfg.CONF):
         return False
     from heat_mistral_engine.heat import hooks
     from heat_mistral_engine.heat import mistral_client
-    for problem in mistral_client.config_problems(conf):
+    problems = mistral_client.config_problems(conf)
+    for problem in problems:
         LOG.error('heat-mistral-engine is misconfigured: %s', problem)
     hooks.install()
-    LOG.info('heat-mistral-engine installed: Mistral orders convergence '
-             'traversals (Mistral API %s).',
-             conf.mistral_scheduler.mistral_url or '<from catalog>')
+    if problems:
+        LOG.error('heat-mistral-engine installed, but stack operations '
+                  'will fail until heat.conf is fixed (see above).')
+    else:
+        LOG.info('heat-mistral-engine installed: Mistral orders convergence '
+                 'traversals (Mistral API %s).',
+                 conf.mistral_scheduler.mistral_url or '<from catalog>')
     return True
 
 

@@ -1,6 +1,9 @@
 import json
 from unittest import mock
 
+import fixtures
+from oslo_config import cfg
+
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine import protocol
@@ -79,3 +82,30 @@ class NodeRunnerReportTest(base.TestCase):
         with mock.patch.object(runner, 'execute', return_value=outcome):
             runner.run(self.request())
         self.assertEqual(1, mistral.complete_action.call_count)
+
+
+class ConfigProblemsTest(base.TestCase):
+
+    def test_valid_config_has_no_problems(self):
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:8989/v2')
+        self.assertEqual([], mistral_client.config_problems())
+
+    def test_url_without_scheme_is_named(self):
+        # Read from a file, as heat-engine reads it.
+        conf_file = self.useFixture(fixtures.TempDir()).join('heat.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[mistral_scheduler]\nmistral_url = 127.0.0.1:8989/v2\n')
+        cfg.CONF(['--config-file', conf_file], project='heat',
+                 default_config_files=[], default_config_dirs=[])
+        [problem] = mistral_client.config_problems()
+        self.assertIn("[mistral_scheduler] mistral_url has an invalid value: "
+                      "'127.0.0.1:8989/v2' is not an http:// or https:// URL",
+                      problem)
+
+    def test_missing_encryption_key_is_named(self):
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:8989/v2')
+        self.conf.config(auth_encryption_key='')
+        [problem] = mistral_client.config_problems()
+        self.assertIn('auth_encryption_key', problem)
