@@ -1,0 +1,105 @@
+"""Bad configuration and an unreachable Mistral, on the real local cloud.
+
+Each test restarts the cloud with an extra file in heat.conf.d, so these
+tests run serially, after the main functional suite (see tox.ini), and put
+the cloud back as it was when they end.
+"""
+
+import os
+import subprocess
+
+import fixtures
+
+from tests.functional import base
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEVCLOUD = os.path.join(REPO, 'tools', 'devcloud')
+
+
+def devcloud(*args):
+    proc = subprocess.run([DEVCLOUD] + list(args), capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode != 0:
+        raise AssertionError('tools/devcloud %s failed: %s%s'
+                             % (' '.join(args), proc.stdout, proc.stderr))
+
+
+class HeatConfOverlay(fixtures.Fixture):
+    """Restart the cloud with ``text`` in heat.conf.d; undo it afterwards."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
+        self.path = os.path.join(os.environ['DEVCLOUD_DIR'], 'etc',
+                                 'heat.conf.d', '90-functional-test.conf')
+
+    def _setUp(self):
+        self.addCleanup(self._restore)
+        with open(self.path, 'w') as f:
+            f.write(self.text)
+        devcloud('restart')
+
+    def _restore(self):
+        os.unlink(self.path)
+        devcloud('restart')
+
+
+class BadConfigTest(base.FunctionalTest):
+
+    def setUp(self):
+        super().setUp()
+        # Registered before the overlay, so run after the cloud is restored:
+        # only a working cloud can delete these stacks.
+        self.stack_ids = []
+        self.addCleanup(self._delete_stacks)
+
+    def _delete_stacks(self):
+        for stack_id in self.stack_ids:
+            self._delete_quietly(stack_id)
+
+    def create(self, template):
+        stack = self.create_stack(self.template(template), cleanup=False)
+        self.stack_ids.append(stack.id)
+        return stack
+
+    def assert_nothing_in_progress(self, stack_id):
+        for name, rsrc in self.resources(stack_id).items():
+            self.assertNotIn('IN_PROGRESS', rsrc.resource_status, name)
+
+    def engine_log(self):
+        path = os.path.join(os.environ['DEVCLOUD_DIR'], 'logs',
+                            'heat-engine-1.log')
+        with open(path) as f:
+            return f.read()
+
+    def test_unreachable_mistral_fails_create_and_delete_naming_it(self):
+        # Port 9 (discard) has no listener here: connection refused.
+        url = 'http://127.0.0.1:9/v2'
+        self.useFixture(HeatConfOverlay(
+            '[mistral_scheduler]\nmistral_url = %s\n' % url))
+        stack = self.create('chain.yaml')
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('Mistral at %s failed to' % url,
+                      stack.stack_status_reason)
+        self.assert_nothing_in_progress(stack.id)
+
+        self.assertEqual('DELETE_FAILED', self.delete_stack(stack.id))
+        stack = self.heat.stacks.get(stack.id)
+        self.assertIn('Mistral at %s failed to' % url,
+                      stack.stack_status_reason)
+        self.assert_nothing_in_progress(stack.id)
+
+    def test_misconfigured_engine_logs_the_option_and_fails_stacks(self):
+        self.useFixture(HeatConfOverlay(
+            '[mistral_scheduler]\nmistral_url = 127.0.0.1:8989/v2\n'))
+        self.assertIn('ERROR heat_mistral_engine.heat.plugin [-] '
+                      'heat-mistral-engine is misconfigured: '
+                      '[mistral_scheduler] mistral_url has an invalid value',
+                      self.engine_log())
+        stack = self.create('chain.yaml')
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('heat-mistral-engine is misconfigured: '
+                      '[mistral_scheduler] mistral_url has an invalid value',
+                      stack.stack_status_reason)
+        self.assert_nothing_in_progress(stack.id)
