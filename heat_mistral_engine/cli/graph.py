@@ -1,0 +1,134 @@
+"""``heat-mistral-engine graph``: the task graph of a template, offline.
+
+Parses the template with Heat's own parser (no database, no services) and
+prints what heat-engine would hand to Mistral for a new stack:
+
+``json``
+    ``{"tasks": [{"name", "type"}], "edges": [{"from", "to", "kinds"}]}``;
+``dot``
+    a Graphviz digraph, edges labelled with their kinds;
+``yaml``
+    the Mistral workflow definition that would be uploaded (resource ids are
+    placeholders; live ones come from Heat's database).
+
+``--action DELETE`` reverses every edge, as a delete does.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from heat.common import exception as heat_exception
+
+from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.heat import template_graph
+
+FORMATS = ('json', 'dot', 'yaml')
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'graph', help='print the Mistral task graph of a template (offline)',
+        description=__doc__.split('\n\n')[0])
+    parser.add_argument('template', help='HOT or CFN template file')
+    parser.add_argument('-e', '--environment', action='append', default=[],
+                        metavar='ENV', help='environment file (repeatable)')
+    parser.add_argument('-P', '--parameter', action='append', default=[],
+                        metavar='KEY=VALUE',
+                        help='parameter value (repeatable)')
+    parser.add_argument('--action', choices=('CREATE', 'DELETE'),
+                        default='CREATE')
+    parser.add_argument('--format', choices=FORMATS, default='json')
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args, out=sys.stdout):
+    """Print the graph; return the exit status (2 for a bad template)."""
+    try:
+        parameters = _parameters(args.parameter)
+        stack = template_graph.load_stack(
+            _read(args.template),
+            environments=[_read(e) for e in args.environment],
+            parameters=parameters,
+            files=_local_files(args.template))
+        list(stack.dependencies)  # Heat's checks: references, cycles
+        edges = template_graph.edges(stack)
+    except (heat_exception.HeatException, ValueError, TypeError,
+            OSError) as exc:
+        print('heat-mistral-engine graph: %s: %s' % (args.template, exc),
+              file=sys.stderr)
+        return 2
+    if args.action == 'DELETE':
+        edges = [template_graph.Edge(e.target, e.source, e.kinds)
+                 for e in edges]
+    if args.format == 'json':
+        json.dump(as_json(stack, edges), out, indent=2)
+        out.write('\n')
+    elif args.format == 'dot':
+        out.write(as_dot(stack, edges, args.action))
+    else:
+        graph = template_graph.task_graph(stack, args.action)
+        out.write(workflow.to_yaml(workflow.build(
+            graph, workflow.workflow_name('STACK_ID'),
+            description='Heat stack %s %s (offline preview)'
+                        % (stack.name, args.action))))
+    return 0
+
+
+def as_json(stack, edges):
+    return {
+        'tasks': [{'name': name, 'type': stack.resources[name].type()}
+                  for name in sorted(stack.resources)],
+        'edges': [{'from': e.source, 'to': e.target, 'kinds': list(e.kinds)}
+                  for e in edges],
+    }
+
+
+def as_dot(stack, edges, action):
+    lines = ['digraph "%s" {' % action, '  rankdir=LR;',
+             '  node [shape=box];']
+    for name in sorted(stack.resources):
+        lines.append('  %s [label="%s\\n%s"];' % (
+            _dot_id(name), name, stack.resources[name].type()))
+    for e in edges:
+        lines.append('  %s -> %s [label="%s"];' % (
+            _dot_id(e.source), _dot_id(e.target), ','.join(e.kinds)))
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+def _dot_id(name):
+    return '"%s"' % name.replace('"', '\\"')
+
+
+def _parameters(pairs):
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition('=')
+        if not sep or not key:
+            raise ValueError('parameter %r is not KEY=VALUE' % pair)
+        result[key] = value
+    return result
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def _local_files(template_path):
+    """Files beside the template, for get_file and provider templates."""
+    base = os.path.dirname(os.path.abspath(template_path))
+    files = {}
+    for name in os.listdir(base):
+        path = os.path.join(base, name)
+        if os.path.isfile(path) and os.path.getsize(path) < 1 << 20:
+            try:
+                text = _read(path)
+            except (OSError, UnicodeDecodeError):
+                continue
+            files[name] = text
+            files['file://' + path] = text
+    return files

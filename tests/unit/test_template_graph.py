@@ -1,0 +1,178 @@
+import io
+import json
+import os
+
+import fixtures
+from heat.common import exception as heat_exception
+from heat.engine import service as heat_service
+
+from heat_mistral_engine.cli import main as cli_main
+from heat_mistral_engine.heat import template_graph
+from tests.unit import base
+
+HERE = os.path.dirname(__file__)
+UNIT_TEMPLATES = os.path.join(HERE, 'templates')
+FUNCTIONAL_TEMPLATES = os.path.join(HERE, '..', 'functional', 'templates')
+EXAMPLES = os.path.join(HERE, '..', '..', 'examples')
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def load(path, **kwargs):
+    return template_graph.load_stack(read(path), **kwargs)
+
+
+HOSTED = """
+heat_template_version: 2021-04-16-hosted
+resources:
+  host: {type: OS::Heat::None}
+  app: {type: OS::Heat::None, hosted_on: %s}
+"""
+
+
+class EdgeKindsTest(base.TestCase):
+
+    def test_every_kind_is_labelled(self):
+        stack = load(os.path.join(UNIT_TEMPLATES, 'kinds.yaml'))
+        self.assertEqual(
+            [('config', 'app', ('get_attr', 'metadata')),
+             ('host', 'app', ('get_attr', 'hosted_on')),
+             ('config', 'deployment', ('get_resource',)),
+             ('host', 'deployment', ('get_resource', 'hosted_on')),
+             ('app', 'report', ('depends_on', 'get_resource'))],
+            [(e.source, e.target, e.kinds)
+             for e in template_graph.edges(stack)])
+
+    def test_a_false_condition_leaves_the_resource_out(self):
+        path = os.path.join(UNIT_TEMPLATES, 'kinds.yaml')
+        self.assertNotIn('extra', load(path).resources)
+        stack = load(path, parameters={'with_extra': 'true'})
+        self.assertIn(('host', 'extra', ('depends_on',)),
+                      [(e.source, e.target, e.kinds)
+                       for e in template_graph.edges(stack)])
+
+
+class SameEdgesAsHeatTest(base.TestCase):
+    """The compiled graph has exactly Heat's dependency edges."""
+
+    TEMPLATES = [os.path.join(UNIT_TEMPLATES, 'kinds.yaml'),
+                 os.path.join(EXAMPLES, 'two-tier.yaml')] + [
+        os.path.join(FUNCTIONAL_TEMPLATES, name)
+        for name in sorted(os.listdir(FUNCTIONAL_TEMPLATES))]
+
+    def heat_edges(self, stack):
+        return {(req.name, rsrc.name)
+                for rsrc, reqs in stack.dependencies.graph().items()
+                for req in reqs}
+
+    def compiled_edges(self, stack, action):
+        graph = template_graph.task_graph(stack, action)
+        return {(req.resource_name, node.resource_name)
+                for node in graph for req in graph.requires(node.key)}
+
+    def test_create_and_delete(self):
+        for path in self.TEMPLATES:
+            stack = load(path)
+            expected = self.heat_edges(stack)
+            self.assertEqual(expected, self.compiled_edges(stack, 'CREATE'),
+                             path)
+            self.assertEqual({(b, a) for a, b in expected},
+                             self.compiled_edges(stack, 'DELETE'), path)
+            self.assertEqual(len(stack.resources),
+                             len(template_graph.task_graph(stack)), path)
+
+
+class HostedOnTest(base.TestCase):
+
+    def test_host_is_created_first(self):
+        stack = template_graph.load_stack(HOSTED % 'host')
+        self.assertEqual([('host', 'app', ('hosted_on',))],
+                         [(e.source, e.target, e.kinds)
+                          for e in template_graph.edges(stack)])
+
+    def test_unknown_host_is_refused_like_depends_on(self):
+        stack = template_graph.load_stack(HOSTED % 'nowhere')
+        exc = self.assertRaises(heat_exception.InvalidTemplateReference,
+                                lambda: stack.dependencies)
+        self.assertEqual('The specified reference "nowhere" (in app) is '
+                         'incorrect.', str(exc))
+
+    def test_cycle_is_refused_like_depends_on(self):
+        text = (HOSTED % 'host').replace(
+            'host: {type: OS::Heat::None}',
+            'host: {type: OS::Heat::None, depends_on: app}')
+        stack = template_graph.load_stack(text)
+        # Heat finds cycles when it orders the graph.
+        exc = self.assertRaises(heat_exception.CircularDependencyException,
+                                lambda: list(stack.dependencies))
+        self.assertIn('Circular Dependency Found', str(exc))
+
+    def test_other_versions_do_not_know_hosted_on(self):
+        text = (HOSTED % 'host').replace('2021-04-16-hosted', '2021-04-16')
+        stack = template_graph.load_stack(text)
+        exc = self.assertRaises(heat_exception.StackValidationFailed,
+                                lambda: stack.dependencies)
+        self.assertIn('Invalid keyword(s) inside a resource definition: '
+                      'hosted_on', str(exc))
+
+    def test_template_version_list_still_works(self):
+        versions = heat_service.EngineService(
+            'host', 'topic').list_template_versions(None)
+        aliases = {alias for v in versions for alias in v['aliases']}
+        self.assertIn('heat_template_version.2021-04-16-hosted', aliases)
+        self.assertIn('heat_template_version.2021-04-16',
+                      [v['version'] for v in versions])
+
+
+class GraphCommandTest(base.TestCase):
+
+    def run_cli(self, *argv):
+        out = io.StringIO()
+        args = cli_main.build_parser().parse_args(['graph'] + list(argv))
+        return args.func(args, out=out), out.getvalue()
+
+    def test_json(self):
+        status, out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'))
+        self.assertEqual(0, status)
+        data = json.loads(out)
+        self.assertIn({'name': 'database', 'type': 'OS::Heat::TestResource'},
+                      data['tasks'])
+        self.assertIn({'from': 'database', 'to': 'app1',
+                       'kinds': ['get_attr']}, data['edges'])
+
+    def test_delete_reverses_edges(self):
+        status, out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
+                                   '--action', 'DELETE')
+        self.assertIn({'from': 'app1', 'to': 'database',
+                       'kinds': ['get_attr']}, json.loads(out)['edges'])
+
+    def test_dot_and_yaml(self):
+        path = os.path.join(UNIT_TEMPLATES, 'kinds.yaml')
+        _status, dot = self.run_cli(path, '--format', 'dot')
+        self.assertIn('"host" -> "app" [label="get_attr,hosted_on"];', dot)
+        _status, text = self.run_cli(path, '--format', 'yaml')
+        self.assertIn('action: heat.run_node', text)
+        self.assertIn('heat_stack_STACK_ID:', text)
+
+    def test_bad_template_names_the_file_and_the_reference(self):
+        path = self.useFixture(
+            fixtures.TempDir()).join('bad.yaml')
+        with open(path, 'w') as f:
+            f.write(HOSTED % 'nowhere')
+        stderr = self.useFixture(
+            fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                                           stderr))
+        status, out = self.run_cli(path)
+        self.assertEqual(2, status)
+        stderr.seek(0)
+        self.assertIn('bad.yaml: The specified reference "nowhere" (in app) '
+                      'is incorrect.', stderr.read())
+
+    def test_bad_parameter_syntax(self):
+        status, _out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
+                                    '-P', 'app_count')
+        self.assertEqual(2, status)
