@@ -14,7 +14,6 @@ prints what heat-engine would hand to Mistral for a new stack:
 ``--action DELETE`` reverses every edge, as a delete does.
 """
 
-import argparse
 import json
 import os
 import sys

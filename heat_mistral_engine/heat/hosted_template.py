@@ -1,4 +1,4 @@
-"""HOT 2021-04-16 plus ``hosted_on``: ``heat_template_version: 2021-04-16-hosted``.
+"""HOT 2021-04-16 plus ``hosted_on`` (version ``2021-04-16-hosted``).
 
 ``hosted_on: <resource name>`` says a resource (or software component) runs
 on another resource. It orders exactly like ``depends_on`` (the host is

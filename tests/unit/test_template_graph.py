@@ -158,15 +158,12 @@ class GraphCommandTest(base.TestCase):
         self.assertIn('heat_stack_STACK_ID:', text)
 
     def test_bad_template_names_the_file_and_the_reference(self):
-        path = self.useFixture(
-            fixtures.TempDir()).join('bad.yaml')
+        path = self.useFixture(fixtures.TempDir()).join('bad.yaml')
         with open(path, 'w') as f:
             f.write(HOSTED % 'nowhere')
-        stderr = self.useFixture(
-            fixtures.StringStream('stderr')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr',
-                                                           stderr))
-        status, out = self.run_cli(path)
+        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        status, _out = self.run_cli(path)
         self.assertEqual(2, status)
         stderr.seek(0)
         self.assertIn('bad.yaml: The specified reference "nowhere" (in app) '
