@@ -1,0 +1,53 @@
+"""hosted_on and software components through `openstack stack create`."""
+
+import os
+import tempfile
+
+from tests.functional import base
+
+
+class HostedOnTest(base.FunctionalTest):
+
+    def test_components_start_after_their_host_and_go_before_it(self):
+        stack = self.create_stack(self.template('hosted.yaml'))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertEqual({'component': 'echo installed on vm-1'},
+                         self.outputs(stack.id))
+        self.assert_started_after(
+            self.events(stack.id), 'CREATE',
+            [('server', 'component'), ('server', 'agent'),
+             ('config', 'component')])
+        _execution, tasks = self.assert_tasks_succeeded(
+            stack.id, ['server', 'config', 'component', 'agent'])
+        self.assertEqual({'output': 'vm-1'},
+                         tasks['server'].result_value['attrs'])
+
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
+        delete = self.execution_of(stack.id, 'DELETE')
+        self.assertEqual('SUCCESS', delete.state, delete.state_info)
+        tasks = self.tasks(delete.id)
+        for component in ('component', 'agent'):
+            self.assertLessEqual(tasks[component].updated_at,
+                                 tasks['server'].created_at)
+
+    def test_unknown_host_is_refused_before_anything_runs(self):
+        with tempfile.NamedTemporaryFile('w', suffix='.yaml',
+                                         delete=False) as f:
+            f.write('heat_template_version: 2021-04-16-hosted\n'
+                    'resources:\n'
+                    '  app: {type: OS::Heat::None, hosted_on: nowhere}\n')
+        self.addCleanup(os.unlink, f.name)
+        proc = base.openstack('stack', 'create', '-t', f.name,
+                              self.stack_name(), parse=False, check=False)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertIn('The specified reference "nowhere" (in app) is '
+                      'incorrect.', proc.stderr)
+
+    def test_template_version_list_shows_the_hosted_version(self):
+        versions = base.openstack('orchestration', 'template', 'version',
+                                  'list')
+        names = {v['Version'] for v in versions}
+        self.assertIn('heat_template_version.2021-04-16', names)
+        aliases = ' '.join(str(v.get('Aliases')) for v in versions)
+        self.assertIn('heat_template_version.2021-04-16-hosted', aliases)
