@@ -136,6 +136,11 @@ class FailureTest(base.FunctionalTest):
         self.assertEqual('SUCCESS', tasks['good'].state)
         self.assertEqual('ERROR', tasks['bad'].state)
         self.assertIn('Test Resource failed', tasks['bad'].state_info)
+        shown = base.openstack('stack', 'workflow', 'show', stack.id)
+        states = {t['resource']: t for t in shown['tasks']}
+        self.assertEqual('ERROR', states['bad']['state'])
+        self.assertIn('Test Resource failed', states['bad']['state_info'])
+        self.assertEqual('NOT STARTED', states['never']['state'])
         self.assertNotIn('never', tasks)
 
     def test_failed_create_rolls_back_when_asked(self):

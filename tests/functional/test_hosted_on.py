@@ -18,10 +18,19 @@ class HostedOnTest(base.FunctionalTest):
             self.events(stack.id), 'CREATE',
             [('server', 'component'), ('server', 'agent'),
              ('config', 'component')])
-        _execution, tasks = self.assert_tasks_succeeded(
+        execution, tasks = self.assert_tasks_succeeded(
             stack.id, ['server', 'config', 'component', 'agent'])
         self.assertEqual({'output': 'vm-1'},
                          tasks['server'].result_value['attrs'])
+
+        shown = base.openstack('stack', 'workflow', 'show', stack.id)
+        self.assertEqual('heat_stack_%s' % stack.id, shown['workflow'])
+        self.assertEqual(execution.id, shown['execution'])
+        self.assertEqual('SUCCESS', shown['execution_state'])
+        self.assertEqual({('server', 'SUCCESS'), ('config', 'SUCCESS'),
+                          ('component', 'SUCCESS'), ('agent', 'SUCCESS')},
+                         {(t['resource'], t['state'])
+                          for t in shown['tasks']})
 
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
         delete = self.execution_of(stack.id, 'DELETE')

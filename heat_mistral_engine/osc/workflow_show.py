@@ -1,0 +1,120 @@
+"""``openstack stack workflow show STACK``: the Mistral side of a stack.
+
+An openstackclient command (registered in heatclient's
+``openstack.orchestration.v1`` group) for users and operators: which
+workflow and execution ordered the stack's latest action, and each task's
+resource, state and timing. ``--dot`` prints the task graph as Graphviz,
+nodes coloured by task state.
+"""
+
+import json
+
+from osc_lib.cli import format_columns
+from osc_lib.command import command
+import yaml
+
+from heat_mistral_engine.graph import workflow
+
+DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
+               'RUNNING': 'lightblue', 'WAITING': 'lightgrey',
+               'IDLE': 'white', 'CANCELLED': 'khaki', 'PAUSED': 'khaki'}
+NOT_STARTED = 'NOT STARTED'
+
+
+def choose_execution(executions, stack_action):
+    """The execution of the stack's latest action, or None.
+
+    Prefers executions whose description names ``stack_action`` (a
+    rollback and the create it undoes can start in the same second, and
+    Mistral's created_at has one-second resolution), then the newest.
+    """
+    def action_of(execution):
+        words = (execution.description or '').split(') ', 1)
+        return words[1].split(',', 1)[0] if len(words) == 2 else None
+
+    ranked = sorted(executions, key=lambda e: (
+        action_of(e) == stack_action, e.created_at or ''))
+    return ranked[-1] if ranked else None
+
+
+def task_rows(definition_yaml, workflow_name, tasks):
+    """One dict per task of the definition, in definition order.
+
+    Tasks that Mistral has not created yet appear as NOT STARTED.
+    """
+    spec = yaml.safe_load(definition_yaml)[workflow_name]['tasks']
+    by_name = {t.name: t for t in tasks}
+    rows = []
+    for name, task_spec in spec.items():
+        task = by_name.get(name)
+        rows.append({
+            'task': name,
+            'resource': task_spec['input'].get('resource_name', name),
+            'action': ('create/update' if task_spec['input'].get('is_update')
+                       else 'cleanup'),
+            'state': task.state if task else NOT_STARTED,
+            'started_at': getattr(task, 'started_at', None),
+            'finished_at': getattr(task, 'finished_at', None),
+            'state_info': getattr(task, 'state_info', None),
+        })
+    return rows
+
+
+def dot(spec_tasks, rows, title):
+    lines = ['digraph "%s" {' % title.replace('"', "'"), '  rankdir=LR;',
+             '  node [shape=box, style=filled];']
+    for row in rows:
+        lines.append('  "%s" [label="%s\\n%s", fillcolor=%s];' % (
+            row['task'], row['resource'], row['state'],
+            DOT_COLOURS.get(row['state'], 'white')))
+    for name, task_spec in spec_tasks.items():
+        for successor in task_spec.get('on-success') or []:
+            lines.append('  "%s" -> "%s";' % (name, successor))
+    lines.append('}')
+    return '\n'.join(lines) + '\n'
+
+
+class ShowStackWorkflow(command.ShowOne):
+    """Show the Mistral workflow and tasks that ordered a stack's action."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('stack', metavar='<stack>',
+                            help='Name or ID of the stack')
+        parser.add_argument('--dot', action='store_true',
+                            help='Print the task graph in Graphviz dot, '
+                                 'coloured by task state')
+        return parser
+
+    def take_action(self, parsed_args):
+        heat = self.app.client_manager.orchestration
+        mistral = self.app.client_manager.workflow_engine
+        stack = heat.stacks.get(parsed_args.stack, resolve_outputs=False)
+        name = workflow.workflow_name(stack.id)
+        executions = mistral.executions.list(workflow_name=name, limit=-1)
+        action = (stack.stack_status or '').split('_', 1)[0]
+        execution = choose_execution(executions, action)
+        if execution is None:
+            raise RuntimeError(
+                'Stack %s (%s) has no Mistral execution: it was ordered by '
+                'Heat itself (the scheduler was off, or the action is one '
+                'Mistral does not order).' % (stack.stack_name, stack.id))
+        definition = mistral.workflows.get(name).definition
+        tasks = mistral.tasks.list(workflow_execution_id=execution.id,
+                                   limit=-1)
+        rows = task_rows(definition, name, tasks)
+        if parsed_args.dot:
+            spec = yaml.safe_load(definition)[name]['tasks']
+            self.app.stdout.write(dot(spec, rows, '%s %s' % (
+                stack.stack_name, execution.id)))
+            return (), ()
+        inputs = execution.input
+        if isinstance(inputs, str):
+            inputs = json.loads(inputs)
+        columns = ('stack_id', 'stack_name', 'stack_status', 'workflow',
+                   'execution', 'execution_state', 'traversal', 'tasks')
+        data = (stack.id, stack.stack_name, stack.stack_status, name,
+                execution.id, execution.state,
+                (inputs or {}).get('traversal'),
+                format_columns.ListDictColumn(rows))
+        return columns, data

@@ -1,0 +1,66 @@
+import types
+
+import testtools
+import yaml
+
+from heat_mistral_engine.graph import model
+from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.osc import workflow_show
+
+
+def execution(eid, action, created):
+    return types.SimpleNamespace(
+        id=eid, created_at=created,
+        description='Heat stack s (id) %s, traversal t' % action)
+
+
+def definition():
+    graph = model.TaskGraph(
+        [model.Node(1, True, 'a'), model.Node(2, True, 'b')],
+        [((1, True), (2, True))])
+    return workflow.to_yaml(workflow.build(graph, 'wf'))
+
+
+class ChooseExecutionTest(testtools.TestCase):
+
+    def test_prefers_the_stack_action_over_a_same_second_tie(self):
+        create = execution('c', 'CREATE', '2026-01-01 00:00:01')
+        rollback = execution('r', 'ROLLBACK', '2026-01-01 00:00:01')
+        self.assertIs(rollback, workflow_show.choose_execution(
+            [rollback, create], 'ROLLBACK'))
+        self.assertIs(create, workflow_show.choose_execution(
+            [rollback, create], 'CREATE'))
+
+    def test_newest_otherwise(self):
+        old = execution('o', 'CREATE', '2026-01-01 00:00:01')
+        new = execution('n', 'UPDATE', '2026-01-01 00:00:09')
+        self.assertIs(new, workflow_show.choose_execution([new, old],
+                                                          'CHECK'))
+
+    def test_none(self):
+        self.assertIsNone(workflow_show.choose_execution([], 'CREATE'))
+
+
+class TaskRowsTest(testtools.TestCase):
+
+    def test_rows_follow_the_definition_and_show_unstarted_tasks(self):
+        done = types.SimpleNamespace(name='a', state='ERROR',
+                                     started_at='t1', finished_at='t2',
+                                     state_info="{'reason': 'boom'}")
+        rows = workflow_show.task_rows(definition(), 'wf', [done])
+        self.assertEqual(['a', 'b'], [r['task'] for r in rows])
+        self.assertEqual('ERROR', rows[0]['state'])
+        self.assertIn('boom', rows[0]['state_info'])
+        self.assertEqual(workflow_show.NOT_STARTED, rows[1]['state'])
+        self.assertEqual('create/update', rows[1]['action'])
+
+    def test_dot_colours_by_state(self):
+        text = definition()
+        rows = workflow_show.task_rows(text, 'wf', [types.SimpleNamespace(
+            name='a', state='SUCCESS', started_at=None, finished_at=None,
+            state_info=None)])
+        out = workflow_show.dot(yaml.safe_load(text)['wf']['tasks'], rows,
+                                'title')
+        self.assertIn('"a" [label="a\\nSUCCESS", fillcolor=palegreen];', out)
+        self.assertIn('"b" [label="b\\nNOT STARTED", fillcolor=white];', out)
+        self.assertIn('"a" -> "b";', out)
