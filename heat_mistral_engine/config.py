@@ -39,6 +39,13 @@ OPTS = [
                     '[heat_mistral_engine] rpc_topic in mistral.conf.'),
     cfg.IntOpt('request_timeout', default=30, min=1,
                help='Seconds to wait for one Mistral API call.'),
+    cfg.IntOpt('max_node_data_kb', default=1024, min=1,
+               help='Largest node data (the attribute values other '
+                    'resources reference) one resource may hand to Mistral, '
+                    'in KiB. Keep it at or below Mistral\'s [engine] '
+                    'execution_field_size_limit_kb (default 1024): a '
+                    'resource over it fails, naming the attribute, instead '
+                    'of Mistral refusing or truncating the value.'),
 ]
 
 

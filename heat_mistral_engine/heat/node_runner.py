@@ -21,6 +21,7 @@ come from Mistral instead of sync points:
 """
 
 import dataclasses
+import json
 import queue
 import time
 
@@ -33,6 +34,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 from heat.objects import resource as resource_objects
 from heat.rpc import listener_client
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine.heat import mistral_client
@@ -148,6 +150,11 @@ class NodeRunner:
             output = None
             if request.is_update:
                 output = _serialise(rsrc.node_data().as_dict())
+                too_big = oversized(
+                    output, cfg.CONF.mistral_scheduler.max_node_data_kb)
+                if too_big:
+                    return self._fail(stack, 'Resource %s %s' % (
+                        rsrc.name, too_big))
                 rsrc.store_attributes()
         except exception.ResourceFailure as exc:
             return self._fail(stack, 'Resource %s failed: %s'
@@ -259,6 +266,26 @@ class NodeRunner:
             LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
                      'runs', stack.id, reason)
         return Outcome(error=reason)
+
+
+def oversized(output, limit_kb):
+    """Why serialised node data is too big for Mistral, or None.
+
+    Names the largest attribute, since that is what the template author
+    has to change.
+    """
+    size = len(json.dumps(output))
+    if size <= limit_kb * 1024:
+        return None
+    attrs = output.get('attrs') or {}
+    sizes = {key: len(json.dumps(value)) for key, value in attrs.items()}
+    largest = ''
+    if sizes:
+        key = max(sizes, key=sizes.get)
+        largest = ' (attribute %s: %.1f KiB)' % (key, sizes[key] / 1024.0)
+    return ('hands %.1f KiB of node data to its dependents%s; Mistral '
+            'carries at most %d KiB per resource ([mistral_scheduler] '
+            'max_node_data_kb)' % (size / 1024.0, largest, limit_kb))
 
 
 def _serialise(data):

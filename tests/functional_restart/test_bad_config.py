@@ -103,3 +103,17 @@ class BadConfigTest(base.FunctionalTest):
                       '[mistral_scheduler] mistral_url has an invalid value',
                       stack.stack_status_reason)
         self.assert_nothing_in_progress(stack.id)
+
+    def test_node_data_over_the_limit_fails_naming_the_attribute(self):
+        self.useFixture(HeatConfOverlay(
+            '[mistral_scheduler]\nmax_node_data_kb = 1\n'))
+        stack = self.create('big_attribute.yaml')
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('Resource big hands', stack.stack_status_reason)
+        self.assertIn('(attribute output: 2.0 KiB)',
+                      stack.stack_status_reason)
+        self.assertIn('[mistral_scheduler] max_node_data_kb',
+                      stack.stack_status_reason)
+        self.assertEqual('INIT_COMPLETE',
+                         self.resources(stack.id)['reader'].resource_status)
+        self.assert_nothing_in_progress(stack.id)

@@ -109,3 +109,18 @@ class ConfigProblemsTest(base.TestCase):
         self.conf.config(auth_encryption_key='')
         [problem] = mistral_client.config_problems()
         self.assertIn('auth_encryption_key', problem)
+
+
+class OversizedNodeDataTest(base.TestCase):
+
+    def test_under_the_limit(self):
+        self.assertIsNone(node_runner.oversized(
+            {'attrs': {'output': 'x' * 900}}, 1))
+
+    def test_over_the_limit_names_the_largest_attribute(self):
+        reason = node_runner.oversized(
+            {'attrs': {'small': 'y', 'output': 'x' * 3000}}, 1)
+        self.assertIn('hands 3.0 KiB of node data to its dependents '
+                      '(attribute output: 2.9 KiB)', reason)
+        self.assertIn('at most 1 KiB per resource ([mistral_scheduler] '
+                      'max_node_data_kb)', reason)
