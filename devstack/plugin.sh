@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # devstack plugin for heat-mistral-engine.
 #   enable_plugin heat-mistral-engine <repo> [branch]
-# Needs the heat and mistral plugins enabled before it. Installs the package
-# into the environment Heat and Mistral run from, enables the scheduler in
-# heat.conf and points it at Mistral; the services are (re)started by
-# devstack after the post-config phase.
+# Needs the heat and mistral plugins enabled before it, so that each of its
+# phases runs after theirs. Installs the package into the environment Heat
+# and Mistral run from, enables the scheduler in heat.conf and points it at
+# Mistral, and applies the Mistral settings the README asks for.
+#
+# No restart is needed: the heat and mistral plugins start their services
+# in the "extra" phase, after this plugin's "install" (so heat-engine finds
+# the plugin and mistral-executor the heat.run_node action entry point) and
+# "post-config" (so they read the settings below).
+#
+# Variables from the other plugins: HEAT_CONF (heat's devstack/lib/heat),
+# MISTRAL_CONF_FILE (mistral's devstack/settings) and MISTRAL_BIN_DIR
+# (mistral's devstack/plugin.sh).
 
 function install_heat_mistral_engine {
     setup_develop "$HEAT_MISTRAL_ENGINE_DIR"
@@ -19,6 +28,26 @@ function configure_heat_mistral_engine {
     iniset "$HEAT_CONF" mistral_scheduler project_name "$SERVICE_PROJECT_NAME"
     iniset "$HEAT_CONF" mistral_scheduler user_domain_id default
     iniset "$HEAT_CONF" mistral_scheduler project_domain_id default
+
+    # Mistral 23's API master can fork a worker that never answers when
+    # cron triggers run in the API (README, "Mistral settings that
+    # matter"): run them in a periodic server instead.
+    iniset "$MISTRAL_CONF_FILE" cron_trigger run_in_api False
+}
+
+function _mistral_runs_as_separate_services {
+    # The same test mistral's start_mistral uses; otherwise it runs
+    # "mistral-server --server all", which includes the periodic server.
+    is_service_enabled mistral-api && is_service_enabled mistral-engine &&
+        is_service_enabled mistral-executor &&
+        is_service_enabled mistral-event-engine
+}
+
+function start_mistral_periodic {
+    if _mistral_runs_as_separate_services; then
+        echo_summary "Starting Mistral's periodic server for cron triggers"
+        run_process mistral-periodic "$MISTRAL_BIN_DIR/mistral-server --server periodic --config-file $MISTRAL_CONF_FILE"
+    fi
 }
 
 if is_service_enabled heat && is_service_enabled mistral; then
@@ -28,5 +57,11 @@ if is_service_enabled heat && is_service_enabled mistral; then
     elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
         echo_summary "Configuring heat-mistral-engine"
         configure_heat_mistral_engine
+    elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
+        start_mistral_periodic
+    fi
+
+    if [[ "$1" == "unstack" ]]; then
+        stop_process mistral-periodic
     fi
 fi

@@ -30,7 +30,9 @@ OPTS = [
                     'workflowv2 endpoint of the Keystone catalog is used, '
                     'which needs auth_type to be set.'),
     cfg.StrOpt('endpoint_interface', default='internal',
-               choices=['public', 'internal', 'admin'],
+               choices=[('public', 'the public endpoint'),
+                        ('internal', 'the internal endpoint (default)'),
+                        ('admin', 'the admin endpoint')],
                help='Catalog interface used to find Mistral when '
                     'mistral_url is unset.'),
     cfg.StrOpt('rpc_topic', default='heat-mistral-engine',
