@@ -124,3 +124,42 @@ class OversizedNodeDataTest(base.TestCase):
                       '(attribute output: 2.9 KiB)', reason)
         self.assertIn('at most 1 KiB per resource ([mistral_scheduler] '
                       'max_node_data_kb)', reason)
+
+
+class UploadWorkflowTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:1/v2')
+
+    def service(self, exists):
+        service = mistral_client.MistralService()
+        service._client = mock.Mock()
+        if not exists:
+            error = Exception('not found')
+            error.error_code = 404
+            service._client.workflows.get.side_effect = error
+        return service
+
+    def test_new_workflow_is_created_without_mistral_revalidating_it(self):
+        service = self.service(exists=False)
+        service.upsert_workflow('wf', 'text')
+        (url, text), kwargs = service._client.workflows._create.call_args
+        self.assertIn('skip_validation', url)
+        self.assertEqual('text', text)
+        self.assertEqual({'content-type': 'text/plain'}, kwargs['headers'])
+
+    def test_existing_workflow_is_updated(self):
+        service = self.service(exists=True)
+        service.upsert_workflow('wf', 'text')
+        (url, _text), _kwargs = service._client.workflows._update.call_args
+        self.assertIn('skip_validation', url)
+
+    def test_validation_can_be_kept(self):
+        self.conf.config(group='mistral_scheduler',
+                         skip_workflow_validation=False)
+        service = self.service(exists=False)
+        service.upsert_workflow('wf', 'text')
+        service._client.workflows.create.assert_called_once_with('text')
+        service._client.workflows._create.assert_not_called()
