@@ -15,10 +15,11 @@ prints what heat-engine would hand to Mistral for a new stack:
 """
 
 import json
-import os
 import sys
 
 from heat.common import exception as heat_exception
+from heatclient.common import template_utils
+from heatclient import exc as heatclient_exc
 
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat import template_graph
@@ -47,15 +48,21 @@ def run(args, out=sys.stdout):
     """Print the graph; return the exit status (2 for a bad template)."""
     try:
         parameters = _parameters(args.parameter)
+        # heatclient's own file handling, as `openstack stack create` does:
+        # it reads only the files that get_file and the resource registry
+        # name, and merges the environments.
+        files, template = template_utils.process_template_path(
+            args.template)
+        env_files, env = (
+            template_utils.process_multiple_environments_and_files(
+                env_paths=args.environment, template=template))
         stack = template_graph.load_stack(
-            _read(args.template),
-            environments=[_read(e) for e in args.environment],
-            parameters=parameters,
-            files=_local_files(args.template))
+            json.dumps(template), environments=[json.dumps(env)],
+            parameters=parameters, files=dict(files, **env_files))
         list(stack.dependencies)  # Heat's checks: references, cycles
         edges = template_graph.edges(stack)
     except (heat_exception.HeatException, ValueError, TypeError,
-            OSError) as exc:
+            OSError, heatclient_exc.CommandError) as exc:
         print('heat-mistral-engine graph: %s: %s' % (args.template, exc),
               file=sys.stderr)
         return 2
@@ -110,24 +117,3 @@ def _parameters(pairs):
             raise ValueError('parameter %r is not KEY=VALUE' % pair)
         result[key] = value
     return result
-
-
-def _read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def _local_files(template_path):
-    """Files beside the template, for get_file and provider templates."""
-    base = os.path.dirname(os.path.abspath(template_path))
-    files = {}
-    for name in os.listdir(base):
-        path = os.path.join(base, name)
-        if os.path.isfile(path) and os.path.getsize(path) < 1 << 20:
-            try:
-                text = _read(path)
-            except (OSError, UnicodeDecodeError):
-                continue
-            files[name] = text
-            files['file://' + path] = text
-    return files

@@ -21,7 +21,6 @@ from heat.common import exception
 from heat.engine.hot import template as hot_template
 
 HOSTED_ON = 'hosted_on'
-VERSION = '2021-04-16-hosted'
 
 
 class HOTemplate20210416Hosted(hot_template.HOTemplate20210416):
