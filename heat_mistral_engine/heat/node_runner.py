@@ -49,6 +49,25 @@ class _Stop(Exception):
     """The node must end without touching the stack (stale, superseded)."""
 
 
+class InlineEventDispatch:
+    """Stands in for Heat's thread group manager on a node's stack.
+
+    A stack only uses ``thread_group_mgr.start`` in a node to hand each event
+    to the environment's event sinks in a new thread. Heat caps a stack's
+    thread group at 10 threads, and Mistral runs many nodes of one stack in
+    one engine at once, so those threads hit the cap and the resource
+    action failed with "Maximum number of threads reached". Running the
+    (already error-catching) dispatch inline avoids the cap.
+    """
+
+    @staticmethod
+    def start(stack_id, func, *args, **kwargs):
+        return func(*args, **kwargs)
+
+
+INLINE_EVENTS = InlineEventDispatch()
+
+
 @dataclasses.dataclass
 class Outcome:
     """What a node ended with: ``output`` on success, else ``error``."""
@@ -74,7 +93,22 @@ class NodeRunner:
         return self._mistral
 
     def run(self, request):
-        """Run a validated ``protocol.NodeRequest`` and report to Mistral."""
+        """Run a validated ``protocol.NodeRequest`` and report to Mistral.
+
+        Never raises: an unexpected error is reported to Mistral as the
+        task's error, so no task is left RUNNING.
+        """
+        try:
+            return self._run(request)
+        except Exception as exc:
+            LOG.exception('Node %s of stack %s failed unexpectedly',
+                          request.resource_id, request.stack_id)
+            reason = 'Unexpected error in heat-engine: %s' % exc
+            self._fail_stack_quietly(request, reason)
+            self._report_error_quietly(request, reason)
+            return Outcome(error=reason)
+
+    def _run(self, request):
         outcome = self.execute(request)
         try:
             self.mistral.complete_action(request.action_execution_id,
@@ -98,6 +132,21 @@ class NodeRunner:
                 outcome.graph_resource_id,
                 outcome.stack.convergence_dependencies, request.is_update)
         return outcome
+
+    def _fail_stack_quietly(self, request, reason):
+        """Mark the node's stack FAILED unless a newer traversal runs."""
+        try:
+            grant = traversal_token.open_token(
+                request.token, request.stack_id, request.traversal)
+            stack = heat_stack.Stack.load(grant.context,
+                                          stack_id=request.stack_id,
+                                          force_reload=True)
+            self._check_current(stack, request)
+            self._fail(stack, reason)
+        except Exception as exc:
+            LOG.error('Node %s of stack %s: could not mark the stack '
+                      'failed: %s', request.resource_id, request.stack_id,
+                      exc)
 
     def _report_error_quietly(self, request, reason):
         try:
@@ -180,7 +229,7 @@ class NodeRunner:
             request.is_update)
         if rsrc is not None:
             self._check_current(stack, request)
-            stack.thread_group_mgr = self.thread_group_mgr
+            stack.thread_group_mgr = INLINE_EVENTS
         return rsrc, stack
 
     @staticmethod
@@ -261,7 +310,7 @@ class NodeRunner:
 
     def _fail(self, stack, reason):
         """Fail the stack as Heat does for a failed resource."""
-        stack.thread_group_mgr = self.thread_group_mgr
+        stack.thread_group_mgr = INLINE_EVENTS
         if not stack.mark_failed(reason):
             LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
                      'runs', stack.id, reason)

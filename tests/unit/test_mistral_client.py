@@ -84,6 +84,45 @@ class NodeRunnerReportTest(base.TestCase):
         self.assertEqual(1, mistral.complete_action.call_count)
 
 
+    def test_unexpected_error_fails_stack_and_task(self):
+        mistral = mock.Mock()
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock(current_traversal='t1')
+        with mock.patch.object(runner, 'execute',
+                               side_effect=RuntimeError('boom')), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'), \
+                mock.patch.object(node_runner.heat_stack.Stack, 'load',
+                                  return_value=stack):
+            outcome = runner.run(self.request())
+        reason = 'Unexpected error in heat-engine: boom'
+        self.assertEqual(reason, outcome.error)
+        stack.mark_failed.assert_called_once_with(reason)
+        mistral.complete_action.assert_called_once_with('a1', error=reason)
+
+    def test_unexpected_error_of_stale_traversal_leaves_stack(self):
+        mistral = mock.Mock()
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock(current_traversal='newer')
+        with mock.patch.object(runner, 'execute',
+                               side_effect=RuntimeError('boom')), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'), \
+                mock.patch.object(node_runner.heat_stack.Stack, 'load',
+                                  return_value=stack):
+            runner.run(self.request())
+        stack.mark_failed.assert_not_called()
+        mistral.complete_action.assert_called_once()
+
+    def test_events_are_dispatched_inline(self):
+        # Heat caps a stack's thread group at 10; nodes must not use it.
+        calls = []
+        result = node_runner.INLINE_EVENTS.start(
+            's1', lambda *a, **k: calls.append((a, k)) or 'done', 1, x=2)
+        self.assertEqual('done', result)
+        self.assertEqual([((1,), {'x': 2})], calls)
+
+
 class ConfigProblemsTest(base.TestCase):
 
     def test_valid_config_has_no_problems(self):
