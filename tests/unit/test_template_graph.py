@@ -9,6 +9,7 @@ from heat.engine import service as heat_service
 from heat_mistral_engine.cli import main as cli_main
 from heat_mistral_engine.heat import template_graph
 from tests.unit import base
+from tests.unit import template_cases
 
 HERE = os.path.dirname(__file__)
 UNIT_TEMPLATES = os.path.join(HERE, 'templates')
@@ -58,31 +59,33 @@ class EdgeKindsTest(base.TestCase):
 class SameEdgesAsHeatTest(base.TestCase):
     """The compiled graph has exactly Heat's dependency edges."""
 
-    TEMPLATES = [os.path.join(UNIT_TEMPLATES, 'kinds.yaml'),
-                 os.path.join(EXAMPLES, 'two-tier.yaml')] + [
+    TEMPLATES = [os.path.join(EXAMPLES, 'two-tier.yaml')] + [
         os.path.join(FUNCTIONAL_TEMPLATES, name)
         for name in sorted(os.listdir(FUNCTIONAL_TEMPLATES))]
 
-    def heat_edges(self, stack):
-        return {(req.name, rsrc.name)
-                for rsrc, reqs in stack.dependencies.graph().items()
-                for req in reqs}
-
-    def compiled_edges(self, stack, action):
-        graph = template_graph.task_graph(stack, action)
-        return {(req.resource_name, node.resource_name)
-                for node in graph for req in graph.requires(node.key)}
+    def stacks(self):
+        """(label, stack) for every template the tests know."""
+        for path in self.TEMPLATES:
+            yield path, load(path)
+        # The unit cases, each with its environment and files.
+        for name in template_cases.names():
+            yield name, template_cases.load(name)
 
     def test_create_and_delete(self):
-        for path in self.TEMPLATES:
-            stack = load(path)
-            expected = self.heat_edges(stack)
-            self.assertEqual(expected, self.compiled_edges(stack, 'CREATE'),
-                             path)
+        for label, stack in self.stacks():
+            expected = template_cases.heat_edges(stack)
+            self.assertEqual(expected,
+                             template_cases.compiled_edges(stack, 'CREATE'),
+                             label)
             self.assertEqual({(b, a) for a, b in expected},
-                             self.compiled_edges(stack, 'DELETE'), path)
+                             template_cases.compiled_edges(stack, 'DELETE'),
+                             label)
             self.assertEqual(len(stack.resources),
-                             len(template_graph.task_graph(stack)), path)
+                             len(template_graph.task_graph(stack)), label)
+
+    def test_every_unit_template_is_a_case(self):
+        self.assertIn('kinds', template_cases.names())
+        self.assertNotIn('nested.env', template_cases.names())
 
 
 class HostedOnTest(base.TestCase):
