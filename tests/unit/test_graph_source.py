@@ -201,6 +201,8 @@ class CreateGraphTest(ConvergenceTestCase):
         self.assertTrue(all(n.is_update for n in graph))
         self.assertEqual({('base', 'user'), ('base', 'removed')},
                          self.labelled(graph))
+        self.assertEqual(('depends_on',), graph.kinds(
+            (stack['base'].id, True), (stack['removed'].id, True)))
         self.assertEqual({'OS::Heat::TestResource'},
                          {n.resource_type for n in graph})
         self.casts.assert_called()   # Heat's starter did run
@@ -236,6 +238,27 @@ class UpdateGraphTest(ConvergenceTestCase):
             ('user (cleanup)', 'base (cleanup)'),
             ('removed (cleanup)', 'base (cleanup)'),
         }, self.labelled(graph))
+
+    def test_create_edges_carry_the_template_kinds(self):
+        old = self.created(OLD)
+        stack = self.update(old.id, NEW)
+        graph = graph_source.task_graph(stack)
+        kinds = {(a.label, b.label): graph.kinds(a.key, b.key)
+                 for a, b in graph.edges()}
+        self.assertEqual(('get_attr',), kinds[('base', 'user')])
+        self.assertEqual(('get_attr',), kinds[('user', 'added')])
+        # Cleanup order comes from stored rows, not from a template.
+        self.assertEqual((), kinds[('user (cleanup)', 'base (cleanup)')])
+        self.assertEqual((), kinds[('base', 'base (cleanup)')])
+
+    def test_labelling_never_stops_a_traversal(self):
+        stack = self.create(OLD)
+        with mock.patch.object(graph_source.template_graph, 'edges',
+                               side_effect=RuntimeError('bug')):
+            graph = graph_source.task_graph(stack)
+        self.assertSameAsHeat(stack, graph)
+        self.assertEqual([()], list({graph.kinds(a.key, b.key)
+                                     for a, b in graph.edges()}))
 
     def test_update_after_a_replacement_has_both_rows(self):
         old = self.created(OLD)

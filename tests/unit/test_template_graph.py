@@ -158,6 +158,7 @@ class GraphCommandTest(base.TestCase):
         self.assertIn('"host" -> "app" [label="get_attr,hosted_on"];', dot)
         _status, text = self.run_cli(path, '--format', 'yaml')
         self.assertIn('action: heat.run_node', text)
+        self.assertIn('- kinds:app:get_attr,hosted_on', text)
         self.assertIn('heat_stack_STACK_ID:', text)
 
     def test_bad_template_names_the_file_and_the_reference(self):
