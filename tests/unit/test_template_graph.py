@@ -47,6 +47,20 @@ class EdgeKindsTest(base.TestCase):
             [(e.source, e.target, e.kinds)
              for e in template_graph.edges(stack)])
 
+    def test_software_components(self):
+        stack = load(os.path.join(FUNCTIONAL_TEMPLATES, 'software.yaml'))
+        self.assertEqual(
+            [('base_config', 'app', ('get_attr', 'get_resource')),
+             ('host', 'app', ('hosted_on',)),
+             ('host', 'base_config', ('get_attr',)),
+             ('app', 'monitor', ('get_resource',)),
+             ('host', 'monitor', ('hosted_on',))],
+            [(e.source, e.target, e.kinds)
+             for e in template_graph.edges(stack)])
+        self.assertEqual('OS::Heat::SoftwareComponent',
+                         template_graph.task_graph(stack).node(
+                             (1, True)).resource_type)
+
     def test_a_false_condition_leaves_the_resource_out(self):
         path = os.path.join(UNIT_TEMPLATES, 'kinds.yaml')
         self.assertNotIn('extra', load(path).resources)
