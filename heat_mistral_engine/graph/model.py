@@ -11,6 +11,10 @@ Contract:
   ``required`` has succeeded. Every key in an edge is a node of the graph.
 * ``TaskGraph`` rejects cycles and dangling edges at construction, so a graph
   that exists can always be compiled.
+* An edge may carry ``kinds``, the reasons it exists (``get_attr``,
+  ``hosted_on``...; see ``heat.template_graph``). Kinds are for people
+  reading the graph; the order does not depend on them, and an edge whose
+  reasons are unknown (cleanup order from stored rows) has none.
 """
 
 import collections
@@ -45,7 +49,14 @@ class Node:
 class TaskGraph:
     """An acyclic graph of Nodes; edges point from required to requirer."""
 
-    def __init__(self, nodes, edges=()):
+    def __init__(self, nodes, edges=(), kinds=None):
+        """Build and check the graph.
+
+        :param kinds: {(required key, requirer key): tuple of kinds}, for
+            edges of the graph only.
+        :raises GraphError: on a cycle, a dangling edge or kinds without
+            an edge.
+        """
         self._nodes = {}
         for node in nodes:
             if node.key in self._nodes:
@@ -64,6 +75,12 @@ class TaskGraph:
                                  % self._nodes[required].label)
             self._requires[requirer].add(required)
             self._required_by[required].add(requirer)
+        self._kinds = {}
+        for (required, requirer), edge_kinds in (kinds or {}).items():
+            if required not in self._requires.get(requirer, ()):
+                raise GraphError('kinds given for %s -> %s, which is not an '
+                                 'edge' % (required, requirer))
+            self._kinds[(required, requirer)] = tuple(edge_kinds)
         self._order = self._topological_order()
 
     def __len__(self):
@@ -86,6 +103,10 @@ class TaskGraph:
     def required_by(self, key):
         """Nodes that wait for ``key``, sorted."""
         return self._sorted(self._required_by.get(key, ()))
+
+    def kinds(self, required, requirer):
+        """The kinds of the edge between two node keys; () if unknown."""
+        return self._kinds.get((required, requirer), ())
 
     def edges(self):
         """All (required, requirer) pairs of Nodes, in a stable order."""

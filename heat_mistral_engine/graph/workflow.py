@@ -10,7 +10,12 @@ Shape of the output (one workflow per stack traversal):
   (only the attributes other resources reference), under a variable named
   after the resource id; each create/update task's ``data`` input gathers the
   published NodeData of its create/update predecessors. Cleanup tasks need no
-  data, as in Heat.
+  data, as in Heat;
+* the kinds of an edge (get_attr, hosted_on...; see model.TaskGraph) are a
+  task tag of the required task, ``kinds:<requirer task>:<kind>,<kind>``:
+  Mistral keeps tags with the definition and ignores them, so
+  ``openstack stack workflow show`` can read the graph back with its
+  labels (``edges``). Task names and kinds never contain ``:``.
 
 The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
 stack's request context, encrypted by heat-engine); every task passes them to
@@ -35,6 +40,7 @@ ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
 _RESERVED_TASK_NAMES = frozenset(('fail', 'succeed', 'pause', 'noop'))
 _UNSAFE = re.compile(r'[^A-Za-z0-9_-]+')
+_KINDS_TAG = 'kinds:'
 
 
 def workflow_name(stack_id):
@@ -92,6 +98,11 @@ def build(graph, name, description='', task_timeout=None):
                 published_variable(node): _TASK_RESULT}
         if required_by:
             task['on-success'] = [names[r.key] for r in required_by]
+            tags = ['%s%s:%s' % (_KINDS_TAG, names[r.key],
+                                 ','.join(graph.kinds(node.key, r.key)))
+                    for r in required_by if graph.kinds(node.key, r.key)]
+            if tags:
+                task['tags'] = tags
         if len(requires) > 1:
             task['join'] = 'all'
         if task_timeout:
@@ -105,6 +116,24 @@ def build(graph, name, description='', task_timeout=None):
     if description:
         workflow['description'] = description
     return {'version': '2.0', name: workflow}
+
+
+def edges(tasks):
+    """Read the edges back from a definition's ``tasks`` mapping.
+
+    Returns [(task, successor task, [kinds])] in definition order; kinds
+    are [] where the definition has none.
+    """
+    found = []
+    for name, task in tasks.items():
+        kinds = {}
+        for tag in task.get('tags') or ():
+            if tag.startswith(_KINDS_TAG):
+                successor, _sep, words = tag[len(_KINDS_TAG):].partition(':')
+                kinds[successor] = words.split(',')
+        for successor in task.get('on-success') or ():
+            found.append((name, successor, kinds.get(successor, [])))
+    return found
 
 
 def to_yaml(definition):

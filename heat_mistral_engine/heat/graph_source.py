@@ -5,10 +5,20 @@ Heat from get_attr, get_resource, depends_on and implicit dependencies, with
 cleanup nodes for existing rows and delete edges already reversed. Nothing
 here re-derives dependencies, so the workflow orders exactly what native
 Heat would.
+
+Edge kinds are only labels for people (``openstack stack workflow show``):
+an edge between two create/update nodes gets the kinds that
+``template_graph.edges`` finds in the stack's new template. Cleanup edges
+come from stored rows, not from a template, and get none.
 """
+
+from oslo_log import log as logging
 
 from heat_mistral_engine.graph import model
 from heat_mistral_engine.heat import hooks
+from heat_mistral_engine.heat import template_graph
+
+LOG = logging.getLogger(__name__)
 
 
 class UnsupportedGraph(Exception):
@@ -41,7 +51,27 @@ def task_graph(stack):
     edges = [((required.rsrc_id, required.is_update),
               (requirer.rsrc_id, requirer.is_update))
              for requirer in graph for required in graph[requirer]]
-    return model.TaskGraph(nodes, edges)
+    return model.TaskGraph(nodes, edges, kinds=_kinds(stack, edges, names))
+
+
+def _kinds(stack, edges, names):
+    """{edge: kinds} for the edges between create/update nodes."""
+    try:
+        by_name = {(e.source, e.target): e.kinds
+                   for e in template_graph.edges(stack)}
+    except Exception:
+        # Heat already validated this graph; labels are a convenience and
+        # must never stop a traversal.
+        LOG.exception('Stack %s: edge kinds left out', stack.id)
+        return {}
+    kinds = {}
+    for required, requirer in edges:
+        if required[1] and requirer[1]:
+            found = by_name.get((names.get(required[0]),
+                                 names.get(requirer[0])))
+            if found:
+                kinds[(required, requirer)] = found
+    return kinds
 
 
 def _resource_types(stack):

@@ -98,7 +98,7 @@ def task_graph(stack, action='CREATE'):
 
     Resource ids are placeholders (1..n in name order): live ids come from
     Heat's database. CREATE nodes are create/update nodes; DELETE nodes are
-    cleanup nodes with every edge reversed.
+    cleanup nodes with every edge reversed. Edges carry their kinds.
     """
     if action not in ('CREATE', 'DELETE'):
         raise ValueError('action must be CREATE or DELETE, not %s' % action)
@@ -107,13 +107,13 @@ def task_graph(stack, action='CREATE'):
     ids = {name: index for index, name in enumerate(names, start=1)}
     nodes = [model.Node(ids[n], is_update, n, stack.resources[n].type())
              for n in names]
-    pairs = []
+    kinds = {}
     for edge in edges(stack):
         first, then = edge.source, edge.target
         if not is_update:
             first, then = then, first
-        pairs.append(((ids[first], is_update), (ids[then], is_update)))
-    return model.TaskGraph(nodes, pairs)
+        kinds[((ids[first], is_update), (ids[then], is_update))] = edge.kinds
+    return model.TaskGraph(nodes, list(kinds), kinds=kinds)
 
 
 def _reference_kinds(stack, rsrc, hosts):

@@ -3,8 +3,10 @@
 An openstackclient command (registered in heatclient's
 ``openstack.orchestration.v1`` group) for users and operators: which
 workflow and execution ordered the stack's latest action, and each task's
-resource, state and timing. ``--dot`` prints the task graph as Graphviz,
-nodes coloured by task state.
+resource, state and timing, and the edges between tasks with their kinds
+(get_attr, hosted_on...; cleanup edges have none). ``--dot`` prints the
+task graph as Graphviz, nodes coloured by task state, edges labelled with
+their kinds.
 """
 
 import json
@@ -60,6 +62,12 @@ def task_rows(definition_yaml, workflow_name, tasks):
     return rows
 
 
+def edge_rows(spec_tasks):
+    """One dict per edge: {"from": task, "to": task, "kinds": [...]}."""
+    return [{'from': first, 'to': then, 'kinds': kinds}
+            for first, then, kinds in workflow.edges(spec_tasks)]
+
+
 def dot(spec_tasks, rows, title):
     lines = ['digraph "%s" {' % title.replace('"', "'"), '  rankdir=LR;',
              '  node [shape=box, style=filled];']
@@ -67,9 +75,10 @@ def dot(spec_tasks, rows, title):
         lines.append('  "%s" [label="%s\\n%s", fillcolor=%s];' % (
             row['task'], row['resource'], row['state'],
             DOT_COLOURS.get(row['state'], 'white')))
-    for name, task_spec in spec_tasks.items():
-        for successor in task_spec.get('on-success') or []:
-            lines.append('  "%s" -> "%s";' % (name, successor))
+    for edge in edge_rows(spec_tasks):
+        label = (' [label="%s"]' % ','.join(edge['kinds'])
+                 if edge['kinds'] else '')
+        lines.append('  "%s" -> "%s"%s;' % (edge['from'], edge['to'], label))
     lines.append('}')
     return '\n'.join(lines) + '\n'
 
@@ -103,8 +112,8 @@ class ShowStackWorkflow(command.ShowOne):
         tasks = mistral.tasks.list(workflow_execution_id=execution.id,
                                    limit=-1)
         rows = task_rows(definition, name, tasks)
+        spec = yaml.safe_load(definition)[name]['tasks']
         if parsed_args.dot:
-            spec = yaml.safe_load(definition)[name]['tasks']
             self.app.stdout.write(dot(spec, rows, '%s %s' % (
                 stack.stack_name, execution.id)))
             return (), ()
@@ -112,9 +121,11 @@ class ShowStackWorkflow(command.ShowOne):
         if isinstance(inputs, str):
             inputs = json.loads(inputs)
         columns = ('stack_id', 'stack_name', 'stack_status', 'workflow',
-                   'execution', 'execution_state', 'traversal', 'tasks')
+                   'execution', 'execution_state', 'traversal', 'tasks',
+                   'edges')
         data = (stack.id, stack.stack_name, stack.stack_status, name,
                 execution.id, execution.state,
                 (inputs or {}).get('traversal'),
-                format_columns.ListDictColumn(rows))
+                format_columns.ListDictColumn(rows),
+                format_columns.ListDictColumn(edge_rows(spec)))
         return columns, data

@@ -58,3 +58,19 @@ class TaskGraphTest(testtools.TestCase):
         graph = model.TaskGraph([node(1, 'a'), node(1, 'a', False)],
                                 [((1, True), (1, False))])
         self.assertEqual(['a', 'a (cleanup)'], [n.label for n in graph])
+
+    def test_edge_kinds(self):
+        graph = model.TaskGraph(
+            [node(1, 'a'), node(2, 'b'), node(3, 'c')],
+            [((1, True), (2, True)), ((2, True), (3, True))],
+            kinds={((1, True), (2, True)): ['get_attr', 'hosted_on']})
+        self.assertEqual(('get_attr', 'hosted_on'),
+                         graph.kinds((1, True), (2, True)))
+        self.assertEqual((), graph.kinds((2, True), (3, True)))
+
+    def test_kinds_of_a_missing_edge_are_rejected(self):
+        exc = self.assertRaises(
+            model.GraphError, model.TaskGraph, [node(1, 'a'), node(2, 'b')],
+            [((1, True), (2, True))],
+            kinds={((2, True), (1, True)): ['get_attr']})
+        self.assertIn('not an edge', str(exc))

@@ -1,3 +1,7 @@
+import importlib.util
+import subprocess
+import sys
+
 import testtools
 import yaml
 
@@ -52,6 +56,39 @@ class WorkflowBuildTest(testtools.TestCase):
                          tasks['d']['input']['data'])
         # Nothing depends on d: it publishes nothing.
         self.assertNotIn('publish', tasks['d'])
+
+    def test_edge_kinds_are_tags_read_back_by_edges(self):
+        graph = model.TaskGraph(
+            [node(1, 'a'), node(2, 'b'), node(3, 'c')],
+            [((1, True), (2, True)), ((1, True), (3, True))],
+            kinds={((1, True), (2, True)): ('get_attr', 'hosted_on')})
+        tasks = self.tasks(graph)
+        self.assertEqual(['kinds:b:get_attr,hosted_on'], tasks['a']['tags'])
+        self.assertNotIn('tags', tasks['b'])
+        # Through YAML, as workflow show reads the stored definition.
+        tasks = yaml.safe_load(workflow.to_yaml(
+            workflow.build(graph, 'wf')))['wf']['tasks']
+        self.assertEqual([('a', 'b', ['get_attr', 'hosted_on']),
+                          ('a', 'c', [])], workflow.edges(tasks))
+
+    @testtools.skipUnless(importlib.util.find_spec('mistral'),
+                          'needs mistral (the devcloud venv has it; '
+                          'tox -e py3 does not)')
+    def test_tags_pass_mistrals_own_validation(self):
+        graph = model.TaskGraph(
+            [node(1, 'a'), node(2, 'b')], [((1, True), (2, True))],
+            kinds={((1, True), (2, True)): ('get_resource', 'hosted_on')})
+        text = workflow.to_yaml(workflow.build(graph, 'wf'))
+        # Mistral's and Heat's options clash in one process: ask Mistral's
+        # parser in a child process.
+        check = ('import sys; from mistral.lang import parser; '
+                 'spec = parser.get_workflow_list_spec_from_yaml('
+                 'sys.stdin.read()); '
+                 'print(spec.get_workflows()[0].get_tasks()["a"].get_tags())')
+        out = subprocess.run([sys.executable, '-c', check], input=text,
+                             capture_output=True, text=True, check=True)
+        self.assertEqual("['kinds:b:get_resource,hosted_on']",
+                         out.stdout.strip().splitlines()[-1])
 
     def test_action_input_names_the_node(self):
         inp = self.tasks(diamond())['c']['input']

@@ -9,6 +9,7 @@ from heat.engine import service as heat_service
 from heat_mistral_engine.cli import main as cli_main
 from heat_mistral_engine.heat import template_graph
 from tests.unit import base
+from tests.unit import template_cases
 
 HERE = os.path.dirname(__file__)
 UNIT_TEMPLATES = os.path.join(HERE, 'templates')
@@ -46,6 +47,20 @@ class EdgeKindsTest(base.TestCase):
             [(e.source, e.target, e.kinds)
              for e in template_graph.edges(stack)])
 
+    def test_software_components(self):
+        stack = load(os.path.join(FUNCTIONAL_TEMPLATES, 'software.yaml'))
+        self.assertEqual(
+            [('base_config', 'app', ('get_attr', 'get_resource')),
+             ('host', 'app', ('hosted_on',)),
+             ('host', 'base_config', ('get_attr',)),
+             ('app', 'monitor', ('get_resource',)),
+             ('host', 'monitor', ('hosted_on',))],
+            [(e.source, e.target, e.kinds)
+             for e in template_graph.edges(stack)])
+        self.assertEqual('OS::Heat::SoftwareComponent',
+                         template_graph.task_graph(stack).node(
+                             (1, True)).resource_type)
+
     def test_a_false_condition_leaves_the_resource_out(self):
         path = os.path.join(UNIT_TEMPLATES, 'kinds.yaml')
         self.assertNotIn('extra', load(path).resources)
@@ -58,31 +73,33 @@ class EdgeKindsTest(base.TestCase):
 class SameEdgesAsHeatTest(base.TestCase):
     """The compiled graph has exactly Heat's dependency edges."""
 
-    TEMPLATES = [os.path.join(UNIT_TEMPLATES, 'kinds.yaml'),
-                 os.path.join(EXAMPLES, 'two-tier.yaml')] + [
+    TEMPLATES = [os.path.join(EXAMPLES, 'two-tier.yaml')] + [
         os.path.join(FUNCTIONAL_TEMPLATES, name)
         for name in sorted(os.listdir(FUNCTIONAL_TEMPLATES))]
 
-    def heat_edges(self, stack):
-        return {(req.name, rsrc.name)
-                for rsrc, reqs in stack.dependencies.graph().items()
-                for req in reqs}
-
-    def compiled_edges(self, stack, action):
-        graph = template_graph.task_graph(stack, action)
-        return {(req.resource_name, node.resource_name)
-                for node in graph for req in graph.requires(node.key)}
+    def stacks(self):
+        """(label, stack) for every template the tests know."""
+        for path in self.TEMPLATES:
+            yield path, load(path)
+        # The unit cases, each with its environment and files.
+        for name in template_cases.names():
+            yield name, template_cases.load(name)
 
     def test_create_and_delete(self):
-        for path in self.TEMPLATES:
-            stack = load(path)
-            expected = self.heat_edges(stack)
-            self.assertEqual(expected, self.compiled_edges(stack, 'CREATE'),
-                             path)
+        for label, stack in self.stacks():
+            expected = template_cases.heat_edges(stack)
+            self.assertEqual(expected,
+                             template_cases.compiled_edges(stack, 'CREATE'),
+                             label)
             self.assertEqual({(b, a) for a, b in expected},
-                             self.compiled_edges(stack, 'DELETE'), path)
+                             template_cases.compiled_edges(stack, 'DELETE'),
+                             label)
             self.assertEqual(len(stack.resources),
-                             len(template_graph.task_graph(stack)), path)
+                             len(template_graph.task_graph(stack)), label)
+
+    def test_every_unit_template_is_a_case(self):
+        self.assertIn('kinds', template_cases.names())
+        self.assertNotIn('nested.env', template_cases.names())
 
 
 class HostedOnTest(base.TestCase):
@@ -155,6 +172,7 @@ class GraphCommandTest(base.TestCase):
         self.assertIn('"host" -> "app" [label="get_attr,hosted_on"];', dot)
         _status, text = self.run_cli(path, '--format', 'yaml')
         self.assertIn('action: heat.run_node', text)
+        self.assertIn('- kinds:app:get_attr,hosted_on', text)
         self.assertIn('heat_stack_STACK_ID:', text)
 
     def test_bad_template_names_the_file_and_the_reference(self):

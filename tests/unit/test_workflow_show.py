@@ -16,8 +16,10 @@ def execution(eid, action, created):
 
 def definition():
     graph = model.TaskGraph(
-        [model.Node(1, True, 'a'), model.Node(2, True, 'b')],
-        [((1, True), (2, True))])
+        [model.Node(1, True, 'a'), model.Node(2, True, 'b'),
+         model.Node(1, False, 'a')],
+        [((1, True), (2, True)), ((1, True), (1, False))],
+        kinds={((1, True), (2, True)): ('get_attr', 'hosted_on')})
     return workflow.to_yaml(workflow.build(graph, 'wf'))
 
 
@@ -48,11 +50,12 @@ class TaskRowsTest(testtools.TestCase):
                                      started_at='t1', finished_at='t2',
                                      state_info="{'reason': 'boom'}")
         rows = workflow_show.task_rows(definition(), 'wf', [done])
-        self.assertEqual(['a', 'b'], [r['task'] for r in rows])
+        self.assertEqual(['a', 'a_cleanup', 'b'], [r['task'] for r in rows])
         self.assertEqual('ERROR', rows[0]['state'])
         self.assertIn('boom', rows[0]['state_info'])
-        self.assertEqual(workflow_show.NOT_STARTED, rows[1]['state'])
-        self.assertEqual('create/update', rows[1]['action'])
+        self.assertEqual(workflow_show.NOT_STARTED, rows[2]['state'])
+        self.assertEqual('create/update', rows[2]['action'])
+        self.assertEqual('cleanup', rows[1]['action'])
 
     def test_dot_colours_by_state(self):
         text = definition()
@@ -63,4 +66,12 @@ class TaskRowsTest(testtools.TestCase):
                                 'title')
         self.assertIn('"a" [label="a\\nSUCCESS", fillcolor=palegreen];', out)
         self.assertIn('"b" [label="b\\nNOT STARTED", fillcolor=white];', out)
-        self.assertIn('"a" -> "b";', out)
+        self.assertIn('"a" -> "b" [label="get_attr,hosted_on"];', out)
+        self.assertIn('"a" -> "a_cleanup";', out)
+
+    def test_edges_carry_their_kinds(self):
+        tasks = yaml.safe_load(definition())['wf']['tasks']
+        self.assertEqual(
+            [{'from': 'a', 'to': 'a_cleanup', 'kinds': []},
+             {'from': 'a', 'to': 'b', 'kinds': ['get_attr', 'hosted_on']}],
+            workflow_show.edge_rows(tasks))
