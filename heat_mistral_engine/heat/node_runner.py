@@ -23,6 +23,7 @@ come from Mistral instead of sync points:
 import dataclasses
 import json
 import queue
+import threading
 import time
 
 from heat.common import exception
@@ -43,6 +44,13 @@ from heat_mistral_engine.heat import traversal_token
 LOG = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 1.0
+
+# Heat's sync points unpack their keys with ast.literal_eval, and CPython's
+# AST constructor keeps its recursion depth in state shared by all threads
+# (python/cpython#106905): nodes unpacking data at once in one engine failed
+# with "SystemError: AST constructor recursion depth mismatch". Every
+# sync-point (de)serialisation a node does holds this lock.
+SYNC_POINT_DATA_LOCK = threading.Lock()
 
 
 class _Stop(Exception):
@@ -127,10 +135,12 @@ class NodeRunner:
                 self._report_error_quietly(request, reason)
             return outcome
         if outcome.error is None and outcome.stack is not None:
-            check_resource.check_stack_complete(
-                outcome.stack.context, outcome.stack, request.traversal,
-                outcome.graph_resource_id,
-                outcome.stack.convergence_dependencies, request.is_update)
+            with SYNC_POINT_DATA_LOCK:
+                check_resource.check_stack_complete(
+                    outcome.stack.context, outcome.stack, request.traversal,
+                    outcome.graph_resource_id,
+                    outcome.stack.convergence_dependencies,
+                    request.is_update)
         return outcome
 
     def _fail_stack_quietly(self, request, reason):
@@ -175,8 +185,9 @@ class NodeRunner:
 
     def _execute(self, grant, request):
         cnxt = grant.context
-        in_data = sync_point.deserialize_input_data(
-            {'input_data': request.data})
+        with SYNC_POINT_DATA_LOCK:
+            in_data = sync_point.deserialize_input_data(
+                {'input_data': request.data})
         resource_data = node_data.load_resources_data(
             in_data if request.is_update else {})
         rsrc, stack = self._load(cnxt, request, request.resource_id,
