@@ -83,7 +83,6 @@ class NodeRunnerReportTest(base.TestCase):
             runner.run(self.request())
         self.assertEqual(1, mistral.complete_action.call_count)
 
-
     def test_unexpected_error_fails_stack_and_task(self):
         mistral = mock.Mock()
         runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
