@@ -39,6 +39,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import traversal_token
 
 LOG = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ class NodeRunner:
             self._check_current(stack, request)
             return Outcome(stack=stack,
                            graph_resource_id=request.resource_id)
+        node_log.started(request, rsrc, stack)
         if stack.has_timed_out():
             return self._fail(stack, 'Timed out')
 

@@ -6,12 +6,15 @@ server and the configured topic, so a cast to the topic alone reaches one
 engine of the deployment: resource nodes spread over all engines.
 """
 
+import time
+
 import oslo_messaging
 from heat.common import messaging as heat_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine import protocol
 
@@ -33,7 +36,11 @@ class NodeEndpoint:
         except protocol.BadNodeRequest as exc:
             self._refuse(request, exc)
             return
-        self.runner.run(parsed)
+        began = time.monotonic()
+        outcome = self.runner.run(parsed)
+        # Here rather than in the runner: every node, refused or run, gets
+        # exactly one end line, whatever path the runner took.
+        node_log.finished(parsed, outcome, time.monotonic() - began)
 
     def _refuse(self, request, exc):
         LOG.error('Refused a malformed node request: %s', exc)

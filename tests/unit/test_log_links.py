@@ -1,0 +1,95 @@
+"""The log lines that link a Heat stack, its traversal and Mistral's ids.
+
+Checked with fixtures.FakeLogger: what an operator greps for (stack id,
+traversal, resource, Mistral ids, heat-api's request id) must be in the
+line, whatever else changes in the wording.
+"""
+
+import logging
+import types
+from unittest import mock
+
+import fixtures
+from heat.common import context as heat_context
+from oslo_context import context as oslo_context
+
+from heat_mistral_engine.heat import node_log
+from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import rpc
+from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine import protocol
+from tests.unit import base
+
+STACK = 'c5f36dfd-de7c-406e-addc-51f8191e9e9b'
+TRAVERSAL = 'a3c5cc83-63d2-4220-9a4b-1be9dc28aab8'
+ACTION_EX = 'd293a12b-b21c-4fa9-9df7-7bfc0eca36f7'
+REQUEST = 'req-6c4fab87-2eed-4352-8596-294e8c50e499'
+
+
+def node_request(is_update=True):
+    return protocol.NodeRequest.from_dict(protocol.node_request(
+        action_execution_id=ACTION_EX, stack_id=STACK, traversal=TRAVERSAL,
+        resource_id=957, is_update=is_update, data={}, token='t'))
+
+
+class LogTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+
+    def assertLogged(self, *words):
+        for word in words:
+            self.assertIn(word, self.log.output)
+
+
+class NodeLogTest(LogTest):
+
+    def test_started_names_every_id_and_the_original_request(self):
+        stack = types.SimpleNamespace(
+            action='CREATE',
+            context=oslo_context.RequestContext(request_id=REQUEST,
+                                                overwrite=False))
+        node_log.started(node_request(), types.SimpleNamespace(name='r0499'),
+                         stack)
+        self.assertLogged('r0499', 'resource 957', 'create/update', STACK,
+                          'CREATE', TRAVERSAL, ACTION_EX, REQUEST)
+
+    def test_finished_says_how_the_node_ended(self):
+        node_log.finished(node_request(is_update=False),
+                          node_runner.Outcome(error='Resource failed: boom'),
+                          1.5)
+        self.assertLogged('resource 957', 'cleanup', STACK, TRAVERSAL,
+                          ACTION_EX, 'ended ERROR: Resource failed: boom',
+                          '1.50 s')
+
+    def test_finished_success(self):
+        node_log.finished(node_request(), node_runner.Outcome(output={}), 0)
+        self.assertLogged(ACTION_EX, 'ended SUCCESS')
+
+
+class EndpointLogTest(LogTest):
+
+    def test_every_dispatched_node_gets_an_end_line(self):
+        runner = mock.Mock()
+        runner.run.return_value = node_runner.Outcome(
+            error='traversal superseded')
+        rpc.NodeEndpoint(runner).run_node({}, node_request().to_dict())
+        runner.run.assert_called_once_with(node_request())
+        self.assertLogged(ACTION_EX, STACK, 'ended ERROR: traversal '
+                          'superseded')
+
+
+class TokenContextTest(base.TestCase):
+
+    def test_opening_the_token_restores_the_original_request_id(self):
+        # Heat's own lines for the node (``creating TestResource ...``) carry
+        # heat-api's request id because the context opened from the token
+        # becomes the thread's oslo.log context.
+        original = heat_context.RequestContext(request_id=REQUEST,
+                                               overwrite=False)
+        token = traversal_token.seal(original, STACK, TRAVERSAL)
+        heat_context.RequestContext()   # the RPC message's fresh context
+        grant = traversal_token.open_token(token, STACK, TRAVERSAL)
+        self.assertEqual(REQUEST, grant.context.request_id)
+        self.assertEqual(REQUEST, oslo_context.get_current().request_id)
