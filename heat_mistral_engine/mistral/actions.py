@@ -48,8 +48,21 @@ class RunNode(actions.Action):
             resource_id=self.resource_id, is_update=self.is_update,
             data=self.data, token=self.token)
         heat_rpc.cast_run_node(request)
-        LOG.debug('Handed node %s (%s) of stack %s to heat-engine',
-                  self.resource_id, self.resource_name, self.stack_id)
+        # INFO, once per node: the only line in mistral.log that joins
+        # Mistral's ids (execution, task, action execution) with Heat's
+        # (stack, traversal, resource); heat-engine logs the same action
+        # execution id when the node starts and ends.
+        execution = context.execution
+        LOG.info('Handed node %(name)s (resource %(rid)s, %(kind)s) of Heat '
+                 'stack %(stack)s traversal %(trav)s to heat-engine '
+                 '[execution %(wf)s, task %(task)s, action execution '
+                 '%(ax)s]',
+                 {'name': self.resource_name, 'rid': self.resource_id,
+                  'kind': 'create/update' if self.is_update else 'cleanup',
+                  'stack': self.stack_id, 'trav': self.traversal,
+                  'wf': execution.workflow_execution_id,
+                  'task': execution.task_execution_id,
+                  'ax': execution.action_execution_id})
         return None
 
     def is_sync(self):

@@ -17,6 +17,7 @@ from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine.heat import rpc
 from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.mistral import actions
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -78,6 +79,22 @@ class EndpointLogTest(LogTest):
         runner.run.assert_called_once_with(node_request())
         self.assertLogged(ACTION_EX, STACK, 'ended ERROR: traversal '
                           'superseded')
+
+
+class RunNodeLogTest(LogTest):
+
+    def test_mistral_side_names_heat_and_mistral_ids(self):
+        action = actions.RunNode(STACK, TRAVERSAL, 957, True, 'token',
+                                 resource_name='r0499')
+        context = types.SimpleNamespace(execution=types.SimpleNamespace(
+            workflow_execution_id='wf-ex', task_execution_id='task-ex',
+            action_execution_id=ACTION_EX))
+        with mock.patch.object(actions.heat_rpc, 'cast_run_node') as cast:
+            self.assertIsNone(action.run(context))
+        self.assertEqual(ACTION_EX,
+                         cast.call_args[0][0]['action_execution_id'])
+        self.assertLogged('r0499', 'resource 957', STACK, TRAVERSAL,
+                          'wf-ex', 'task-ex', ACTION_EX)
 
 
 class TokenContextTest(base.TestCase):
