@@ -36,6 +36,9 @@ HANDLED_ACTIONS = frozenset((heat_stack.Stack.CREATE, heat_stack.Stack.UPDATE,
                              heat_stack.Stack.DELETE,
                              heat_stack.Stack.ROLLBACK))
 
+# Length of Mistral's executions.description column (String(255)).
+MAX_DESCRIPTION = 255
+
 
 def handles(stack, abandon=False, **unknown_kwargs):
     """True if Mistral should order this traversal of ``stack``.
@@ -70,9 +73,7 @@ def start(stack, pre_converge=None):
 
     sync_point.create(stack.context, stack.id, stack.current_traversal,
                       True, stack.id)
-    description = ('Heat stack %s (%s) %s, traversal %s'
-                   % (stack.name, stack.id, stack.action,
-                      stack.current_traversal))
+    description = execution_description(stack)
     definition = workflow.build(graph, name, description=description,
                                 task_timeout=stack.timeout_secs())
     service.upsert_workflow(name, workflow.to_yaml(definition))
@@ -92,6 +93,28 @@ def start(stack, pre_converge=None):
               'trav': stack.current_traversal, 'ex': execution.id,
               'wf': name, 'n': len(graph)})
     return execution
+
+
+def execution_description(stack):
+    """The text Mistral shows for the stack's workflow and execution.
+
+    ``Heat stack NAME (ID) ACTION, traversal TRAVERSAL, request REQUEST``:
+    mistral-api logs it when the execution is created and
+    ``openstack workflow execution list`` shows it, so a Mistral execution
+    leads back to the Heat stack and to heat-api's request id. Mistral keeps
+    an execution's description in a 255-character column, which MariaDB in
+    oslo.db's default (strict) SQL mode and PostgreSQL refuse to overflow,
+    so a long stack name is shortened; the ids stay whole.
+    ``openstack stack workflow show`` reads ACTION back from this text.
+    """
+    request_id = getattr(stack.context, 'request_id', None) or '-'
+    text = 'Heat stack %s (%s) %s, traversal %s, request %s'
+    ids = (stack.id, stack.action, stack.current_traversal, request_id)
+    name = stack.name or ''
+    room = MAX_DESCRIPTION - len(text % (('',) + ids))
+    if len(name) > room:
+        name = name[:max(room - 3, 0)] + '...'
+    return (text % ((name,) + ids))[:MAX_DESCRIPTION]
 
 
 def _cancel_earlier_executions(service, name, traversal):

@@ -16,8 +16,10 @@ from oslo_context import context as oslo_context
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine.heat import rpc
+from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine.mistral import actions
+from heat_mistral_engine.osc import workflow_show
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -95,6 +97,44 @@ class RunNodeLogTest(LogTest):
                          cast.call_args[0][0]['action_execution_id'])
         self.assertLogged('r0499', 'resource 957', STACK, TRAVERSAL,
                           'wf-ex', 'task-ex', ACTION_EX)
+
+
+class ExecutionDescriptionTest(base.TestCase):
+
+    def stack(self, name='i500', request_id=REQUEST):
+        return types.SimpleNamespace(
+            name=name, id=STACK, action='CREATE',
+            current_traversal=TRAVERSAL,
+            context=types.SimpleNamespace(request_id=request_id))
+
+    def execution(self, description):
+        return types.SimpleNamespace(description=description, id='x',
+                                     created_at='')
+
+    def test_names_stack_traversal_and_request(self):
+        self.assertEqual(
+            'Heat stack i500 (%s) CREATE, traversal %s, request %s'
+            % (STACK, TRAVERSAL, REQUEST),
+            traversal.execution_description(self.stack()))
+
+    def test_long_names_are_shortened_to_fit_mistral(self):
+        text = traversal.execution_description(self.stack(name='n' * 255))
+        self.assertEqual(traversal.MAX_DESCRIPTION, len(text))
+        self.assertIn('nnn... (%s) CREATE' % STACK, text)
+        self.assertTrue(text.endswith(REQUEST))
+
+    def test_workflow_show_still_reads_the_action(self):
+        # choose_execution ranks executions by the action in this text.
+        for name in ('i500', 'n' * 255):
+            create = self.execution(traversal.execution_description(
+                self.stack(name=name)))
+            other = self.execution('Heat stack s (id) DELETE, traversal t')
+            self.assertIs(create, workflow_show.choose_execution(
+                [create, other], 'CREATE'))
+
+    def test_without_a_request_id(self):
+        self.assertTrue(traversal.execution_description(
+            self.stack(request_id=None)).endswith(', request -'))
 
 
 class TokenContextTest(base.TestCase):
