@@ -6,10 +6,16 @@ Registered with Mistral through the ``mistral.actions`` entry point group.
 from mistral_lib import actions
 from oslo_log import log as logging
 
+from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
+
+# Mistral imports this module (its action plugin) in every Mistral process
+# on first use; that is the only hook this package gets into Mistral's
+# engine.
+engine_patch.install()
 
 
 class RunNode(actions.Action):

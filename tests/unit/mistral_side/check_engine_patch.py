@@ -1,0 +1,33 @@
+"""Run by test_engine_patch in a child process: Mistral's options and Heat's
+clash in one process. Prints one JSON line with what it saw."""
+
+import json
+import sys
+from unittest import mock
+
+import mistral.config  # noqa: F401  (what makes this a Mistral process)
+from oslo_config import cfg
+
+cfg.CONF([], project='mistral')
+if sys.argv[1:] == ['disabled']:
+    from heat_mistral_engine.mistral import config
+    config.register_opts(cfg.CONF)
+    cfg.CONF.set_override('lean_start_task', False, group=config.GROUP)
+
+from heat_mistral_engine.mistral import actions  # noqa: E402,F401
+from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from mistral.rpc import clients  # noqa: E402
+
+client = clients.EngineClient.__new__(clients.EngineClient)
+client._client = mock.Mock()
+with mock.patch.object(clients.auth_ctx, 'ctx', return_value='ctx'):
+    client.start_task('task-1', True, False, None, False, False,
+                      wf_spec='THE SPEC', other='kept')
+sent = client._client.async_call.call_args
+print(json.dumps({
+    'incompatibility': engine_patch.incompatibility(),
+    'installed_again': engine_patch.install(),
+    'method': sent.args[1],
+    'task_ex_id': sent.kwargs['task_ex_id'],
+    'params': sent.kwargs['params'],
+}))
