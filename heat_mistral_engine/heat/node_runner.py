@@ -20,6 +20,7 @@ come from Mistral instead of sync points:
    marks the stack complete.
 """
 
+import collections
 import dataclasses
 import json
 import queue
@@ -140,7 +141,7 @@ class NodeRunner:
                 check_resource.check_stack_complete(
                     outcome.stack.context, outcome.stack, request.traversal,
                     outcome.graph_resource_id,
-                    outcome.stack.convergence_dependencies,
+                    TRAVERSAL_ROOTS.of(outcome.stack, request.traversal),
                     request.is_update)
         return outcome
 
@@ -328,6 +329,48 @@ class NodeRunner:
             LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
                      'runs', stack.id, reason)
         return Outcome(error=reason)
+
+
+class TraversalRoots:
+    """The root nodes of traversals, computed once per traversal.
+
+    Heat's ``check_stack_complete`` only asks the graph for its roots, but
+    ``stack.convergence_dependencies`` builds the whole graph from the
+    stored edges, for every node: O(nodes x edges) per traversal. A
+    traversal's stored graph never changes, so its roots are kept for the
+    last ``size`` traversals this engine worker has seen. Thread-safe.
+    """
+
+    class _Roots:
+        def __init__(self, roots):
+            self._roots = roots
+
+        def roots(self):
+            return iter(self._roots)
+
+    def __init__(self, size=64):
+        self._size = size
+        self._cache = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, stack, traversal):
+        """An object with ``roots()``, as check_stack_complete needs."""
+        key = (stack.id, traversal)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        found = self._Roots(frozenset(
+            stack.convergence_dependencies.roots()))
+        with self._lock:
+            self._cache[key] = found
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found
+
+
+TRAVERSAL_ROOTS = TraversalRoots()
 
 
 def oversized(output, limit_kb):
