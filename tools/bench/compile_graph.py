@@ -5,7 +5,8 @@ reading get_attr of two resources of the layer before), then times Heat's
 parse + dependency graph, edge labelling, TaskGraph construction, workflow
 build and YAML dump. With --mistral-url, also uploads each workflow to
 Mistral the way heat-engine does (create, then delete) to check that Mistral
-accepts it and to time that; --validate lets Mistral check the syntax. Reports; asserts nothing.
+accepts it and to time that; --validate lets Mistral check the syntax.
+Reports; asserts nothing.
 
     python tools/bench/compile_graph.py [--sizes 1000,2000,5000]
         [--mistral-url http://127.0.0.1:8989/v2 [--validate]] [--json F]

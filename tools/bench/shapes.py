@@ -1,0 +1,100 @@
+"""Benchmark stack shapes: HOT templates of trivial resources.
+
+Every resource is an ``OS::Heat::TestResource`` (no cloud behind it, so a
+run measures only ordering and bookkeeping); a dependency through data is a
+``get_attr [r, output]``. ``SHAPES`` maps a shape name to a function
+returning the template as a dict.
+"""
+
+TEST = 'OS::Heat::TestResource'
+VERSION = '2021-04-16'
+
+
+def _res(value=None, depends_on=None):
+    rsrc = {'type': TEST, 'properties': {'value': value or 'v'}}
+    if depends_on:
+        rsrc['depends_on'] = depends_on
+    return rsrc
+
+
+def _attr(name):
+    return {'get_attr': [name, 'output']}
+
+
+def _join(names):
+    return {'list_join': ['+', [_attr(n) for n in names]]}
+
+
+def chain(n, prefix='c'):
+    """r0 <- r1 <- ... : each reads get_attr of the one before."""
+    names = ['%s%04d' % (prefix, i) for i in range(n)]
+    return {name: _res(_attr(names[i - 1]) if i else name)
+            for i, name in enumerate(names)}
+
+
+def fanout(n, prefix='o'):
+    """One root, ``n`` resources each reading the root's output."""
+    root = prefix + 'root'
+    resources = {root: _res(root)}
+    for i in range(n):
+        resources['%s%04d' % (prefix, i)] = _res(_attr(root))
+    return resources
+
+
+def fanin(n, prefix='i'):
+    """``n`` independent resources, one sink that depends_on all of them."""
+    names = ['%s%04d' % (prefix, i) for i in range(n)]
+    resources = {name: _res(name) for name in names}
+    resources[prefix + 'sink'] = _res('sink', depends_on=names)
+    return resources
+
+
+def independent(n, prefix='n'):
+    """``n`` resources with no dependencies."""
+    return {'%s%04d' % (prefix, i): _res('v%d' % i) for i in range(n)}
+
+
+def layered(layers, width, prefix='l'):
+    """``layers`` x ``width``; each reads two of the layer before."""
+    resources = {}
+    for layer in range(layers):
+        for i in range(width):
+            name = '%s%02d_%04d' % (prefix, layer, i)
+            if layer == 0:
+                resources[name] = _res(name)
+            else:
+                prev = ['%s%02d_%04d' % (prefix, layer - 1, (i + k) % width)
+                        for k in (0, 1)]
+                resources[name] = _res(_join(prev))
+    return resources
+
+
+def mixed(total=1000):
+    """All of the above in one stack (``total`` resources)."""
+    resources = {}
+    resources.update(chain(50, 'mc'))
+    resources.update(fanout(249, 'mo'))           # 250
+    resources.update(fanin(249, 'mi'))            # 250
+    resources.update(layered(5, 50, 'ml'))        # 250
+    resources.update(independent(total - len(resources), 'mn'))
+    return resources
+
+
+def template(resources):
+    return {'heat_template_version': VERSION, 'resources': resources}
+
+
+SHAPES = {
+    'chain100': lambda: template(chain(100)),
+    'fanout500': lambda: template(fanout(500)),
+    'fanin200': lambda: template(fanin(200)),
+    'indep500': lambda: template(independent(500)),
+    'layered1000': lambda: template(layered(10, 100)),
+    'mixed1000': lambda: template(mixed(1000)),
+    # Small ones, to try the harness quickly.
+    'chain10': lambda: template(chain(10)),
+    'indep50': lambda: template(independent(50)),
+}
+
+DEFAULT_SHAPES = ('chain100', 'fanout500', 'fanin200', 'indep500',
+                  'layered1000', 'mixed1000')
