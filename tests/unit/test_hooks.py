@@ -40,6 +40,20 @@ class HooksTest(base.TestCase):
         self.assertIs(self.native, wrapped._hme_original)
         self.assertIsNotNone(heat_worker.WorkerService.start._hme_original)
 
+    def test_worker_start_starts_node_server_then_freezes_gc(self):
+        calls = []
+        with mock.patch.object(heat_worker.WorkerService, 'start',
+                               lambda self: calls.append('heat')):
+            hooks.install()
+            with mock.patch('heat_mistral_engine.heat.rpc.start_node_server',
+                            lambda worker: calls.append('nodes')), \
+                    mock.patch.object(hooks.gc, 'collect',
+                                      lambda: calls.append('collect')), \
+                    mock.patch.object(hooks.gc, 'freeze',
+                                      lambda: calls.append('freeze')):
+                heat_worker.WorkerService.start(mock.Mock())
+        self.assertEqual(['heat', 'nodes', 'collect', 'freeze'], calls)
+
     def test_handled_traversals_go_to_mistral_others_to_heat(self):
         hooks.install()
         stack = mock.Mock(convergence=True, status='COMPLETE')
