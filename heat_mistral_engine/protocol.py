@@ -25,6 +25,11 @@ RPC_API_VERSION = '1.0'
 MAX_ID_LENGTH = 255
 
 
+def node_kind(is_update):
+    """How log lines on both sides name a node's kind."""
+    return 'create/update' if is_update else 'cleanup'
+
+
 class BadNodeRequest(ValueError):
     """The message is not a valid node request."""
 

@@ -22,6 +22,8 @@ is opened, but the message names it too, so it survives any
 
 from oslo_log import log as logging
 
+from heat_mistral_engine import protocol
+
 LOG = logging.getLogger(__name__)
 
 
@@ -31,7 +33,8 @@ def started(request, rsrc, stack):
              '%(action)s traversal %(trav)s: started for Mistral action '
              'execution %(ax)s (request %(req)s)',
              {'name': rsrc.name, 'rid': request.resource_id,
-              'kind': _kind(request), 'stack': request.stack_id,
+              'kind': protocol.node_kind(request.is_update),
+              'stack': request.stack_id,
               'action': stack.action, 'trav': request.traversal,
               'ax': request.action_execution_id,
               'req': getattr(stack.context, 'request_id', None)})
@@ -44,11 +47,8 @@ def finished(request, outcome, seconds):
     LOG.info('Node resource %(rid)s (%(kind)s) of stack %(stack)s traversal '
              '%(trav)s: Mistral action execution %(ax)s ended %(result)s '
              '(%(secs).2f s in this engine)',
-             {'rid': request.resource_id, 'kind': _kind(request),
+             {'rid': request.resource_id,
+              'kind': protocol.node_kind(request.is_update),
               'stack': request.stack_id, 'trav': request.traversal,
               'ax': request.action_execution_id, 'result': result,
               'secs': seconds})
-
-
-def _kind(request):
-    return 'create/update' if request.is_update else 'cleanup'

@@ -64,7 +64,7 @@ class RunNode(actions.Action):
                  '[execution %(wf)s, task %(task)s, action execution '
                  '%(ax)s]',
                  {'name': self.resource_name, 'rid': self.resource_id,
-                  'kind': 'create/update' if self.is_update else 'cleanup',
+                  'kind': protocol.node_kind(self.is_update),
                   'stack': self.stack_id, 'trav': self.traversal,
                   'wf': execution.workflow_execution_id,
                   'task': execution.task_execution_id,
