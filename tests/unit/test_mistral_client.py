@@ -83,10 +83,14 @@ class NodeRunnerReportTest(base.TestCase):
             runner.run(self.request())
         self.assertEqual(1, mistral.complete_action.call_count)
 
-    def test_unexpected_error_fails_stack_and_task(self):
+    def run_unexpected_error(self, current_traversal):
+        """Run a node whose execution raises; the stack is on a traversal.
+
+        Returns (mistral, stack, outcome).
+        """
         mistral = mock.Mock()
         runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
-        stack = mock.Mock(current_traversal='t1')
+        stack = mock.Mock(current_traversal=current_traversal)
         with mock.patch.object(runner, 'execute',
                                side_effect=RuntimeError('boom')), \
                 mock.patch.object(node_runner.traversal_token,
@@ -94,22 +98,17 @@ class NodeRunnerReportTest(base.TestCase):
                 mock.patch.object(node_runner.heat_stack.Stack, 'load',
                                   return_value=stack):
             outcome = runner.run(self.request())
+        return mistral, stack, outcome
+
+    def test_unexpected_error_fails_stack_and_task(self):
+        mistral, stack, outcome = self.run_unexpected_error('t1')
         reason = 'Unexpected error in heat-engine: boom'
         self.assertEqual(reason, outcome.error)
         stack.mark_failed.assert_called_once_with(reason)
         mistral.complete_action.assert_called_once_with('a1', error=reason)
 
     def test_unexpected_error_of_stale_traversal_leaves_stack(self):
-        mistral = mock.Mock()
-        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
-        stack = mock.Mock(current_traversal='newer')
-        with mock.patch.object(runner, 'execute',
-                               side_effect=RuntimeError('boom')), \
-                mock.patch.object(node_runner.traversal_token,
-                                  'open_token'), \
-                mock.patch.object(node_runner.heat_stack.Stack, 'load',
-                                  return_value=stack):
-            runner.run(self.request())
+        mistral, stack, _outcome = self.run_unexpected_error('newer')
         stack.mark_failed.assert_not_called()
         mistral.complete_action.assert_called_once()
 

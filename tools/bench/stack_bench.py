@@ -35,6 +35,7 @@ from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
 
 from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.osc import workflow_show
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes  # noqa: E402
@@ -152,13 +153,11 @@ def resources_done(heat, stack_id, state):
 
 def published_bytes(mistral, stack_id):
     """Bytes of ``published`` per task of the stack's CREATE execution."""
-    wf_name = workflow.workflow_name(stack_id)
-    executions = [ex for ex in mistral.executions.list(
-        workflow_name=wf_name, limit=-1) if ' CREATE,' in
-        (ex.description or '')]
-    if not executions:
+    execution = workflow_show.choose_execution(mistral.executions.list(
+        workflow_name=workflow.workflow_name(stack_id), limit=-1), 'CREATE')
+    if execution is None:
         return {}
-    tasks = mistral.tasks.list(workflow_execution_id=executions[-1].id,
+    tasks = mistral.tasks.list(workflow_execution_id=execution.id,
                                fields=['name', 'published'], limit=-1)
     sizes = sorted(len(json.dumps(json.loads(t.published or '{}')))
                    for t in tasks)
