@@ -39,6 +39,7 @@ from heat.rpc import listener_client
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import traversal_token
@@ -179,7 +180,8 @@ class NodeRunner:
                       request.resource_id, request.stack_id, exc)
             return Outcome(error='Refused by Heat: %s' % exc)
         try:
-            return self._execute(grant, request)
+            with lean_defn.node_scope():
+                return self._execute(grant, request)
         except _Stop as stop:
             LOG.info('Node %s of stack %s not run: %s',
                      request.resource_id, request.stack_id, stop)

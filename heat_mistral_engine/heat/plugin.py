@@ -39,6 +39,8 @@ def install(conf=cfg.CONF):
     for problem in problems:
         LOG.error('heat-mistral-engine is misconfigured: %s', problem)
     hooks.install()
+    from heat_mistral_engine.heat import lean_defn
+    lean_defn.install(conf)
     if problems:
         LOG.error('heat-mistral-engine installed, but stack operations '
                   'will fail until heat.conf is fixed (see above).')

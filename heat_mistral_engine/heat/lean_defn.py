@@ -1,0 +1,361 @@
+"""Nodes parse only the resource definitions they need.
+
+A node loads its stack afresh (``Stack.load``), and Heat then parses every
+resource definition of the template twice over per node: once to find the
+node's own definition (``StackDefinition.resource_definition`` parses them
+all) and once to find the attributes other resources read from it
+(``Resource.referenced_attrs`` scans every definition). For a stack of N
+resources that is O(N) per node and O(N^2) per traversal. Inside a node run
+by Mistral (``node_scope``), this module makes those two lookups lean:
+
+* ``StackDefinition.resource_definition(name)`` parses only ``name``, with
+  Heat's own ``Template.resource_definitions`` applied to a copy of the
+  template that holds that one resource;
+* ``StackDefinition.enabled_rsrc_names()`` lists the template's resources
+  without parsing them;
+* ``Resource.referenced_attrs`` asks only the resources whose raw snippet
+  can refer to the node's resource (it names it in a string, or computes a
+  resource name in a function) instead of every resource.
+
+Why the results are Heat's (see also tests/unit/test_lean_defn.py):
+
+* It applies only to templates whose class parses resources with Heat's own
+  ``resource_definitions`` of HOT or CFN (each resource parsed on its own,
+  from its snippet, the stack definition and the template's conditions), and
+  only when no resource has a ``condition`` key: then every resource is
+  enabled, so the names of the raw template are the enabled names and a
+  single-resource parse yields the same definition as the full parse.
+* Only three ``dep_attrs``/``all_dep_attrs`` implementations exist in Heat
+  27 (``Function``, ``Macro``, ``GetAttThenSelect``); only the last one
+  names a resource, by its first argument. A resource whose snippet holds
+  no such call with a computed name, no function of an unknown class, and no
+  string equal to the node's name, cannot return attributes of the node.
+* Anything else (another template class, conditional resources, definitions
+  already parsed by Heat, code outside a node) runs Heat's methods unchanged.
+
+Heat's private API is touched in this module only; ``install`` checks the
+Heat version and the replaced methods' signatures and otherwise leaves Heat
+alone with a warning. ``[mistral_scheduler] lean_node_definitions`` turns
+it off.
+"""
+
+import contextlib
+import inspect
+import itertools
+import json
+import threading
+
+from heat.engine import attributes
+from heat.engine.cfn import template as cfn_template
+from heat.engine import function
+from heat.engine.hot import functions as hot_functions
+from heat.engine.hot import template as hot_template
+from heat.engine import resource
+from heat.engine import stk_defn
+from oslo_log import log as logging
+import pbr.version
+
+LOG = logging.getLogger(__name__)
+
+SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
+
+# (owner, method name, expected parameters) of what is replaced.
+REPLACED = (
+    (stk_defn.StackDefinition, 'resource_definition',
+     ('self', 'resource_name')),
+    (stk_defn.StackDefinition, 'enabled_rsrc_names', ('self',)),
+    (resource.Resource, 'referenced_attrs',
+     ('self', 'stk_defn', 'in_resources', 'in_outputs', 'load_all')),
+)
+
+# Template parsers known to parse each resource on its own.
+KNOWN_PARSERS = (hot_template.HOTemplate20130523.resource_definitions,
+                 cfn_template.CfnTemplateBase.resource_definitions)
+# Heat's implementations of the dependency-attribute queries. Only the
+# GetAttThenSelect ones name a resource (by their first argument).
+SAFE_DEP_ATTRS = (function.Function.dep_attrs, function.Macro.dep_attrs)
+SAFE_ALL_DEP_ATTRS = (function.Function.all_dep_attrs,
+                      function.Macro.all_dep_attrs)
+GET_ATTR_DEP_ATTRS = hot_functions.GetAttThenSelect.dep_attrs
+GET_ATTR_ALL_DEP_ATTRS = hot_functions.GetAttThenSelect.all_dep_attrs
+CONDITION_KEYS = frozenset(('condition', 'Condition'))
+
+_ORIGINALS = {}
+_scope = threading.local()
+
+
+class IncompatibleHeat(RuntimeError):
+    pass
+
+
+def heat_version():
+    return pbr.version.VersionInfo('openstack-heat').semantic_version()
+
+
+def check_heat():
+    """Raise IncompatibleHeat unless Heat is what this module was written for.
+
+    Checks the release and the parameters of every replaced method.
+    """
+    version = tuple(heat_version().version_tuple()[:2])
+    low, high = SUPPORTED_HEAT
+    if not (low <= version < high):
+        raise IncompatibleHeat(
+            'lean node definitions support openstack-heat >= %d.%d, < %d.%d; '
+            'found %s' % (low + high + (heat_version().release_string(),)))
+    for owner, name, expected in REPLACED:
+        method = _ORIGINALS.get((owner, name), getattr(owner, name, None))
+        if method is None:
+            raise IncompatibleHeat('%s.%s is missing' % (owner.__name__,
+                                                         name))
+        params = tuple(inspect.signature(method).parameters)
+        if params != expected:
+            raise IncompatibleHeat('%s.%s%s does not match the expected '
+                                   'parameters %s' % (owner.__name__, name,
+                                                      params, expected))
+
+
+def install(conf):
+    """Apply the lean lookups to node scopes, if heat.conf allows it.
+
+    Returns True when installed. Idempotent. With ``[mistral_scheduler]
+    lean_node_definitions = false``, or on an unexpected Heat (logged as a
+    warning), Heat is left alone and False is returned.
+    """
+    if not conf.mistral_scheduler.lean_node_definitions:
+        LOG.info('[mistral_scheduler] lean_node_definitions is false: '
+                 'nodes parse every resource definition, as Heat does.')
+        return False
+    if installed():
+        return True
+    try:
+        check_heat()
+    except IncompatibleHeat as exc:
+        LOG.warning('Lean node definitions not installed, nodes parse every '
+                    'resource definition as Heat does: %s', exc)
+        return False
+    for owner, name, _params in REPLACED:
+        _ORIGINALS[(owner, name)] = getattr(owner, name)
+    stk_defn.StackDefinition.resource_definition = _resource_definition
+    stk_defn.StackDefinition.enabled_rsrc_names = _enabled_rsrc_names
+    resource.Resource.referenced_attrs = _referenced_attrs
+    return True
+
+
+def installed():
+    return bool(_ORIGINALS)
+
+
+def uninstall():
+    """Put Heat's methods back (for tests)."""
+    for (owner, name), method in _ORIGINALS.items():
+        setattr(owner, name, method)
+    _ORIGINALS.clear()
+
+
+@contextlib.contextmanager
+def node_scope():
+    """Within this block, this thread's stack definitions are lean."""
+    depth = getattr(_scope, 'depth', 0)
+    _scope.depth = depth + 1
+    try:
+        yield
+    finally:
+        _scope.depth = depth
+
+
+def in_node_scope():
+    return getattr(_scope, 'depth', 0) > 0
+
+
+def _original(owner, name):
+    return _ORIGINALS[(owner, name)]
+
+
+class _Lean:
+    """Per-StackDefinition state of the lean path."""
+
+    __slots__ = ('defns',)
+
+    def __init__(self):
+        self.defns = {}   # name -> (raw snippet, ResourceDefinition)
+
+
+def _raw_resources(defn):
+    tmpl = defn._template
+    return tmpl.t.get(tmpl.RESOURCES) or {}
+
+
+def lean_applies(defn):
+    """Whether ``defn`` (a StackDefinition) may take the lean path now."""
+    if not (installed() and in_node_scope()):
+        return False
+    if defn._resource_defns is not None:
+        return False   # Heat parsed everything already: use that.
+    tmpl = defn._template
+    if type(tmpl).resource_definitions not in KNOWN_PARSERS:
+        return False
+    keys = CONDITION_KEYS | {getattr(tmpl, 'RES_CONDITION', 'condition')}
+    for snippet in _raw_resources(defn).values():
+        if not isinstance(snippet, dict) or keys.intersection(snippet):
+            return False
+    return True
+
+
+def _state(defn):
+    state = getattr(defn, '_hme_lean', None)
+    if state is None:
+        state = defn._hme_lean = _Lean()
+    return state
+
+
+def parse_one(defn, name):
+    """Heat's definition of resource ``name``, parsing only that resource."""
+    raw = _raw_resources(defn)
+    snippet = raw[name]
+    state = _state(defn)
+    cached = state.defns.get(name)
+    if cached is not None and cached[0] is snippet:
+        return cached[1]
+    tmpl = defn._template
+    # Conditions are cached on the template (per stack definition): compute
+    # them there first so that the copy shares them.
+    tmpl.conditions(defn)
+    view = object.__new__(type(tmpl))
+    view.__dict__.update(tmpl.__dict__)
+    view.t = dict(tmpl.t)
+    view.t[tmpl.RESOURCES] = {name: snippet}
+    parsed = view.resource_definitions(defn)[name]
+    state.defns[name] = (snippet, parsed)
+    return parsed
+
+
+def _resource_definition(self, resource_name):
+    if lean_applies(self):
+        return parse_one(self, resource_name)
+    return _original(stk_defn.StackDefinition,
+                     'resource_definition')(self, resource_name)
+
+
+def _enabled_rsrc_names(self):
+    if lean_applies(self):
+        return set(_raw_resources(self))
+    return _original(stk_defn.StackDefinition, 'enabled_rsrc_names')(self)
+
+
+def may_refer_to(tmpl, snippet, name):
+    """False only if ``snippet`` cannot return attributes of ``name``.
+
+    True when a string in the snippet equals ``name``, or when it calls a
+    function that could name a resource some other way: a get_attr whose
+    resource name is not a plain string, or a function class whose
+    dependency-attribute methods are not Heat's known ones.
+    """
+    return _ReferenceFilter(tmpl, name).may_refer(snippet)
+
+
+class _ReferenceFilter:
+    """``may_refer_to`` for one template and name, over many snippets."""
+
+    def __init__(self, tmpl, name):
+        self.functions = tmpl.functions
+        self.name = name
+        self.quoted_name = json.dumps(name)
+        # json.dumps writes a key as '"key": ', and a string value is never
+        # followed by ': '; so these substring tests can only err towards
+        # True.
+        self.any_call = []     # keys of functions that may name anything
+        self.get_attrs = []    # keys of functions naming by first argument
+        for fn_name, func in self.functions.items():
+            if _names_no_resource(func):
+                continue
+            key = json.dumps(fn_name) + ': '
+            if _names_resource_by_first_arg(func):
+                self.get_attrs.append(key)
+            else:
+                self.any_call.append(key)
+
+    def may_refer(self, snippet):
+        try:
+            text = json.dumps(snippet)
+        except (TypeError, ValueError):
+            return _walk_may_refer_to(self.functions, snippet, self.name)
+        if self.quoted_name in text:
+            return True
+        if any(key in text for key in self.any_call):
+            return True
+        for key in self.get_attrs:
+            start = text.find(key)
+            while start >= 0:
+                start += len(key)
+                if text[start:start + 2] != '["':
+                    return True   # a computed resource name
+                start = text.find(key, start)
+        return False
+
+
+def _walk_may_refer_to(functions, snippet, name):
+    """``may_refer_to`` for snippets that JSON cannot express."""
+    pending = [snippet]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if item == name:
+                return True
+        elif isinstance(item, dict):
+            if len(item) == 1:
+                fn_name, args = next(iter(item.items()))
+                func = functions.get(fn_name)
+                if func is not None and _may_compute_name(func, args):
+                    return True
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
+
+
+def _names_no_resource(func):
+    return (isinstance(func, type)
+            and func.dep_attrs in SAFE_DEP_ATTRS
+            and func.all_dep_attrs in SAFE_ALL_DEP_ATTRS)
+
+
+def _names_resource_by_first_arg(func):
+    return (isinstance(func, type)
+            and func.dep_attrs is GET_ATTR_DEP_ATTRS
+            and func.all_dep_attrs is GET_ATTR_ALL_DEP_ATTRS)
+
+
+def _may_compute_name(func, args):
+    if _names_no_resource(func):
+        return False
+    if _names_resource_by_first_arg(func):
+        return not (isinstance(args, (list, tuple)) and args
+                    and isinstance(args[0], str))
+    return True
+
+
+def referring_names(defn, name):
+    """Names of the resources whose definitions may refer to ``name``."""
+    refers = _ReferenceFilter(defn._template, name).may_refer
+    return [other for other, snippet in _raw_resources(defn).items()
+            if refers(snippet)]
+
+
+def _referenced_attrs(self, stk_defn=None, in_resources=True,
+                      in_outputs=True, load_all=False):
+    original = _original(resource.Resource, 'referenced_attrs')
+    defn = self.stack.defn if stk_defn is None else stk_defn
+    if not (in_resources and lean_applies(defn)):
+        return original(self, stk_defn, in_resources, in_outputs, load_all)
+    # Heat's own method for the outputs (and the ALL_ATTRIBUTES expansion),
+    # plus the resources that can refer to this one, expanded alike.
+    found = original(self, defn, False, in_outputs, load_all)
+    from_resources = set(itertools.chain.from_iterable(
+        parse_one(defn, other).dep_attrs(self.name, load_all)
+        for other in referring_names(defn, self.name)))
+    if attributes.ALL_ATTRIBUTES in from_resources:
+        from_resources.remove(attributes.ALL_ATTRIBUTES)
+        from_resources |= (set(self.attributes) - {self.SHOW})
+    return found | from_resources

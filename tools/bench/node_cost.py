@@ -1,0 +1,222 @@
+"""Benchmark: CPU heat-engine spends on one resource node, offline.
+
+Runs the plugin's real node path (``NodeRunner.execute``: Heat's
+``check_resource.load_resource``, ``check_resource_update``, the node data
+for dependents) in this process, against Heat's database models on an
+in-memory SQLite database: no heat-engine, Mistral, RabbitMQ or MariaDB.
+It measures what a node costs heat-engine in CPU, not wall time on a cloud.
+
+For each shape of ``tools/bench/shapes.py``, the stack is stored and its
+traversal prepared as the plugin does (``hooks.prepare_traversal``), then
+``--nodes`` create nodes run one after the other, depth first from a root
+of the traversal so that most of them read ``get_attr`` data from
+predecessors that ran before, as Mistral would hand it over. Reports the
+median and mean CPU per node; asserts nothing.
+
+    python tools/bench/node_cost.py [--shapes layered1000,indep500]
+        [--nodes 40] [--lean on|off|both] [--no-gc-freeze] [--profile N]
+        [--json F]
+
+``--lean both`` (the default) runs each shape twice, in fresh processes,
+with ``[mistral_scheduler] lean_node_definitions`` on and off.
+"""
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+
+import shapes  # noqa: E402
+
+DEFAULT_SHAPES = ('layered1000', 'indep500', 'chain100')
+
+
+class _ThreadGroups:
+    """What a node needs of Heat's thread group manager."""
+
+    def add_msg_queue(self, stack_id, msg_queue):
+        pass
+
+    def remove_msg_queue(self, gt, stack_id, msg_queue):
+        pass
+
+
+def _setup(lean):
+    import logging
+    logging.basicConfig(level=logging.ERROR)
+    from heat.common import config as heat_config  # noqa: F401
+    from heat.common import messaging
+    from heat.db import api as db_api
+    from heat.engine.clients.os.keystone import heat_keystoneclient  # noqa
+    from heat.db import models
+    from heat.engine import resources
+    from oslo_config import cfg
+    from oslo_db import options as db_options
+
+    from heat_mistral_engine import config
+
+    cfg.CONF([], project='heat', default_config_files=[],
+             default_config_dirs=[])
+    config.register_opts(cfg.CONF)
+    cfg.CONF.set_override('auth_encryption_key', 'k' * 32)
+    # No Keystone: Heat's fake client, as the local cloud uses.
+    cfg.CONF.set_override(
+        'keystone_backend',
+        'heat.engine.clients.os.keystone.fake_keystoneclient.'
+        'FakeKeystoneClient')
+    cfg.CONF.set_override('lean_node_definitions', lean,
+                          group=config.GROUP)
+    db_options.set_defaults(cfg.CONF, connection='sqlite://')
+    models.BASE.metadata.create_all(db_api.get_engine())
+    # In-process transport; notifications go nowhere (no driver set).
+    messaging.setup('fake://')
+    resources.initialise()
+    from heat_mistral_engine.heat import lean_defn
+    lean_defn.install(cfg.CONF)
+
+
+def _store(shape):
+    """A stored stack of ``shape`` with its create traversal prepared."""
+    from heat.common import context
+    from heat.engine import stack as heat_stack
+    from heat.engine import template
+
+    from heat_mistral_engine.heat import hooks
+    from heat_mistral_engine.heat import node_runner
+
+    cnxt = context.RequestContext(user_id='bench', project_id='bench',
+                                  is_admin=True)
+    tmpl = template.Template(shapes.SHAPES[shape]())
+    stack = heat_stack.Stack(cnxt, shape, tmpl, convergence=True)
+    stack.store()
+    stack.thread_group_mgr = node_runner.INLINE_EVENTS
+    # converge_stack does Heat's own bookkeeping (traversal id, state,
+    # templates) and then calls the traversal starter: the plugin's
+    # preamble stands in for it, without starting any execution.
+    stack._converge_create_or_update = (
+        lambda *args, **kwargs: hooks.prepare_traversal(stack))
+    stack.converge_stack(template=tmpl, action=stack.CREATE)
+    return cnxt, stack
+
+
+def _depth_first(stack, count):
+    """``count`` create nodes, each after the nodes it requires."""
+    graph = stack.convergence_dependencies.graph()
+    order, seen = [], set()
+
+    def visit(key):
+        if key in seen or len(order) >= count:
+            return
+        seen.add(key)
+        for req in sorted(graph[key], key=lambda k: k.rsrc_id):
+            visit(req)
+        if len(order) < count:
+            order.append(key)
+
+    for root in sorted(stack.convergence_dependencies.roots(),
+                       key=lambda k: k.rsrc_id):
+        visit(root)
+    return [key for key in order if key.is_update], graph
+
+
+def run_shape(shape, count, profile=0):
+    from heat_mistral_engine.heat import node_runner
+    from heat_mistral_engine import protocol
+    from heat_mistral_engine.heat import traversal_token
+
+    cnxt, stack = _store(shape)
+    keys, graph = _depth_first(stack, count)
+    runner = node_runner.NodeRunner('bench-engine', _ThreadGroups())
+    token = traversal_token.seal(cnxt, stack.id, stack.current_traversal)
+    outputs, cpu = {}, []
+    profiler = cProfile.Profile() if profile else None
+    for key in keys:
+        data = {str(req.rsrc_id): outputs[req.rsrc_id]
+                for req in graph[key] if req.rsrc_id in outputs}
+        request = protocol.NodeRequest(
+            action_execution_id=str(uuid.uuid4()), stack_id=stack.id,
+            traversal=stack.current_traversal, resource_id=key.rsrc_id,
+            is_update=True, data=data, token=token)
+        if profiler:
+            profiler.enable()
+        start = time.process_time()
+        outcome = runner.execute(request)
+        cpu.append(time.process_time() - start)
+        if profiler:
+            profiler.disable()
+        if outcome.error:
+            raise RuntimeError('node %s failed: %s'
+                               % (key.rsrc_id, outcome.error))
+        outputs[key.rsrc_id] = outcome.output
+    if profiler:
+        pstats.Stats(profiler).sort_stats('cumulative').print_stats(profile)
+    return {'shape': shape, 'resources': len(stack.t[stack.t.RESOURCES]),
+            'nodes': len(cpu), 'median_ms': statistics.median(cpu) * 1000,
+            'mean_ms': statistics.mean(cpu) * 1000}
+
+
+def child(args):
+    """Run in a fresh process: one mode, every shape."""
+    lean = args.lean == 'on'
+    _setup(lean)
+    if args.gc_freeze:
+        # As engine workers do after start-up (hooks.freeze_startup_objects).
+        gc.collect()
+        gc.freeze()
+    rows = []
+    for shape in args.shapes.split(','):
+        row = run_shape(shape, args.nodes, args.profile)
+        row['lean'] = lean
+        row['gc_freeze'] = args.gc_freeze
+        rows.append(row)
+    print(json.dumps(rows))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--shapes', default=','.join(DEFAULT_SHAPES))
+    parser.add_argument('--nodes', type=int, default=40)
+    parser.add_argument('--lean', choices=('on', 'off', 'both'),
+                        default='both')
+    parser.add_argument('--no-gc-freeze', dest='gc_freeze',
+                        action='store_false')
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='print the N costliest calls (one mode only)')
+    parser.add_argument('--json', help='also write the rows to this file')
+    args = parser.parse_args()
+    if args.lean != 'both':
+        return child(args)
+
+    rows = []
+    for mode in ('off', 'on'):
+        cmd = [sys.executable, os.path.abspath(__file__), '--lean', mode,
+               '--shapes', args.shapes, '--nodes', str(args.nodes)]
+        if not args.gc_freeze:
+            cmd.append('--no-gc-freeze')
+        out = subprocess.run(cmd, check=True, capture_output=True,
+                             text=True).stdout
+        rows.extend(json.loads(out.strip().splitlines()[-1]))
+    print('%-12s %9s %6s %5s %10s %8s' % (
+        'shape', 'resources', 'lean', 'nodes', 'median ms', 'mean ms'))
+    for row in sorted(rows, key=lambda r: (r['shape'], r['lean'])):
+        print('%-12s %9d %6s %5d %10.1f %8.1f' % (
+            row['shape'], row['resources'], 'on' if row['lean'] else 'off',
+            row['nodes'], row['median_ms'], row['mean_ms']))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
