@@ -1,12 +1,12 @@
 """Nodes parse only the resource definitions they need.
 
 A node loads its stack afresh (``Stack.load``), and Heat then parses every
-resource definition of the template twice over per node: once to find the
-node's own definition (``StackDefinition.resource_definition`` parses them
-all) and once to find the attributes other resources read from it
-(``Resource.referenced_attrs`` scans every definition). For a stack of N
-resources that is O(N) per node and O(N^2) per traversal. Inside a node run
-by Mistral (``node_scope``), this module makes those two lookups lean:
+resource definition of the template to find the node's own
+(``StackDefinition.resource_definition`` parses them all) and scans all of
+them to find the attributes other resources read from it
+(``Resource.referenced_attrs``). For a stack of N resources that is O(N) per
+node and O(N^2) per traversal. Inside a node run by Mistral
+(``node_scope``), this module makes those lookups lean:
 
 * ``StackDefinition.resource_definition(name)`` parses only ``name``, with
   Heat's own ``Template.resource_definitions`` applied to a copy of the
@@ -32,6 +32,10 @@ Why the results are Heat's (see also tests/unit/test_lean_defn.py):
   string equal to the node's name, cannot return attributes of the node.
 * Anything else (another template class, conditional resources, definitions
   already parsed by Heat, code outside a node) runs Heat's methods unchanged.
+* One difference: Heat's full parse would raise StackValidationFailed for an
+  invalid snippet of any resource; the lean path only parses the ones it
+  needs. A node's template was validated when its stack was created or
+  updated, so stored stacks do not differ.
 
 Heat's private API is touched in this module only; ``install`` checks the
 Heat version and the replaced methods' signatures and otherwise leaves Heat
@@ -175,10 +179,11 @@ def _original(owner, name):
 class _Lean:
     """Per-StackDefinition state of the lean path."""
 
-    __slots__ = ('defns',)
+    __slots__ = ('defns', 'eligible')
 
     def __init__(self):
         self.defns = {}   # name -> (raw snippet, ResourceDefinition)
+        self.eligible = (None, None)   # (resources map, its size), result
 
 
 def _raw_resources(defn):
@@ -195,11 +200,18 @@ def lean_applies(defn):
     tmpl = defn._template
     if type(tmpl).resource_definitions not in KNOWN_PARSERS:
         return False
-    keys = CONDITION_KEYS | {getattr(tmpl, 'RES_CONDITION', 'condition')}
-    for snippet in _raw_resources(defn).values():
-        if not isinstance(snippet, dict) or keys.intersection(snippet):
-            return False
-    return True
+    # Checked once per stack definition (a node asks many times), again if
+    # its template's resources change.
+    raw = _raw_resources(defn)
+    state = _state(defn)
+    checked, eligible = state.eligible
+    if checked is None or checked[0] is not raw or checked[1] != len(raw):
+        keys = CONDITION_KEYS | {getattr(tmpl, 'RES_CONDITION', 'condition')}
+        eligible = all(isinstance(snippet, dict)
+                       and not keys.intersection(snippet)
+                       for snippet in raw.values())
+        state.eligible = (raw, len(raw)), eligible
+    return eligible
 
 
 def _state(defn):
