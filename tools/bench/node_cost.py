@@ -17,8 +17,10 @@ median and mean CPU per node; asserts nothing.
         [--nodes 40] [--lean on|off|both] [--no-gc-freeze] [--profile N]
         [--json F]
 
-``--lean both`` (the default) runs each shape twice, in fresh processes,
-with ``[mistral_scheduler] lean_node_definitions`` on and off.
+``--lean both`` (the default) stores each shape twice and runs the same
+node of each in turn, one with ``[mistral_scheduler] lean_node_definitions``
+on and one with it off, so that load from other processes on the machine
+weighs on both modes alike.
 """
 
 import argparse
@@ -28,7 +30,6 @@ import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -98,7 +99,8 @@ def _store(shape):
     cnxt = context.RequestContext(user_id='bench', project_id='bench',
                                   is_admin=True)
     tmpl = template.Template(shapes.SHAPES[shape]())
-    stack = heat_stack.Stack(cnxt, shape, tmpl, convergence=True)
+    stack = heat_stack.Stack(cnxt, '%s-%s' % (shape, uuid.uuid4().hex[:8]),
+                             tmpl, convergence=True)
     stack.store()
     stack.thread_group_mgr = node_runner.INLINE_EVENTS
     # converge_stack does Heat's own bookkeeping (traversal id, state,
@@ -130,57 +132,80 @@ def _depth_first(stack, count):
     return [key for key in order if key.is_update], graph
 
 
-def run_shape(shape, count, profile=0):
-    from heat_mistral_engine.heat import node_runner
-    from heat_mistral_engine import protocol
-    from heat_mistral_engine.heat import traversal_token
+class _Nodes:
+    """The create nodes of one stored stack, run one at a time."""
 
-    cnxt, stack = _store(shape)
-    keys, graph = _depth_first(stack, count)
-    runner = node_runner.NodeRunner('bench-engine', _ThreadGroups())
-    token = traversal_token.seal(cnxt, stack.id, stack.current_traversal)
-    outputs, cpu = {}, []
-    profiler = cProfile.Profile() if profile else None
-    for key in keys:
-        data = {str(req.rsrc_id): outputs[req.rsrc_id]
-                for req in graph[key] if req.rsrc_id in outputs}
+    def __init__(self, shape, count):
+        from heat_mistral_engine.heat import node_runner
+        from heat_mistral_engine.heat import traversal_token
+
+        cnxt, self.stack = _store(shape)
+        self.keys, self.graph = _depth_first(self.stack, count)
+        self.runner = node_runner.NodeRunner('bench-engine', _ThreadGroups())
+        self.token = traversal_token.seal(cnxt, self.stack.id,
+                                          self.stack.current_traversal)
+        self.outputs = {}
+        self.cpu = []
+
+    def run(self, key, profiler=None):
+        from heat_mistral_engine import protocol
+
+        stack = self.stack
+        data = {str(req.rsrc_id): self.outputs[req.rsrc_id]
+                for req in self.graph[key] if req.rsrc_id in self.outputs}
         request = protocol.NodeRequest(
             action_execution_id=str(uuid.uuid4()), stack_id=stack.id,
             traversal=stack.current_traversal, resource_id=key.rsrc_id,
-            is_update=True, data=data, token=token)
+            is_update=True, data=data, token=self.token)
         if profiler:
             profiler.enable()
         start = time.process_time()
-        outcome = runner.execute(request)
-        cpu.append(time.process_time() - start)
+        outcome = self.runner.execute(request)
+        self.cpu.append(time.process_time() - start)
         if profiler:
             profiler.disable()
         if outcome.error:
             raise RuntimeError('node %s failed: %s'
                                % (key.rsrc_id, outcome.error))
-        outputs[key.rsrc_id] = outcome.output
+        self.outputs[key.rsrc_id] = outcome.output
+
+    def row(self, shape, lean):
+        return {'shape': shape, 'lean': lean,
+                'resources': len(self.stack.t[self.stack.t.RESOURCES]),
+                'nodes': len(self.cpu),
+                'median_ms': statistics.median(self.cpu) * 1000,
+                'mean_ms': statistics.mean(self.cpu) * 1000}
+
+
+def _lean(on):
+    from oslo_config import cfg
+
+    from heat_mistral_engine.heat import lean_defn
+
+    if on:
+        lean_defn.install(cfg.CONF)
+    else:
+        lean_defn.uninstall()
+
+
+def run_shape(shape, count, modes, profile=0):
+    """Rows for ``modes`` (booleans: lean on or off) of one shape.
+
+    With both modes, each mode has a stack of its own and their nodes run
+    alternately (the same node of each stack in turn, in both orders), so
+    that load from other processes weighs on both alike.
+    """
+    runs = {lean: _Nodes(shape, count) for lean in modes}
+    profiler = cProfile.Profile() if profile else None
+    first = next(iter(runs.values()))
+    for i, key in enumerate(first.keys):
+        order = list(runs.items()) if i % 2 == 0 else list(runs.items())[::-1]
+        for lean, nodes in order:
+            _lean(lean)
+            nodes.run(nodes.keys[i], profiler)
     if profiler:
         pstats.Stats(profiler).sort_stats('cumulative').print_stats(profile)
-    return {'shape': shape, 'resources': len(stack.t[stack.t.RESOURCES]),
-            'nodes': len(cpu), 'median_ms': statistics.median(cpu) * 1000,
-            'mean_ms': statistics.mean(cpu) * 1000}
-
-
-def child(args):
-    """Run in a fresh process: one mode, every shape."""
-    lean = args.lean == 'on'
-    _setup(lean)
-    if args.gc_freeze:
-        # As engine workers do after start-up (hooks.freeze_startup_objects).
-        gc.collect()
-        gc.freeze()
-    rows = []
-    for shape in args.shapes.split(','):
-        row = run_shape(shape, args.nodes, args.profile)
-        row['lean'] = lean
-        row['gc_freeze'] = args.gc_freeze
-        rows.append(row)
-    print(json.dumps(rows))
+    return [nodes.row(shape, lean) for lean, nodes in runs.items()]
 
 
 def main():
@@ -192,24 +217,23 @@ def main():
     parser.add_argument('--no-gc-freeze', dest='gc_freeze',
                         action='store_false')
     parser.add_argument('--profile', type=int, default=0, metavar='N',
-                        help='print the N costliest calls (one mode only)')
+                        help='print the N costliest calls')
     parser.add_argument('--json', help='also write the rows to this file')
     args = parser.parse_args()
-    if args.lean != 'both':
-        return child(args)
+    modes = {'on': (True,), 'off': (False,), 'both': (False, True)}[args.lean]
 
+    _setup(True)
+    if args.gc_freeze:
+        # As engine workers do after start-up (hooks.freeze_startup_objects).
+        gc.collect()
+        gc.freeze()
     rows = []
-    for mode in ('off', 'on'):
-        cmd = [sys.executable, os.path.abspath(__file__), '--lean', mode,
-               '--shapes', args.shapes, '--nodes', str(args.nodes)]
-        if not args.gc_freeze:
-            cmd.append('--no-gc-freeze')
-        out = subprocess.run(cmd, check=True, capture_output=True,
-                             text=True).stdout
-        rows.extend(json.loads(out.strip().splitlines()[-1]))
+    for shape in args.shapes.split(','):
+        rows.extend(run_shape(shape, args.nodes, modes, args.profile))
     print('%-12s %9s %6s %5s %10s %8s' % (
         'shape', 'resources', 'lean', 'nodes', 'median ms', 'mean ms'))
-    for row in sorted(rows, key=lambda r: (r['shape'], r['lean'])):
+    for row in rows:
+        row['gc_freeze'] = args.gc_freeze
         print('%-12s %9d %6s %5d %10.1f %8.1f' % (
             row['shape'], row['resources'], 'on' if row['lean'] else 'off',
             row['nodes'], row['median_ms'], row['mean_ms']))
