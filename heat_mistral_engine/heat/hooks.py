@@ -1,4 +1,6 @@
-"""The one place that touches Heat's private code.
+"""The one place that touches Heat's traversal and worker private code.
+
+(How a node parses resource definitions is ``lean_defn``'s, alone.)
 
 Two things are replaced, both checked against the installed Heat at import:
 
