@@ -5,6 +5,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 
 from heat_mistral_engine.heat import hooks
+from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import plugin
 from heat_mistral_engine.heat import traversal
 from tests.unit import base
@@ -87,15 +88,19 @@ class HooksTest(base.TestCase):
 class PluginInstallTest(base.TestCase):
 
     def test_disabled_installs_nothing(self):
-        with mock.patch.object(hooks, 'install') as install:
+        with mock.patch.object(hooks, 'install') as install, \
+                mock.patch.object(lean_defn, 'install') as lean:
             self.assertFalse(plugin.install())
         install.assert_not_called()
+        lean.assert_not_called()
 
     def test_enabled_installs_and_logs_config_problems(self):
         self.conf.config(enabled=True, group='mistral_scheduler')
         logger = self.useFixture(fixtures.FakeLogger())
-        with mock.patch.object(hooks, 'install') as install:
+        with mock.patch.object(hooks, 'install') as install, \
+                mock.patch.object(lean_defn, 'install') as lean:
             self.assertTrue(plugin.install())
         install.assert_called_once_with()
+        lean.assert_called_once_with(self.conf.conf)
         self.assertIn('misconfigured', logger.output)
         self.assertIn('mistral_url is unset', logger.output)

@@ -188,12 +188,19 @@ def _lean(on):
         lean_defn.uninstall()
 
 
+def _comparable(output):
+    """Serialised node data without the ids that differ between stacks."""
+    return json.dumps({key: output[key] for key in
+                       ('name', 'attrs', 'action', 'status')}, sort_keys=True)
+
+
 def run_shape(shape, count, modes, profile=0):
     """Rows for ``modes`` (booleans: lean on or off) of one shape.
 
     With both modes, each mode has a stack of its own and their nodes run
     alternately (the same node of each stack in turn, in both orders), so
-    that load from other processes weighs on both alike.
+    that load from other processes weighs on both alike, and each node's
+    data for its dependents is checked to be the same in both.
     """
     runs = {lean: _Nodes(shape, count) for lean in modes}
     profiler = cProfile.Profile() if profile else None
@@ -203,6 +210,12 @@ def run_shape(shape, count, modes, profile=0):
         for lean, nodes in order:
             _lean(lean)
             nodes.run(nodes.keys[i], profiler)
+        # Both modes must hand the same node data to dependents.
+        seen = {_comparable(nodes.outputs[nodes.keys[i].rsrc_id])
+                for nodes in runs.values()}
+        if len(seen) != 1:
+            raise RuntimeError('node %d of %s: node data differ between '
+                               'modes: %s' % (i, shape, seen))
     if profiler:
         pstats.Stats(profiler).sort_stats('cumulative').print_stats(profile)
     return [nodes.row(shape, lean) for lean, nodes in runs.items()]
