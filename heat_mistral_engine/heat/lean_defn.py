@@ -72,16 +72,17 @@ REPLACED = (
      ('self', 'stk_defn', 'in_resources', 'in_outputs', 'load_all')),
 )
 
-# Template parsers known to parse each resource on its own.
-KNOWN_PARSERS = (hot_template.HOTemplate20130523.resource_definitions,
-                 cfn_template.CfnTemplateBase.resource_definitions)
-# Heat's implementations of the dependency-attribute queries. Only the
-# GetAttThenSelect ones name a resource (by their first argument).
-SAFE_DEP_ATTRS = (function.Function.dep_attrs, function.Macro.dep_attrs)
-SAFE_ALL_DEP_ATTRS = (function.Function.all_dep_attrs,
-                      function.Macro.all_dep_attrs)
-GET_ATTR_DEP_ATTRS = hot_functions.GetAttThenSelect.dep_attrs
-GET_ATTR_ALL_DEP_ATTRS = hot_functions.GetAttThenSelect.all_dep_attrs
+# Filled by install() from Heat (see _read_heat): the template parsers known
+# to parse each resource on its own, and Heat's implementations of the
+# dependency-attribute queries. Only the GetAttThenSelect ones name a
+# resource (by their first argument).
+KNOWN_PARSERS = ()
+SAFE_DEP_ATTRS = ()
+SAFE_ALL_DEP_ATTRS = ()
+GET_ATTR_DEP_ATTRS = None
+GET_ATTR_ALL_DEP_ATTRS = None
+# StackDefinition attributes read here, set in its __init__.
+DEFN_ATTRIBUTES = ('self._template', 'self._resource_defns')
 CONDITION_KEYS = frozenset(('condition', 'Condition'))
 
 _ORIGINALS = {}
@@ -107,6 +108,12 @@ def check_heat():
         raise IncompatibleHeat(
             'lean node definitions support openstack-heat >= %d.%d, < %d.%d; '
             'found %s' % (low + high + (heat_version().release_string(),)))
+    source = inspect.getsource(stk_defn.StackDefinition.__init__)
+    for attribute in DEFN_ATTRIBUTES:
+        if attribute not in source:
+            raise IncompatibleHeat('StackDefinition no longer sets %s'
+                                   % attribute)
+    _read_heat()
     for owner, name, expected in REPLACED:
         method = _ORIGINALS.get((owner, name), getattr(owner, name, None))
         if method is None:
@@ -117,6 +124,24 @@ def check_heat():
             raise IncompatibleHeat('%s.%s%s does not match the expected '
                                    'parameters %s' % (owner.__name__, name,
                                                       params, expected))
+
+
+def _read_heat():
+    """Look up the Heat classes and methods the lean path relies on."""
+    global KNOWN_PARSERS, SAFE_DEP_ATTRS, SAFE_ALL_DEP_ATTRS
+    global GET_ATTR_DEP_ATTRS, GET_ATTR_ALL_DEP_ATTRS
+    try:
+        KNOWN_PARSERS = (
+            hot_template.HOTemplate20130523.resource_definitions,
+            cfn_template.CfnTemplateBase.resource_definitions)
+        SAFE_DEP_ATTRS = (function.Function.dep_attrs,
+                          function.Macro.dep_attrs)
+        SAFE_ALL_DEP_ATTRS = (function.Function.all_dep_attrs,
+                              function.Macro.all_dep_attrs)
+        GET_ATTR_DEP_ATTRS = hot_functions.GetAttThenSelect.dep_attrs
+        GET_ATTR_ALL_DEP_ATTRS = hot_functions.GetAttThenSelect.all_dep_attrs
+    except AttributeError as exc:
+        raise IncompatibleHeat('Heat\'s template classes changed: %s' % exc)
 
 
 def install(conf):

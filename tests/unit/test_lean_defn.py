@@ -367,6 +367,15 @@ class ScopeAndOptionTest(LeanTestCase):
         self.assertIs(native, resource.Resource.referenced_attrs)
         self.assertIn('referenced_attrs', str(warning.call_args))
 
+    def test_stack_definition_without_expected_attributes_is_refused(self):
+        lean_defn.uninstall()
+        with mock.patch.object(lean_defn, 'DEFN_ATTRIBUTES',
+                               ('self._template', 'self._gone')), \
+                mock.patch.object(lean_defn.LOG, 'warning') as warning:
+            self.assertFalse(lean_defn.install(self.conf.conf))
+        self.assertFalse(lean_defn.installed())
+        self.assertIn('self._gone', str(warning.call_args))
+
     def test_replaced_signatures_are_heats(self):
         for owner, name, params in lean_defn.REPLACED:
             replacement = getattr(owner, name)
