@@ -68,6 +68,14 @@ OPTS = [
                      '10 layers), the median CPU of a create node in '
                      'heat-engine went from about 250 ms to 60 ms. Set to '
                      'false to use Heat\'s own parsing everywhere.'),
+    cfg.IntOpt('max_concurrent_resources', default=0, min=0,
+               help='Most resource actions (create, update, delete) one '
+                    'stack traversal runs at once, across all '
+                    'heat-engines; further ready resources wait for a free '
+                    'slot. 0 means unlimited. A stack overrides it with '
+                    'the tag mistral_max_concurrent_resources=N (0 lifts '
+                    'the limit for that stack). Nested stacks are '
+                    'separate stacks: each has its own limit.'),
 ]
 
 

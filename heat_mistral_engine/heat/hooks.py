@@ -2,13 +2,17 @@
 
 (How a node parses resource definitions is ``lean_defn``'s, alone.)
 
-Two things are replaced, both checked against the installed Heat at import:
+Three methods are wrapped, the private one checked against the installed
+Heat at import:
 
 * ``Stack._converge_create_or_update``: the traversal starter. For the
   actions Mistral drives, ``traversal.start`` runs instead of Heat's leaf
   casts; for everything else Heat's own method runs unchanged.
 * ``WorkerService.start``: after Heat's worker starts (in each forked engine
   worker), the RPC server that runs resource nodes for Mistral starts too.
+* ``Stack.validate`` (public): first refuses a bad
+  ``mistral_max_concurrent_resources`` stack tag, so that creating or
+  updating such a stack fails at once with a message naming the tag.
 
 ``prepare_traversal`` repeats the preamble of Heat's traversal starter with
 Heat's own private helpers, so that the stored ``current_deps`` and resource
@@ -110,6 +114,7 @@ def freeze_startup_objects():
 def install():
     """Wrap Heat's traversal starter and worker start; idempotent."""
     check_heat_version()
+    from heat_mistral_engine.heat import concurrency_cap
     from heat_mistral_engine.heat import rpc
     from heat_mistral_engine.heat import traversal
 
@@ -129,6 +134,16 @@ def install():
         _converge_create_or_update._hme_original = original
         heat_stack.Stack._converge_create_or_update = \
             _converge_create_or_update
+
+    validate = heat_stack.Stack.validate
+    if getattr(validate, '_hme_original', None) is None:
+        @functools.wraps(validate)
+        def validate_stack(self, *args, **kwargs):
+            concurrency_cap.check_tags(self.tags)
+            return validate(self, *args, **kwargs)
+
+        validate_stack._hme_original = validate
+        heat_stack.Stack.validate = validate_stack
 
     start = heat_worker.WorkerService.start
     if getattr(start, '_hme_original', None) is None:

@@ -103,24 +103,37 @@ class NodeRunner:
             self._mistral = mistral_client.MistralService()
         return self._mistral
 
-    def run(self, request):
+    def run(self, request, grant=None):
         """Run a validated ``protocol.NodeRequest`` and report to Mistral.
 
-        Never raises: an unexpected error is reported to Mistral as the
-        task's error, so no task is left RUNNING.
+        ``grant`` is the request's opened traversal token, if the caller
+        already opened it. Never raises: an unexpected error is reported to
+        Mistral as the task's error, so no task is left RUNNING.
         """
         try:
-            return self._run(request)
+            return self._run(request, grant)
         except Exception as exc:
-            LOG.exception('Node %s of stack %s failed unexpectedly',
-                          request.resource_id, request.stack_id)
-            reason = 'Unexpected error in heat-engine: %s' % exc
-            self._fail_stack_quietly(request, reason)
-            self._report_error_quietly(request, reason)
-            return Outcome(error=reason)
+            return self.fail_unexpectedly(request, exc)
 
-    def _run(self, request):
-        outcome = self.execute(request)
+    def fail_unexpectedly(self, request, exc):
+        """End the node on an unexpected error: fail its stack and task.
+
+        Must be called from an ``except`` block (logs the traceback).
+        """
+        LOG.exception('Node %s of stack %s failed unexpectedly',
+                      request.resource_id, request.stack_id)
+        reason = 'Unexpected error in heat-engine: %s' % exc
+        self._fail_stack_quietly(request, reason)
+        self._report_error_quietly(request, reason)
+        return Outcome(error=reason)
+
+    def end_unrun(self, request, reason):
+        """End a node that will not run: report ``reason`` to Mistral."""
+        self._report_error_quietly(request, reason)
+        return Outcome(error=reason)
+
+    def _run(self, request, grant=None):
+        outcome = self.execute(request, grant)
         try:
             self.mistral.complete_action(request.action_execution_id,
                                          output=outcome.output,
@@ -170,15 +183,16 @@ class NodeRunner:
                       'either: %s', request.resource_id, request.stack_id,
                       exc)
 
-    def execute(self, request):
+    def execute(self, request, grant=None):
         """Do the resource action; return its Outcome (never raises)."""
-        try:
-            grant = traversal_token.open_token(
-                request.token, request.stack_id, request.traversal)
-        except traversal_token.InvalidToken as exc:
-            LOG.error('Refused node %s of stack %s: %s',
-                      request.resource_id, request.stack_id, exc)
-            return Outcome(error='Refused by Heat: %s' % exc)
+        if grant is None:
+            try:
+                grant = traversal_token.open_token(
+                    request.token, request.stack_id, request.traversal)
+            except traversal_token.InvalidToken as exc:
+                LOG.error('Refused node %s of stack %s: %s',
+                          request.resource_id, request.stack_id, exc)
+                return Outcome(error='Refused by Heat: %s' % exc)
         try:
             with lean_defn.node_scope():
                 return self._execute(grant, request)
@@ -250,10 +264,9 @@ class NodeRunner:
 
     @staticmethod
     def _check_current(stack, request):
-        if stack.current_traversal != request.traversal:
-            raise _Stop('traversal %s of stack %s was superseded by %s'
-                        % (request.traversal, request.stack_id,
-                           stack.current_traversal or '(none)'))
+        reason = superseded(stack, request)
+        if reason:
+            raise _Stop(reason)
 
     def _act(self, cnxt, request, grant, rsrc, stack, resource_data,
              msg_queue):
@@ -324,6 +337,10 @@ class NodeRunner:
                                            force_reload=True)
             self._check_current(latest, request)
 
+    def fail_stack(self, stack, reason):
+        """Fail the stack as Heat does for a failed resource; the Outcome."""
+        return self._fail(stack, reason)
+
     def _fail(self, stack, reason):
         """Fail the stack as Heat does for a failed resource."""
         stack.thread_group_mgr = INLINE_EVENTS
@@ -373,6 +390,15 @@ class TraversalRoots:
 
 
 TRAVERSAL_ROOTS = TraversalRoots()
+
+
+def superseded(stack, request):
+    """Why ``request``'s traversal is no longer the stack's, or None."""
+    if stack.current_traversal == request.traversal:
+        return None
+    return ('traversal %s of stack %s was superseded by %s'
+            % (request.traversal, request.stack_id,
+               stack.current_traversal or '(none)'))
 
 
 def oversized(output, limit_kb):

@@ -14,6 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine import protocol
@@ -26,21 +27,28 @@ class NodeEndpoint:
 
     target = oslo_messaging.Target(version=protocol.RPC_API_VERSION)
 
-    def __init__(self, runner):
-        self.runner = runner
+    def __init__(self, admission):
+        self.admission = admission
 
     def run_node(self, ctxt, request):
-        """Run one node; the caller does not wait (cast)."""
+        """Run one node; the caller does not wait (cast).
+
+        Returns once the node ended, or at once if it waits for a slot of
+        its traversal (see ``admission``).
+        """
         try:
             parsed = protocol.NodeRequest.from_dict(request)
         except protocol.BadNodeRequest as exc:
             self._refuse(request, exc)
             return
         began = time.monotonic()
-        outcome = self.runner.run(parsed)
-        # Here rather than in the runner: every node, refused or run, gets
-        # exactly one end line, whatever path the runner took.
-        node_log.finished(parsed, outcome, time.monotonic() - began)
+
+        # Here rather than in the runner: every node, refused, run or
+        # parked, gets exactly one end line, whatever path it took.
+        def finished(outcome):
+            node_log.finished(parsed, outcome, time.monotonic() - began)
+
+        self.admission.submit(parsed, finished)
 
     def _refuse(self, request, exc):
         LOG.error('Refused a malformed node request: %s', exc)
@@ -48,7 +56,7 @@ class NodeEndpoint:
                      if isinstance(request, dict) else None)
         if isinstance(action_ex, str) and action_ex:
             try:
-                self.runner.mistral.complete_action(
+                self.admission.runner.mistral.complete_action(
                     action_ex, error='Refused by Heat: %s' % exc)
             except Exception as report_exc:
                 LOG.error('Could not report the refusal to Mistral: %s',
@@ -60,10 +68,11 @@ def start_node_server(worker, conf=cfg.CONF):
     config.register_opts(conf)
     runner = node_runner.NodeRunner(worker.engine_id,
                                     worker.thread_group_mgr)
+    nodes = admission.Admission(runner)
     target = oslo_messaging.Target(
         topic=conf[config.GROUP].rpc_topic, server=worker.engine_id,
         version=protocol.RPC_API_VERSION)
-    server = heat_messaging.get_rpc_server(target, NodeEndpoint(runner))
+    server = heat_messaging.get_rpc_server(target, NodeEndpoint(nodes))
     server.start()
     worker._hme_node_server = server
     LOG.info('heat-mistral-engine node server listening on topic %s in '

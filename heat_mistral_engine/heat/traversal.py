@@ -6,9 +6,11 @@ After Heat's own preamble (resource rows, graph, ``current_deps``), it
 1. builds the task graph and compiles it into the stack's workflow;
 2. cancels executions of earlier traversals of the stack that still run;
 3. creates the stack's completion sync point, so that the last root node
-   marks the stack complete exactly as Heat's workers do;
+   marks the stack complete exactly as Heat's workers do, and the slots
+   that limit how many resource actions run at once (when a limit is set,
+   see ``concurrency_cap`` and ``slots``);
 4. starts the execution, whose input is the stack id, the traversal id and
-   the sealed traversal token.
+   the sealed traversal token (which carries the limit).
 
 Any failure raises; the caller (decorated like Heat's method with
 ``reset_state_on_error``) then marks the stack FAILED with the message, so a
@@ -23,9 +25,11 @@ from heat.objects import snapshot as snapshot_object
 from oslo_log import log as logging
 
 from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.heat import concurrency_cap
 from heat_mistral_engine.heat import graph_source
 from heat_mistral_engine.heat import hooks
 from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import slots
 from heat_mistral_engine.heat import traversal_token
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +68,7 @@ def start(stack, pre_converge=None):
         pre_converge()
 
     graph = graph_source.task_graph(stack)
+    cap = traversal_cap(stack, len(graph))
     service = mistral_client.MistralService()
     name = workflow.workflow_name(stack.id)
     _cancel_earlier_executions(service, name, stack.current_traversal)
@@ -73,6 +78,8 @@ def start(stack, pre_converge=None):
 
     sync_point.create(stack.context, stack.id, stack.current_traversal,
                       True, stack.id)
+    if cap:
+        slots.create(stack.context, stack.id, stack.current_traversal, cap)
     description = execution_description(stack)
     definition = workflow.build(graph, name, description=description,
                                 task_timeout=stack.timeout_secs())
@@ -84,7 +91,7 @@ def start(stack, pre_converge=None):
             'traversal': stack.current_traversal,
             'token': traversal_token.seal(
                 stack.context, stack.id, stack.current_traversal,
-                converge=stack.converge),
+                converge=stack.converge, max_concurrent=cap),
         },
         description=description)
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '
@@ -92,7 +99,28 @@ def start(stack, pre_converge=None):
              {'stack': stack.id, 'action': stack.action,
               'trav': stack.current_traversal, 'ex': execution.id,
               'wf': name, 'n': len(graph)})
+    if cap:
+        LOG.info('Stack %s traversal %s: at most %d resource actions at '
+                 'once', stack.id, stack.current_traversal, cap)
     return execution
+
+
+def traversal_cap(stack, node_count):
+    """The traversal's limit of resource actions at once (0: none).
+
+    A bad ``mistral_max_concurrent_resources`` tag fails a create or update
+    (Heat refuses it earlier, at validation, unless the stack was stored
+    before the plugin checked tags); a delete or rollback uses heat.conf's
+    default instead, so that a stack can always be deleted.
+    """
+    try:
+        return concurrency_cap.traversal_cap(stack.tags, node_count)
+    except concurrency_cap.BadCapTag as exc:
+        if stack.action in (stack.CREATE, stack.UPDATE):
+            raise
+        LOG.warning('Stack %s %s: %s; using [mistral_scheduler] '
+                    'max_concurrent_resources', stack.id, stack.action, exc)
+        return concurrency_cap.traversal_cap((), node_count)
 
 
 def execution_description(stack):

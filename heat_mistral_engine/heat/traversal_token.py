@@ -19,23 +19,28 @@ class InvalidToken(Exception):
     """The token does not verify or is not for this stack and traversal."""
 
 
-# What a verified token grants: the request context to act with, and the
-# traversal's ``converge`` flag (``openstack stack update --converge``).
-Grant = collections.namedtuple('Grant', ['context', 'converge'])
+# What a verified token grants: the request context to act with, the
+# traversal's ``converge`` flag (``openstack stack update --converge``) and
+# how many resource actions of the traversal may run at once (0: no limit;
+# see concurrency_cap). Sealed, so that nothing on the way can change it,
+# and read with the token, so that an unlimited traversal costs no query.
+Grant = collections.namedtuple('Grant', ['context', 'converge',
+                                         'max_concurrent'])
 
 
-def seal(cnxt, stack_id, traversal, converge=False):
+def seal(cnxt, stack_id, traversal, converge=False, max_concurrent=0):
     """Return the sealed token (a str) for ``cnxt`` acting on the traversal."""
     payload = jsonutils.dumps({'context': cnxt.to_dict(),
                                'stack_id': stack_id,
                                'traversal': traversal,
-                               'converge': bool(converge)})
+                               'converge': bool(converge),
+                               'max_concurrent': int(max_concurrent)})
     method, sealed = crypt.encrypt(payload)
     return '%s:%s' % (method, sealed)
 
 
 def open_token(token, stack_id, traversal):
-    """Return the Grant (request context, converge flag) sealed in ``token``.
+    """Return the Grant (context, converge flag, limit) sealed in ``token``.
 
     :raises InvalidToken: if the token was not sealed with this deployment's
         key, or was sealed for another stack or traversal.
@@ -55,4 +60,5 @@ def open_token(token, stack_id, traversal):
                            % (payload.get('stack_id'),
                               payload.get('traversal'), stack_id, traversal))
     return Grant(heat_context.RequestContext.from_dict(payload['context']),
-                 bool(payload.get('converge')))
+                 bool(payload.get('converge')),
+                 int(payload.get('max_concurrent') or 0))

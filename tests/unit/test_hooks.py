@@ -17,6 +17,7 @@ class HooksTest(base.TestCase):
         super().setUp()
         # Restore Heat's classes after each test.
         for cls, attr in ((heat_stack.Stack, '_converge_create_or_update'),
+                          (heat_stack.Stack, 'validate'),
                           (heat_worker.WorkerService, 'start')):
             self.useFixture(fixtures.MonkeyPatch(
                 '%s.%s.%s' % (cls.__module__, cls.__name__, attr),

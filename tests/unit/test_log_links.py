@@ -13,6 +13,7 @@ import fixtures
 from heat.common import context as heat_context
 from oslo_context import context as oslo_context
 
+from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine.heat import rpc
@@ -77,7 +78,8 @@ class EndpointLogTest(LogTest):
         runner = mock.Mock()
         runner.run.return_value = node_runner.Outcome(
             error='traversal superseded')
-        rpc.NodeEndpoint(runner).run_node({}, node_request().to_dict())
+        rpc.NodeEndpoint(admission.Admission(runner)).run_node(
+            {}, node_request().to_dict())
         runner.run.assert_called_once_with(node_request())
         self.assertLogged(ACTION_EX, STACK, 'ended ERROR: traversal '
                           'superseded')

@@ -1,0 +1,230 @@
+"""Admit nodes under their traversal's limit of resource actions at once.
+
+The node RPC server hands every node to ``Admission.submit``. A traversal
+without a limit (the default; the limit travels in the sealed token) runs
+the node at once, with no extra database work. Otherwise the node takes one
+of the traversal's slots (see ``slots``) and gives it back when it ends,
+whatever way it ends; if none is free it is parked here and the RPC
+server's thread is returned at once, so that waiting nodes never hold
+threads other stacks' nodes need (nor a Mistral thread: the Mistral action
+is asynchronous).
+
+One thread per engine worker serves the parked nodes, traversal by
+traversal: every ``POLL_SECONDS``, or at once when a node of this engine
+gives a slot back, it
+
+* ends the traversal's parked nodes if the traversal was superseded or
+  ended (the same error a node of a stale traversal gets), or if the stack
+  timed out (the stack fails with Heat's ``Timed out``: waiting counts
+  toward the stack's timeout);
+* else takes the free slots for the oldest parked nodes and runs each in a
+  thread of its own.
+
+Parked nodes live in this engine's memory: if the engine dies, they are
+lost like the nodes it was running, and Mistral's task timeout (the stack
+timeout) ends them.
+"""
+
+import collections
+import dataclasses
+import threading
+import time
+
+from heat.common import exception
+from heat.engine import stack as heat_stack
+from oslo_log import log as logging
+
+from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import slots as slots_mod
+from heat_mistral_engine.heat import traversal_token
+
+LOG = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+
+
+@dataclasses.dataclass
+class _Parked:
+    request: object
+    grant: object
+    finished: object
+    since: float
+
+
+class Admission:
+    """Runs or parks the nodes of one engine worker; thread-safe."""
+
+    def __init__(self, runner, slots=None, poll_seconds=POLL_SECONDS):
+        self.runner = runner
+        self.slots = slots or slots_mod.Slots(runner.engine_id)
+        self._poll = poll_seconds
+        self._cond = threading.Condition()
+        self._parked = collections.OrderedDict()  # (stack, trav) -> deque
+        self._woken = False
+        self._thread = None
+
+    def submit(self, request, finished):
+        """Run ``request`` (a NodeRequest) now or once a slot is free.
+
+        ``finished(outcome)`` is called exactly once, when the node ends,
+        in this thread or another. Never raises.
+        """
+        try:
+            grant = traversal_token.open_token(
+                request.token, request.stack_id, request.traversal)
+        except traversal_token.InvalidToken:
+            finished(self.runner.run(request))    # which refuses it
+            return
+        if not grant.max_concurrent:
+            finished(self.runner.run(request, grant))
+            return
+        try:
+            index = self.slots.acquire(
+                grant.context, request.stack_id, request.traversal,
+                grant.max_concurrent, request)
+        except slots_mod.SlotsGone as exc:
+            finished(self.runner.end_unrun(request, str(exc)))
+            return
+        except Exception as exc:
+            finished(self.runner.fail_unexpectedly(request, exc))
+            return
+        if index is None:
+            self._park(_Parked(request, grant, finished, time.monotonic()))
+            return
+        finished(self._run_holding(request, grant, index))
+
+    def parked(self):
+        """How many nodes wait in this engine (for tests and logs)."""
+        with self._cond:
+            return sum(len(q) for q in self._parked.values())
+
+    def serve_parked(self):
+        """Serve every traversal with parked nodes once (the thread's step)."""
+        with self._cond:
+            keys = list(self._parked)
+        for key in keys:
+            try:
+                self._serve(key)
+            except Exception:
+                LOG.exception('Could not serve the nodes of stack %s '
+                              'traversal %s that wait for a slot; trying '
+                              'again', *key)
+
+    # -- running with a slot -------------------------------------------
+
+    def _run_holding(self, request, grant, index):
+        try:
+            return self.runner.run(request, grant)
+        finally:
+            self._release(grant.context, request, index)
+
+    def _release(self, cnxt, request, index):
+        try:
+            self.slots.release(cnxt, request.traversal, index, request)
+        except Exception:
+            # This engine no longer counts the slot as its node's, so its
+            # own waiting nodes will take it over.
+            LOG.exception('Node %s of stack %s: could not give back slot '
+                          '%d', request.resource_id, request.stack_id,
+                          index)
+        self._wake()
+
+    def _run_parked(self, parked, index):
+        try:
+            outcome = self._run_holding(parked.request, parked.grant, index)
+        except Exception as exc:     # run() never raises; belt and braces
+            outcome = self.runner.fail_unexpectedly(parked.request, exc)
+        parked.finished(outcome)
+
+    # -- parking ---------------------------------------------------------
+
+    def _park(self, parked):
+        request = parked.request
+        LOG.info('Node resource %s of stack %s traversal %s waits: all %d '
+                 'slots of the traversal are busy', request.resource_id,
+                 request.stack_id, request.traversal,
+                 parked.grant.max_concurrent)
+        with self._cond:
+            key = (request.stack_id, request.traversal)
+            self._parked.setdefault(key, collections.deque()).append(parked)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name='hme-slot-waiter', daemon=True)
+                self._thread.start()
+            self._woken = True
+            self._cond.notify()
+
+    def _wake(self):
+        with self._cond:
+            if self._parked:
+                self._woken = True
+                self._cond.notify()
+
+    def _loop(self):
+        while True:
+            with self._cond:
+                if not self._woken:
+                    self._cond.wait(self._poll)
+                self._woken = False
+            self.serve_parked()
+
+    def _serve(self, key):
+        with self._cond:
+            queue = self._parked.get(key)
+            if not queue:
+                self._parked.pop(key, None)
+                return
+            first = queue[0]
+        cnxt = first.grant.context
+        reason = self._why_stop(cnxt, first.request)
+        if reason:
+            self._end_all(key, reason)
+            return
+        while True:
+            with self._cond:
+                if not queue:
+                    break
+                parked = queue[0]
+            try:
+                index = self.slots.acquire(
+                    cnxt, parked.request.stack_id, parked.request.traversal,
+                    parked.grant.max_concurrent, parked.request)
+            except slots_mod.SlotsGone as exc:
+                self._end_all(key, str(exc))
+                return
+            if index is None:
+                return
+            with self._cond:
+                queue.popleft()
+            LOG.info('Node resource %s of stack %s traversal %s: slot %d '
+                     'free after %.1f s', parked.request.resource_id,
+                     parked.request.stack_id, parked.request.traversal,
+                     index, time.monotonic() - parked.since)
+            threading.Thread(target=self._run_parked, args=(parked, index),
+                             name='hme-node', daemon=True).start()
+
+    def _why_stop(self, cnxt, request):
+        """Why the parked nodes of a traversal must end now, or None.
+
+        Fails the stack (``Timed out``) when it timed out, as a node does.
+        """
+        try:
+            stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
+                                          force_reload=True)
+        except (exception.NotFound, exception.EntityNotFound):
+            return 'stack %s is gone' % request.stack_id
+        reason = node_runner.superseded(stack, request)
+        if reason:
+            return reason
+        if stack.has_timed_out():
+            return self.runner.fail_stack(stack, 'Timed out').error
+        return None
+
+    def _end_all(self, key, reason):
+        with self._cond:
+            queue = self._parked.pop(key, None) or ()
+        for parked in queue:
+            LOG.info('Node resource %s of stack %s not run: %s',
+                     parked.request.resource_id, parked.request.stack_id,
+                     reason)
+            parked.finished(self.runner.end_unrun(parked.request, reason))
