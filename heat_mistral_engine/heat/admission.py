@@ -54,13 +54,23 @@ class _Parked:
 class Admission:
     """Runs or parks the nodes of one engine worker; thread-safe."""
 
-    def __init__(self, runner, slots=None, poll_seconds=POLL_SECONDS):
+    def __init__(self, runner, slots=None, poll_seconds=POLL_SECONDS,
+                 background=True, spawn=None):
+        """Admit nodes for ``runner`` (a NodeRunner).
+
+        ``background``: serve parked nodes in a thread of this object, else
+        only when ``serve_parked`` is called. ``spawn(func, *args)`` runs a
+        node that got its slot (default: in a new thread).
+        """
         self.runner = runner
         self.slots = slots or slots_mod.Slots(runner.engine_id)
         self._poll = poll_seconds
+        self._background = background
+        self._spawn = spawn or _spawn_thread
         self._cond = threading.Condition()
         self._parked = collections.OrderedDict()  # (stack, trav) -> deque
         self._woken = False
+        self._closed = False
         self._thread = None
 
     def submit(self, request, finished):
@@ -91,7 +101,11 @@ class Admission:
         if index is None:
             self._park(_Parked(request, grant, finished, time.monotonic()))
             return
-        finished(self._run_holding(request, grant, index))
+        try:
+            outcome = self._run_holding(request, grant, index)
+        except Exception as exc:     # run() never raises; belt and braces
+            outcome = self.runner.fail_unexpectedly(request, exc)
+        finished(outcome)
 
     def parked(self):
         """How many nodes wait in this engine (for tests and logs)."""
@@ -132,7 +146,7 @@ class Admission:
     def _run_parked(self, parked, index):
         try:
             outcome = self._run_holding(parked.request, parked.grant, index)
-        except Exception as exc:     # run() never raises; belt and braces
+        except Exception as exc:
             outcome = self.runner.fail_unexpectedly(parked.request, exc)
         parked.finished(outcome)
 
@@ -147,7 +161,8 @@ class Admission:
         with self._cond:
             key = (request.stack_id, request.traversal)
             self._parked.setdefault(key, collections.deque()).append(parked)
-            if self._thread is None:
+            if self._background and self._thread is None and \
+                    not self._closed:
                 self._thread = threading.Thread(
                     target=self._loop, name='hme-slot-waiter', daemon=True)
                 self._thread.start()
@@ -160,11 +175,21 @@ class Admission:
                 self._woken = True
                 self._cond.notify()
 
+    def close(self):
+        """Stop the waiting thread (parked nodes stay parked)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
     def _loop(self):
         while True:
             with self._cond:
-                if not self._woken:
+                if not self._woken and not self._closed:
                     self._cond.wait(self._poll)
+                if self._closed:
+                    return
                 self._woken = False
             self.serve_parked()
 
@@ -200,8 +225,7 @@ class Admission:
                      'free after %.1f s', parked.request.resource_id,
                      parked.request.stack_id, parked.request.traversal,
                      index, time.monotonic() - parked.since)
-            threading.Thread(target=self._run_parked, args=(parked, index),
-                             name='hme-node', daemon=True).start()
+            self._spawn(self._run_parked, parked, index)
 
     def _why_stop(self, cnxt, request):
         """Why the parked nodes of a traversal must end now, or None.
@@ -228,3 +252,8 @@ class Admission:
                      parked.request.resource_id, parked.request.stack_id,
                      reason)
             parked.finished(self.runner.end_unrun(parked.request, reason))
+
+
+def _spawn_thread(func, *args):
+    threading.Thread(target=func, args=args, name='hme-node',
+                     daemon=True).start()

@@ -7,13 +7,14 @@ heat-engine, so the count must live in the database, not in one engine's
 memory. A node takes a free slot, and gives it back, by compare-and-swap
 with Heat's ``sync_point_update_input_data`` (it updates a row only while
 its ``atomic_key`` is the one read): two engines can never take the same
-slot (Heat's ``heat.engine.sync_point`` functions do the reads and writes).
+slot (Heat's ``heat.engine.sync_point`` functions do the reads and
+writes).
 
-A slot's ``input_data`` is empty (null or ``{}``) when free, else the holder: the engine,
-the resource and the Mistral action execution of the node. Heat deletes a
-traversal's sync points when the traversal ends, fails or is replaced
-(``Stack.purge_db``, ``converge_stack``, ``stop_traversal``), so the slots
-go with it; giving back a slot that is gone does nothing.
+A slot's ``input_data`` is empty (null or ``{}``) when free, else the
+holder: the engine, the resource and the Mistral action execution of the
+node. Heat deletes a traversal's sync points when the traversal ends, fails
+or is replaced (``Stack.purge_db``, ``converge_stack``, ``stop_traversal``),
+so the slots go with it; giving back a slot that is gone does nothing.
 
 A slot whose holder can no longer give it back is taken over:
 
@@ -177,4 +178,3 @@ def _engine_is_alive(cnxt, engine_id):
     if not engine_id:
         return False
     return listener_client.EngineListenerClient(engine_id).is_alive(cnxt)
-
