@@ -187,7 +187,8 @@ class Admission:
         while True:
             with self._cond:
                 if not self._woken and not self._closed:
-                    self._cond.wait(self._poll)
+                    # Nothing parked: sleep until a node is.
+                    self._cond.wait(self._poll if self._parked else None)
                 if self._closed:
                     return
                 self._woken = False
@@ -200,8 +201,7 @@ class Admission:
                 self._parked.pop(key, None)
                 return
             first = queue[0]
-        cnxt = first.grant.context
-        reason = self._why_stop(cnxt, first.request)
+        reason = self._why_stop(first.grant.context, first.request)
         if reason:
             self._end_all(key, reason)
             return
@@ -211,9 +211,12 @@ class Admission:
                     break
                 parked = queue[0]
             try:
+                # The node's own context: the node's thread will use it,
+                # never at the same time as this one.
                 index = self.slots.acquire(
-                    cnxt, parked.request.stack_id, parked.request.traversal,
-                    parked.grant.max_concurrent, parked.request)
+                    parked.grant.context, parked.request.stack_id,
+                    parked.request.traversal, parked.grant.max_concurrent,
+                    parked.request)
             except slots_mod.SlotsGone as exc:
                 self._end_all(key, str(exc))
                 return
