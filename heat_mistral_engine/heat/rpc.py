@@ -27,8 +27,8 @@ class NodeEndpoint:
 
     target = oslo_messaging.Target(version=protocol.RPC_API_VERSION)
 
-    def __init__(self, admission):
-        self.admission = admission
+    def __init__(self, nodes):
+        self.admission = nodes      # an admission.Admission
 
     def run_node(self, ctxt, request):
         """Run one node; the caller does not wait (cast).
