@@ -2,8 +2,8 @@
 
 (How a node parses resource definitions is ``lean_defn``'s, alone.)
 
-Three methods are wrapped, the private one checked against the installed
-Heat at import:
+Four methods are wrapped; the traversal starter's and ``stop_traversal``'s
+signatures are checked against the installed Heat at import:
 
 * ``Stack._converge_create_or_update``: the traversal starter. For the
   actions Mistral drives, ``traversal.start`` runs instead of Heat's leaf
@@ -13,6 +13,11 @@ Heat at import:
 * ``Stack.validate`` (public): first refuses a bad
   ``mistral_max_concurrent_resources`` stack tag, so that creating or
   updating such a stack fails at once with a message naming the tag.
+* ``WorkerService.stop_traversal``: the one place where Heat stops a
+  convergence traversal without starting another (``openstack stack cancel
+  --no-rollback``, and delete of a stack still IN_PROGRESS). Heat's own
+  method runs first; then the Mistral executions of the traversals it
+  stopped, the stack's and its nested stacks', are cancelled.
 
 ``prepare_traversal`` repeats the preamble of Heat's traversal starter with
 Heat's own private helpers, so that the stored ``current_deps`` and resource
@@ -33,6 +38,7 @@ LOG = logging.getLogger(__name__)
 # Heat releases whose private methods below were read and tested.
 SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
 _EXPECTED_PARAMS = ('self', 'pre_converge', 'abandon')
+_EXPECTED_STOP_PARAMS = ('self', 'stack')
 
 
 class IncompatibleHeat(RuntimeError):
@@ -57,11 +63,21 @@ def check_heat_version():
         raise IncompatibleHeat(
             'Stack._converge_create_or_update%s does not match the expected '
             'parameters %s' % (params, _EXPECTED_PARAMS))
+    params = tuple(inspect.signature(_original_stop_traversal()).parameters)
+    if params != _EXPECTED_STOP_PARAMS:
+        raise IncompatibleHeat(
+            'WorkerService.stop_traversal%s does not match the expected '
+            'parameters %s' % (params, _EXPECTED_STOP_PARAMS))
 
 
 def _original_converge():
     method = heat_stack.Stack._converge_create_or_update
     return getattr(method, '_hme_original', method).__wrapped__
+
+
+def _original_stop_traversal():
+    method = heat_worker.WorkerService.stop_traversal
+    return getattr(method, '_hme_original', method)
 
 
 def prepare_traversal(stack):
@@ -112,7 +128,10 @@ def freeze_startup_objects():
 
 
 def install():
-    """Wrap Heat's traversal starter and worker start; idempotent."""
+    """Wrap Heat's traversal starter, validate, worker start and stop.
+
+    Idempotent.
+    """
     check_heat_version()
     from heat_mistral_engine.heat import concurrency_cap
     from heat_mistral_engine.heat import rpc
@@ -155,3 +174,16 @@ def install():
 
         start_worker._hme_original = start
         heat_worker.WorkerService.start = start_worker
+
+    stop = heat_worker.WorkerService.stop_traversal
+    if getattr(stop, '_hme_original', None) is None:
+        @functools.wraps(stop)
+        def stop_traversal(self, stack):
+            # Heat's method stops the stack and its IN_PROGRESS nested
+            # stacks; which ones must be known before it changes them.
+            stack_ids = traversal.stacks_running(stack)
+            stop(self, stack)
+            traversal.traversals_stopped(stack, stack_ids)
+
+        stop_traversal._hme_original = stop
+        heat_worker.WorkerService.stop_traversal = stop_traversal

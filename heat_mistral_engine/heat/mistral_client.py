@@ -156,10 +156,26 @@ class MistralService:
             workflow_name=workflow, limit=-1)
         return [e for e in executions if e.state in ('RUNNING', 'PAUSED')]
 
-    def cancel_execution(self, execution_id):
-        return self._call('cancel execution %s' % execution_id,
-                          self._client.executions.update, execution_id,
-                          'CANCELLED')
+    def stop_execution(self, execution_id, state='CANCELLED', reason=None):
+        """End a running execution in ``state`` (CANCELLED or ERROR).
+
+        ``reason`` becomes the execution's state_info, which
+        ``openstack workflow execution show`` prints. Tasks still running
+        stay so until heat-engine reports them; Mistral then starts no
+        successor of a task of an ended execution.
+        """
+        if state not in ('CANCELLED', 'ERROR'):
+            raise ValueError('an execution is stopped as CANCELLED or '
+                             'ERROR, not %s' % state)
+        body = {'state': state}
+        if reason:
+            body['state_info'] = reason
+        # mistralclient's update() cannot send state_info; the API takes it
+        # and hands it to the engine as the reason for stopping.
+        return self._call('%s execution %s' % (
+            'cancel' if state == 'CANCELLED' else 'fail', execution_id),
+            self._client.executions._update,
+            '/executions/%s' % execution_id, body)
 
     def complete_action(self, action_execution_id, output=None, error=None):
         """Finish an asynchronous action.

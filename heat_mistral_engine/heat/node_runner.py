@@ -15,7 +15,9 @@ come from Mistral instead of sync points:
 4. complete the Mistral action: SUCCESS with the resource's NodeData (only
    the attributes other resources reference), or ERROR with Heat's failure
    reason after marking the stack failed exactly as Heat would (rollback
-   included);
+   included); a failure without rollback then ends the traversal's
+   execution in ERROR, so that it does not stay RUNNING while other nodes
+   are still in flight (a rollback's new traversal cancels it instead);
 5. for a root node, sync on the stack's completion point; the last root
    marks the stack complete.
 """
@@ -42,6 +44,7 @@ from oslo_log import log as logging
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import node_log
+from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
 
 LOG = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class Outcome:
     error: str = None
     stack: object = None           # set when the stack may now be complete
     graph_resource_id: int = None  # the node's id in the traversal graph
+    stack_failed: bool = False     # this node marked the stack FAILED
 
 
 class NodeRunner:
@@ -123,9 +127,11 @@ class NodeRunner:
         LOG.exception('Node %s of stack %s failed unexpectedly',
                       request.resource_id, request.stack_id)
         reason = 'Unexpected error in heat-engine: %s' % exc
-        self._fail_stack_quietly(request, reason)
+        outcome = Outcome(error=reason, stack_failed=(
+            self._fail_stack_quietly(request, reason)))
         self._report_error_quietly(request, reason)
-        return Outcome(error=reason)
+        self._end_failed_traversal(request, outcome)
+        return outcome
 
     def end_unrun(self, request, reason):
         """End a node that will not run: report ``reason`` to Mistral."""
@@ -143,13 +149,15 @@ class NodeRunner:
                       request.stack_id, exc)
             reason = ('Resource %s finished but could not be reported to '
                       'Mistral: %s' % (request.resource_id, exc))
-            if outcome.stack is not None:
-                outcome.stack.mark_failed(reason)
             if outcome.error is None:
-                # Mistral refused the result (too big, malformed): end the
-                # task in ERROR rather than leave it RUNNING until timeout.
+                # Mistral refused the result (too big, malformed): fail the
+                # stack, and end the task in ERROR rather than leave it
+                # RUNNING until its timeout.
+                outcome = self._fail(outcome.stack, reason)
                 self._report_error_quietly(request, reason)
+            self._end_failed_traversal(request, outcome)
             return outcome
+        self._end_failed_traversal(request, outcome)
         if outcome.error is None and outcome.stack is not None:
             with SYNC_POINT_DATA_LOCK:
                 check_resource.check_stack_complete(
@@ -159,8 +167,22 @@ class NodeRunner:
                     request.is_update)
         return outcome
 
+    @staticmethod
+    def _end_failed_traversal(request, outcome):
+        """After the node's report: end the execution of a failed stack.
+
+        Only when this node marked the stack FAILED without rollback; a
+        rollback's new traversal has already cancelled the execution.
+        """
+        if outcome.stack_failed:
+            traversal.traversal_failed(request.stack_id, request.traversal,
+                                       outcome.error)
+
     def _fail_stack_quietly(self, request, reason):
-        """Mark the node's stack FAILED unless a newer traversal runs."""
+        """Mark the node's stack FAILED unless a newer traversal runs.
+
+        Returns True if the stack is now FAILED (no rollback started).
+        """
         try:
             grant = traversal_token.open_token(
                 request.token, request.stack_id, request.traversal)
@@ -168,11 +190,12 @@ class NodeRunner:
                                           stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            self._fail(stack, reason)
+            return self._fail(stack, reason).stack_failed
         except Exception as exc:
             LOG.error('Node %s of stack %s: could not mark the stack '
                       'failed: %s', request.resource_id, request.stack_id,
                       exc)
+            return False
 
     def _report_error_quietly(self, request, reason):
         try:
@@ -338,16 +361,31 @@ class NodeRunner:
             self._check_current(latest, request)
 
     def fail_stack(self, stack, reason):
-        """Fail the stack as Heat does for a failed resource; the Outcome."""
-        return self._fail(stack, reason)
+        """Fail the stack as Heat does for a failed resource; the Outcome.
+
+        For callers outside a node's run (nodes waiting for a slot): a
+        failure without rollback also ends the traversal's execution here.
+        """
+        failed_traversal = stack.current_traversal
+        outcome = self._fail(stack, reason)
+        if outcome.stack_failed:
+            traversal.traversal_failed(stack.id, failed_traversal, reason)
+        return outcome
 
     def _fail(self, stack, reason):
-        """Fail the stack as Heat does for a failed resource."""
+        """Fail the stack as Heat does for a failed resource.
+
+        ``stack_failed`` in the Outcome says whether the stack is now FAILED
+        for this traversal: False when a newer traversal already ran, or
+        when Heat started a rollback (a new traversal) instead.
+        """
         stack.thread_group_mgr = INLINE_EVENTS
         if not stack.mark_failed(reason):
             LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
                      'runs', stack.id, reason)
-        return Outcome(error=reason)
+            return Outcome(error=reason)
+        return Outcome(error=reason,
+                       stack_failed=stack.status == stack.FAILED)
 
 
 class TraversalRoots:
