@@ -251,6 +251,33 @@ class StoppingTest(base.FunctionalTest):
                                            for e in second])
         self.assert_none_running(stack_id)
 
+    # -- failure without rollback ------------------------------------------
+    def test_failure_ends_execution_while_a_node_is_in_flight(self):
+        with open(self.template('fail_beside_slow.yaml')) as f:
+            created = self.heat.stacks.create(stack_name=self.stack_name(),
+                                              template=f.read())
+        stack_id = created['stack']['id']
+        self.addCleanup(self._delete_quietly, stack_id)
+        self.wait_for_resource(stack_id, 'slow', 'CREATE_IN_PROGRESS')
+        create = self.executions_for(stack_id, 'CREATE')[0]
+        stack = self.wait_for_stack(stack_id)
+        failed_at = time.time()
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('Resource CREATE failed: ValueError: resources.bad: '
+                      'Test Resource failed', stack.stack_status_reason)
+        # slow is still being created: the execution does not wait for it.
+        self.assertEqual('CREATE_IN_PROGRESS',
+                         self.resource_states(stack_id)['slow'][0])
+        self.assert_ends_soon(create, ('ERROR',), 'Test Resource failed')
+        # As in Heat, slow's create finishes; after never starts.
+        self.wait_for_resource(stack_id, 'slow', 'CREATE_COMPLETE')
+        time.sleep(3)
+        self.assertEqual('INIT_COMPLETE',
+                         self.resource_states(stack_id)['after'][0])
+        self.assertEqual([], self.begun_after(stack_id, failed_at, 'CREATE'))
+        self.assertEqual('CREATE_FAILED', self.state(stack_id)[0])
+        self.assert_none_running(stack_id)
+
     # -- timeout -------------------------------------------------------------
     def test_timeout_fails_stack_and_execution_on_time(self):
         stack_id = self.start(wait=600, timeout_mins=1)
