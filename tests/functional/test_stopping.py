@@ -150,6 +150,44 @@ class StoppingTest(base.FunctionalTest):
                                               'CREATE'))
         self.assert_none_running(stack_id)
 
+    def test_cancel_stops_the_nested_stacks_executions_too(self):
+        with open(self.template('nested_slow.yaml')) as f:
+            created = self.heat.stacks.create(
+                stack_name=self.stack_name(), template=f.read(),
+                files={'slow_chain.yaml': self.template_text},
+                parameters={'wait': 20})
+        stack_id = created['stack']['id']
+        self.addCleanup(self._delete_quietly, stack_id)
+        deadline = time.time() + 120
+        while True:
+            child_id = self.heat.resources.get(
+                stack_id, 'inner').physical_resource_id
+            if child_id:
+                break
+            self.assertLess(time.time(), deadline, 'inner never started')
+            time.sleep(0.5)
+        self.wait_for_resource(child_id, 'slow', 'CREATE_IN_PROGRESS')
+        parent = self.executions_for(stack_id, 'CREATE')[0]
+        child = self.executions_for(child_id, 'CREATE')[0]
+        cancelled_at = time.time()
+        self.heat.actions.cancel_without_rollback(stack_id)
+        self.assertEqual(('CREATE_FAILED', 'Stack CREATE cancelled'),
+                         self.state(stack_id))
+        self.assertEqual(('CREATE_FAILED', 'Stack CREATE cancelled'),
+                         self.state(child_id))
+        self.assert_ends_soon(parent, ('CANCELLED',),
+                              'Stack CREATE cancelled')
+        self.assert_ends_soon(child, ('CANCELLED',),
+                              'Stack CREATE cancelled')
+        self.wait_for_resource(child_id, 'slow', 'CREATE_COMPLETE')
+        time.sleep(3)
+        self.assertEqual([], self.begun_after(child_id, cancelled_at,
+                                              'CREATE'))
+        self.assertEqual([], self.begun_after(stack_id, cancelled_at,
+                                              'CREATE'))
+        self.assert_none_running(stack_id)
+        self.assert_none_running(child_id)
+
     def test_cancel_create_with_rollback_is_refused_as_in_heat(self):
         stack_id = self.start(wait=15)
         self.wait_for_resource(stack_id, 'slow', 'CREATE_IN_PROGRESS')
