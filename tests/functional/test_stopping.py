@@ -69,6 +69,11 @@ class StoppingTest(base.FunctionalTest):
         stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
         return stack.stack_status, stack.stack_status_reason
 
+    def stopped_state(self, stack_id):
+        """State and reason once Heat's stop (run in a thread) is done."""
+        stack = self.wait_for_stack(stack_id, timeout=30)
+        return stack.stack_status, stack.stack_status_reason
+
     def resource_states(self, stack_id):
         return {name: (r.resource_status, r.resource_status_reason)
                 for name, r in self.resources(stack_id).items()}
@@ -135,7 +140,7 @@ class StoppingTest(base.FunctionalTest):
         cancelled_at = time.time()
         self.heat.actions.cancel_without_rollback(stack_id)
         self.assertEqual(('CREATE_FAILED', 'Stack CREATE cancelled'),
-                         self.state(stack_id))
+                         self.stopped_state(stack_id))
         self.assert_ends_soon(create, ('CANCELLED',),
                               'Stack CREATE cancelled')
         # As in Heat, the resource action in flight is not interrupted...
@@ -172,9 +177,9 @@ class StoppingTest(base.FunctionalTest):
         cancelled_at = time.time()
         self.heat.actions.cancel_without_rollback(stack_id)
         self.assertEqual(('CREATE_FAILED', 'Stack CREATE cancelled'),
-                         self.state(stack_id))
+                         self.stopped_state(stack_id))
         self.assertEqual(('CREATE_FAILED', 'Stack CREATE cancelled'),
-                         self.state(child_id))
+                         self.stopped_state(child_id))
         self.assert_ends_soon(parent, ('CANCELLED',),
                               'Stack CREATE cancelled')
         self.assert_ends_soon(child, ('CANCELLED',),
@@ -231,7 +236,7 @@ class StoppingTest(base.FunctionalTest):
         cancelled_at = time.time()
         self.heat.actions.cancel_without_rollback(stack_id)
         self.assertEqual(('UPDATE_FAILED', 'Stack UPDATE cancelled'),
-                         self.state(stack_id))
+                         self.stopped_state(stack_id))
         self.assert_ends_soon(update, ('CANCELLED',),
                               'Stack UPDATE cancelled')
         self.wait_for_resource(stack_id, 'slow', 'UPDATE_COMPLETE')
