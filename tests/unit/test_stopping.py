@@ -175,8 +175,8 @@ class FailedStackEndsExecutionTest(base.TestCase):
 
         stack.mark_failed.side_effect = mark_failed
         with mock.patch.object(runner, 'execute',
-                               lambda request: runner._fail(stack,
-                                                            'Timed out')), \
+                               lambda request, grant=None: runner._fail(
+                                   stack, 'Timed out')), \
                 mock.patch.object(traversal, 'end_executions_quietly',
                                   lambda *args: calls.append(
                                       ('end',) + args[2:]) or []):
@@ -193,6 +193,21 @@ class FailedStackEndsExecutionTest(base.TestCase):
         outcome, calls = self.run_failing_node('IN_PROGRESS')
         self.assertFalse(outcome.stack_failed)
         self.assertEqual([('report', 'Timed out')], calls)
+
+    def test_parked_nodes_timing_out_end_the_execution(self):
+        # admission fails the stack for nodes still waiting for a slot.
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mock.Mock())
+        stack = mock.Mock(id='s1', current_traversal='t1', FAILED='FAILED')
+
+        def mark_failed(reason):
+            stack.status, stack.current_traversal = 'FAILED', ''
+            return True
+
+        stack.mark_failed.side_effect = mark_failed
+        with mock.patch.object(traversal, 'traversal_failed') as failed:
+            outcome = runner.fail_stack(stack, 'Timed out')
+        self.assertEqual('Timed out', outcome.error)
+        failed.assert_called_once_with('s1', 't1', 'Timed out')
 
     def test_only_the_nodes_own_traversal_is_ended(self):
         with mock.patch.object(traversal, 'end_executions_quietly') as end:
