@@ -4,7 +4,7 @@ Pure and shared: mistral-executor builds it with ``node_request``,
 heat-engine parses it with ``NodeRequest.from_dict``. Anything that does not
 parse is refused with ``BadNodeRequest``, whose message names the field.
 
-Version 1 fields (all required):
+Version 2 fields (all required):
 
 =====================  ======  ==============================================
 action_execution_id    str     the Mistral action execution to complete
@@ -12,17 +12,27 @@ stack_id               str     the stack
 traversal              str     the traversal the workflow was compiled for
 resource_id            int     the resource row of the node
 is_update              bool    True: create/update node, False: cleanup node
-data                   dict    {str: serialised NodeData} of predecessors
+data                   dict    {data_key: receipt} of predecessors
 token                  str     sealed traversal token (see traversal_token)
 =====================  ======  ==============================================
+
+``data`` maps ``data_key(resource_id, is_update)`` of each predecessor to
+the receipt heat-engine sealed when it completed that node (see
+``heat.node_seal``); Mistral carries receipts but cannot read or forge them.
+Version 1 carried node data in clear text; heat-engine refuses it.
 """
 
 import dataclasses
 
-VERSION = 1
+VERSION = 2
 RPC_METHOD = 'run_node'
 RPC_API_VERSION = '1.0'
 MAX_ID_LENGTH = 255
+
+
+def data_key(resource_id, is_update):
+    """The key of a predecessor's receipt in a request's ``data``."""
+    return '%s:%d' % ('update' if is_update else 'cleanup', resource_id)
 
 
 def node_kind(is_update):
@@ -50,8 +60,8 @@ class NodeRequest:
             raise BadNodeRequest('a node request must be an object, not %s'
                                  % type(message).__name__)
         if message.get('version') != VERSION:
-            raise BadNodeRequest('unsupported node request version %r'
-                                 % (message.get('version'),))
+            raise BadNodeRequest('unsupported node request version %s'
+                                 % short(message.get('version')))
         values = {}
         for field in dataclasses.fields(cls):
             if field.name not in message:
@@ -74,22 +84,22 @@ def node_request(**fields):
 def _checked(name, value):
     if name == 'resource_id':
         if isinstance(value, bool) or not isinstance(value, int):
-            raise BadNodeRequest('resource_id must be an integer, not %r'
-                                 % (value,))
+            raise BadNodeRequest('resource_id must be an integer, not %s'
+                                 % short(value))
         return value
     if name == 'is_update':
         if not isinstance(value, bool):
-            raise BadNodeRequest('is_update must be true or false, not %r'
-                                 % (value,))
+            raise BadNodeRequest('is_update must be true or false, not %s'
+                                 % short(value))
         return value
     if name == 'data':
         if value is None:
             return {}
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and (v is None or isinstance(v, dict))
+                isinstance(k, str) and isinstance(v, str) and v
                 for k, v in value.items()):
-            raise BadNodeRequest('data must map predecessor ids to node '
-                                 'data objects')
+            raise BadNodeRequest('data must map predecessor keys to sealed '
+                                 'receipts (strings)')
         return value
     if not isinstance(value, str) or not value:
         raise BadNodeRequest('%s must be a non-empty string' % name)
@@ -97,3 +107,9 @@ def _checked(name, value):
         raise BadNodeRequest('%s is longer than %d characters'
                              % (name, MAX_ID_LENGTH))
     return value
+
+
+def short(value, limit=60):
+    """repr of a refused value, cut so that garbage cannot flood the log."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + '...'

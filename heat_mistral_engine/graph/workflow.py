@@ -6,11 +6,13 @@ Shape of the output (one workflow per stack traversal):
 * an edge required -> requirer is an ``on-success`` transition, and a task
   with more than one predecessor has ``join: all``; tasks nothing points to
   are Mistral's start tasks;
-* a create/update task publishes its result, Heat's NodeData of the resource
-  (only the attributes other resources reference), under a variable named
-  after the resource id; each create/update task's ``data`` input gathers the
-  published NodeData of its create/update predecessors. Cleanup tasks need no
-  data, as in Heat;
+* a task with successors publishes its result, the node's receipt sealed by
+  heat-engine (for a create/update node it holds Heat's NodeData of the
+  resource: only the attributes other resources reference), under a
+  variable named after the node; each task's ``data`` input gathers the
+  receipts of all its predecessors, keyed by ``protocol.data_key``, so that
+  heat-engine can check that every predecessor really completed. Mistral
+  cannot read or forge receipts (see ``heat.node_seal``);
 * the kinds of an edge (get_attr, hosted_on...; see model.TaskGraph) are a
   task tag of the required task, ``kinds:<requirer task>:<kind>,<kind>``:
   Mistral keeps tags with the definition and ignores them, so
@@ -32,9 +34,11 @@ import re
 
 import yaml
 
+from heat_mistral_engine import protocol
+
 # Everything the compiler writes into expressions goes through these.
 _CONTEXT_VALUE = '{{ _.%s }}'
-_TASK_RESULT = '{{ task().result }}'
+_TASK_RECEIPT = '{{ task().result.node }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
@@ -70,8 +74,10 @@ def task_names(graph):
 
 
 def published_variable(node):
-    """Name of the workflow variable holding a node's published NodeData."""
-    return 'node_%s' % node.resource_id
+    """Name of the workflow variable holding a node's published receipt."""
+    if node.is_update:
+        return 'node_%s' % node.resource_id
+    return 'node_%s_cleanup' % node.resource_id
 
 
 def build(graph, name, description='', task_timeout=None):
@@ -93,9 +99,9 @@ def build(graph, name, description='', task_timeout=None):
             'action': ACTION,
             'input': _action_input(node, requires),
         }
-        if node.is_update and any(r.is_update for r in required_by):
+        if required_by:
             task['publish'] = {
-                published_variable(node): _TASK_RESULT}
+                published_variable(node): _TASK_RECEIPT}
         if required_by:
             task['on-success'] = [names[r.key] for r in required_by]
             tags = ['%s%s:%s' % (_KINDS_TAG, names[r.key],
@@ -143,10 +149,8 @@ def to_yaml(definition):
 
 
 def _action_input(node, requires):
-    data = {}
-    if node.is_update:
-        data = {str(r.resource_id): _CONTEXT_VALUE % published_variable(r)
-                for r in requires if r.is_update}
+    data = {protocol.data_key(r.resource_id, r.is_update):
+            _CONTEXT_VALUE % published_variable(r) for r in requires}
     return {
         'stack_id': _CONTEXT_VALUE % 'stack_id',
         'traversal': _CONTEXT_VALUE % 'traversal',

@@ -64,6 +64,15 @@ def config_problems(conf=cfg.CONF):
     return problems
 
 
+def already_completed(exc):
+    """True if ``exc`` says the action execution was completed before.
+
+    Mistral 23 refuses to complete an action execution twice with
+    ``Action <id> is already completed``.
+    """
+    return 'is already completed' in str(exc)
+
+
 class MistralService:
     """Mistral operations heat-engine needs, with errors made readable."""
 

@@ -5,24 +5,32 @@ Heat's own module functions, except that the order and the predecessor data
 come from Mistral instead of sync points:
 
 1. open the sealed traversal token (refuse nodes of other stacks or
-   traversals), load the resource with the predecessor data Mistral passed
-   (``Stack.load(cache_data=...)``: get_attr resolves from it, not from the
-   database);
-2. refuse stale traversals; fail the stack if it timed out;
-3. create/update or clean up the resource, replacing it on UpdateReplace and
+   traversals) and admit the node (``node_guard``: current traversal, a node
+   of its stored graph); nothing is touched for a refused request;
+2. claim the node (``node_claims``): a node Heat already ran or is running
+   in this traversal is not run again, the request gets the first run's
+   answer;
+3. open every predecessor's sealed receipt; a missing, forged or foreign
+   one refuses the node and fails the stack with the reason;
+4. load the resource with the predecessor data (``Stack.load(cache_data=
+   ...)``: get_attr resolves from it, not from the database); fail the
+   stack if it timed out;
+5. create/update or clean up the resource, replacing it on UpdateReplace and
    waiting for a resource lock held by an earlier traversal (taking it over
    when its engine is dead, as Heat does);
-4. complete the Mistral action: SUCCESS with the resource's NodeData (only
-   the attributes other resources reference), or ERROR with Heat's failure
-   reason after marking the stack failed exactly as Heat would (rollback
-   included); a failure without rollback then ends the traversal's
-   execution in ERROR, so that it does not stay RUNNING while other nodes
-   are still in flight (a rollback's new traversal cancels it instead);
-5. for a root node, sync on the stack's completion point; the last root
-   marks the stack complete.
+6. complete the Mistral action: SUCCESS with the node's sealed receipt
+   (``node_seal``; for create/update the attributes other resources
+   reference), or ERROR with Heat's failure reason after marking the stack
+   failed exactly as Heat would (rollback included); a failure without
+   rollback then ends the traversal's execution in ERROR, so that it does
+   not stay RUNNING while other nodes are still in flight (a rollback's new
+   traversal cancels it instead);
+7. for a root node, sync on the stack's completion point; the last root
+   marks the stack complete. Only this step, after Heat ran the node, feeds
+   that point: a task Mistral marks SUCCESS by itself never completes a
+   stack.
 """
 
-import collections
 import dataclasses
 import json
 import queue
@@ -43,9 +51,13 @@ from oslo_log import log as logging
 
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import node_claims
+from heat_mistral_engine.heat import node_guard
 from heat_mistral_engine.heat import node_log
+from heat_mistral_engine.heat import node_seal
 from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -91,6 +103,9 @@ class Outcome:
     stack: object = None           # set when the stack may now be complete
     graph_resource_id: int = None  # the node's id in the traversal graph
     stack_failed: bool = False     # this node marked the stack FAILED
+    # Set when the answer is an earlier run's (the node ran already): the
+    # action execution that run answered.
+    replayed_for: str = None
 
 
 class NodeRunner:
@@ -140,6 +155,9 @@ class NodeRunner:
 
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
+        if outcome.replayed_for == request.action_execution_id:
+            # The same action execution delivered again: answered already.
+            return outcome
         try:
             self.mistral.complete_action(request.action_execution_id,
                                          output=outcome.output,
@@ -147,23 +165,34 @@ class NodeRunner:
         except mistral_client.MistralUnavailable as exc:
             LOG.error('Node %s of stack %s: %s', request.resource_id,
                       request.stack_id, exc)
-            reason = ('Resource %s finished but could not be reported to '
-                      'Mistral: %s' % (request.resource_id, exc))
-            if outcome.error is None:
-                # Mistral refused the result (too big, malformed): fail the
-                # stack, and end the task in ERROR rather than leave it
-                # RUNNING until its timeout.
+            if mistral_client.already_completed(exc):
+                reason = ('Resource %s finished, but Mistral action '
+                          'execution %s had already been completed by '
+                          'someone else than Heat: the stack\'s workflow '
+                          'was tampered with' % (request.resource_id,
+                                                 request.action_execution_id))
+                LOG.error('Stack %s: %s', request.stack_id, reason)
+            else:
+                reason = ('Resource %s finished but could not be reported '
+                          'to Mistral: %s' % (request.resource_id, exc))
+            if outcome.error is None and outcome.stack is not None:
+                # Mistral refused the result (too big, malformed, completed
+                # by someone else): fail the stack, and end the task in
+                # ERROR rather than leave it RUNNING until its timeout. (A
+                # replayed answer has no stack: its first run reported.)
                 outcome = self._fail(outcome.stack, reason)
                 self._report_error_quietly(request, reason)
             self._end_failed_traversal(request, outcome)
             return outcome
         self._end_failed_traversal(request, outcome)
-        if outcome.error is None and outcome.stack is not None:
+        if (outcome.error is None and outcome.stack is not None and
+                outcome.replayed_for is None):
             with SYNC_POINT_DATA_LOCK:
                 check_resource.check_stack_complete(
                     outcome.stack.context, outcome.stack, request.traversal,
                     outcome.graph_resource_id,
-                    TRAVERSAL_ROOTS.of(outcome.stack, request.traversal),
+                    node_guard.TRAVERSAL_GRAPHS.of(outcome.stack,
+                                                   request.traversal),
                     request.is_update)
         return outcome
 
@@ -190,7 +219,10 @@ class NodeRunner:
                                           stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            return self._fail(stack, reason).stack_failed
+            failed = self._fail(stack, reason).stack_failed
+            node_claims.finish(grant.context, request, self.engine_id,
+                               error=reason)
+            return failed
         except Exception as exc:
             LOG.error('Node %s of stack %s: could not mark the stack '
                       'failed: %s', request.resource_id, request.stack_id,
@@ -208,29 +240,92 @@ class NodeRunner:
 
     def execute(self, request, grant=None):
         """Do the resource action; return its Outcome (never raises)."""
-        if grant is None:
-            try:
+        try:
+            if grant is None:
                 grant = traversal_token.open_token(
                     request.token, request.stack_id, request.traversal)
-            except traversal_token.InvalidToken as exc:
-                LOG.error('Refused node %s of stack %s: %s',
-                          request.resource_id, request.stack_id, exc)
-                return Outcome(error='Refused by Heat: %s' % exc)
-        try:
-            with lean_defn.node_scope():
-                return self._execute(grant, request)
-        except _Stop as stop:
+            graph = node_guard.admit(grant.context, request)
+        except (traversal_token.InvalidToken, node_guard.Refused) as exc:
+            LOG.error('Refused node %s (%s) of stack %s: %s',
+                      request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, exc)
+            return Outcome(error='Refused by Heat: %s' % exc)
+        except node_guard.Stale as stop:
             LOG.info('Node %s of stack %s not run: %s',
                      request.resource_id, request.stack_id, stop)
             return Outcome(error=str(stop))
+        earlier = node_claims.claim(grant.context, request, self.engine_id)
+        if earlier is not None:
+            earlier = self._await_earlier_run(grant.context, request, earlier)
+            if earlier is not None:
+                return earlier
+        try:
+            with lean_defn.node_scope():
+                outcome = self._execute(grant, request, graph)
+        except _Stop as stop:
+            LOG.info('Node %s of stack %s not run: %s',
+                     request.resource_id, request.stack_id, stop)
+            outcome = Outcome(error=str(stop))
+        node_claims.finish(grant.context, request, self.engine_id,
+                           output=outcome.output, error=outcome.error)
+        return outcome
 
-    def _execute(self, grant, request):
+    def _await_earlier_run(self, cnxt, request, earlier):
+        """The Outcome of the node's earlier run, once it has ended.
+
+        Returns None when this engine took the node over from a dead
+        engine and must run it.
+        """
+        LOG.warning('Node %s (%s) of stack %s traversal %s was already '
+                    'claimed for Mistral action execution %s; action '
+                    'execution %s gets the answer of that run',
+                    request.resource_id, protocol.node_kind(request.is_update),
+                    request.stack_id, request.traversal,
+                    earlier.action_execution, request.action_execution_id)
+        while earlier.state == node_claims.RUNNING:
+            if earlier.engine != self.engine_id and not (
+                    listener_client.EngineListenerClient(earlier.engine)
+                    .is_alive(cnxt)):
+                if node_claims.take_over(cnxt, request, earlier,
+                                         self.engine_id):
+                    LOG.warning('Node %s of stack %s: engine %s that ran it '
+                                'is gone; running it again',
+                                request.resource_id, request.stack_id,
+                                earlier.engine)
+                    return None
+            time.sleep(LOCK_POLL_SECONDS)
+            try:
+                node_guard.admit(cnxt, request)
+            except (node_guard.Stale, node_guard.Refused) as exc:
+                return Outcome(error=str(exc))
+            earlier = node_claims.get(cnxt, request) or node_claims.Claim(
+                state=node_claims.FAILED, engine=None, action_execution=None,
+                error='the traversal ended')
+        if earlier.state == node_claims.SUCCESS:
+            return Outcome(output=earlier.output,
+                           replayed_for=earlier.action_execution)
+        return Outcome(error=earlier.error or 'the node failed',
+                       replayed_for=earlier.action_execution)
+
+    def _execute(self, grant, request, graph):
         cnxt = grant.context
+        try:
+            predecessors = node_guard.open_predecessors(request, graph)
+        except node_seal.InvalidReceipt as exc:
+            reason = 'Refused by Heat: %s' % exc
+            LOG.error('Refused node %s (%s) of stack %s: %s',
+                      request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, exc)
+            stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
+                                          force_reload=True)
+            self._check_current(stack, request)
+            return self._fail(stack, reason)
         with SYNC_POINT_DATA_LOCK:
             in_data = sync_point.deserialize_input_data(
-                {'input_data': request.data})
-        resource_data = node_data.load_resources_data(
-            in_data if request.is_update else {})
+                {'input_data': predecessors})
+        resource_data = node_data.load_resources_data(in_data)
         rsrc, stack = self._load(cnxt, request, request.resource_id,
                                  resource_data)
         if rsrc is None:
@@ -238,7 +333,7 @@ class NodeRunner:
             stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            return Outcome(stack=stack,
+            return Outcome(output=_receipt(request), stack=stack,
                            graph_resource_id=request.resource_id)
         node_log.started(request, rsrc, stack)
         if stack.has_timed_out():
@@ -249,14 +344,16 @@ class NodeRunner:
         try:
             rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
                                     resource_data, msg_queue)
-            output = None
+            data = None
             if request.is_update:
-                output = _serialise(rsrc.node_data().as_dict())
-                too_big = oversized(
-                    output, cfg.CONF.mistral_scheduler.max_node_data_kb)
-                if too_big:
-                    return self._fail(stack, 'Resource %s %s' % (
-                        rsrc.name, too_big))
+                data = _serialise(rsrc.node_data().as_dict())
+            output = _receipt(request, data)
+            too_big = oversized(output, data,
+                                cfg.CONF.mistral_scheduler.max_node_data_kb)
+            if too_big:
+                return self._fail(stack, 'Resource %s %s' % (
+                    rsrc.name, too_big))
+            if request.is_update:
                 rsrc.store_attributes()
         except exception.ResourceFailure as exc:
             return self._fail(stack, 'Resource %s failed: %s'
@@ -281,6 +378,11 @@ class NodeRunner:
             cnxt, resource_id, resource_data, request.traversal,
             request.is_update)
         if rsrc is not None:
+            if stack.id != request.stack_id:
+                # node_guard admitted only nodes of the stack's graph; a
+                # resource row of another stack is never acted on.
+                raise _Stop('resource %s is not in stack %s'
+                            % (resource_id, request.stack_id))
             self._check_current(stack, request)
             stack.thread_group_mgr = INLINE_EVENTS
         return rsrc, stack
@@ -388,48 +490,6 @@ class NodeRunner:
                        stack_failed=stack.status == stack.FAILED)
 
 
-class TraversalRoots:
-    """The root nodes of traversals, computed once per traversal.
-
-    Heat's ``check_stack_complete`` only asks the graph for its roots, but
-    ``stack.convergence_dependencies`` builds the whole graph from the
-    stored edges, for every node: O(nodes x edges) per traversal. A
-    traversal's stored graph never changes, so its roots are kept for the
-    last ``size`` traversals this engine worker has seen. Thread-safe.
-    """
-
-    class _Roots:
-        def __init__(self, roots):
-            self._roots = roots
-
-        def roots(self):
-            return iter(self._roots)
-
-    def __init__(self, size=64):
-        self._size = size
-        self._cache = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def of(self, stack, traversal):
-        """An object with ``roots()``, as check_stack_complete needs."""
-        key = (stack.id, traversal)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
-        found = self._Roots(frozenset(
-            stack.convergence_dependencies.roots()))
-        with self._lock:
-            self._cache[key] = found
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return found
-
-
-TRAVERSAL_ROOTS = TraversalRoots()
-
-
 def superseded(stack, request):
     """Why ``request``'s traversal is no longer the stack's, or None."""
     if stack.current_traversal == request.traversal:
@@ -439,24 +499,33 @@ def superseded(stack, request):
                stack.current_traversal or '(none)'))
 
 
-def oversized(output, limit_kb):
-    """Why serialised node data is too big for Mistral, or None.
+def oversized(output, data, limit_kb):
+    """Why a node's action output is too big for Mistral, or None.
 
-    Names the largest attribute, since that is what the template author
-    has to change.
+    ``output`` is what Mistral carries (the sealed receipt), ``data`` the
+    node data sealed in it. Names the largest attribute, since that is
+    what the template author has to change.
     """
     size = len(json.dumps(output))
     if size <= limit_kb * 1024:
         return None
-    attrs = output.get('attrs') or {}
+    attrs = (data or {}).get('attrs') or {}
     sizes = {key: len(json.dumps(value)) for key, value in attrs.items()}
     largest = ''
     if sizes:
         key = max(sizes, key=sizes.get)
         largest = ' (attribute %s: %.1f KiB)' % (key, sizes[key] / 1024.0)
-    return ('hands %.1f KiB of node data to its dependents%s; Mistral '
-            'carries at most %d KiB per resource ([mistral_scheduler] '
-            'max_node_data_kb)' % (size / 1024.0, largest, limit_kb))
+    return ('hands %.1f KiB of sealed node data to its dependents%s; '
+            'Mistral carries at most %d KiB per resource '
+            '([mistral_scheduler] max_node_data_kb)'
+            % (size / 1024.0, largest, limit_kb))
+
+
+def _receipt(request, data=None):
+    """The action output of a completed node: its sealed receipt."""
+    return {'node': node_seal.seal(request.stack_id, request.traversal,
+                                   request.resource_id, request.is_update,
+                                   data)}
 
 
 def _serialise(data):

@@ -47,15 +47,30 @@ class WorkflowBuildTest(testtools.TestCase):
         for name in 'abc':
             self.assertNotIn('join', tasks[name])
 
-    def test_data_flows_from_create_predecessors_only(self):
+    def test_receipts_flow_from_every_predecessor(self):
         tasks = self.tasks(diamond())
-        self.assertEqual({'node_1': '{{ task().result }}'},
+        self.assertEqual({'node_1': '{{ task().result.node }}'},
                          tasks['a']['publish'])
         self.assertEqual({}, tasks['a']['input']['data'])
-        self.assertEqual({'2': '{{ _.node_2 }}', '3': '{{ _.node_3 }}'},
+        self.assertEqual({'update:2': '{{ _.node_2 }}',
+                          'update:3': '{{ _.node_3 }}'},
                          tasks['d']['input']['data'])
         # Nothing depends on d: it publishes nothing.
         self.assertNotIn('publish', tasks['d'])
+
+    def test_mixed_predecessors_are_keyed_by_kind(self):
+        # A replacement: the old row's cleanup (1, False) waits for the
+        # new row (2, True); b's update waits for both.
+        graph = model.TaskGraph(
+            [node(1, 'a', False), node(2, 'a2'), node(3, 'b')],
+            [((2, True), (1, False)), ((1, False), (3, True)),
+             ((2, True), (3, True))])
+        tasks = self.tasks(graph)
+        self.assertEqual({'node_1_cleanup': '{{ task().result.node }}'},
+                         tasks['a_cleanup']['publish'])
+        self.assertEqual({'cleanup:1': '{{ _.node_1_cleanup }}',
+                          'update:2': '{{ _.node_2 }}'},
+                         tasks['b']['input']['data'])
 
     def test_edge_kinds_are_tags_read_back_by_edges(self):
         graph = model.TaskGraph(
@@ -99,7 +114,7 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual('{{ _.stack_id }}', inp['stack_id'])
         self.assertEqual('{{ _.traversal }}', inp['traversal'])
 
-    def test_cleanup_tasks_take_no_data_and_publish_nothing(self):
+    def test_cleanup_tasks_hand_over_receipts(self):
         # Delete: b (cleanup) before a (cleanup), as Heat reverses edges.
         graph = model.TaskGraph(
             [node(1, 'a', False), node(2, 'b', False)],
@@ -107,8 +122,12 @@ class WorkflowBuildTest(testtools.TestCase):
         tasks = self.tasks(graph)
         self.assertEqual(['b_cleanup', 'a_cleanup'], list(tasks))
         self.assertEqual(['a_cleanup'], tasks['b_cleanup']['on-success'])
-        self.assertEqual({}, tasks['a_cleanup']['input']['data'])
-        self.assertNotIn('publish', tasks['b_cleanup'])
+        # a's cleanup must prove b's is done: b's receipt, no node data.
+        self.assertEqual({'cleanup:2': '{{ _.node_2_cleanup }}'},
+                         tasks['a_cleanup']['input']['data'])
+        self.assertEqual({'node_2_cleanup': '{{ task().result.node }}'},
+                         tasks['b_cleanup']['publish'])
+        self.assertNotIn('publish', tasks['a_cleanup'])
         self.assertIs(False, tasks['a_cleanup']['input']['is_update'])
 
     def test_task_timeout(self):
@@ -130,7 +149,7 @@ class WorkflowBuildTest(testtools.TestCase):
         # Mistral's YAQL parser is not thread-safe; only Jinja is used.
         text = workflow.to_yaml(workflow.build(diamond(), 'wf'))
         self.assertNotIn('<%', text)
-        self.assertIn('{{ task().result }}', text)
+        self.assertIn('{{ task().result.node }}', text)
 
 
 class TaskNamesTest(testtools.TestCase):

@@ -152,15 +152,21 @@ class OversizedNodeDataTest(base.TestCase):
 
     def test_under_the_limit(self):
         self.assertIsNone(node_runner.oversized(
-            {'attrs': {'output': 'x' * 900}}, 1))
+            {'node': 'x' * 900}, {'attrs': {'output': 'x' * 600}}, 1))
 
     def test_over_the_limit_names_the_largest_attribute(self):
+        # The limit applies to what Mistral carries: the sealed receipt.
         reason = node_runner.oversized(
-            {'attrs': {'small': 'y', 'output': 'x' * 3000}}, 1)
-        self.assertIn('hands 3.0 KiB of node data to its dependents '
-                      '(attribute output: 2.9 KiB)', reason)
+            {'node': 'x' * 3000},
+            {'attrs': {'small': 'y', 'output': 'x' * 2000}}, 1)
+        self.assertIn('hands 2.9 KiB of sealed node data to its dependents '
+                      '(attribute output: 2.0 KiB)', reason)
         self.assertIn('at most 1 KiB per resource ([mistral_scheduler] '
                       'max_node_data_kb)', reason)
+
+    def test_cleanup_receipt_has_no_attributes(self):
+        self.assertIn('sealed node data to its dependents;',
+                      node_runner.oversized({'node': 'x' * 3000}, None, 1))
 
 
 class UploadWorkflowTest(base.TestCase):

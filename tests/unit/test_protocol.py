@@ -3,7 +3,7 @@ import testtools
 from heat_mistral_engine import protocol
 
 GOOD = dict(action_execution_id='ae', stack_id='s', traversal='t',
-            resource_id=4, is_update=True, data={'3': {'id': 3}},
+            resource_id=4, is_update=True, data={'update:3': 'sealed-receipt'},
             token='method:sealed')
 
 
@@ -26,7 +26,8 @@ class NodeRequestTest(testtools.TestCase):
     def test_bad_values_are_refused(self):
         bad = [('resource_id', '4'), ('resource_id', True),
                ('is_update', 'yes'), ('data', ['x']), ('data', {1: {}}),
-               ('data', {'1': 'text'}), ('stack_id', ''),
+               ('data', {'1': {'id': 1}}), ('data', {'1': ''}),
+               ('stack_id', ''),
                ('stack_id', 7), ('token', None), ('traversal', 'x' * 300)]
         for field, value in bad:
             message = dict(GOOD, **{field: value})

@@ -1,9 +1,10 @@
-"""The per-traversal cache of root nodes used for stack completion."""
+"""The per-traversal cache of stored graphs (roots, requirements)."""
 
 from unittest import mock
 
 from heat.engine import dependencies
 
+from heat_mistral_engine.heat import node_guard
 from heat_mistral_engine.heat import node_runner
 from tests.unit import base
 
@@ -22,12 +23,12 @@ class CountingStack:
         return dependencies.Dependencies(edges=self.edges)
 
 
-class TraversalRootsTest(base.TestCase):
+class TraversalGraphsTest(base.TestCase):
 
     def test_roots_are_heats_and_built_once_per_traversal(self):
         # b requires a, c requires b; d stands alone.
         stack = CountingStack('s1', [('b', 'a'), ('c', 'b'), ('d', None)])
-        cache = node_runner.TraversalRoots()
+        cache = node_guard.TraversalGraphs()
         first = cache.of(stack, 't1')
         again = cache.of(stack, 't1')
         self.assertEqual({'c', 'd'}, set(first.roots()))
@@ -37,7 +38,7 @@ class TraversalRootsTest(base.TestCase):
 
     def test_other_traversal_is_computed_anew(self):
         stack = CountingStack('s1', [('b', 'a')])
-        cache = node_runner.TraversalRoots()
+        cache = node_guard.TraversalGraphs()
         cache.of(stack, 't1')
         stack.edges = [('a', 'b')]
         self.assertEqual({'a'}, set(cache.of(stack, 't2').roots()))
@@ -45,7 +46,7 @@ class TraversalRootsTest(base.TestCase):
 
     def test_least_recently_used_traversal_is_dropped(self):
         stack = CountingStack('s1', [('b', 'a')])
-        cache = node_runner.TraversalRoots(size=2)
+        cache = node_guard.TraversalGraphs(size=2)
         cache.of(stack, 't1')
         cache.of(stack, 't2')
         cache.of(stack, 't1')

@@ -1,0 +1,108 @@
+"""At most one run of each node per traversal, whatever Mistral sends.
+
+Mistral may hand heat-engine the same node more than once: a task re-run
+(``openstack task rerun``), a duplicate message, an execution started again
+by hand. Heat must not act twice, nor answer the second time with other
+data. Before a node runs, its engine *claims* it; the claim records how the
+node ended, and a later request for the same node gets that answer instead
+of a second run.
+
+A claim is a row of Heat's ``sync_point`` table with the key Heat itself
+gives a resource node's sync point, (resource id, traversal, is_update):
+in a traversal Mistral orders, Heat creates no sync point for resource
+nodes, so the key is free, and the row lives exactly as long as Heat's own
+sync points of the traversal (Heat deletes them when the stack completes or
+fails and when a new traversal starts). The primary key makes the claim
+atomic across engines. ``input_data`` holds::
+
+    {"hme_claim": {"state": "RUNNING" | "SUCCESS" | "FAILED",
+                   "engine": <engine id>, "action_execution": <id>,
+                   "output": <action output> , "error": <reason>}}
+"""
+
+import dataclasses
+
+from heat.objects import sync_point as sync_point_object
+from oslo_db import exception as db_exception
+
+RUNNING = 'RUNNING'
+SUCCESS = 'SUCCESS'
+FAILED = 'FAILED'
+_KEY = 'hme_claim'
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    state: str
+    engine: str
+    action_execution: str
+    output: object = None
+    error: str = None
+    atomic_key: int = 0
+
+
+def claim(cnxt, request, engine_id):
+    """Claim the request's node for ``engine_id``.
+
+    Returns None if the claim is this engine's (run the node), else the
+    existing Claim (the node is running or ran already).
+    """
+    values = {'entity_id': str(request.resource_id),
+              'traversal_id': request.traversal,
+              'is_update': request.is_update, 'atomic_key': 0,
+              'stack_id': request.stack_id,
+              'input_data': _record(RUNNING, engine_id,
+                                    request.action_execution_id)}
+    try:
+        sync_point_object.SyncPoint.create(cnxt, values)
+        return None
+    except db_exception.DBDuplicateEntry:
+        found = get(cnxt, request)
+        if found is None:
+            # Deleted since (the traversal ended): the caller's checks of
+            # the traversal decide.
+            return Claim(state=FAILED, engine=None, action_execution=None,
+                         error='the traversal ended while the node was '
+                               'claimed again')
+        return found
+
+
+def get(cnxt, request):
+    """The node's Claim, or None if there is none (any more)."""
+    row = sync_point_object.SyncPoint.get_by_key(
+        cnxt, str(request.resource_id), request.traversal, request.is_update)
+    if row is None:
+        return None
+    record = (row.input_data or {}).get(_KEY) or {}
+    return Claim(state=record.get('state', FAILED),
+                 engine=record.get('engine'),
+                 action_execution=record.get('action_execution'),
+                 output=record.get('output'), error=record.get('error'),
+                 atomic_key=row.atomic_key)
+
+
+def take_over(cnxt, request, found, engine_id):
+    """Take a RUNNING claim of a dead engine; True if this engine has it."""
+    return bool(sync_point_object.SyncPoint.update_input_data(
+        cnxt, str(request.resource_id), request.traversal, request.is_update,
+        found.atomic_key,
+        _record(RUNNING, engine_id, request.action_execution_id)))
+
+
+def finish(cnxt, request, engine_id, output=None, error=None):
+    """Record how the node ended (``error`` None: SUCCESS with output)."""
+    found = get(cnxt, request)
+    if found is None:
+        return False
+    state = SUCCESS if error is None else FAILED
+    return bool(sync_point_object.SyncPoint.update_input_data(
+        cnxt, str(request.resource_id), request.traversal, request.is_update,
+        found.atomic_key,
+        _record(state, engine_id, request.action_execution_id, output,
+                error)))
+
+
+def _record(state, engine_id, action_execution, output=None, error=None):
+    return {_KEY: {'state': state, 'engine': engine_id,
+                   'action_execution': action_execution,
+                   'output': output, 'error': error}}

@@ -1,0 +1,181 @@
+"""What a node request must prove before heat-engine acts on it.
+
+A request comes from Mistral, whose API and database Heat does not trust
+(see the security page of the documentation). After its traversal token
+verified (``traversal_token``: the request is for this stack and
+traversal, and carries the user's context), a request is admitted only if
+
+1. the traversal is still the stack's current one and not yet complete
+   (``Stale``, ``Refused``: nothing is touched);
+2. the node is a node of that traversal's graph, as Heat stored it in the
+   stack (``current_deps``), not as Mistral's workflow says (``Refused``);
+3. every predecessor the stored graph requires handed over a receipt that
+   opens for exactly that predecessor of this stack and traversal, and
+   nothing else was handed over (``node_seal.InvalidReceipt``): so a task
+   forced to SUCCESS in Mistral, or data edited in Mistral, never lets a
+   dependent run.
+
+``TraversalGraphs`` keeps each traversal's stored graph, built once per
+engine worker, for these checks and for the stack's completion.
+"""
+
+import collections
+import threading
+
+from heat.engine import dependencies
+from heat.engine import stack as heat_stack
+from heat.objects import stack as stack_object
+
+from heat_mistral_engine.heat import node_seal
+from heat_mistral_engine import protocol
+
+
+class Stale(Exception):
+    """The request's traversal is no longer the stack's current one."""
+
+
+class Refused(Exception):
+    """The request is not for a node Heat should run; nothing was touched."""
+
+
+class TraversalGraph:
+    """A traversal's stored graph: its roots and each node's requirements."""
+
+    def __init__(self, deps):
+        graph = deps.graph()
+        self._requires = {node: frozenset(graph[node]) for node in graph}
+        self._roots = frozenset(deps.roots())
+
+    def roots(self):
+        """As ``Dependencies.roots``: what ``check_stack_complete`` needs."""
+        return iter(self._roots)
+
+    def __contains__(self, node):
+        return node in self._requires
+
+    def requires(self, node):
+        """The nodes ``node`` requires (keys as Heat stores them)."""
+        return self._requires[node]
+
+
+class TraversalGraphs:
+    """Each traversal's graph, built once per engine worker; thread-safe.
+
+    Building a stack's ``convergence_dependencies`` costs O(edges); doing it
+    for every node made a traversal O(nodes x edges). A traversal's stored
+    graph never changes, so the last ``size`` traversals are kept.
+    """
+
+    def __init__(self, size=64):
+        self._size = size
+        self._cache = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, stack, traversal):
+        """The TraversalGraph of ``stack`` for ``traversal``.
+
+        ``stack`` has ``id`` and ``convergence_dependencies``, those of
+        ``traversal``.
+        """
+        key = (stack.id, traversal)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        found = TraversalGraph(stack.convergence_dependencies)
+        with self._lock:
+            self._cache[key] = found
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found
+
+
+TRAVERSAL_GRAPHS = TraversalGraphs()
+
+
+class _StoredStack:
+    """The parts of a stack row the checks need, without loading the stack."""
+
+    def __init__(self, row):
+        self.id = row.id
+        self._current_deps = row.current_deps or {'edges': []}
+
+    @property
+    def convergence_dependencies(self):
+        # As Stack.convergence_dependencies, from the row alone.
+        from_tuple = heat_stack.ConvergenceNode.from_tuple
+        return dependencies.Dependencies(edges=(
+            (from_tuple(rqr), from_tuple(rqd) if rqd is not None else None)
+            for rqr, rqd in self._current_deps['edges']))
+
+
+def node_of(request):
+    """The request's node as Heat's graph names it."""
+    return heat_stack.ConvergenceNode(request.resource_id, request.is_update)
+
+
+def admit(cnxt, request):
+    """Return the traversal's graph if the request's node may run.
+
+    :raises Stale: the traversal was superseded (or the stack failed).
+    :raises Refused: the stack is gone or not the user's, the traversal is
+        already complete, or the node is not in the traversal's graph.
+    """
+    row = stack_object.Stack.get_by_id(cnxt, request.stack_id)
+    if row is None:
+        raise Refused('stack %s does not exist' % request.stack_id)
+    if row.current_traversal != request.traversal:
+        raise Stale('traversal %s of stack %s was superseded by %s'
+                    % (request.traversal, request.stack_id,
+                       row.current_traversal or '(none)'))
+    if row.status == heat_stack.Stack.COMPLETE:
+        raise Refused('traversal %s of stack %s is already complete'
+                      % (request.traversal, request.stack_id))
+    graph = TRAVERSAL_GRAPHS.of(_StoredStack(row), request.traversal)
+    if node_of(request) not in graph:
+        raise Refused('resource %s (%s) is not a node of traversal %s of '
+                      'stack %s' % (request.resource_id,
+                                    protocol.node_kind(request.is_update),
+                                    request.traversal, request.stack_id))
+    return graph
+
+
+def open_predecessors(request, graph):
+    """Open every predecessor's receipt; return their node data.
+
+    Returns {resource id: serialised NodeData} of the create/update
+    predecessors (what Heat passes a create/update node), or {} for a
+    cleanup node.
+
+    :raises node_seal.InvalidReceipt: a required predecessor handed over
+        nothing, or a receipt does not open for that predecessor, or data
+        came for a node that is not a predecessor.
+    """
+    expected = {protocol.data_key(node.rsrc_id, node.is_update): node
+                for node in graph.requires(node_of(request))}
+    unexpected = sorted(set(request.data) - set(expected))
+    if unexpected:
+        raise node_seal.InvalidReceipt(
+            'Mistral passed data for %s, which %s does not depend on'
+            % (', '.join(protocol.short(k) for k in unexpected[:5]),
+               _named(request)))
+    missing = sorted(set(expected) - set(request.data))
+    if missing:
+        raise node_seal.InvalidReceipt(
+            'Mistral passed no data from %s, which %s depends on: those '
+            'nodes have not completed in Heat' % (', '.join(missing),
+                                                  _named(request)))
+    found = {}
+    for key, node in expected.items():
+        data = node_seal.open_receipt(request.data[key], request.stack_id,
+                                      request.traversal, node.rsrc_id,
+                                      node.is_update)
+        if node.is_update:
+            found[str(node.rsrc_id)] = data
+    return found if request.is_update else {}
+
+
+def _named(request):
+    return 'resource %s (%s)' % (request.resource_id,
+                                 protocol.node_kind(request.is_update))
