@@ -83,9 +83,10 @@ def node_request(**fields):
 
 def _checked(name, value):
     if name == 'resource_id':
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise BadNodeRequest('resource_id must be an integer, not %s'
-                                 % short(value))
+        if isinstance(value, bool) or not isinstance(value, int) or not (
+                0 < value < 2 ** 63):
+            raise BadNodeRequest('resource_id must be a positive 64-bit '
+                                 'integer, not %s' % short(value))
         return value
     if name == 'is_update':
         if not isinstance(value, bool):

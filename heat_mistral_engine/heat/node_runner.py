@@ -62,6 +62,7 @@ from heat_mistral_engine import protocol
 LOG = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 1.0
+CLAIM_POLL_SECONDS = 0.25
 
 # Heat's sync points unpack their keys with ast.literal_eval, and CPython's
 # AST constructor keeps its recursion depth in state shared by all threads
@@ -294,14 +295,18 @@ class NodeRunner:
                                 request.resource_id, request.stack_id,
                                 earlier.engine)
                     return None
-            time.sleep(LOCK_POLL_SECONDS)
-            try:
-                node_guard.admit(cnxt, request)
-            except (node_guard.Stale, node_guard.Refused) as exc:
-                return Outcome(error=str(exc))
-            earlier = node_claims.get(cnxt, request) or node_claims.Claim(
-                state=node_claims.FAILED, engine=None, action_execution=None,
-                error='the traversal ended')
+            time.sleep(CLAIM_POLL_SECONDS)
+            # The claim first: the traversal may end right after the run
+            # the request waits for, and that run's answer is still due.
+            earlier = node_claims.get(cnxt, request)
+            if earlier is None or earlier.state == node_claims.RUNNING:
+                try:
+                    node_guard.admit(cnxt, request)
+                except (node_guard.Stale, node_guard.Refused) as exc:
+                    return Outcome(error=str(exc))
+            if earlier is None:
+                return Outcome(error='the traversal ended before the '
+                                     'node\'s earlier run answered')
         if earlier.state == node_claims.SUCCESS:
             return Outcome(output=earlier.output,
                            replayed_for=earlier.action_execution)

@@ -12,6 +12,7 @@ import oslo_messaging
 from heat.common import messaging as heat_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat import admission
@@ -30,11 +31,13 @@ class NodeEndpoint:
     def __init__(self, nodes):
         self.admission = nodes      # an admission.Admission
 
-    def run_node(self, ctxt, request):
+    def run_node(self, ctxt, request=None):
         """Run one node; the caller does not wait (cast).
 
         Returns once the node ended, or at once if it waits for a slot of
-        its traversal (see ``admission``).
+        its traversal (see ``admission``). Never raises: a message that is
+        not a valid request is refused, and Mistral told so when it names a
+        Mistral action execution.
         """
         try:
             parsed = protocol.NodeRequest.from_dict(request)
@@ -54,7 +57,8 @@ class NodeEndpoint:
         LOG.error('Refused a malformed node request: %s', exc)
         action_ex = (request.get('action_execution_id')
                      if isinstance(request, dict) else None)
-        if isinstance(action_ex, str) and action_ex:
+        # Mistral's ids are UUIDs: anything else is not worth a call.
+        if isinstance(action_ex, str) and uuidutils.is_uuid_like(action_ex):
             try:
                 self.admission.runner.mistral.complete_action(
                     action_ex, error='Refused by Heat: %s' % exc)

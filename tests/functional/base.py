@@ -5,6 +5,7 @@ user would; results are read back through Heat's and Mistral's APIs. The
 environment comes from ``.devcloud/openrc`` (OS_ENDPOINT, MISTRAL_URL...).
 """
 
+import configparser
 import json
 import os
 import subprocess
@@ -46,6 +47,25 @@ def heat():
 
 def mistral():
     return mistral_client.client(mistral_url=os.environ['MISTRAL_URL'])
+
+
+def cloud_conf(name):
+    """The cloud's ``heat.conf`` or ``mistral.conf``, parsed."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read(os.path.join(os.environ['DEVCLOUD_DIR'], 'etc', name))
+    return parser
+
+
+def open_receipt(receipt):
+    """The payload heat-engine sealed in a node receipt.
+
+    Tests know the cloud's auth_encryption_key; Mistral does not.
+    Returns the dict with the binding (s, t, r, u) and the node data (d).
+    """
+    from heat.common import crypt
+    key = cloud_conf('heat.conf')['DEFAULT']['auth_encryption_key']
+    return json.loads(crypt.decrypt('cryptography_decrypt_v1', receipt,
+                                    encryption_key=key))
 
 
 class FunctionalTest(testtools.TestCase):
@@ -188,8 +208,15 @@ class FunctionalTest(testtools.TestCase):
                              % (task.name, len(actions)))
             action = self.mistral.action_executions.get(actions[0].id)
             task.action_input = json.loads(action.input)
-            task.result_value = json.loads(task.result) if task.result \
-                else None
+            # Mistral carries sealed receipts; open them to see the node
+            # data (result_value) and the data each task received.
+            task.receipt = (json.loads(task.result) or {}).get('node') \
+                if task.result else None
+            task.result_value = (open_receipt(task.receipt)['d']
+                                 if task.receipt else None)
+            task.action_input['data'] = {
+                key: open_receipt(value)['d']
+                for key, value in task.action_input['data'].items()}
             name = task.action_input['resource_name']
             self.assertNotIn((name, task.action_input['is_update']),
                              {(k, t.action_input['is_update'])

@@ -1,0 +1,442 @@
+"""Attacks through Mistral on the real cloud: each fails, stacks stay right.
+
+Whoever can use Mistral's API (or edit its database) can forge a task's
+completion, re-run tasks, start executions with any input and send the
+heat.run_node action by hand. None of that may make heat-engine act
+outside the stack's own traversal, run a node twice or with data Heat did
+not produce, or complete a stack Heat did not complete. See the security
+page of the documentation for the threat model.
+"""
+
+import json
+import os
+import time
+import urllib.parse
+import uuid
+
+from heatclient import client as heat_client
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+import oslo_messaging
+from oslo_config import cfg
+import pymysql
+import yaml
+
+from tests.functional import base
+
+TOPIC = 'heat-mistral-engine'
+
+
+class TokenAuth(noauth.NoAuth):
+    """No Keystone, but requests carry the given X-Auth-Token."""
+
+    def __init__(self, endpoint, token):
+        super().__init__(endpoint=endpoint)
+        self.token = token
+
+    def get_token(self, session):
+        return self.token
+
+
+def result_of(action):
+    """The result an action execution was completed with."""
+    output = json.loads(action.output)
+    return output.get('result', output)
+
+
+class AttackTest(base.FunctionalTest):
+
+    # -- helpers -----------------------------------------------------------
+    def running_task(self, stack_id, name, timeout=60, heat=None):
+        """Wait until ``name``'s task and its Heat resource are running.
+
+        Returns the task and its (RUNNING) action execution.
+        """
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            rsrc = {r.resource_name: r for r in
+                    (heat or self.heat).resources.list(stack_id)}.get(name)
+            executions = self.executions(stack_id)
+            if rsrc is not None and executions and \
+                    rsrc.resource_status.endswith('IN_PROGRESS'):
+                for task in self.mistral.tasks.list(
+                        workflow_execution_id=executions[-1].id, limit=-1):
+                    if task.name != name or task.state != 'RUNNING':
+                        continue
+                    actions = self.mistral.action_executions.list(task.id)
+                    if actions and actions[0].state == 'RUNNING':
+                        return task, self.mistral.action_executions.get(
+                            actions[0].id)
+            time.sleep(0.5)
+        self.fail('%s of stack %s never ran' % (name, stack_id))
+
+    def task_named(self, execution_id, name):
+        for task in self.mistral.tasks.list(
+                workflow_execution_id=execution_id, limit=-1):
+            if task.name == name:
+                return self.mistral.tasks.get(task.id)
+        self.fail('no task %s in %s' % (name, execution_id))
+
+    def wait_for_action(self, action_ex_id, timeout=90):
+        deadline = time.time() + timeout
+        while True:
+            action = self.mistral.action_executions.get(action_ex_id)
+            if action.state not in ('RUNNING', 'IDLE'):
+                return action
+            if time.time() > deadline:
+                self.fail('action execution %s still %s'
+                          % (action_ex_id, action.state))
+            time.sleep(0.5)
+
+    def statuses(self, stack_id):
+        return {name: r.resource_status
+                for name, r in self.resources(stack_id).items()}
+
+    def engine_log(self):
+        logs = os.path.join(os.environ['DEVCLOUD_DIR'], 'logs')
+        text = ''
+        for name in sorted(os.listdir(logs)):
+            if name.startswith('heat-engine') and name.endswith('.log'):
+                with open(os.path.join(logs, name), errors='replace') as f:
+                    text += f.read()
+        return text
+
+    def wait_for_log(self, text, timeout=30):
+        deadline = time.time() + timeout
+        while text not in self.engine_log():
+            if time.time() > deadline:
+                self.fail('heat-engine never logged %r' % text)
+            time.sleep(0.5)
+
+    # -- forged completions ------------------------------------------------
+    def test_forged_completion_never_lets_dependents_run(self):
+        stack = self.create_stack(self.template('attack_chain.yaml'),
+                                  wait=False)
+        _task, action = self.running_task(stack.id, 'slow')
+        # Complete Heat's RUNNING action by hand, with attribute values
+        # Heat never produced, as clear node data and as a "receipt".
+        self.mistral.action_executions.update(
+            action.id, state='SUCCESS',
+            output=json.dumps({'node': 'forged', 'attrs': {
+                'output': 'evil'}}))
+        stack = self.wait_for_stack(stack.id)
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        execution = self.wait_for_execution(self.executions(stack.id)[-1].id)
+        after = self.task_named(execution.id, 'after')
+        self.assertEqual('ERROR', after.state)
+        self.assertIn('Refused by Heat: the data Mistral passed for resource',
+                      after.state_info)
+        self.assertIn('was not sealed by Heat', after.state_info)
+        # The dependent never ran; Heat finished slow itself.
+        self.wait_for_log('action execution %s had already been completed '
+                          'by someone else' % action.id)
+        statuses = self.statuses(stack.id)
+        self.assertEqual('INIT_COMPLETE', statuses['after'])
+        self.assertEqual('CREATE_COMPLETE', statuses['slow'])
+        self.assertIn('Refused node', self.engine_log())
+
+        # Re-running the refused task does not run it either: the traversal
+        # ended when the stack failed.
+        self.mistral.tasks.rerun(after.id)
+        rerun = self.wait_for_rerun(after.id)
+        self.assertEqual('ERROR', rerun.state)
+        self.assertIn('superseded', rerun.output)
+        self.assertEqual('INIT_COMPLETE', self.statuses(stack.id)['after'])
+
+        # The stack is consistent: a new update finishes it.
+        base.openstack('stack', 'update', '--existing', '--wait',
+                       '--parameter', 'wait=0', stack.id, parse=False)
+        stack = self.heat.stacks.get(stack.id)
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertEqual({'after': 'first-slow-after'},
+                         self.outputs(stack.id))
+
+    def wait_for_rerun(self, task_id, timeout=60):
+        """The second action execution of a re-run task, once it ended."""
+        deadline = time.time() + timeout
+        while True:
+            actions = self.mistral.action_executions.list(task_id)
+            if len(actions) > 1:
+                action = self.mistral.action_executions.get(
+                    sorted(actions, key=lambda a: a.created_at)[-1].id)
+                if action.state not in ('RUNNING', 'IDLE'):
+                    return action
+            if time.time() > deadline:
+                self.fail('task %s was not re-run' % task_id)
+            time.sleep(0.5)
+
+    def test_forged_completion_of_the_last_node_never_completes_the_stack(
+            self):
+        stack = self.create_stack(self.template('slow_root.yaml'),
+                                  wait=False)
+        _task, action = self.running_task(stack.id, 'slow')
+        self.mistral.action_executions.update(
+            action.id, state='SUCCESS', output=json.dumps({'node': 'x'}))
+        execution = self.wait_for_execution(self.executions(stack.id)[-1].id)
+        self.assertEqual('SUCCESS', execution.state)
+        # Mistral says done; Heat still works on slow and the stack waits.
+        self.assertEqual('CREATE_IN_PROGRESS',
+                         self.heat.stacks.get(stack.id).stack_status)
+        stack = self.wait_for_stack(stack.id)
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('had already been completed by someone else than '
+                      'Heat', stack.stack_status_reason)
+        self.assertEqual('CREATE_COMPLETE', self.statuses(stack.id)['slow'])
+
+    # -- the same node twice -----------------------------------------------
+    def test_same_node_twice_is_answered_not_run_again(self):
+        stack = self.create_stack(self.template('attack_chain.yaml'),
+                                  wait=False)
+        task, action = self.running_task(stack.id, 'slow')
+        execution_id = self.executions(stack.id)[-1].id
+        first = self.task_named(execution_id, 'first')
+        first_action = self.mistral.action_executions.get(
+            self.mistral.action_executions.list(first.id)[0].id)
+
+        # Deliver both nodes again through Mistral itself (ad hoc action
+        # executions of heat.run_node with the tasks' own input): first
+        # completed already, slow still runs.
+        again = {}
+        for name, original in (('first', first_action), ('slow', action)):
+            again[name] = self.mistral.action_executions.create(
+                'heat.run_node', json.loads(original.input),
+                save_result=True)
+        done = self.wait_for_action(again['first'].id)
+        self.assertEqual('SUCCESS', done.state, done.output)
+        self.assertEqual(json.loads(first.result), result_of(done))
+        slow_again = self.wait_for_action(again['slow'].id)
+        stack = self.wait_for_stack(stack.id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        slow_task = self.task_named(execution_id, 'slow')
+        self.assertEqual('SUCCESS', slow_again.state, slow_again.output)
+        # The second request got the first run's receipt: same data.
+        self.assertEqual(json.loads(slow_task.result), result_of(slow_again))
+        # Heat acted once per resource.
+        events = self.events(stack.id)
+        for name in ('first', 'slow', 'after'):
+            self.assertEqual(1, events.count((name, 'CREATE_IN_PROGRESS')),
+                             events)
+        self.assertIn('was already claimed for Mistral action execution %s'
+                      % action.id, self.engine_log())
+
+    # -- another stack's token, another project ----------------------------
+    def other_project_heat(self):
+        endpoint = os.environ['OS_ENDPOINT'].rsplit('/', 1)[0] + '/other'
+        session = ks_session.Session(
+            auth=noauth.NoAuth(endpoint=endpoint),
+            additional_headers={'X-Auth-Project': 'other',
+                                'X-Auth-User': 'other-user'})
+        return heat_client.Client('1', session=session,
+                                  service_type='orchestration',
+                                  endpoint_override=endpoint)
+
+    def test_another_stacks_token_moves_nothing(self):
+        mine = self.create_stack(self.template('chain.yaml'),
+                                 params={'seed': 'm'})
+        self.assertEqual('CREATE_COMPLETE', mine.stack_status)
+        # The victim: a stack of another project, still being created.
+        other = self.other_project_heat()
+        with open(self.template('attack_chain.yaml')) as f:
+            created = other.stacks.create(stack_name=self.stack_name(),
+                                          template=f.read())
+        victim_id = created['stack']['id']
+        self.addCleanup(self._delete_other, other, victim_id)
+        self.running_task(victim_id, 'slow', heat=other)
+        victim_input = json.loads(self.executions(victim_id)[-1].input)
+        mine_input = json.loads(self.executions(mine.id)[-1].input)
+        workflow = 'heat_stack_%s' % mine.id
+        mine_events = self.events(mine.id)
+
+        attacks = {
+            # My token, the victim's stack: the token is bound to mine.
+            'token of another stack': dict(
+                mine_input, stack_id=victim_id,
+                traversal=victim_input['traversal']),
+            # The victim's whole input, my workflow's resource ids.
+            'nodes of another stack': victim_input,
+            # My own stack again, after it completed.
+            'a completed traversal': mine_input,
+        }
+        expected = {
+            'token of another stack': 'the traversal token was sealed for '
+                                      'stack %s' % mine.id,
+            'nodes of another stack': 'is not a node of traversal %s'
+                                      % victim_input['traversal'],
+            'a completed traversal': 'is already complete',
+        }
+        for attack, workflow_input in attacks.items():
+            execution = self.mistral.executions.create(
+                workflow, workflow_input=workflow_input,
+                description='attack: %s' % attack)
+            execution = self.wait_for_execution(execution.id)
+            self.assertEqual('ERROR', execution.state, attack)
+            task = self.task_named(execution.id, 'a')
+            self.assertEqual('ERROR', task.state, attack)
+            self.assertIn('Refused by Heat', task.state_info, attack)
+            self.assertIn(expected[attack], task.state_info, attack)
+        # Neither stack was touched: mine unchanged, the victim completes.
+        victim = other.stacks.get(victim_id)
+        deadline = time.time() + 120
+        while victim.stack_status.endswith('IN_PROGRESS'):
+            self.assertLess(time.time(), deadline)
+            time.sleep(1)
+            victim = other.stacks.get(victim_id)
+        self.assertEqual('CREATE_COMPLETE', victim.stack_status,
+                         victim.stack_status_reason)
+        mine = self.heat.stacks.get(mine.id)
+        self.assertEqual('CREATE_COMPLETE', mine.stack_status)
+        self.assertEqual(mine_events, self.events(mine.id))
+
+    def _delete_other(self, other, stack_id):
+        try:
+            other.stacks.delete(stack_id)
+        except Exception:
+            return
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if other.stacks.get(stack_id).stack_status.endswith(
+                        ('COMPLETE', 'FAILED')):
+                    return
+            except Exception:
+                return
+            time.sleep(1)
+
+    def test_a_node_without_its_predecessors_is_refused(self):
+        # An edited workflow: 'after' alone, as a start task, with no data
+        # from 'slow', which has not finished.
+        stack = self.create_stack(self.template('attack_chain.yaml'),
+                                  wait=False)
+        self.running_task(stack.id, 'slow')
+        execution = self.executions(stack.id)[-1]
+        definition = self.mistral.workflows.get(
+            'heat_stack_%s' % stack.id).definition
+        spec = yaml.safe_load(definition)['heat_stack_%s' % stack.id]
+        after = spec['tasks']['after']
+        name = 'attack_%s' % uuid.uuid4().hex[:8]
+        forged = {'version': '2.0', name: {
+            'type': 'direct', 'input': spec['input'],
+            'tasks': {'after': dict(after, input=dict(after['input'],
+                                                      data={}))}}}
+        self.mistral.workflows.create(yaml.safe_dump(forged))
+        self.addCleanup(self.mistral.workflows.delete, name)
+        attack = self.wait_for_execution(self.mistral.executions.create(
+            name, workflow_input=json.loads(execution.input)).id)
+        self.addCleanup(self.mistral.executions.delete, attack.id)
+        task = self.task_named(attack.id, 'after')
+        self.assertEqual('ERROR', task.state)
+        self.assertIn('Mistral passed no data from update:', task.state_info)
+        self.assertIn('those nodes have not completed in Heat',
+                      task.state_info)
+        stack = self.wait_for_stack(stack.id)
+        # The traversal could not finish: the stack fails with the reason.
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertIn('those nodes have not completed in Heat',
+                      stack.stack_status_reason)
+        self.assertEqual('INIT_COMPLETE', self.statuses(stack.id)['after'])
+
+    # -- secrets -----------------------------------------------------------
+    def mistral_db(self):
+        url = urllib.parse.urlsplit(
+            base.cloud_conf('mistral.conf')['database']['connection'])
+        return pymysql.connect(host=url.hostname, port=url.port or 3306,
+                               user=url.username or 'root',
+                               password=url.password or '',
+                               database=url.path.lstrip('/'),
+                               charset='utf8mb4')
+
+    def scan_mistral_db(self, needles):
+        """{needle: ['table.column', ...]} where each needle occurs."""
+        found = {needle: [] for needle in needles}
+        db = self.mistral_db()
+        self.addCleanup(db.close)
+        with db.cursor() as cur:
+            cur.execute(
+                "SELECT table_name, column_name FROM "
+                "information_schema.columns WHERE table_schema = "
+                "DATABASE() AND data_type IN ('char', 'varchar', 'text', "
+                "'tinytext', 'mediumtext', 'longtext', 'json', 'blob', "
+                "'mediumblob', 'longblob')")
+            columns = cur.fetchall()
+            self.assertGreater(len(columns), 20)
+            for table, column in columns:
+                for needle in needles:
+                    cur.execute('SELECT COUNT(*) FROM `%s` WHERE '
+                                'INSTR(`%s`, %%s) > 0' % (table, column),
+                                (needle,))
+                    if cur.fetchone()[0]:
+                        found[needle].append('%s.%s' % (table, column))
+        return found
+
+    def test_no_secret_in_mistrals_database(self):
+        secret = 'hidden-%s' % uuid.uuid4().hex
+        token = 'tok-%s' % uuid.uuid4().hex
+        endpoint = os.environ['OS_ENDPOINT']
+        session = ks_session.Session(auth=TokenAuth(endpoint, token))
+        client = heat_client.Client('1', session=session,
+                                    service_type='orchestration',
+                                    endpoint_override=endpoint)
+        with open(self.template('hidden.yaml')) as f:
+            created = client.stacks.create(
+                stack_name=self.stack_name(), template=f.read(),
+                parameters={'secret': secret})
+        stack_id = created['stack']['id']
+        self.addCleanup(self._delete_quietly, stack_id)
+        stack = self.wait_for_stack(stack_id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        # The secret did travel from a to b through Mistral...
+        self.assertEqual({'b_value': secret}, self.outputs(stack_id))
+        _execution, tasks = self.assert_tasks_succeeded(stack_id, ['a', 'b'])
+        self.assertEqual(secret, tasks['a'].result_value['attrs']['output'])
+        # ... and the token was the request's (heat-engine opened it).
+        grant = self.token_context(tasks['a'])
+        self.assertEqual(token, grant['auth_token'])
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack_id))
+
+        found = self.scan_mistral_db([secret, token, stack_id])
+        # The scan works: the stack id is in Mistral (in clear, by design).
+        self.assertIn('workflow_definitions_v2.name', found[stack_id])
+        self.assertEqual([], found[secret])
+        self.assertEqual([], found[token])
+
+    def token_context(self, task):
+        from heat.common import crypt
+        key = base.cloud_conf('heat.conf')['DEFAULT']['auth_encryption_key']
+        method, sealed = task.action_input['token'].split(':', 1)
+        return json.loads(crypt.decrypt(method, sealed,
+                                        encryption_key=key))['context']
+
+    # -- garbage on the bus ------------------------------------------------
+    def test_garbage_on_the_bus_leaves_the_engine_running(self):
+        # cfg.CONF: oslo.messaging registers its tracing options there.
+        url = base.cloud_conf('heat.conf')['DEFAULT']['transport_url']
+        transport = oslo_messaging.get_rpc_transport(cfg.CONF, url=url)
+        self.addCleanup(transport.cleanup)
+        client = oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(exchange='heat', topic=TOPIC,
+                                             version='1.0'))
+        marker = 'garbage-%s' % uuid.uuid4().hex[:8]
+        garbage = [
+            None, 'text', 12, [1, 2], {}, {'version': 2},
+            {'version': 2, 'stack_id': marker, 'resource_id': 'x'},
+            {'version': 2, 'action_execution_id': marker * 10000},
+            dict(version=2, action_execution_id=str(uuid.uuid4()),
+                 stack_id=marker, traversal='t', resource_id=1,
+                 is_update=True, data={'update:1': 'forged'},
+                 token='cryptography_decrypt_v1:forged'),
+        ]
+        for request in garbage:
+            client.cast({}, 'run_node', request=request)
+        client.cast({}, 'no_such_method', request={})
+        client.cast({}, 'run_node')
+        self.wait_for_log('Refused node 1 (create/update) of stack %s: the '
+                          'traversal token does not verify' % marker)
+        self.assertIn('Refused a malformed node request', self.engine_log())
+        stack = self.create_stack(self.template('chain.yaml'),
+                                  params={'seed': 'g'})
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertEqual({'c_value': 'g-b-c'}, self.outputs(stack.id))

@@ -1,0 +1,108 @@
+"""A node Heat already ran (or runs) in a traversal is answered, not rerun."""
+
+from unittest import mock
+
+from heat_mistral_engine.heat import node_claims
+from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine import protocol
+from tests.unit import base
+
+AX1 = '11111111-1111-4111-8111-111111111111'
+AX2 = '22222222-2222-4222-8222-222222222222'
+
+
+def request(ax):
+    return protocol.NodeRequest.from_dict(protocol.node_request(
+        action_execution_id=ax, stack_id='s', traversal='t', resource_id=4,
+        is_update=True, data={}, token='tok'))
+
+
+def claim(state, ax=AX1, engine='engine-1', **kw):
+    return node_claims.Claim(state=state, engine=engine,
+                             action_execution=ax, **kw)
+
+
+class ReplayTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.mistral = mock.Mock()
+        self.runner = node_runner.NodeRunner('engine-2', mock.Mock(),
+                                             self.mistral)
+        for target, name, value in (
+                (node_runner.traversal_token, 'open_token', mock.Mock()),
+                (node_runner.node_guard, 'admit', mock.Mock())):
+            patcher = mock.patch.object(target, name, return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        self.execute = self._patch(self.runner, '_execute')
+        self.complete = self._patch(node_runner.check_resource,
+                                    'check_stack_complete')
+        self._patch(node_runner, 'CLAIM_POLL_SECONDS', new=0)
+
+    def _patch(self, target, name, **kw):
+        patcher = mock.patch.object(target, name, **kw)
+        self.addCleanup(patcher.stop)
+        return patcher.start()
+
+    def test_done_node_gets_the_first_answer_and_is_not_run(self):
+        first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
+        with mock.patch.object(node_claims, 'claim', return_value=first):
+            outcome = self.runner.run(request(AX2))
+        self.assertEqual({'node': 'receipt-1'}, outcome.output)
+        self.mistral.complete_action.assert_called_once_with(
+            AX2, output={'node': 'receipt-1'}, error=None)
+        self.execute.assert_not_called()
+        self.complete.assert_not_called()
+
+    def test_same_action_execution_again_is_not_answered_twice(self):
+        first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
+        with mock.patch.object(node_claims, 'claim', return_value=first):
+            self.runner.run(request(AX1))
+        self.mistral.complete_action.assert_not_called()
+        self.execute.assert_not_called()
+
+    def test_failed_node_gets_the_same_error(self):
+        first = claim(node_claims.FAILED, error='Resource CREATE failed: x')
+        with mock.patch.object(node_claims, 'claim', return_value=first):
+            self.runner.run(request(AX2))
+        self.mistral.complete_action.assert_called_once_with(
+            AX2, output=None, error='Resource CREATE failed: x')
+        self.execute.assert_not_called()
+
+    def test_running_node_is_waited_for(self):
+        running = claim(node_claims.RUNNING)
+        done = claim(node_claims.SUCCESS, output={'node': 'r'})
+        alive = self._patch(node_runner.listener_client,
+                            'EngineListenerClient')
+        alive.return_value.is_alive.return_value = True
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'get',
+                                  side_effect=[running, running, done]):
+            outcome = self.runner.run(request(AX2))
+        self.assertEqual({'node': 'r'}, outcome.output)
+        self.execute.assert_not_called()
+
+    def test_node_of_a_dead_engine_is_taken_over_and_run(self):
+        running = claim(node_claims.RUNNING, engine='dead-engine')
+        dead = self._patch(node_runner.listener_client,
+                           'EngineListenerClient')
+        dead.return_value.is_alive.return_value = False
+        self.execute.return_value = node_runner.Outcome(error='ran')
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'take_over',
+                                  return_value=True) as take, \
+                mock.patch.object(node_claims, 'finish') as finish:
+            self.runner.run(request(AX2))
+        take.assert_called_once()
+        self.execute.assert_called_once()
+        self.assertEqual('ran', finish.call_args.kwargs['error'])
+
+    def test_first_run_records_its_outcome(self):
+        self.execute.return_value = node_runner.Outcome(
+            output={'node': 'r'})
+        with mock.patch.object(node_claims, 'claim', return_value=None), \
+                mock.patch.object(node_claims, 'finish') as finish:
+            self.runner.run(request(AX1))
+        self.assertEqual({'node': 'r'}, finish.call_args.kwargs['output'])
+        self.assertIsNone(finish.call_args.kwargs['error'])
