@@ -27,7 +27,7 @@ from oslo_serialization import jsonutils
 from heat_mistral_engine import protocol
 
 _METHOD = 'cryptography_decrypt_v1'
-_PURPOSE = 'heat-mistral-engine node receipt'
+_PURPOSE = 'hme-node-1'
 
 
 class InvalidReceipt(Exception):
