@@ -41,15 +41,19 @@ class Claim:
     atomic_key: int = 0
 
 
+FRESH_KEY = 0   # a new claim's atomic key
+
+
 def claim(cnxt, request, engine_id):
     """Claim the request's node for ``engine_id``.
 
-    Returns None if the claim is this engine's (run the node), else the
-    existing Claim (the node is running or ran already).
+    Returns None if the claim is this engine's (run the node; its atomic
+    key is FRESH_KEY), else the existing Claim (the node is running or ran
+    already).
     """
     values = {'entity_id': str(request.resource_id),
               'traversal_id': request.traversal,
-              'is_update': request.is_update, 'atomic_key': 0,
+              'is_update': request.is_update, 'atomic_key': FRESH_KEY,
               'stack_id': request.stack_id,
               'input_data': _record(RUNNING, engine_id,
                                     request.action_execution_id)}
@@ -82,22 +86,33 @@ def get(cnxt, request):
 
 
 def take_over(cnxt, request, found, engine_id):
-    """Take a RUNNING claim of a dead engine; True if this engine has it."""
-    return bool(sync_point_object.SyncPoint.update_input_data(
-        cnxt, str(request.resource_id), request.traversal, request.is_update,
-        found.atomic_key,
-        _record(RUNNING, engine_id, request.action_execution_id)))
+    """Take a RUNNING claim of a dead engine.
+
+    Returns the claim's new atomic key if this engine has it, else None.
+    """
+    if sync_point_object.SyncPoint.update_input_data(
+            cnxt, str(request.resource_id), request.traversal,
+            request.is_update, found.atomic_key,
+            _record(RUNNING, engine_id, request.action_execution_id)):
+        return found.atomic_key + 1
+    return None
 
 
-def finish(cnxt, request, engine_id, output=None, error=None):
-    """Record how the node ended (``error`` None: SUCCESS with output)."""
-    found = get(cnxt, request)
-    if found is None:
-        return False
+def finish(cnxt, request, engine_id, atomic_key=None, output=None,
+           error=None):
+    """Record how the node ended (``error`` None: SUCCESS with output).
+
+    ``atomic_key`` is that of this engine's claim; None to read it.
+    """
+    if atomic_key is None:
+        found = get(cnxt, request)
+        if found is None:
+            return False
+        atomic_key = found.atomic_key
     state = SUCCESS if error is None else FAILED
     return bool(sync_point_object.SyncPoint.update_input_data(
         cnxt, str(request.resource_id), request.traversal, request.is_update,
-        found.atomic_key,
+        atomic_key,
         _record(state, engine_id, request.action_execution_id, output,
                 error)))
 

@@ -122,7 +122,9 @@ def admit(cnxt, request):
     :raises Refused: the stack is gone or not the user's, the traversal is
         already complete, or the node is not in the traversal's graph.
     """
-    row = stack_object.Stack.get_by_id(cnxt, request.stack_id)
+    # The row alone: the template (eager_load) is the node's to load.
+    row = stack_object.Stack.get_by_id(cnxt, request.stack_id,
+                                       eager_load=False)
     if row is None:
         raise Refused('stack %s does not exist' % request.stack_id)
     if row.current_traversal != request.traversal:

@@ -256,11 +256,13 @@ class NodeRunner:
             LOG.info('Node %s of stack %s not run: %s',
                      request.resource_id, request.stack_id, stop)
             return Outcome(error=str(stop))
+        atomic_key = node_claims.FRESH_KEY
         earlier = node_claims.claim(grant.context, request, self.engine_id)
         if earlier is not None:
-            earlier = self._await_earlier_run(grant.context, request, earlier)
-            if earlier is not None:
-                return earlier
+            answer, atomic_key = self._await_earlier_run(
+                grant.context, request, earlier)
+            if answer is not None:
+                return answer
         try:
             with lean_defn.node_scope():
                 outcome = self._execute(grant, request, graph)
@@ -269,14 +271,15 @@ class NodeRunner:
                      request.resource_id, request.stack_id, stop)
             outcome = Outcome(error=str(stop))
         node_claims.finish(grant.context, request, self.engine_id,
-                           output=outcome.output, error=outcome.error)
+                           atomic_key, output=outcome.output,
+                           error=outcome.error)
         return outcome
 
     def _await_earlier_run(self, cnxt, request, earlier):
         """The Outcome of the node's earlier run, once it has ended.
 
-        Returns None when this engine took the node over from a dead
-        engine and must run it.
+        Returns (Outcome, None), or (None, atomic key of the claim) when
+        this engine took the node over from a dead engine and must run it.
         """
         LOG.warning('Node %s (%s) of stack %s traversal %s was already '
                     'claimed for Mistral action execution %s; action '
@@ -288,13 +291,14 @@ class NodeRunner:
             if earlier.engine != self.engine_id and not (
                     listener_client.EngineListenerClient(earlier.engine)
                     .is_alive(cnxt)):
-                if node_claims.take_over(cnxt, request, earlier,
-                                         self.engine_id):
+                atomic_key = node_claims.take_over(cnxt, request, earlier,
+                                                   self.engine_id)
+                if atomic_key is not None:
                     LOG.warning('Node %s of stack %s: engine %s that ran it '
                                 'is gone; running it again',
                                 request.resource_id, request.stack_id,
                                 earlier.engine)
-                    return None
+                    return None, atomic_key
             time.sleep(CLAIM_POLL_SECONDS)
             # The claim first: the traversal may end right after the run
             # the request waits for, and that run's answer is still due.
@@ -303,15 +307,15 @@ class NodeRunner:
                 try:
                     node_guard.admit(cnxt, request)
                 except (node_guard.Stale, node_guard.Refused) as exc:
-                    return Outcome(error=str(exc))
+                    return Outcome(error=str(exc)), None
             if earlier is None:
                 return Outcome(error='the traversal ended before the '
-                                     'node\'s earlier run answered')
+                                     'node\'s earlier run answered'), None
         if earlier.state == node_claims.SUCCESS:
             return Outcome(output=earlier.output,
-                           replayed_for=earlier.action_execution)
+                           replayed_for=earlier.action_execution), None
         return Outcome(error=earlier.error or 'the node failed',
-                       replayed_for=earlier.action_execution)
+                       replayed_for=earlier.action_execution), None
 
     def _execute(self, grant, request, graph):
         cnxt = grant.context

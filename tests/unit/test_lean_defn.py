@@ -306,9 +306,14 @@ class ScopeAndOptionTest(LeanTestCase):
         runner = node_runner.NodeRunner('engine', mock.Mock())
         seen = []
         with mock.patch.object(node_runner.traversal_token, 'open_token'), \
+                mock.patch.object(node_runner.node_guard, 'admit'), \
+                mock.patch.object(node_runner.node_claims, 'claim',
+                                  return_value=None), \
+                mock.patch.object(node_runner.node_claims, 'finish'), \
                 mock.patch.object(
                     runner, '_execute',
-                    lambda grant, req: seen.append(lean_defn.in_node_scope())):
+                    lambda *args: seen.append(lean_defn.in_node_scope()) or
+                    node_runner.Outcome()):
             runner.execute(mock.Mock())
         self.assertEqual([True], seen)
         self.assertFalse(lean_defn.in_node_scope())

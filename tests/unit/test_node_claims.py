@@ -91,12 +91,14 @@ class ReplayTest(base.TestCase):
         self.execute.return_value = node_runner.Outcome(error='ran')
         with mock.patch.object(node_claims, 'claim', return_value=running), \
                 mock.patch.object(node_claims, 'take_over',
-                                  return_value=True) as take, \
+                                  return_value=5) as take, \
                 mock.patch.object(node_claims, 'finish') as finish:
             self.runner.run(request(AX2))
         take.assert_called_once()
         self.execute.assert_called_once()
         self.assertEqual('ran', finish.call_args.kwargs['error'])
+        # The claim is finished with the key the take-over gave it.
+        self.assertEqual(5, finish.call_args.args[3])
 
     def test_first_run_records_its_outcome(self):
         self.execute.return_value = node_runner.Outcome(
@@ -106,3 +108,4 @@ class ReplayTest(base.TestCase):
             self.runner.run(request(AX1))
         self.assertEqual({'node': 'r'}, finish.call_args.kwargs['output'])
         self.assertIsNone(finish.call_args.kwargs['error'])
+        self.assertEqual(node_claims.FRESH_KEY, finish.call_args.args[3])

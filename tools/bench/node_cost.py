@@ -151,7 +151,9 @@ class _Nodes:
         from heat_mistral_engine import protocol
 
         stack = self.stack
-        data = {str(req.rsrc_id): self.outputs[req.rsrc_id]
+        # As Mistral hands them over: every predecessor's sealed receipt.
+        data = {protocol.data_key(req.rsrc_id, req.is_update):
+                self.outputs[req.rsrc_id]['node']
                 for req in self.graph[key] if req.rsrc_id in self.outputs}
         request = protocol.NodeRequest(
             action_execution_id=str(uuid.uuid4()), stack_id=stack.id,
@@ -188,9 +190,14 @@ def _lean(on):
         lean_defn.uninstall()
 
 
-def _comparable(output):
-    """Serialised node data without the ids that differ between stacks."""
-    return json.dumps({key: output[key] for key in
+def _comparable(output, stack):
+    """The node data sealed in a node's output, without stack ids."""
+    from heat_mistral_engine.heat import node_seal
+
+    payload = json.loads(node_seal.crypt.decrypt(
+        node_seal._METHOD, output['node']))
+    data = payload['d']
+    return json.dumps({key: data[key] for key in
                        ('name', 'attrs', 'action', 'status')}, sort_keys=True)
 
 
@@ -211,7 +218,8 @@ def run_shape(shape, count, modes, profile=0):
             _lean(lean)
             nodes.run(nodes.keys[i], profiler)
         # Both modes must hand the same node data to dependents.
-        seen = {_comparable(nodes.outputs[nodes.keys[i].rsrc_id])
+        seen = {_comparable(nodes.outputs[nodes.keys[i].rsrc_id],
+                            nodes.stack)
                 for nodes in runs.values()}
         if len(seen) != 1:
             raise RuntimeError('node %d of %s: node data differ between '
