@@ -24,7 +24,7 @@ class RunNode(actions.Action):
     ``run`` only casts the node to the heat-engines and returns, so no
     executor thread is held while the resource takes minutes. The engine
     that runs the node completes this action execution through Mistral's API:
-    SUCCESS with the resource's node data (the task publishes it for its
+    SUCCESS with the node's sealed receipt (the task publishes it for its
     dependents), or ERROR with Heat's failure reason.
 
     :param stack_id: the stack.
@@ -32,7 +32,8 @@ class RunNode(actions.Action):
     :param resource_id: the resource row of the node.
     :param is_update: True for create/update, False for cleanup.
     :param token: the sealed traversal token from the workflow input.
-    :param data: node data of the create/update predecessors.
+    :param data: sealed receipts of the predecessors, by
+        ``protocol.data_key``; Mistral cannot read or forge them.
     :param resource_name: the resource's name, for people reading tasks.
     """
 
