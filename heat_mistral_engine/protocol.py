@@ -84,8 +84,8 @@ def node_request(**fields):
 def _checked(name, value):
     if name == 'resource_id':
         if isinstance(value, bool) or not isinstance(value, int) or not (
-                0 < value < 2 ** 63):
-            raise BadNodeRequest('resource_id must be a positive 64-bit '
+                0 <= value < 2 ** 63):
+            raise BadNodeRequest('resource_id must be a non-negative 64-bit '
                                  'integer, not %s' % short(value))
         return value
     if name == 'is_update':

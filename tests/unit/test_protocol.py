@@ -24,8 +24,8 @@ class NodeRequestTest(testtools.TestCase):
         self.assertIn('traversal', str(exc))
 
     def test_bad_values_are_refused(self):
-        bad = [('resource_id', '4'), ('resource_id', True), ('resource_id', 0),
-               ('resource_id', 2 ** 63),
+        bad = [('resource_id', '4'), ('resource_id', True),
+               ('resource_id', -1), ('resource_id', 2 ** 63),
                ('is_update', 'yes'), ('data', ['x']), ('data', {1: {}}),
                ('data', {'1': {'id': 1}}), ('data', {'1': ''}),
                ('stack_id', ''),
