@@ -1,0 +1,150 @@
+"""Checks of one cloud's record.
+
+Dependency order in the events, and (plugin mode) Mistral's executions.
+"""
+
+import time
+
+FORWARD = ('CREATE', 'UPDATE')
+TRAVERSALS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
+
+
+def segments(events):
+    """Split resource events by the stack's own *_IN_PROGRESS events.
+
+    Yields (stack action, [(resource, status, reason)]): one list per
+    traversal or stack action, in event order.
+    """
+    action, current = None, []
+    for name, status, reason, is_stack in events:
+        if is_stack:
+            if status.endswith('_IN_PROGRESS'):
+                if action is not None or current:
+                    yield action, current
+                action, current = status.split('_', 1)[0], []
+            continue
+        current.append((name, status, reason))
+    if action is not None or current:
+        yield action, current
+
+
+def order_violations(record):
+    """Every dependency edge respected by the events: the violations.
+
+    Returns [(action, required, dependent, message)] (``required`` and
+    ``dependent`` are the same resource for a replacement out of order).
+
+    For an edge (required, dependent): within one traversal,
+    * forward (create/update) -- the dependent's first CREATE/UPDATE
+      IN_PROGRESS comes after the required resource's last CREATE/UPDATE
+      COMPLETE, if the required resource was acted on at all;
+    * delete (in reverse) -- the required resource's first DELETE
+      IN_PROGRESS comes after the dependent's last COMPLETE of any action;
+    * a replaced resource (CREATE and DELETE in one UPDATE or ROLLBACK
+      traversal) is created before its old self is deleted.
+    """
+    problems = []
+    for number, (action, events) in enumerate(segments(record.events)):
+        where = 'traversal %d (%s)' % (number, action)
+
+        def index(name, pred, last=False):
+            found = [i for i, (n, s, _r) in enumerate(events)
+                     if n == name and pred(s)]
+            if not found:
+                return None
+            return found[-1] if last else found[0]
+
+        for required, dependent in sorted(record.edges):
+            started = index(dependent, lambda s: s in (
+                'CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS'))
+            touched = index(required, lambda s: s.split('_')[0] in FORWARD)
+            if started is not None and touched is not None:
+                done = index(required, lambda s: s in (
+                    'CREATE_COMPLETE', 'UPDATE_COMPLETE'), last=True)
+                if done is None or done > started:
+                    problems.append((
+                        action, required, dependent,
+                        '%s: %s began %s before %s completed' % (
+                            where, dependent, events[started][1], required)))
+            deleting = index(required, lambda s: s == 'DELETE_IN_PROGRESS')
+            if deleting is not None:
+                dep_done = index(dependent, lambda s: s.endswith(
+                    '_COMPLETE'), last=True)
+                dep_busy = index(dependent, lambda s: s.endswith(
+                    '_IN_PROGRESS'), last=True)
+                if dep_busy is not None and (
+                        dep_done is None or dep_done < dep_busy
+                        or dep_done > deleting):
+                    problems.append((
+                        action, required, dependent,
+                        '%s: %s began DELETE before %s finished' % (
+                            where, required, dependent)))
+        if action in ('UPDATE', 'ROLLBACK'):
+            names = {n for n, _s, _r in events}
+            for name in sorted(names):
+                created = index(name, lambda s: s == 'CREATE_COMPLETE')
+                deleting = index(name, lambda s: s == 'DELETE_IN_PROGRESS')
+                first_create = index(name,
+                                     lambda s: s == 'CREATE_IN_PROGRESS')
+                if (created is not None and deleting is not None
+                        and first_create < deleting < created):
+                    problems.append((
+                        action, name, name,
+                        '%s: %s deleted before its replacement was '
+                        'created' % (where, name)))
+    return problems
+
+
+def traversal_count(record):
+    """Traversals that had a graph: stack create/update/delete/rollback.
+
+    A traversal of a stack without resources that creates none (deleting
+    a stack whose create was rolled back) has an empty graph, which the
+    plugin completes without a Mistral execution.
+    """
+    count = 0
+    present = set()
+    for action, events in segments(record.events):
+        if action in TRAVERSALS and (present or events):
+            count += 1
+        for name, status, _reason in events:
+            if status == 'DELETE_COMPLETE':
+                present.discard(name)
+            else:
+                present.add(name)
+    return count
+
+
+def mistral_problems(cloud, record, timeout=30):
+    """Plugin mode: what Mistral ran for the scenario, as problems.
+
+    One execution of the stack's workflow per traversal, and no execution
+    of any workflow left RUNNING (scenarios run one at a time per cloud,
+    so any RUNNING execution is this scenario's, nested stacks included).
+    """
+    client = cloud.mistral()
+    problems = []
+    name = 'heat_stack_%s' % record.stack_id
+    executions = client.executions.list(workflow_name=name, limit=-1)
+    expected = traversal_count(record)
+    if len(executions) != expected:
+        problems.append('%d executions of %s for %d traversals: %s' % (
+            len(executions), name, expected,
+            [(e.description, e.state) for e in executions]))
+    for nested in sorted(record.nested):
+        if not client.executions.list(
+                workflow_name='heat_stack_%s' % nested, limit=-1):
+            problems.append('no Mistral execution ran nested stack %s'
+                            % nested)
+    deadline = time.time() + timeout
+    while True:
+        running = [e for e in client.executions.list(limit=-1)
+                   if e.state in ('RUNNING', 'IDLE', 'PAUSED')]
+        if not running or time.time() > deadline:
+            break
+        time.sleep(1)
+    for execution in running:
+        problems.append('execution %s (%s) still %s %ds after the scenario'
+                        % (execution.id, execution.description,
+                           execution.state, timeout))
+    return problems

@@ -1,0 +1,531 @@
+"""A small scenario language, run the same way against two clouds.
+
+Modelled on Heat's convergence scenario tests: a scenario is data (a
+template, steps) and knows nothing of the engine under test; a ``Runner``
+plays it against one cloud with the ``openstack`` command line, as a user
+would, and returns a ``Record`` of what the user could see after each step
+(stack status and reason, each resource's status, outputs, which resources
+got a new physical id, plus what a step itself reports, such as the hooks
+``openstack stack hook poll`` lists). The test compares the two records
+and checks, on each cloud, that the events respect every dependency.
+
+Steps are small classes with ``run(runner)``; the runner offers the
+commands and the waits they need.
+"""
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import time
+import uuid
+
+from heatclient import client as heat_client
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
+
+TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
+UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                     r'[0-9a-f]{12}')
+
+
+def normalise_text(text):
+    """Status reasons and event reasons with ids replaced by ``<id>``."""
+    return UUID_RE.sub('<id>', text or '')
+
+
+class Cloud(object):
+    """One devcloud, known by its directory (openrc lives there)."""
+
+    def __init__(self, label, devcloud_dir, plugin):
+        self.label = label
+        self.plugin = plugin
+        self.env = dict(os.environ)
+        openrc = os.path.join(devcloud_dir, 'openrc')
+        if not os.path.exists(openrc):
+            raise RuntimeError('%s has no openrc: start that cloud with '
+                               'tools/devcloud (tox -e parity does)' % openrc)
+        with open(openrc) as lines:
+            lines = lines.read().splitlines()
+        for line in lines:
+            match = re.match(r'export (\w+)=(.*)$', line.strip())
+            if match and match.group(1) != 'PATH':
+                self.env[match.group(1)] = match.group(2)
+            if line.strip().startswith('unset '):
+                for var in line.split()[1:]:
+                    self.env.pop(var, None)
+        venv_bin = os.path.join(devcloud_dir, 'venv', 'bin')
+        self.env['PATH'] = venv_bin + os.pathsep + self.env.get('PATH', '')
+        endpoint = self.env['OS_ENDPOINT']
+        session = ks_session.Session(auth=noauth.NoAuth(endpoint=endpoint))
+        self.heat = heat_client.Client('1', session=session,
+                                       service_type='orchestration',
+                                       endpoint_override=endpoint)
+
+    def mistral(self):
+        from mistralclient.api import client as mistral_client
+        return mistral_client.client(mistral_url=self.env['MISTRAL_URL'])
+
+    def openstack(self, *args, parse=True, check=True, timeout=300):
+        cmd = ['openstack'] + [str(a) for a in args]
+        if parse:
+            cmd += ['-f', 'json']
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout, env=self.env)
+        if check and proc.returncode != 0:
+            raise StepError('%s: %s failed (%d): %s%s' % (
+                self.label, ' '.join(cmd), proc.returncode, proc.stdout,
+                _without_client_noise(proc.stderr)))
+        if parse and proc.returncode == 0:
+            return json.loads(proc.stdout or 'null')
+        return proc
+
+
+def _without_client_noise(text):
+    return '\n'.join(line for line in (text or '').splitlines()
+                     if not line.startswith('Could not load '))
+
+
+class StepError(AssertionError):
+    pass
+
+
+class Record(object):
+    """What a scenario left visible on one cloud."""
+
+    def __init__(self):
+        self.steps = []          # [(label, {observations})]
+        self.edges = set()       # (required, dependent) seen in the stack
+        self.nested = set()      # ids of nested stacks seen
+        self.events = []         # (resource, status, reason), oldest first
+        self.stack_name = None
+        self.stack_id = None
+        self.started = time.time()
+        self.duration = None
+
+
+class Runner(object):
+    """Plays one scenario against one cloud."""
+
+    POLL = 1.0
+
+    def __init__(self, cloud, scenario):
+        self.cloud = cloud
+        self.scenario = scenario
+        self.record = Record()
+        self.physical = {}
+
+    # -- helpers for steps --------------------------------------------------
+    @property
+    def stack(self):
+        return self.record.stack_name
+
+    def template_args(self, template=None, environments=(), params=None):
+        args = []
+        if template:
+            args += ['-t', os.path.join(TEMPLATES, template)]
+        for env in environments:
+            args += ['-e', os.path.join(TEMPLATES, env)]
+        for key, value in sorted((params or {}).items()):
+            args += ['--parameter', '%s=%s' % (key, value)]
+        return args
+
+    def get_stack(self):
+        return self.cloud.heat.stacks.get(self.record.stack_id)
+
+    def resources(self):
+        found = self.cloud.heat.resources.list(self.record.stack_id)
+        for res in found:
+            for dependent in res.required_by:
+                self.record.edges.add((res.resource_name, dependent))
+            if res.physical_resource_id and any(
+                    link.get('rel') == 'nested' for link in res.links):
+                self.record.nested.add(res.physical_resource_id)
+        return {r.resource_name: r for r in found}
+
+    def wait_stack(self, timeout=240):
+        """Until the stack leaves IN_PROGRESS; returns its status."""
+        deadline = time.time() + timeout
+        while True:
+            stack = self.get_stack()
+            if not stack.stack_status.endswith('IN_PROGRESS'):
+                return stack.stack_status
+            self.resources()  # their dependency edges, while they exist
+            if time.time() > deadline:
+                raise StepError('%s: stack %s still %s after %d s' % (
+                    self.cloud.label, self.stack, stack.stack_status,
+                    timeout))
+            time.sleep(self.POLL)
+
+    def wait_resource(self, name, status, timeout=120):
+        deadline = time.time() + timeout
+        while True:
+            res = self.resources().get(name)
+            if res is not None and res.resource_status == status:
+                return
+            if time.time() > deadline:
+                raise StepError('%s: resource %s of %s not %s after %d s '
+                                '(%s)' % (self.cloud.label, name, self.stack,
+                                          status, timeout,
+                                          res and res.resource_status))
+            time.sleep(self.POLL / 2)
+
+    def hook_poll(self):
+        """``openstack stack hook poll``: sorted (resource, reason) pairs.
+
+        The command lists pending pre-* hooks only (it finds them in the
+        events of the stack's current action).
+        """
+        rows = self.cloud.openstack('stack', 'hook', 'poll', self.stack)
+        return sorted((row['Resource Name'], row['Resource Status Reason'])
+                      for row in rows)
+
+    def pending_hooks(self):
+        """(resource, hook) pairs paused in the current stack action.
+
+        Pre- and post- hooks, found in the events as heatclient finds pre-
+        hooks.
+        """
+        events = self.cloud.heat.events.list(
+            self.record.stack_id, sort_dir='asc', sort_keys='created_at')
+        pending = set()
+        for event in events:
+            reason = event.resource_status_reason or ''
+            if event.physical_resource_id == self.record.stack_id and \
+                    reason.startswith('Stack ') and \
+                    reason.endswith(' started'):
+                pending = set()
+            match = re.match(r'\w+ paused until Hook ([\w-]+) is cleared$',
+                             reason)
+            if match:
+                pending.add((event.resource_name, match.group(1)))
+            match = re.match(r'Hook ([\w-]+) is cleared$', reason)
+            if match:
+                pending.discard((event.resource_name, match.group(1)))
+        return sorted(pending)
+
+    def wait_hooks(self, expected, timeout=120):
+        deadline = time.time() + timeout
+        while True:
+            found = self.pending_hooks()
+            if found == sorted(expected):
+                return found
+            if time.time() > deadline:
+                raise StepError('%s: hooks %s, expected %s' % (
+                    self.cloud.label, found, sorted(expected)))
+            time.sleep(self.POLL)
+
+    def snapshot(self, label, **extra):
+        """Record what a user sees now (the step is complete)."""
+        stack = self.cloud.heat.stacks.get(self.record.stack_id)
+        observed = {
+            'stack_status': stack.stack_status,
+            'stack_status_reason': normalise_text(stack.stack_status_reason),
+        }
+        if stack.stack_status != 'DELETE_COMPLETE':
+            resources = self.resources()
+            observed['resources'] = {n: r.resource_status
+                                     for n, r in resources.items()}
+            replaced = []
+            for name, res in resources.items():
+                before = self.physical.get(name)
+                now = res.physical_resource_id
+                if before and now and before != now:
+                    replaced.append(name)
+                if now:
+                    self.physical[name] = now
+            observed['new_physical_id'] = sorted(replaced)
+            observed['outputs'] = self.outputs(stack)
+        observed.update(extra)
+        self.record.steps.append((label, observed))
+
+    def outputs(self, stack):
+        result = {}
+        for output in stack.outputs or []:
+            key = output['output_key']
+            value = output.get('output_value')
+            if key in self.scenario.volatile_outputs and value is not None:
+                # Random by design: its shape is what both engines share.
+                value = '<%s of length %d>' % (type(value).__name__,
+                                               len(value))
+            if output.get('output_error'):
+                value = {'error': normalise_text(output['output_error'])}
+            result[key] = value
+        return result
+
+    def load_events(self):
+        events = self.cloud.heat.events.list(
+            self.record.stack_id, sort_dir='asc', sort_keys='created_at')
+        self.record.events = [
+            (e.resource_name, e.resource_status,
+             normalise_text(e.resource_status_reason),
+             e.physical_resource_id == self.record.stack_id)
+            for e in events]
+
+    # -- the scenario ---------------------------------------------------------
+    def run(self):
+        self.record.stack_name = 'par-%s-%s' % (self.scenario.name[:30],
+                                                uuid.uuid4().hex[:6])
+        try:
+            for step in self.scenario.steps:
+                step.run(self)
+        finally:
+            if self.record.stack_id:
+                self.load_events()
+            self.record.duration = time.time() - self.record.started
+        return self.record
+
+    def cleanup(self):
+        """Delete the stack if a failed scenario left it behind."""
+        if not self.record.stack_id:
+            return
+        try:
+            stack = self.get_stack()
+        except Exception:
+            return
+        if stack.stack_status != 'DELETE_COMPLETE':
+            self.cloud.openstack('stack', 'delete', '--yes', '--wait',
+                                 self.record.stack_id, parse=False,
+                                 check=False)
+
+
+class Scenario(object):
+    """A name, the steps, and the outputs that are random by design.
+
+    ``unordered``: [(ACTION, required, dependent, reason)], dependency
+    edges that native Heat itself does not respect in traversals of that
+    action; the order check skips them (in both modes) and the test
+    asserts that native Heat still behaves so, so the exception cannot
+    outlive the Heat behaviour it describes.
+    """
+
+    def __init__(self, name, steps, volatile_outputs=(), unordered=(),
+                 doc=''):
+        self.name = name
+        self.steps = steps
+        self.volatile_outputs = set(volatile_outputs)
+        self.unordered = list(unordered)
+        self.doc = doc
+
+
+# ---------------------------------------------------------------- the steps
+class Create(object):
+    """``openstack stack create``; waits unless ``wait=False``."""
+
+    def __init__(self, template, environments=(), params=None, extra=(),
+                 wait=True, label='create'):
+        self.template = template
+        self.environments = environments
+        self.params = params
+        self.extra = list(extra)
+        self.wait = wait
+        self.label = label
+
+    def run(self, runner):
+        args = ['stack', 'create'] + runner.template_args(
+            self.template, self.environments, self.params) + self.extra
+        created = runner.cloud.openstack(*(args + [runner.stack]))
+        runner.record.stack_id = created['id']
+        runner.resources()
+        if self.wait:
+            runner.wait_stack()
+            runner.snapshot(self.label)
+
+
+class Update(object):
+    """``openstack stack update``; waits unless ``wait=False``.
+
+    With a template, environments, parameters, ``--existing``, or extra
+    options such as ``--rollback``.
+    """
+
+    def __init__(self, template=None, environments=(), params=None,
+                 existing=False, extra=(), wait=True, label='update'):
+        self.template = template
+        self.environments = environments
+        self.params = params
+        self.existing = existing
+        self.extra = list(extra)
+        self.wait = wait
+        self.label = label
+
+    def run(self, runner):
+        args = ['stack', 'update'] + runner.template_args(
+            self.template, self.environments, self.params) + self.extra
+        if self.existing:
+            args.append('--existing')
+        runner.cloud.openstack(*(args + [runner.stack]), parse=False)
+        runner.resources()
+        if self.wait:
+            # The update call returns before the engine set IN_PROGRESS
+            # only with the legacy engine; convergence stores it first.
+            runner.wait_stack()
+            runner.snapshot(self.label)
+
+
+class PreviewUpdate(object):
+    """``openstack stack update --dry-run``.
+
+    Records what it would do, and that the stack is left as it was.
+    """
+
+    def __init__(self, template=None, environments=(), params=None,
+                 existing=False, label='preview-update'):
+        self.template = template
+        self.environments = environments
+        self.params = params
+        self.existing = existing
+        self.label = label
+
+    def run(self, runner):
+        args = ['stack', 'update', '--dry-run'] + runner.template_args(
+            self.template, self.environments, self.params)
+        if self.existing:
+            args.append('--existing')
+        shown = runner.cloud.openstack(*(args + [runner.stack]))
+        # One column per kind of change (added, deleted, replaced,
+        # unchanged, updated), each a list of resources.
+        preview = {}
+        for kind, rows in shown.items():
+            if isinstance(rows, str):
+                rows = json.loads(rows)
+            preview[kind] = sorted(r['resource_name'] for r in rows)
+        runner.snapshot(self.label, preview=preview)
+
+
+class WaitStack(object):
+    """Wait for the stack to settle, then record it."""
+
+    def __init__(self, label='settled'):
+        self.label = label
+
+    def run(self, runner):
+        runner.wait_stack()
+        runner.snapshot(self.label)
+
+
+class WaitResource(object):
+    """Wait until a resource shows ``status`` (e.g. mid-create)."""
+
+    def __init__(self, name, status):
+        self.name = name
+        self.status = status
+
+    def run(self, runner):
+        runner.wait_resource(self.name, self.status)
+
+
+class Cancel(object):
+    """``openstack stack cancel [--no-rollback]``, then wait and record."""
+
+    def __init__(self, rollback=True, label=None):
+        self.rollback = rollback
+        self.label = label or ('cancel' if rollback else
+                               'cancel --no-rollback')
+
+    def run(self, runner):
+        args = ['stack', 'cancel', runner.stack]
+        if not self.rollback:
+            args.append('--no-rollback')
+        runner.cloud.openstack(*args, parse=False)
+        runner.wait_stack()
+        runner.snapshot(self.label)
+
+
+class Delete(object):
+    """``openstack stack delete``; waits unless ``wait=False``."""
+
+    def __init__(self, wait=True, label='delete'):
+        self.wait = wait
+        self.label = label
+
+    def run(self, runner):
+        runner.cloud.openstack('stack', 'delete', '--yes', runner.stack,
+                               parse=False)
+        if self.wait:
+            runner.wait_stack()
+            runner.snapshot(self.label)
+
+
+class StackAction(object):
+    """``openstack stack check|suspend|resume``, then wait and record."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def run(self, runner):
+        runner.cloud.openstack('stack', self.action, runner.stack,
+                               parse=False)
+        runner.wait_stack()
+        runner.snapshot(self.action)
+
+
+class PollHooks(object):
+    """Wait until the hooks ``expected`` ([(resource, hook type)]) pend.
+
+    Then record them with what ``openstack stack hook poll`` lists (pre-*
+    hooks only: the command ignores post-* hooks).
+    """
+
+    def __init__(self, expected, label=None):
+        self.expected = expected
+        self.label = label or 'hooks %s' % expected
+
+    def run(self, runner):
+        found = runner.wait_hooks(self.expected)
+        stack = runner.get_stack()
+        runner.record.steps.append((self.label, {
+            'pending hooks': found,
+            'hook poll': runner.hook_poll(),
+            'stack_status': stack.stack_status,
+            'resources': {n: r.resource_status
+                          for n, r in runner.resources().items()}}))
+
+
+class ClearHook(object):
+    """``openstack stack hook clear`` for pre-* hooks.
+
+    Post-* hooks have no CLI flag, so they are cleared as heatclient does
+    it, by a signal with ``unset_hook`` (``openstack stack resource
+    signal``).
+    """
+
+    def __init__(self, resource, hook):
+        self.resource = resource
+        self.hook = hook
+
+    def run(self, runner):
+        if self.hook.startswith('pre-'):
+            runner.cloud.openstack('stack', 'hook', 'clear', runner.stack,
+                                   self.resource, '--' + self.hook,
+                                   parse=False)
+        else:
+            runner.cloud.openstack(
+                'stack', 'resource', 'signal', runner.stack, self.resource,
+                '--data', json.dumps({'unset_hook': self.hook}), parse=False)
+
+
+class SignalHandle(object):
+    """Signal a wait condition handle by running its ``curl_cli``.
+
+    As a server's user-data script would.
+    """
+
+    def __init__(self, handle, data):
+        self.handle = handle
+        self.data = data
+
+    def run(self, runner):
+        shown = runner.cloud.openstack('stack', 'resource', 'show',
+                                       runner.stack, self.handle)
+        attributes = shown['attributes']
+        if isinstance(attributes, str):
+            attributes = json.loads(attributes)
+        command = attributes['curl_cli'] + ' --data-binary ' + shlex.quote(
+            json.dumps(self.data))
+        proc = subprocess.run(command, shell=True, capture_output=True,
+                              text=True, timeout=60, env=runner.cloud.env)
+        if proc.returncode != 0:
+            raise StepError('%s: %s failed: %s%s' % (
+                runner.cloud.label, command, proc.stdout, proc.stderr))

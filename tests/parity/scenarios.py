@@ -1,0 +1,213 @@
+"""The scenarios of issue 4's parity suite, one per line of the issue.
+
+Each is plain data: templates in templates/, steps from dsl. A scenario
+whose comparison is known to fail names the divergence in ``DIVERGENCES``
+(the test then expects the failure, so a fix shows as an unexpected
+success).
+"""
+
+from tests.parity.dsl import Cancel
+from tests.parity.dsl import ClearHook
+from tests.parity.dsl import Create
+from tests.parity.dsl import Delete
+from tests.parity.dsl import PollHooks
+from tests.parity.dsl import PreviewUpdate
+from tests.parity.dsl import Scenario
+from tests.parity.dsl import SignalHandle
+from tests.parity.dsl import StackAction
+from tests.parity.dsl import Update
+from tests.parity.dsl import WaitResource
+from tests.parity.dsl import WaitStack
+
+CHAIN = 'chain.yaml'
+SLOW = 'slow.yaml'
+RANDOM = ('rnd',)
+# Long enough to act on a resource mid-action on a busy 2-core machine,
+# where one openstack command can take 10 s to start.
+SLOW_SECS = 40
+
+# Native Heat's own order, which the plugin keeps: after a is replaced
+# and b is left alone (its properties did not change), b's stored
+# requirements still name the old a, so the delete graph has no edge from
+# the new a to b and Heat deletes a first.
+HEAT_DELETE_AFTER_REPLACE = (
+    'Heat deletes a replaced resource before its unchanged dependents')
+
+SCENARIOS = [
+    Scenario('update_parameters_existing', volatile_outputs=RANDOM, doc=(
+        'Parameter-only update (in place), --existing with a changed '
+        'parameter, preview-update of an unchanged stack.'), steps=[
+        Create(CHAIN),
+        Update(CHAIN, params={'greeting': 'bye'},
+               label='parameter-only update'),
+        Update(existing=True, params={'greeting': 'third'},
+               label='update --existing'),
+        PreviewUpdate(existing=True, label='preview-update unchanged'),
+        Delete(),
+    ]),
+    Scenario('update_add_remove', volatile_outputs=RANDOM, doc=(
+        'Template update: n removed, e added, b updated in place.'), steps=[
+        Create(CHAIN),
+        PreviewUpdate(CHAIN.replace('.yaml', '_v2.yaml')),
+        Update(CHAIN.replace('.yaml', '_v2.yaml')),
+        Delete(),
+    ]),
+    Scenario('update_replace', volatile_outputs=RANDOM, unordered=[
+        ('DELETE', 'a', 'b', HEAT_DELETE_AFTER_REPLACE)], doc=(
+        'UpdateReplace of a: the replacement is created before the old a '
+        'is deleted, and the old one is cleaned up.'), steps=[
+        Create(CHAIN),
+        Update(CHAIN, params={'replace_value': 'r2'}),
+        Delete(),
+    ]),
+    Scenario('create_fails_rollback', volatile_outputs=RANDOM, doc=(
+        'Failed create with --enable-rollback rolls back.'), steps=[
+        Create(CHAIN, params={'fail_b': 'true'},
+               extra=['--enable-rollback']),
+        Delete(),
+    ]),
+    Scenario('create_fails_no_rollback', volatile_outputs=RANDOM, doc=(
+        'Failed create without --enable-rollback (the client default, '
+        'disable_rollback) stays CREATE_FAILED.'), steps=[
+        Create(CHAIN, params={'fail_b': 'true'}),
+        Delete(),
+    ]),
+    Scenario('update_fails_rollback', volatile_outputs=RANDOM, doc=(
+        'Failed update with --rollback enabled rolls back.'), steps=[
+        Create(CHAIN),
+        Update(existing=True, params={'fail_b': 'true', 'greeting': 'x'},
+               extra=['--rollback', 'enabled']),
+        Delete(),
+    ]),
+    Scenario('update_fails_disable_rollback', volatile_outputs=RANDOM, doc=(
+        'Failed update with --rollback disabled stays UPDATE_FAILED; a '
+        'later good update recovers.'), steps=[
+        Create(CHAIN, extra=['--enable-rollback']),
+        Update(existing=True, params={'fail_b': 'true', 'greeting': 'x'},
+               extra=['--rollback', 'disabled']),
+        Update(existing=True, params={'fail_b': 'false'},
+               label='recovering update'),
+        Delete(),
+    ]),
+    Scenario('cancel_update_rollback', doc=(
+        'openstack stack cancel of a running update rolls back.'), steps=[
+        Create(SLOW, params={'wait': 0}),
+        Update(existing=True, params={'wait': SLOW_SECS, 'value': 'v2'},
+               wait=False),
+        WaitResource('slow', 'UPDATE_IN_PROGRESS'),
+        Cancel(rollback=True),
+        Delete(),
+    ]),
+    Scenario('cancel_update_no_rollback', doc=(
+        'openstack stack cancel --no-rollback of a running update; a later '
+        'update recovers.'), steps=[
+        Create(SLOW, params={'wait': 0}),
+        Update(existing=True, params={'wait': SLOW_SECS, 'value': 'v2'},
+               wait=False),
+        WaitResource('slow', 'UPDATE_IN_PROGRESS'),
+        Cancel(rollback=False),
+        Update(existing=True, params={'wait': 0, 'value': 'v3'},
+               label='recovering update'),
+        Delete(),
+    ]),
+    Scenario('cancel_create_no_rollback', doc=(
+        'openstack stack cancel --no-rollback of a running create.'), steps=[
+        Create(SLOW, params={'wait': SLOW_SECS}, wait=False),
+        WaitResource('slow', 'CREATE_IN_PROGRESS'),
+        Cancel(rollback=False),
+        Delete(),
+    ]),
+    Scenario('delete_during_create', doc=(
+        'openstack stack delete while the create runs.'), steps=[
+        Create(SLOW, params={'wait': SLOW_SECS}, wait=False),
+        WaitResource('slow', 'CREATE_IN_PROGRESS'),
+        Delete(),
+    ]),
+    Scenario('delete_during_update', doc=(
+        'openstack stack delete while an update runs.'), steps=[
+        Create(SLOW, params={'wait': 0}),
+        Update(existing=True, params={'wait': SLOW_SECS, 'value': 'v2'},
+               wait=False),
+        WaitResource('slow', 'UPDATE_IN_PROGRESS'),
+        Delete(),
+    ]),
+    Scenario('update_supersedes_update', doc=(
+        'A second update while the first runs: the first traversal stops, '
+        'the second wins.'), steps=[
+        Create(SLOW, params={'wait': 0}),
+        Update(existing=True, params={'wait': SLOW_SECS, 'value': 'v2'},
+               wait=False),
+        WaitResource('slow', 'UPDATE_IN_PROGRESS'),
+        Update(existing=True, params={'wait': 0, 'value': 'v3'},
+               label='superseding update'),
+        Delete(),
+    ]),
+    Scenario('hooks_from_environment', volatile_outputs=RANDOM, doc=(
+        'pre/post create and update and pre-delete hooks on a, from the '
+        'environment: listed by hook poll, released by hook clear (or, for '
+        'post-* hooks, which the CLI neither lists nor clears, found in '
+        'the events and released by a signal).'), steps=[
+        Create(CHAIN, environments=['hooks_env.yaml'], wait=False),
+        PollHooks([('a', 'pre-create')]),
+        ClearHook('a', 'pre-create'),
+        PollHooks([('a', 'post-create')]),
+        ClearHook('a', 'post-create'),
+        WaitStack('created'),
+        Update(existing=True, params={'greeting': 'x'}, wait=False),
+        PollHooks([('a', 'pre-update')]),
+        ClearHook('a', 'pre-update'),
+        PollHooks([('a', 'post-update')]),
+        ClearHook('a', 'post-update'),
+        WaitStack('updated'),
+        Delete(wait=False),
+        PollHooks([('a', 'pre-delete')]),
+        ClearHook('a', 'pre-delete'),
+        WaitStack('deleted'),
+    ]),
+    Scenario('hooks_pre_create_option', volatile_outputs=RANDOM, doc=(
+        'stack create --pre-create b: a completes, b waits, c does not '
+        'start until hook clear.'), steps=[
+        Create(CHAIN, extra=['--pre-create', 'b'], wait=False),
+        PollHooks([('b', 'pre-create')]),
+        ClearHook('b', 'pre-create'),
+        WaitStack('created'),
+        Delete(),
+    ]),
+    Scenario('stack_timeout', doc=(
+        'stack create --timeout 1 with a resource that takes 10 minutes: '
+        'the stack fails after one minute.'), steps=[
+        Create('timeout.yaml', extra=['--timeout', '1']),
+        Delete(),
+    ]),
+    Scenario('nested_stacks', doc=(
+        'ResourceGroup, provider template and OS::Heat::Stack, created, '
+        'updated (group grows, values change) and deleted.'), steps=[
+        Create('nested.yaml', environments=['nested_env.yaml']),
+        Update('nested.yaml', environments=['nested_env.yaml'],
+               params={'count': 3, 'value': 'v2'}),
+        Delete(),
+    ]),
+    Scenario('wait_condition', doc=(
+        'A wait condition completes when its handle is signalled (curl_cli, '
+        'as a server would); the resource after it gets the data.'), steps=[
+        Create('waitcondition.yaml', wait=False),
+        WaitResource('wait', 'CREATE_IN_PROGRESS'),
+        SignalHandle('handle', {'status': 'SUCCESS', 'reason': 'ready',
+                                'data': 'payload', 'id': '1'}),
+        WaitStack('signalled'),
+        Delete(),
+    ]),
+    Scenario('check_suspend_resume', volatile_outputs=RANDOM, doc=(
+        'stack check, suspend and resume.'), steps=[
+        Create(CHAIN),
+        StackAction('check'),
+        StackAction('suspend'),
+        StackAction('resume'),
+        Delete(),
+    ]),
+]
+
+# Scenario name -> the divergence that makes its comparison fail (see the
+# report in doc/source and the commit that added the entry).
+DIVERGENCES = {
+}
