@@ -17,6 +17,7 @@ from heat_mistral_engine import config
 from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import watchdog
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ def start_node_server(worker, conf=cfg.CONF):
     server = heat_messaging.get_rpc_server(target, NodeEndpoint(nodes))
     server.start()
     worker._hme_node_server = server
+    # Nodes of engines that die are taken over by the live ones.
+    worker._hme_periodic = watchdog.start(runner, conf)
     LOG.info('heat-mistral-engine node server listening on topic %s in '
              'engine %s', target.topic, worker.engine_id)
     return server
