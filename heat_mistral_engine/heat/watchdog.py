@@ -59,6 +59,8 @@ from heat_mistral_engine import protocol
 LOG = logging.getLogger(__name__)
 
 WORKER_WENT_DOWN = 'Worker went down during resource %s'
+# Replacement chains followed at most (a cycle must not hang a scan).
+MAX_REPLACEMENTS = 20
 
 
 @dataclasses.dataclass
@@ -146,10 +148,7 @@ class Watchdog:
             # Not ours to run: the orphan check deals with these.
             return None
         try:
-            row = resource_objects.Resource.get_obj(
-                cnxt, request.resource_id, refresh=True,
-                fields={'engine_id', 'atomic_key', 'updated_at',
-                        'created_at'})
+            row, replaced = _effective_row(cnxt, request.resource_id)
         except exception.NotFound:
             return None   # deleted meanwhile: its node ends at once
         holder = row.engine_id
@@ -161,6 +160,11 @@ class Watchdog:
             if alive[holder]:
                 return None
             return self._take_over(cnxt, request, row, holder)
+        if replaced:
+            # The node went on with a replacement that no engine holds:
+            # done or about to report. Running the node again would
+            # replace the resource once more.
+            return None
         limit = self.group.lost_node_timeout
         touched = row.updated_at or row.created_at
         if (self._age(action.created_at) < limit or
@@ -176,8 +180,7 @@ class Watchdog:
         if not _claim(cnxt, row.id, dead_engine, row.atomic_key):
             return None
         rsrc, _defn, _stack = check_resource.load_resource(
-            cnxt, request.resource_id, {}, request.traversal,
-            request.is_update)
+            cnxt, row.id, {}, request.traversal, request.is_update)
         if rsrc is not None:
             rsrc.state_set(rsrc.action, rsrc.FAILED,
                            WORKER_WENT_DOWN % rsrc.action)
@@ -204,6 +207,30 @@ def _request(action):
         LOG.warning('Watchdog: Mistral action execution %s has no usable '
                     'node request: %s', action.id, exc)
         return None
+
+
+def _effective_row(cnxt, resource_id):
+    """The row a node works on: its resource, or that one's replacement.
+
+    Returns (row, replaced). A node whose resource was replaced (UpdateReplace,
+    or a take-over of a dead engine's create) goes on with the replacement,
+    so the replacement's lock tells whether it still runs.
+    """
+    fields = {'engine_id', 'atomic_key', 'updated_at', 'created_at',
+              'replaced_by'}
+    row = resource_objects.Resource.get_obj(cnxt, resource_id, refresh=True,
+                                            fields=fields)
+    replaced = False
+    for _hop in range(MAX_REPLACEMENTS):
+        if row.replaced_by is None:
+            break
+        try:
+            row = resource_objects.Resource.get_obj(
+                cnxt, row.replaced_by, refresh=True, fields=fields)
+        except exception.NotFound:
+            break
+        replaced = True
+    return row, replaced
 
 
 def _claim(cnxt, resource_id, expected_engine, atomic_key):

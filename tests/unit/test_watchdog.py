@@ -29,10 +29,12 @@ class FakeRows:
     def __init__(self):
         self.rows = {}
 
-    def add(self, rid, engine_id=None, atomic_key=3, updated=600):
+    def add(self, rid, engine_id=None, atomic_key=3, updated=600,
+            replaced_by=None):
         self.rows[rid] = types.SimpleNamespace(
             id=rid, engine_id=engine_id, atomic_key=atomic_key,
-            updated_at=ago(updated), created_at=ago(3600))
+            updated_at=ago(updated), created_at=ago(3600),
+            replaced_by=replaced_by)
 
     def get_obj(self, cnxt, rid, refresh=False, fields=None):
         if rid not in self.rows:
@@ -158,6 +160,25 @@ class WatchdogTest(base.TestCase):
         self.ran.clear()
         self.assertEqual([], self.watchdog('other').scan())
         self.rsrc.state_set.assert_not_called()
+
+    def test_a_replaced_node_is_judged_by_its_replacement(self):
+        # 1 was replaced by 11, which a live engine creates: leave it.
+        self.rows.add(1, replaced_by=11)
+        self.rows.add(11, engine_id='live-engine')
+        # 2 was replaced by 12, done but not reported yet: running 2 again
+        # would replace it once more.
+        self.rows.add(2, replaced_by=12)
+        self.rows.add(12)
+        # 3 was replaced by 13, whose engine died: 13 is taken over.
+        self.rows.add(3, replaced_by=13)
+        self.rows.add(13, engine_id='dead-engine')
+        for rid in (1, 2, 3):
+            self.action(rid)
+        adopted = self.watchdog().scan()
+        self.assertEqual([(3, 'dead-engine')],
+                         [(a.request.resource_id, a.why) for a in adopted])
+        self.assertIsNone(self.rows.rows[13].engine_id)
+        self.assertEqual('live-engine', self.rows.rows[11].engine_id)
 
     def test_nodes_of_finished_or_superseded_stacks_are_left(self):
         self.rows.add(1, engine_id='dead-engine')
