@@ -172,12 +172,13 @@ def creation_counts(events):
 
 
 def stack_events(heat, stack_id):
+    """(resource name, status, reason) of the stack's resource events."""
+    stack_name = heat.stacks.get(stack_id, resolve_outputs=False).stack_name
     events = heat.events.list(stack_id, sort_dir='asc',
-                              sort_keys='created_at', limit=10000)
+                              sort_keys='created_at', limit=100000)
     return [(e.resource_name, e.resource_status,
              getattr(e, 'resource_status_reason', ''))
-            for e in events if e.resource_name != e.stack_name
-            or getattr(e, 'physical_resource_id', None) != stack_id]
+            for e in events if e.resource_name != stack_name]
 
 
 def wait_for(heat, stack_id, timeout):
