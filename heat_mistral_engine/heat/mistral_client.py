@@ -23,6 +23,9 @@ SERVICE_TYPE = 'workflowv2'
 # The Mistral action that carries one resource node (setup.cfg).
 NODE_ACTION = 'heat.run_node'
 
+# What Mistral 23 answers (HTTP 500) to a second completion of an action.
+ALREADY_COMPLETED = 'is already completed'
+
 # Seconds between two attempts to report a node to a Mistral that cannot
 # be reached.
 REPORT_RETRY_SECONDS = 2.0
@@ -194,7 +197,8 @@ class MistralService:
         While Mistral cannot be reached or answers 5xx (a Mistral restart),
         the report is retried for ``retry_for`` seconds (default
         ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
-        not retried.
+        not retried. An action already completed (by another run of the
+        same node) is left as it is: returns None.
         """
         # The API takes output as the JSON text of an object, never a bare
         # string ("JsonType field value must be a dictionary"); it becomes
@@ -212,6 +216,12 @@ class MistralService:
                     action_execution_id, state=state,
                     output=json.dumps(value))
             except Exception as exc:
+                if ALREADY_COMPLETED in str(exc):
+                    # Another run of the node (a take-over, a duplicate
+                    # delivery) reported first; Mistral keeps that result.
+                    LOG.info('Action execution %s was already completed; '
+                             'this result is dropped', action_execution_id)
+                    return None
                 if not _transient(exc) or time.monotonic() >= deadline:
                     raise MistralUnavailable(
                         'Mistral at %s failed to complete action execution '

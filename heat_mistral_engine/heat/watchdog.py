@@ -20,12 +20,16 @@ reads the resource row:
   one live engine only adopts it, and the resource is marked FAILED
   "Worker went down during resource ACTION", exactly as Heat's own
   ``_stale_resource_needs_retry`` does;
-* unlocked, and neither the action execution nor the row changed for
-  ``lost_node_timeout`` seconds: the message was lost with its engine
-  (oslo.messaging acknowledges a message before the engine runs it) or with
-  Mistral or the broker. The claim is the same compare-and-swap, which also
-  touches the row, so no other watchdog claims it again for
-  ``lost_node_timeout``.
+* unlocked, and the row unchanged (same ``atomic_key``, which every lock
+  and unlock moves) for ``lost_node_timeout`` seconds of this watchdog's
+  scans while the action stayed RUNNING: the message was lost with its
+  engine (oslo.messaging acknowledges a message before the engine runs
+  it), with Mistral or with the broker, or the engine died before it could
+  report. The claim is the same compare-and-swap, which moves
+  ``atomic_key``, so no other watchdog claims it again for
+  ``lost_node_timeout``;
+* replaced, and the replacement unlocked: the node is done or reporting;
+  running it again would replace the resource once more, so it is left.
 
 The adopting engine then runs the node with the original request (token
 and predecessor data are in the action execution's input) through the same
@@ -50,7 +54,6 @@ from heat.objects import stack as stack_objects
 from heat.rpc import listener_client
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_utils import timeutils
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat import traversal_token
@@ -82,17 +85,20 @@ class Watchdog:
         lock owner of the re-runs, its ``mistral`` the API client).
     :param is_alive: ``f(context, engine_id) -> bool``; Heat's listener
         check by default.
-    :param now: ``f() -> datetime`` (naive UTC), for tests.
+    :param clock: ``f() -> seconds`` (monotonic), for tests.
     :param spawn: ``f(callable)`` running a re-run concurrently; a thread
         by default.
     """
 
-    def __init__(self, runner, conf=cfg.CONF, is_alive=None, now=None,
+    def __init__(self, runner, conf=cfg.CONF, is_alive=None, clock=None,
                  spawn=None):
         self.runner = runner
         self.conf = conf
         self._is_alive = is_alive or _engine_alive
-        self._now = now or timeutils.utcnow
+        self._clock = clock or _monotonic
+        # action execution id -> (atomic_key seen, since when), for the
+        # unlocked nodes of the running actions.
+        self._seen = {}
         self._spawn = spawn or _thread
 
     @property
@@ -107,6 +113,9 @@ class Watchdog:
         raises ``MistralUnavailable`` if Mistral cannot list the actions.
         """
         actions = self.runner.mistral.running_node_actions()
+        running = {a.id for a in actions}
+        for gone in set(self._seen) - running:
+            del self._seen[gone]
         alive = {}
         adopted = []
         for action in actions:
@@ -165,11 +174,15 @@ class Watchdog:
             # done or about to report. Running the node again would
             # replace the resource once more.
             return None
-        limit = self.group.lost_node_timeout
-        touched = row.updated_at or row.created_at
-        if (self._age(action.created_at) < limit or
-                self._age(action.updated_at) < limit or
-                (touched is not None and self._age(touched) < limit)):
+        # Lost: this watchdog has seen the row unlocked and unchanged (its
+        # atomic_key moves at every lock and unlock) while the action ran,
+        # for lost_node_timeout. (The row's updated_at is not kept by Heat.)
+        seen_key, since = self._seen.setdefault(
+            action.id, (row.atomic_key, self._clock()))
+        if seen_key != row.atomic_key:
+            self._seen[action.id] = (row.atomic_key, self._clock())
+            return None
+        if self._clock() - since < self.group.lost_node_timeout:
             return None
         if not _claim(cnxt, row.id, None, row.atomic_key):
             return None
@@ -185,15 +198,6 @@ class Watchdog:
             rsrc.state_set(rsrc.action, rsrc.FAILED,
                            WORKER_WENT_DOWN % rsrc.action)
         return Adoption(request, 'dead-engine', dead_engine)
-
-    def _age(self, stamp):
-        """Seconds since ``stamp`` (datetime or Mistral's text)."""
-        if stamp is None:
-            return float('inf')
-        if isinstance(stamp, str):
-            stamp = timeutils.parse_isotime(stamp)
-        stamp = timeutils.normalize_time(stamp)
-        return (self._now() - stamp).total_seconds()
 
 
 def _request(action):

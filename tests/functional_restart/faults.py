@@ -110,15 +110,17 @@ def kill_engine(name):
 
 
 def restart_mistral():
-    """Stop Mistral (TERM, then KILL) and start it again, as devcloud does.
+    """kill -9 Mistral (API, engine, periodic) and start it again.
 
     devcloud restarts everything; here only the mistral process group goes
-    down and comes back with the same command line.
+    down and comes back with devcloud's command line.
     """
     with open(dc_path('pids', 'mistral.pid')) as f:
         pid = int(f.read().strip())
-    with open('/proc/%d/cmdline' % pid, 'rb') as f:
-        cmdline = [a.decode() for a in f.read().split(b'\0') if a]
+    # As tools/devcloud starts it (start_processes).
+    cmdline = [dc_path('venv', 'bin', 'mistral-server'), '--server',
+               'api,engine,periodic', '--config-file',
+               dc_path('etc', 'mistral.conf')]
     os.killpg(pid, signal.SIGKILL)
     deadline = time.time() + 30
     while time.time() < deadline and _group_alive(pid):

@@ -54,6 +54,13 @@ class CompleteActionTest(base.TestCase):
         self.assertEqual(3, self.update.call_count)
         self.assertEqual(2, sleep.call_count)
 
+    def test_action_completed_by_another_run_is_left_as_it_is(self):
+        done = Exception('ValueError: Action a1 is already completed')
+        done.error_code = 500
+        self.update.side_effect = done
+        self.assertIsNone(self.service.complete_action('a1', output={}))
+        self.assertEqual(1, self.update.call_count)
+
     def test_refusal_is_not_retried_and_retries_end(self):
         refused = Exception('action execution is not RUNNING')
         refused.error_code = 400

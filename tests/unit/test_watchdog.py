@@ -5,7 +5,6 @@ resource rows (with a compare-and-swap like Heat's ``resource_update``) and
 the engine liveness check.
 """
 
-import datetime
 import types
 from unittest import mock
 
@@ -16,12 +15,6 @@ from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine.heat import watchdog
 from tests.unit import base
 
-NOW = datetime.datetime(2026, 1, 1, 12, 0, 0)
-
-
-def ago(seconds):
-    return NOW - datetime.timedelta(seconds=seconds)
-
 
 class FakeRows:
     """Resource rows with Heat's CAS semantics (engine_id + atomic_key)."""
@@ -29,11 +22,9 @@ class FakeRows:
     def __init__(self):
         self.rows = {}
 
-    def add(self, rid, engine_id=None, atomic_key=3, updated=600,
-            replaced_by=None):
+    def add(self, rid, engine_id=None, atomic_key=3, replaced_by=None):
         self.rows[rid] = types.SimpleNamespace(
             id=rid, engine_id=engine_id, atomic_key=atomic_key,
-            updated_at=ago(updated), created_at=ago(3600),
             replaced_by=replaced_by)
 
     def get_obj(self, cnxt, rid, refresh=False, fields=None):
@@ -49,7 +40,6 @@ class FakeRows:
             return False
         row.engine_id = values['engine_id']
         row.atomic_key += 1
-        row.updated_at = NOW
         return True
 
 
@@ -67,6 +57,7 @@ class WatchdogTest(base.TestCase):
         self.actions = []
         self.ran = []
         self.rsrc = mock.Mock(action='CREATE', FAILED='FAILED')
+        self.clock = 1000.0
         for target, attr, new in (
                 (watchdog.resource_objects.Resource, 'get_obj',
                  self.rows.get_obj),
@@ -91,13 +82,12 @@ class WatchdogTest(base.TestCase):
             return self.alive[engine]
 
         return watchdog.Watchdog(runner, is_alive=is_alive,
-                                 now=lambda: NOW, spawn=lambda f: f())
+                                 clock=lambda: self.clock,
+                                 spawn=lambda f: f())
 
-    def action(self, rid, created=600, updated=600, stack_id='s1',
-               traversal='t1'):
+    def action(self, rid, stack_id='s1', traversal='t1'):
         self.actions.append(types.SimpleNamespace(
-            id='ax-%d' % rid, created_at=ago(created).isoformat(),
-            updated_at=ago(updated).isoformat(),
+            id='ax-%d' % rid,
             input={'stack_id': stack_id, 'traversal': traversal,
                    'resource_id': rid, 'is_update': True, 'data': {},
                    'resource_name': 'r%d' % rid,
@@ -146,20 +136,33 @@ class WatchdogTest(base.TestCase):
         self.assertEqual(['live-engine'], self.checked_alive)
 
     def test_unlocked_node_is_lost_only_after_the_timeout(self):
-        self.rows.add(1, updated=600)
-        self.action(1, created=100, updated=100)   # dispatched recently
-        self.rows.add(2, updated=100)               # row touched recently
-        self.action(2, created=600, updated=600)
-        self.rows.add(3, updated=600)               # nothing for 10 min
-        self.action(3, created=600, updated=600)
-        adopted = self.watchdog().scan()
-        self.assertEqual([(3, 'lost')],
+        self.rows.add(1)
+        self.action(1)
+        self.rows.add(2)
+        self.action(2)
+        dog, other = self.watchdog(), self.watchdog('other')
+        self.assertEqual([], dog.scan())     # first seen unlocked
+        self.assertEqual([], other.scan())
+        self.clock += 100
+        self.rows.rows[2].atomic_key += 2     # 2 ran meanwhile (lock+unlock)
+        self.assertEqual([], dog.scan())
+        self.clock += 80                      # 1: unchanged for 180 s
+        adopted = dog.scan()
+        self.assertEqual([(1, 'lost')],
                          [(a.request.resource_id, a.why) for a in adopted])
-        # The claim touched the row: no other watchdog claims it again
-        # before lost_node_timeout.
-        self.ran.clear()
-        self.assertEqual([], self.watchdog('other').scan())
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+        # The claim moved the row's key: the other watchdog starts over.
+        self.assertEqual([], other.scan())
         self.rsrc.state_set.assert_not_called()
+
+    def test_memory_of_finished_actions_is_dropped(self):
+        self.rows.add(1)
+        self.action(1)
+        dog = self.watchdog()
+        dog.scan()
+        self.actions.clear()
+        dog.scan()
+        self.assertEqual({}, dog._seen)
 
     def test_a_replaced_node_is_judged_by_its_replacement(self):
         # 1 was replaced by 11, which a live engine creates: leave it.
@@ -194,8 +197,7 @@ class WatchdogTest(base.TestCase):
     def test_deleted_row_and_bad_input_are_skipped(self):
         self.action(9)                               # no resource row
         self.actions.append(types.SimpleNamespace(
-            id='ax-bad', created_at=None, updated_at=None,
-            input={'stack_id': 's1'}))
+            id='ax-bad', input={'stack_id': 's1'}))
         self.assertEqual([], self.watchdog().scan())
 
 
