@@ -30,6 +30,9 @@ def add_parser(subparsers):
     parser.add_argument('--repair', action='store_true',
                         help='cancel orphaned executions and mark orphaned '
                              'stacks FAILED')
+    parser.add_argument('--stack', action='append', default=None,
+                        metavar='STACK_ID',
+                        help='look only at this stack (repeatable)')
     parser.add_argument('--grace', type=int, default=None,
                         help='seconds a disagreement must last (default: '
                              '[mistral_scheduler] orphan_grace_period)')
@@ -45,7 +48,7 @@ def run(args, out=sys.stdout):
     grace = group.orphan_grace_period if args.grace is None else args.grace
     checker = orphans.Checker(orphans.HeatView(),
                               mistral_client.MistralService(conf), grace)
-    found = checker.check(repair=args.repair)
+    found = checker.check(repair=args.repair, stack_ids=args.stack)
     print_table(found, out)
     left = [o for o in found if not o.repaired]
     return 1 if left else 0

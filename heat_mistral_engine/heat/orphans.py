@@ -73,9 +73,14 @@ class Checker:
         self.grace = grace_seconds
         self._now = now or timeutils.utcnow
 
-    def find(self):
-        """Return the list of ``Orphan`` found now (repairs nothing)."""
+    def find(self, stack_ids=None):
+        """Return the list of ``Orphan`` found now (repairs nothing).
+
+        ``stack_ids``: look only at these stacks (default: all).
+        """
         running = self.mistral.stack_executions()
+        if stack_ids is not None:
+            running = [e for e in running if _stack_id(e) in stack_ids]
         orphans = []
         current = set()
         stacks = {}
@@ -92,6 +97,8 @@ class Checker:
                 orphans.append(Orphan('execution', stack_id, execution.id,
                                       why))
         for stack in self.heat.in_progress_stacks():
+            if stack_ids is not None and stack.id not in stack_ids:
+                continue
             if (not stack.mistral_driven or
                     (stack.id, stack.current_traversal) in current or
                     not self._old(stack.updated_at)):
@@ -165,8 +172,8 @@ class Checker:
                         else 'not repaired: %s' % orphan.error)
         return orphans
 
-    def check(self, repair=False):
-        orphans = self.find()
+    def check(self, repair=False, stack_ids=None):
+        orphans = self.find(stack_ids)
         if repair:
             self.repair(orphans)
         return orphans

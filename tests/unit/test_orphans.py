@@ -125,6 +125,16 @@ class CheckerTest(base.TestCase):
         self.assertIn('Mistral has no execution of this UPDATE',
                       reasons['s2'])
 
+    def test_check_can_be_limited_to_some_stacks(self):
+        self.heat.add('done', status='COMPLETE')
+        self.mistral.add('e1', 'done')
+        self.heat.add('s1')
+        checker = orphans.Checker(self.heat, self.mistral, 120,
+                                  now=lambda: NOW)
+        found = checker.check(repair=True, stack_ids=['s1'])
+        self.assertEqual([('stack', 's1', None, True)], self.summary(found))
+        self.assertEqual([], self.mistral.cancelled)
+
     def test_young_disagreements_are_left_for_the_grace_period(self):
         self.heat.add('starting', age=5)                 # no execution yet
         self.heat.add('ending', status='COMPLETE', age=5)
