@@ -119,10 +119,11 @@ class Checker:
             return None
         if not self._old(stack.updated_at):
             return ''
-        if stack.current_traversal != traversal:
-            return ('its traversal %s was superseded by %s'
-                    % (traversal, stack.current_traversal))
-        return 'the stack is %s_%s' % (stack.action, stack.status)
+        if stack.status != 'IN_PROGRESS':
+            # (Heat clears current_traversal when a traversal fails.)
+            return 'the stack is %s_%s' % (stack.action, stack.status)
+        return ('its traversal %s was superseded by %s'
+                % (traversal, stack.current_traversal))
 
     def _stack_orphan(self, stack):
         ended = [e for e in self.mistral.executions_of(

@@ -49,6 +49,12 @@ def check_orphans(stack_id, *extra):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+def rows(table):
+    """The checker's table as [kind, stack, execution, outcome, reason]."""
+    lines = table.splitlines()[1:-1]
+    return [line.split(None, 4) for line in lines]
+
+
 class OrphanCheckTest(base.FunctionalTest):
 
     def template_file(self, body):
@@ -95,15 +101,16 @@ class OrphanCheckTest(base.FunctionalTest):
 
         found = check_orphans(stack.id)
         self.assertEqual(1, found.returncode, found.stdout + found.stderr)
-        self.assertIn('stack      %s  %s  found' % (stack.id, execution.id),
-                      found.stdout)
+        self.assertEqual([['stack', stack.id, execution.id, 'found']],
+                         [r[:4] for r in rows(found.stdout)])
         self.assertEqual('CREATE_IN_PROGRESS',
                          self.heat.stacks.get(stack.id).stack_status)
 
         repaired = check_orphans(stack.id, '--repair')
         self.assertEqual(0, repaired.returncode,
                          repaired.stdout + repaired.stderr)
-        self.assertIn('repaired', repaired.stdout)
+        self.assertEqual([['stack', stack.id, execution.id, 'repaired']],
+                         [r[:4] for r in rows(repaired.stdout)])
         stack = self.heat.stacks.get(stack.id)
         self.assertEqual('CREATE_FAILED', stack.stack_status)
         self.assertIn('Mistral execution %s of this CREATE ended CANCELLED'
@@ -113,7 +120,8 @@ class OrphanCheckTest(base.FunctionalTest):
         for name, rsrc in self.resources(stack.id).items():
             self.assertNotIn('IN_PROGRESS', rsrc.resource_status, name)
 
-        base.openstack('stack', 'update', '--existing', '--wait', stack.id)
+        base.openstack('stack', 'update', '--existing', '--wait', stack.id,
+                       parse=False)
         stack = self.heat.stacks.get(stack.id)
         self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
@@ -129,10 +137,9 @@ class OrphanCheckTest(base.FunctionalTest):
 
         result = check_orphans(stack.id, '--repair')
         self.assertEqual(0, result.returncode, result.stdout + result.stderr)
-        self.assertIn('execution  %s  %s  repaired' % (stack.id,
-                                                       execution.id),
-                      result.stdout)
-        self.assertIn('the stack is CREATE_FAILED', result.stdout)
+        self.assertEqual([['execution', stack.id, execution.id, 'repaired',
+                           'the stack is CREATE_FAILED']],
+                         rows(result.stdout))
         execution = self.wait_for_execution(execution.id)
         self.assertEqual('CANCELLED', execution.state)
         # Agreement now: a second check finds nothing about this stack.

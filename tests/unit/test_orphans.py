@@ -92,7 +92,7 @@ class CheckerTest(base.TestCase):
 
     def test_running_execution_of_a_finished_or_deleted_stack_is_cancelled(
             self):
-        self.heat.add('done', status='COMPLETE')
+        self.heat.add('done', status='FAILED', trav='')
         self.mistral.add('e1', 'done')
         self.mistral.add('e2', 'deleted')
         self.heat.add('moved', trav='t2')
@@ -105,7 +105,7 @@ class CheckerTest(base.TestCase):
                          self.summary(found))
         self.assertEqual(['e1', 'e2', 'e3'], sorted(self.mistral.cancelled))
         reasons = {o.execution_id: o.reason for o in found}
-        self.assertEqual('the stack is CREATE_COMPLETE', reasons['e1'])
+        self.assertEqual('the stack is CREATE_FAILED', reasons['e1'])
         self.assertEqual('the stack is deleted', reasons['e2'])
         self.assertIn('superseded by t2', reasons['e3'])
 
