@@ -264,6 +264,16 @@ class MistralService:
             result.append(execution)
         return result
 
+    def last_task_change(self, execution_id):
+        """When a task of the execution last changed (text), or None."""
+        tasks = self._call('list the tasks of execution %s' % execution_id,
+                           self._client.tasks.list,
+                           workflow_execution_id=execution_id, limit=-1,
+                           fields=['updated_at', 'created_at'])
+        stamps = [t.updated_at or t.created_at for t in tasks]
+        stamps = [s for s in stamps if s]
+        return max(stamps) if stamps else None
+
     def executions_of(self, workflow):
         """All executions of ``workflow``, with ``input`` parsed."""
         try:

@@ -15,6 +15,12 @@ other execution of the stack runs. Two kinds of orphan break that:
     resources FAILED, as Heat itself does for a stack whose engine died,
     with a reason naming the execution, so that ``openstack stack update
     --existing`` (or delete) recovers it.
+``stalled``
+    the current traversal's execution is RUNNING, but no ``heat.run_node``
+    action of it runs and none of its tasks changed for the grace period:
+    Mistral lost its progress (a task left IDLE when a Mistral engine was
+    killed before it started it). Repair: as for ``stack``, and the
+    execution is cancelled.
 
 A disagreement younger than the grace period is left alone: a traversal
 that starts or ends disagrees for a moment. ``Checker`` holds the rules and
@@ -81,6 +87,8 @@ class Checker:
         running = self.mistral.stack_executions()
         if stack_ids is not None:
             running = [e for e in running if _stack_id(e) in stack_ids]
+        active = {(a.input.get('stack_id'), a.input.get('traversal'))
+                  for a in self.mistral.running_node_actions()}
         orphans = []
         current = set()
         stacks = {}
@@ -93,6 +101,10 @@ class Checker:
             why = self._execution_problem(stack, traversal)
             if why is None:
                 current.add((stack_id, traversal))
+                if (stack_id, traversal) not in active:
+                    stalled = self._stalled(stack, execution)
+                    if stalled:
+                        orphans.append(stalled)
             elif why:
                 orphans.append(Orphan('execution', stack_id, execution.id,
                                       why))
@@ -125,6 +137,19 @@ class Checker:
         return ('its traversal %s was superseded by %s'
                 % (traversal, stack.current_traversal))
 
+    def _stalled(self, stack, execution):
+        """An Orphan if the execution runs nothing and changed nothing."""
+        if not self._old(stack.updated_at):
+            return None
+        last = self.mistral.last_task_change(execution.id)
+        if last is not None and not self._old(last):
+            return None
+        reason = ('Mistral execution %s of this %s is RUNNING but has run '
+                  'no resource for %d s (Mistral lost its progress, for '
+                  'example when it was killed); %s'
+                  % (execution.id, stack.action, self.grace, RECOVER_HINT))
+        return Orphan('stalled', stack.id, execution.id, reason)
+
     def _stack_orphan(self, stack):
         ended = [e for e in self.mistral.executions_of(
             WORKFLOW_PREFIX + stack.id)
@@ -145,6 +170,8 @@ class Checker:
     def _old(self, stamp):
         if stamp is None:
             return True
+        if isinstance(stamp, str):
+            stamp = timeutils.parse_isotime(stamp)
         stamp = timeutils.normalize_time(stamp)
         return (self._now() - stamp).total_seconds() >= self.grace
 
@@ -164,6 +191,8 @@ class Checker:
                                              orphan.reason))
                     if not orphan.repaired:
                         orphan.error = 'the stack moved on meanwhile'
+                    elif orphan.kind == 'stalled':
+                        self.mistral.cancel_execution(orphan.execution_id)
             except Exception as exc:
                 orphan.error = str(exc)
             LOG.warning('Orphan %s of stack %s (execution %s): %s; %s',

@@ -24,9 +24,11 @@ NODE_STARTED = re.compile(
     r'Node (\S+) \(resource \d+, create/update\) of stack (\S+) ')
 
 # heat.conf.d settings the fault tests run with: scans every 10 s, a node
-# no engine started for 60 s counts as lost.
+# no engine started for 60 s counts as lost; orphan check every 20 s, for
+# disagreements older than 60 s.
 FAST_WATCHDOG = ('[mistral_scheduler]\nwatchdog_interval = 10\n'
-                 'lost_node_timeout = 60\norphan_check_interval = 0\n')
+                 'lost_node_timeout = 60\norphan_check_interval = 20\n'
+                 'orphan_grace_period = 60\n')
 WATCHDOG_INTERVAL = 10
 LOST_NODE_TIMEOUT = 60
 
@@ -193,6 +195,24 @@ def wait_for(heat, stack_id, timeout):
         if time.time() > deadline:
             return stack
         time.sleep(2)
+
+
+STALLED = 'is RUNNING but has run no resource'
+
+
+def settle_or_recover(heat, stack_id, timeout):
+    """Wait for the stack; recover a stalled one as a user would.
+
+    Returns (first final stack, final stack after ``openstack stack update
+    --existing`` or None if none was needed).
+    """
+    first = wait_for(heat, stack_id, timeout)
+    if first.stack_status != 'CREATE_FAILED' or STALLED not in (
+            first.stack_status_reason or ''):
+        return first, None
+    subprocess.run(['openstack', 'stack', 'update', '--existing', '--wait',
+                    stack_id], capture_output=True, text=True, timeout=900)
+    return first, heat.stacks.get(stack_id, resolve_outputs=False)
 
 
 def wait_until(predicate, timeout, step=1.0):

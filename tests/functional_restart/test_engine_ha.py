@@ -115,7 +115,16 @@ class EngineHATest(base.FunctionalTest):
         # down") and replaced once, by one live engine.
         self.assertEqual(in_flight, replaced)
 
-    def test_mistral_restart_mid_create_completes(self):
+    def test_mistral_restart_mid_create_completes_or_recovers(self):
+        """kill -9 Mistral a quarter into a create; start it again.
+
+        Nodes finished while Mistral was down are reported when it is back
+        (heat-engine retries). But Mistral may lose tasks it had created
+        and not started (IDLE: the start_task cast died with it); nothing
+        in Mistral 23 starts them again. The orphan check then fails the
+        stack naming the stalled execution, and ``openstack stack update
+        --existing`` completes it. Either way: no resource created twice.
+        """
         slow_secs = 30
         stack = self.big_stack(slow_secs)
         everything = {'r%d' % i for i in range(SIZE)}
@@ -123,11 +132,25 @@ class EngineHATest(base.FunctionalTest):
         faults.restart_mistral()
         restarted = time.time()
 
-        final = faults.wait_for(self.heat, stack.id, bound(slow_secs) + 60)
+        first, recovered = faults.settle_or_recover(
+            self.heat, stack.id, bound(slow_secs) + 60)
         took = time.time() - restarted
-        self.assertEqual('CREATE_COMPLETE', final.stack_status,
-                         final.stack_status_reason)
-        self.assertLess(took, bound(slow_secs))
-        self.assertEqual(0, self.assert_all_created_once(stack.id))
-        execution = self.execution_of(stack.id, 'CREATE')
-        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        if recovered is None:
+            self.assertEqual('CREATE_COMPLETE', first.stack_status,
+                             first.stack_status_reason)
+            self.assertLess(took, bound(slow_secs))
+            execution = self.execution_of(stack.id, 'CREATE')
+            self.assertEqual('SUCCESS', execution.state,
+                             execution.state_info)
+        else:
+            self.assertIn(faults.STALLED, first.stack_status_reason)
+            self.assertEqual('UPDATE_COMPLETE', recovered.stack_status,
+                             recovered.stack_status_reason)
+            execution = self.execution_of(stack.id, 'CREATE')
+            self.assertEqual('CANCELLED', execution.state)
+        for name, rsrc in self.resources(stack.id).items():
+            self.assertIn(rsrc.resource_status,
+                          ('CREATE_COMPLETE', 'UPDATE_COMPLETE'), name)
+        twice, replaced = faults.creation_counts(
+            faults.stack_events(self.heat, stack.id))
+        self.assertEqual((0, 0), (twice, replaced))

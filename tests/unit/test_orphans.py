@@ -45,6 +45,16 @@ class FakeMistral:
     def __init__(self):
         self.executions = []
         self.cancelled = []
+        self.actions = []       # (stack_id, traversal) of running actions
+        self.task_changes = {}  # execution id -> text stamp
+
+    def running_node_actions(self):
+        return [types.SimpleNamespace(
+            id='ax', input={'stack_id': sid, 'traversal': trav})
+            for sid, trav in self.actions]
+
+    def last_task_change(self, ex_id):
+        return self.task_changes.get(ex_id)
 
     def add(self, ex_id, sid, trav='t1', state='RUNNING', info=None):
         self.executions.append(types.SimpleNamespace(
@@ -84,6 +94,7 @@ class CheckerTest(base.TestCase):
     def test_agreeing_stacks_and_executions_are_not_orphans(self):
         self.heat.add('s1')
         self.mistral.add('e1', 's1')
+        self.mistral.actions.append(('s1', 't1'))
         self.heat.add('s2', status='COMPLETE')
         self.mistral.add('e2', 's2', state='SUCCESS')
         self.heat.add('s3', action='CHECK', driven=False)   # Heat's own
@@ -98,6 +109,7 @@ class CheckerTest(base.TestCase):
         self.heat.add('moved', trav='t2')
         self.mistral.add('e3', 'moved', trav='t1')    # superseded
         self.mistral.add('e4', 'moved', trav='t2')    # current: fine
+        self.mistral.actions.append(('moved', 't2'))
         found = self.check(repair=True)
         self.assertEqual([('execution', 'deleted', 'e2', True),
                           ('execution', 'done', 'e1', True),
@@ -129,11 +141,28 @@ class CheckerTest(base.TestCase):
         self.heat.add('done', status='COMPLETE')
         self.mistral.add('e1', 'done')
         self.heat.add('s1')
+        self.mistral.add('e2', 'other')
         checker = orphans.Checker(self.heat, self.mistral, 120,
                                   now=lambda: NOW)
         found = checker.check(repair=True, stack_ids=['s1'])
         self.assertEqual([('stack', 's1', None, True)], self.summary(found))
         self.assertEqual([], self.mistral.cancelled)
+
+    def test_running_execution_that_runs_nothing_is_stalled(self):
+        # s1: no action runs, no task changed for 10 min: Mistral lost it.
+        self.heat.add('s1')
+        self.mistral.add('e1', 's1')
+        self.mistral.task_changes['e1'] = ago(600).isoformat(' ')
+        # s2: between two tasks (one just ended): fine.
+        self.heat.add('s2')
+        self.mistral.add('e2', 's2')
+        self.mistral.task_changes['e2'] = ago(3).isoformat(' ')
+        found = self.check(repair=True)
+        self.assertEqual([('stalled', 's1', 'e1', True)], self.summary(found))
+        self.assertIn('Mistral execution e1 of this CREATE is RUNNING but '
+                      'has run no resource for 120 s', found[0].reason)
+        self.assertEqual('FAILED', self.heat.stacks['s1'].status)
+        self.assertEqual(['e1'], self.mistral.cancelled)
 
     def test_young_disagreements_are_left_for_the_grace_period(self):
         self.heat.add('starting', age=5)                 # no execution yet
