@@ -76,8 +76,11 @@ def start_node_server(worker, conf=cfg.CONF):
     server = heat_messaging.get_rpc_server(target, NodeEndpoint(nodes))
     server.start()
     worker._hme_node_server = server
-    # Nodes of engines that die are taken over by the live ones.
-    worker._hme_periodic = watchdog.start(runner, conf)
+    # Nodes of engines that die are taken over by the live ones, through
+    # the same admission (concurrency cap) as the nodes Mistral sends.
+    worker._hme_periodic = watchdog.start(
+        runner, conf, submit=lambda request: nodes.submit(
+            request, lambda outcome: node_log.finished(request, outcome, 0)))
     LOG.info('heat-mistral-engine node server listening on topic %s in '
              'engine %s', target.topic, worker.engine_id)
     return server

@@ -30,6 +30,8 @@ reads the resource row:
   ``lost_node_timeout``;
 * replaced, and the replacement unlocked: the node is done or reporting;
   running it again would replace the resource once more, so it is left.
+  Nodes of a traversal under a concurrency cap (see ``admission``) are
+  never taken for lost: they may wait for a slot in a live engine.
 
 The adopting engine then runs the node with the original request (token
 and predecessor data are in the action execution's input) through the same
@@ -88,11 +90,15 @@ class Watchdog:
     :param clock: ``f() -> seconds`` (monotonic), for tests.
     :param spawn: ``f(callable)`` running a re-run concurrently; a thread
         by default.
+    :param submit: ``f(request)`` that runs a node as the RPC server would
+        (through the concurrency cap's admission); ``runner.run`` by
+        default.
     """
 
     def __init__(self, runner, conf=cfg.CONF, is_alive=None, clock=None,
-                 spawn=None):
+                 spawn=None, submit=None):
         self.runner = runner
+        self._submit = submit or runner.run
         self.conf = conf
         self._is_alive = is_alive or _engine_alive
         self._clock = clock or _monotonic
@@ -141,7 +147,7 @@ class Watchdog:
                              if found.why == 'dead-engine' else
                              'no engine started it within %d s'
                              % self.group.lost_node_timeout)})
-                self._spawn(lambda req=found.request: self.runner.run(req))
+                self._spawn(lambda req=found.request: self._submit(req))
         return adopted
 
     def _check(self, action, alive):
@@ -173,6 +179,11 @@ class Watchdog:
             # The node went on with a replacement that no engine holds:
             # done or about to report. Running the node again would
             # replace the resource once more.
+            return None
+        if grant.max_concurrent:
+            # Under a concurrency cap, a node may wait for a slot in a live
+            # engine's memory for any time: unlocked and untouched is not
+            # lost there.
             return None
         # Lost: this watchdog has seen the row unlocked and unchanged (its
         # atomic_key moves at every lock and unlock) while the action ran,
@@ -302,11 +313,14 @@ class Periodic:
             self._wait(max(0.0, min(due) - self._clock()))
 
 
-def start(runner, conf=cfg.CONF):
-    """Start the watchdog and the orphan check for this engine worker."""
+def start(runner, conf=cfg.CONF, submit=None):
+    """Start the watchdog and the orphan check for this engine worker.
+
+    ``submit(request)`` runs a taken-over node (see ``Watchdog``).
+    """
     from heat_mistral_engine.heat import orphans
     group = conf[config.GROUP]
-    watchdog = Watchdog(runner, conf)
+    watchdog = Watchdog(runner, conf, submit=submit)
 
     def check_orphans():
         checker = orphans.Checker(orphans.HeatView(), runner.mistral,

@@ -85,14 +85,15 @@ class WatchdogTest(base.TestCase):
                                  clock=lambda: self.clock,
                                  spawn=lambda f: f())
 
-    def action(self, rid, stack_id='s1', traversal='t1'):
+    def action(self, rid, stack_id='s1', traversal='t1', max_concurrent=0):
         self.actions.append(types.SimpleNamespace(
             id='ax-%d' % rid,
             input={'stack_id': stack_id, 'traversal': traversal,
                    'resource_id': rid, 'is_update': True, 'data': {},
                    'resource_name': 'r%d' % rid,
-                   'token': traversal_token.seal(self.cnxt, stack_id,
-                                                 traversal)}))
+                   'token': traversal_token.seal(
+                       self.cnxt, stack_id, traversal,
+                       max_concurrent=max_concurrent)}))
 
     def test_node_locked_by_a_dead_engine_is_taken_over_once(self):
         self.rows.add(1, engine_id='dead-engine')
@@ -154,6 +155,15 @@ class WatchdogTest(base.TestCase):
         # The claim moved the row's key: the other watchdog starts over.
         self.assertEqual([], other.scan())
         self.rsrc.state_set.assert_not_called()
+
+    def test_capped_traversal_node_is_never_lost(self):
+        # Under a concurrency cap a node may be parked in a live engine.
+        self.rows.add(1)
+        self.action(1, max_concurrent=2)
+        dog = self.watchdog()
+        dog.scan()
+        self.clock += 10000
+        self.assertEqual([], dog.scan())
 
     def test_memory_of_finished_actions_is_dropped(self):
         self.rows.add(1)
