@@ -70,7 +70,7 @@ class Checker:
     ``in_progress_stacks() -> [StackState]`` and
     ``fail_stack(stack_id, traversal, reason) -> bool``. ``mistral`` is a
     ``mistral_client.MistralService`` (``stack_executions``,
-    ``executions_of``, ``cancel_execution``).
+    ``executions_of``, ``stop_execution``).
     """
 
     def __init__(self, heat, mistral, grace_seconds, now=None):
@@ -180,7 +180,9 @@ class Checker:
         for orphan in orphans:
             try:
                 if orphan.kind == 'execution':
-                    self.mistral.cancel_execution(orphan.execution_id)
+                    self.mistral.stop_execution(
+                        orphan.execution_id, 'CANCELLED',
+                        'Orphan check: %s' % orphan.reason)
                     orphan.repaired = True
                 else:
                     stack = self.heat.stack(orphan.stack_id)
@@ -192,7 +194,9 @@ class Checker:
                     if not orphan.repaired:
                         orphan.error = 'the stack moved on meanwhile'
                     elif orphan.kind == 'stalled':
-                        self.mistral.cancel_execution(orphan.execution_id)
+                        self.mistral.stop_execution(
+                            orphan.execution_id, 'CANCELLED',
+                            'Orphan check: %s' % orphan.reason)
             except Exception as exc:
                 orphan.error = str(exc)
             LOG.warning('Orphan %s of stack %s (execution %s): %s; %s',

@@ -68,7 +68,8 @@ class FakeMistral:
     def executions_of(self, workflow):
         return [e for e in self.executions if e.workflow_name == workflow]
 
-    def cancel_execution(self, ex_id):
+    def stop_execution(self, ex_id, state, reason=None):
+        assert state == 'CANCELLED' and reason.startswith('Orphan check: ')
         self.cancelled.append(ex_id)
         for e in self.executions:
             if e.id == ex_id:
@@ -184,9 +185,9 @@ class CheckerTest(base.TestCase):
         self.heat.add('done', status='COMPLETE')
         self.mistral.add('e1', 'done')
 
-        def refuse(ex_id):
+        def refuse(ex_id, state, reason=None):
             raise RuntimeError('Mistral says no')
-        self.mistral.cancel_execution = refuse
+        self.mistral.stop_execution = refuse
         found = self.check(repair=True)
         self.assertEqual('Mistral says no', found[0].error)
         self.assertFalse(found[0].repaired)
