@@ -76,6 +76,41 @@ OPTS = [
                     'the tag mistral_max_concurrent_resources=N (0 lifts '
                     'the limit for that stack). Nested stacks are '
                     'separate stacks: each has its own limit.'),
+    cfg.IntOpt('report_retry_timeout', default=120, min=0,
+               help='Seconds a heat-engine keeps retrying to report a '
+                    'finished resource node to Mistral while Mistral cannot '
+                    'be reached or answers with a server error (for example '
+                    'while it restarts). After that the stack fails, naming '
+                    'Mistral.'),
+    cfg.IntOpt('watchdog_interval', default=30, min=0,
+               help='Seconds between two scans, in every heat-engine '
+                    'worker, for resource nodes whose heat-engine died '
+                    '(see lost_node_timeout); such a node is re-run in a '
+                    'live engine, which completes its Mistral task. 0 '
+                    'disables the scan. A node of a dead engine is taken '
+                    'over within watchdog_interval + [DEFAULT] '
+                    'engine_life_check_timeout seconds.'),
+    cfg.IntOpt('lost_node_timeout', default=180, min=10,
+               help='Seconds after which a node that Mistral handed to '
+                    'the heat-engines, and that no live engine has started '
+                    '(its resource is unlocked and untouched since), is '
+                    'taken for lost with a dead engine or broker and run '
+                    'again. Should exceed the longest time a node can wait '
+                    'in a busy engine before it starts; a node run twice '
+                    'is still safe (Heat\'s resource lock serialises the '
+                    'runs).'),
+    cfg.IntOpt('orphan_check_interval', default=300, min=0,
+               help='Seconds between two runs, in every heat-engine worker, '
+                    'of the orphan check (see heat-mistral-engine '
+                    'check-orphans): Mistral executions still running for '
+                    'a stack or traversal that is over are cancelled, and '
+                    'stacks IN_PROGRESS whose traversal has no running '
+                    'execution are marked FAILED. 0 disables it.'),
+    cfg.IntOpt('orphan_grace_period', default=120, min=10,
+               help='Seconds a disagreement between a stack and its '
+                    'Mistral execution must last before the orphan check '
+                    'repairs it (a traversal being started or finished '
+                    'disagrees briefly).'),
 ]
 
 

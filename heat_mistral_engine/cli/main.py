@@ -5,12 +5,14 @@ import logging
 import sys
 
 from heat_mistral_engine.cli import graph
+from heat_mistral_engine.cli import orphans
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog='heat-mistral-engine')
     subparsers = parser.add_subparsers(dest='command', required=True)
     graph.add_parser(subparsers)
+    orphans.add_parser(subparsers)
     return parser
 
 

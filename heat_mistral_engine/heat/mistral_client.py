@@ -6,6 +6,7 @@ is what the user sees in the stack's status reason.
 """
 
 import json
+import time
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
@@ -18,6 +19,13 @@ from heat_mistral_engine import config
 LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = 'workflowv2'
+
+# The Mistral action that carries one resource node (setup.cfg).
+NODE_ACTION = 'heat.run_node'
+
+# Seconds between two attempts to report a node to a Mistral that cannot
+# be reached.
+REPORT_RETRY_SECONDS = 2.0
 
 
 class MistralUnavailable(Exception):
@@ -186,11 +194,20 @@ class MistralService:
             self._client.executions._update,
             '/executions/%s' % execution_id, body)
 
-    def complete_action(self, action_execution_id, output=None, error=None):
+    def complete_action(self, action_execution_id, output=None, error=None,
+                        retry_for=None):
         """Finish an asynchronous action.
 
         SUCCESS with ``output`` (a JSON object, or None for an empty one),
         or ERROR with the message ``error``, sent as ``{"reason": error}``.
+        While Mistral cannot be reached or answers 5xx (a Mistral restart),
+        the report is retried for ``retry_for`` seconds (default
+        ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
+        not retried. When an earlier attempt of this call failed in a way
+        that may have hidden its success, "already completed" means that
+        attempt landed: returns None. Otherwise "already completed" raises
+        MistralUnavailable (``already_completed`` tells it apart): someone
+        else than this node completed the action.
         """
         # The API takes output as the JSON text of an object, never a bare
         # string ("JsonType field value must be a dictionary"); it becomes
@@ -199,8 +216,108 @@ class MistralService:
             state, value = 'ERROR', {'reason': error}
         else:
             state, value = 'SUCCESS', output
-        return self._call('complete action execution %s'
-                          % action_execution_id,
-                          self._client.action_executions.update,
-                          action_execution_id, state=state,
-                          output=json.dumps(value))
+        if retry_for is None:
+            retry_for = cfg.CONF[config.GROUP].report_retry_timeout
+        deadline = time.monotonic() + retry_for
+        retried = False
+        while True:
+            try:
+                return self._client.action_executions.update(
+                    action_execution_id, state=state,
+                    output=json.dumps(value))
+            except Exception as exc:
+                if retried and already_completed(exc):
+                    # An earlier attempt (its answer lost while Mistral
+                    # restarted) did land; Mistral keeps that result.
+                    LOG.info('Action execution %s was completed by an '
+                             'earlier attempt of this report',
+                             action_execution_id)
+                    return None
+                if (already_completed(exc) or not _transient(exc) or
+                        time.monotonic() >= deadline):
+                    raise MistralUnavailable(
+                        'Mistral at %s failed to complete action execution '
+                        '%s: %s' % (self._url, action_execution_id, exc))
+                LOG.warning('Mistral at %s cannot take the result of action '
+                            'execution %s yet (%s); retrying', self._url,
+                            action_execution_id, exc)
+                retried = True
+            time.sleep(REPORT_RETRY_SECONDS)
+
+    def running_node_actions(self):
+        """RUNNING ``heat.run_node`` action executions, with their input.
+
+        Each has ``id``, ``input`` (a dict: the node request's fields),
+        ``created_at`` and ``updated_at``.
+        """
+        found = self._call(
+            'list running %s action executions' % NODE_ACTION,
+            self._client.action_executions.list, limit=-1,
+            name=NODE_ACTION, state='RUNNING')
+        for action in found:
+            action.input = _json(getattr(action, 'input', None))
+        return found
+
+    def stack_executions(self, states=('RUNNING', 'PAUSED')):
+        """Executions in ``states`` of the stacks' workflows (heat_stack_*).
+
+        Each has ``input`` parsed into a dict.
+        """
+        found = []
+        for state in states:
+            found.extend(self._call(
+                'list %s executions' % state, self._client.executions.list,
+                limit=-1, state=state))
+        result = []
+        for execution in found:
+            if not (execution.workflow_name or '').startswith(
+                    'heat_stack_'):
+                continue
+            execution.input = _json(getattr(execution, 'input', None))
+            result.append(execution)
+        return result
+
+    def last_task_change(self, execution_id):
+        """When a task of the execution last changed (text), or None."""
+        tasks = self._call('list the tasks of execution %s' % execution_id,
+                           self._client.tasks.list,
+                           workflow_execution_id=execution_id, limit=-1,
+                           fields=['updated_at', 'created_at'])
+        stamps = [t.updated_at or t.created_at for t in tasks]
+        stamps = [s for s in stamps if s]
+        return max(stamps) if stamps else None
+
+    def executions_of(self, workflow):
+        """All executions of ``workflow``, with ``input`` parsed."""
+        try:
+            found = self._client.executions.list(workflow_name=workflow,
+                                                 limit=-1)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) == 404:
+                return []
+            raise MistralUnavailable('Mistral at %s failed to list '
+                                     'executions of %s: %s'
+                                     % (self._url, workflow, exc))
+        for execution in found:
+            execution.input = _json(getattr(execution, 'input', None))
+        return found
+
+
+def _json(value):
+    """A JSON object given as text or already parsed -> dict ({} if not)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _transient(exc):
+    """True for errors a Mistral restart causes: no answer, or a 5xx."""
+    code = getattr(exc, 'error_code', None)
+    if code is not None:
+        return code >= 500
+    # requests' ConnectionError and Timeout are OSErrors; keystoneauth's
+    # when a session is used. Without a response nothing else is raised.
+    return isinstance(exc, (ks_exceptions.ConnectionError, OSError))

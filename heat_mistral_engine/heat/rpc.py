@@ -18,6 +18,7 @@ from heat_mistral_engine import config
 from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import watchdog
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ def start_node_server(worker, conf=cfg.CONF):
     server = heat_messaging.get_rpc_server(target, NodeEndpoint(nodes))
     server.start()
     worker._hme_node_server = server
+    # Nodes of engines that die are taken over by the live ones, through
+    # the same admission (concurrency cap) as the nodes Mistral sends.
+    worker._hme_periodic = watchdog.start(
+        runner, conf, submit=lambda request: nodes.submit(
+            request, lambda outcome: node_log.finished(request, outcome, 0)))
     LOG.info('heat-mistral-engine node server listening on topic %s in '
              'engine %s', target.topic, worker.engine_id)
     return server

@@ -43,6 +43,40 @@ class CompleteActionTest(base.TestCase):
         self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to complete '
                       'action execution a1: boom', str(exc))
 
+    def test_report_is_retried_while_mistral_cannot_be_reached(self):
+        # A Mistral restart: connection refused, then a 503, then it works.
+        server_error = Exception('Service Unavailable')
+        server_error.error_code = 503
+        self.update.side_effect = [ConnectionRefusedError('refused'),
+                                   server_error, None]
+        with mock.patch.object(mistral_client.time, 'sleep') as sleep:
+            self.service.complete_action('a1', output={}, retry_for=60)
+        self.assertEqual(3, self.update.call_count)
+        self.assertEqual(2, sleep.call_count)
+
+    def test_action_completed_by_another_run_is_left_as_it_is(self):
+        done = Exception('ValueError: Action a1 is already completed')
+        done.error_code = 500
+        self.update.side_effect = done
+        self.assertIsNone(self.service.complete_action('a1', output={}))
+        self.assertEqual(1, self.update.call_count)
+
+    def test_refusal_is_not_retried_and_retries_end(self):
+        refused = Exception('action execution is not RUNNING')
+        refused.error_code = 400
+        self.update.side_effect = refused
+        self.assertRaises(mistral_client.MistralUnavailable,
+                          self.service.complete_action, 'a1', output={})
+        self.assertEqual(1, self.update.call_count)
+        self.update.reset_mock()
+        self.update.side_effect = ConnectionRefusedError('refused')
+        with mock.patch.object(mistral_client.time, 'sleep'):
+            exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                    self.service.complete_action, 'a1',
+                                    output={}, retry_for=0)
+        self.assertIn('refused', str(exc))
+        self.assertEqual(1, self.update.call_count)
+
     def test_misconfiguration_is_reported_naming_the_option(self):
         self.conf.config(group='mistral_scheduler', mistral_url=None)
         exc = self.assertRaises(mistral_client.MistralUnavailable,

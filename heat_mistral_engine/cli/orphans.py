@@ -1,0 +1,87 @@
+"""``heat-mistral-engine check-orphans``: stacks and executions that disagree.
+
+Reads heat.conf (Heat's database, the message bus for Heat's notifications
+and ``[mistral_scheduler]`` for Mistral), lists the orphans described in
+``heat_mistral_engine.heat.orphans`` and, with ``--repair``, cancels the
+orphaned executions and marks the orphaned stacks FAILED. heat-engine runs
+the same check with repair every ``[mistral_scheduler]
+orphan_check_interval`` seconds; this command is for operators who want to
+see (or force) it now.
+
+Exit status: 0 when nothing is (left) wrong, 1 when orphans remain.
+"""
+
+import sys
+
+COLUMNS = ('kind', 'stack', 'execution', 'outcome', 'reason')
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'check-orphans',
+        help='find (and repair) Mistral executions and Heat stacks that '
+             'disagree',
+        description=__doc__.split('\n\n')[0])
+    parser.add_argument('--config-file', action='append', default=[],
+                        help='heat.conf (repeatable; default: Heat\'s '
+                             'search path)')
+    parser.add_argument('--config-dir', action='append', default=[],
+                        help='heat.conf.d directory (repeatable)')
+    parser.add_argument('--repair', action='store_true',
+                        help='cancel orphaned executions and mark orphaned '
+                             'stacks FAILED')
+    parser.add_argument('--stack', action='append', default=None,
+                        metavar='STACK_ID',
+                        help='look only at this stack (repeatable)')
+    parser.add_argument('--grace', type=int, default=None,
+                        help='seconds a disagreement must last (default: '
+                             '[mistral_scheduler] orphan_grace_period)')
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args, out=sys.stdout):
+    from heat_mistral_engine.heat import mistral_client
+    from heat_mistral_engine.heat import orphans
+    conf = _load_heat_conf(args)
+    group = conf.mistral_scheduler
+    grace = group.orphan_grace_period if args.grace is None else args.grace
+    checker = orphans.Checker(orphans.HeatView(),
+                              mistral_client.MistralService(conf), grace)
+    found = checker.check(repair=args.repair, stack_ids=args.stack)
+    print_table(found, out)
+    left = [o for o in found if not o.repaired]
+    return 1 if left else 0
+
+
+def print_table(found, out):
+    rows = [COLUMNS]
+    for o in found:
+        outcome = ('repaired' if o.repaired else
+                   'FAILED: %s' % o.error if o.error else 'found')
+        rows.append((o.kind, o.stack_id, o.execution_id or '-', outcome,
+                     o.reason))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    for row in rows:
+        out.write('  '.join(str(v).ljust(w) for v, w in zip(row, widths))
+                  + '  ' + str(row[4]) + '\n')
+    out.write('%d orphan(s)\n' % len(found))
+
+
+def _load_heat_conf(args):
+    from heat.common import config as heat_config
+    from heat.common import messaging
+    from oslo_config import cfg
+
+    from heat_mistral_engine import config
+    argv = []
+    for path in args.config_file:
+        argv += ['--config-file', path]
+    for path in args.config_dir:
+        argv += ['--config-dir', path]
+    cfg.CONF(argv, project='heat', prog='heat-engine')
+    config.register_opts(cfg.CONF)
+    heat_config.set_config_defaults()
+    # Marking a stack FAILED sends Heat's notifications.
+    messaging.setup()
+    return cfg.CONF

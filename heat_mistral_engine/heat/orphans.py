@@ -1,0 +1,267 @@
+"""Find (and repair) disagreements between Heat stacks and Mistral.
+
+At rest, a stack and the Mistral executions of its workflow agree: a stack
+IN_PROGRESS has one RUNNING execution, of its current traversal, and no
+other execution of the stack runs. Two kinds of orphan break that:
+
+``execution``
+    a RUNNING (or PAUSED) execution whose stack is deleted, COMPLETE or
+    FAILED, or whose traversal is no longer the stack's current one.
+    Repair: cancel the execution (its nodes would be refused anyway).
+``stack``
+    a stack IN_PROGRESS, in an action Mistral drives, whose current
+    traversal has no RUNNING execution (cancelled or deleted by hand, failed
+    in Mistral, timed out). Repair: mark the stack and its IN_PROGRESS
+    resources FAILED, as Heat itself does for a stack whose engine died,
+    with a reason naming the execution, so that ``openstack stack update
+    --existing`` (or delete) recovers it.
+``stalled``
+    the current traversal's execution is RUNNING, but no ``heat.run_node``
+    action of it runs and none of its tasks changed for the grace period:
+    Mistral lost its progress (a task left IDLE when a Mistral engine was
+    killed before it started it). Repair: as for ``stack``, and the
+    execution is cancelled.
+
+A disagreement younger than the grace period is left alone: a traversal
+that starts or ends disagrees for a moment. ``Checker`` holds the rules and
+talks to two narrow views, ``HeatView`` and a ``MistralService``; the tests
+give it fakes.
+"""
+
+import dataclasses
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+LOG = logging.getLogger(__name__)
+
+WORKFLOW_PREFIX = 'heat_stack_'
+DRIVEN_ACTIONS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
+RECOVER_HINT = ("recover with 'openstack stack update --existing' or "
+                "delete the stack")
+
+
+@dataclasses.dataclass
+class StackState:
+    """What the checker needs of a stack row."""
+
+    id: str
+    status: str
+    action: str
+    current_traversal: str
+    updated_at: object   # naive UTC datetime
+    mistral_driven: bool = True   # False: this traversal is Heat's own
+
+
+@dataclasses.dataclass
+class Orphan:
+    kind: str            # 'execution' or 'stack'
+    stack_id: str
+    execution_id: str    # None for a stack with no execution at all
+    reason: str
+    repaired: bool = False
+    error: str = None    # why the repair failed
+
+
+class Checker:
+    """The rules; ``heat`` and ``mistral`` are the two sides.
+
+    ``heat`` has ``stack(stack_id) -> StackState or None`` (None: deleted),
+    ``in_progress_stacks() -> [StackState]`` and
+    ``fail_stack(stack_id, traversal, reason) -> bool``. ``mistral`` is a
+    ``mistral_client.MistralService`` (``stack_executions``,
+    ``executions_of``, ``stop_execution``).
+    """
+
+    def __init__(self, heat, mistral, grace_seconds, now=None):
+        self.heat = heat
+        self.mistral = mistral
+        self.grace = grace_seconds
+        self._now = now or timeutils.utcnow
+
+    def find(self, stack_ids=None):
+        """Return the list of ``Orphan`` found now (repairs nothing).
+
+        ``stack_ids``: look only at these stacks (default: all).
+        """
+        running = self.mistral.stack_executions()
+        if stack_ids is not None:
+            running = [e for e in running if _stack_id(e) in stack_ids]
+        active = {(a.input.get('stack_id'), a.input.get('traversal'))
+                  for a in self.mistral.running_node_actions()}
+        orphans = []
+        current = set()
+        stacks = {}
+        for execution in running:
+            stack_id = _stack_id(execution)
+            traversal = execution.input.get('traversal')
+            if stack_id not in stacks:
+                stacks[stack_id] = self.heat.stack(stack_id)
+            stack = stacks[stack_id]
+            why = self._execution_problem(stack, traversal)
+            if why is None:
+                current.add((stack_id, traversal))
+                if (stack_id, traversal) not in active:
+                    stalled = self._stalled(stack, execution)
+                    if stalled:
+                        orphans.append(stalled)
+            elif why:
+                orphans.append(Orphan('execution', stack_id, execution.id,
+                                      why))
+        for stack in self.heat.in_progress_stacks():
+            if stack_ids is not None and stack.id not in stack_ids:
+                continue
+            if (not stack.mistral_driven or
+                    (stack.id, stack.current_traversal) in current or
+                    not self._old(stack.updated_at)):
+                continue
+            orphans.append(self._stack_orphan(stack))
+        return orphans
+
+    def _execution_problem(self, stack, traversal):
+        """Why the running execution is an orphan.
+
+        None: it is the stack's current one; '': it may be an orphan, but
+        the disagreement is younger than the grace period.
+        """
+        if stack is None:
+            return 'the stack is deleted'
+        if stack.status == 'IN_PROGRESS' and (
+                stack.current_traversal == traversal):
+            return None
+        if not self._old(stack.updated_at):
+            return ''
+        if stack.status != 'IN_PROGRESS':
+            # (Heat clears current_traversal when a traversal fails.)
+            return 'the stack is %s_%s' % (stack.action, stack.status)
+        return ('its traversal %s was superseded by %s'
+                % (traversal, stack.current_traversal))
+
+    def _stalled(self, stack, execution):
+        """An Orphan if the execution runs nothing and changed nothing."""
+        if not self._old(stack.updated_at):
+            return None
+        last = self.mistral.last_task_change(execution.id)
+        if last is not None and not self._old(last):
+            return None
+        reason = ('Mistral execution %s of this %s is RUNNING but has run '
+                  'no resource for %d s (Mistral lost its progress, for '
+                  'example when it was killed); %s'
+                  % (execution.id, stack.action, self.grace, RECOVER_HINT))
+        return Orphan('stalled', stack.id, execution.id, reason)
+
+    def _stack_orphan(self, stack):
+        ended = [e for e in self.mistral.executions_of(
+            WORKFLOW_PREFIX + stack.id)
+            if e.input.get('traversal') == stack.current_traversal]
+        if ended:
+            execution = ended[-1]
+            info = getattr(execution, 'state_info', None)
+            reason = ('Mistral execution %s of this %s ended %s%s while the '
+                      'stack was still IN_PROGRESS; %s'
+                      % (execution.id, stack.action, execution.state,
+                         ' (%s)' % info if info else '', RECOVER_HINT))
+            return Orphan('stack', stack.id, execution.id, reason)
+        reason = ('Mistral has no execution of this %s (traversal %s) '
+                  'while the stack was IN_PROGRESS; %s'
+                  % (stack.action, stack.current_traversal, RECOVER_HINT))
+        return Orphan('stack', stack.id, None, reason)
+
+    def _old(self, stamp):
+        if stamp is None:
+            return True
+        if isinstance(stamp, str):
+            stamp = timeutils.parse_isotime(stamp)
+        stamp = timeutils.normalize_time(stamp)
+        return (self._now() - stamp).total_seconds() >= self.grace
+
+    def repair(self, orphans):
+        """Repair each orphan in place (``repaired``/``error``); no raise."""
+        for orphan in orphans:
+            try:
+                if orphan.kind == 'execution':
+                    self.mistral.stop_execution(
+                        orphan.execution_id, 'CANCELLED',
+                        'Orphan check: %s' % orphan.reason)
+                    orphan.repaired = True
+                else:
+                    stack = self.heat.stack(orphan.stack_id)
+                    orphan.repaired = bool(
+                        stack and stack.status == 'IN_PROGRESS' and
+                        self.heat.fail_stack(stack.id,
+                                             stack.current_traversal,
+                                             orphan.reason))
+                    if not orphan.repaired:
+                        orphan.error = 'the stack moved on meanwhile'
+                    elif orphan.kind == 'stalled':
+                        self.mistral.stop_execution(
+                            orphan.execution_id, 'CANCELLED',
+                            'Orphan check: %s' % orphan.reason)
+            except Exception as exc:
+                orphan.error = str(exc)
+            LOG.warning('Orphan %s of stack %s (execution %s): %s; %s',
+                        orphan.kind, orphan.stack_id, orphan.execution_id,
+                        orphan.reason,
+                        'repaired' if orphan.repaired
+                        else 'not repaired: %s' % orphan.error)
+        return orphans
+
+    def check(self, repair=False, stack_ids=None):
+        orphans = self.find(stack_ids)
+        if repair:
+            self.repair(orphans)
+        return orphans
+
+
+def _stack_id(execution):
+    stack_id = execution.input.get('stack_id')
+    if not stack_id:
+        stack_id = execution.workflow_name[len(WORKFLOW_PREFIX):]
+    return stack_id
+
+
+class HeatView:
+    """The Heat side of the checker, through Heat's database objects."""
+
+    def __init__(self, cnxt=None):
+        from heat.common import context
+        self.cnxt = cnxt or context.get_admin_context()
+
+    def stack(self, stack_id):
+        from heat.objects import stack as stack_objects
+        row = stack_objects.Stack.get_by_id(self.cnxt, stack_id)
+        return None if row is None else self._state(row)
+
+    def in_progress_stacks(self):
+        from heat.objects import stack as stack_objects
+        rows = stack_objects.Stack.get_all(
+            self.cnxt, filters={'status': 'IN_PROGRESS',
+                                'convergence': True},
+            show_nested=True)
+        return [self._state(row) for row in rows]
+
+    def _state(self, row):
+        from heat.objects import snapshot as snapshot_objects
+        driven = row.action in DRIVEN_ACTIONS
+        if driven and row.action == 'DELETE':
+            # A stack with snapshots is deleted by Heat's own path.
+            driven = not snapshot_objects.Snapshot.get_all(self.cnxt, row.id)
+        return StackState(row.id, row.status, row.action,
+                          row.current_traversal,
+                          row.updated_at or row.created_at, driven)
+
+    def fail_stack(self, stack_id, traversal, reason):
+        """Mark the stack and its IN_PROGRESS resources FAILED (no rollback).
+
+        Returns False when the stack left that traversal meanwhile.
+        """
+        from heat.engine import stack as heat_stack
+        from heat_mistral_engine.heat import node_runner
+        stack = heat_stack.Stack.load(self.cnxt, stack_id=stack_id,
+                                      force_reload=True)
+        if (stack.current_traversal != traversal or
+                stack.status != stack.IN_PROGRESS):
+            return False
+        stack.thread_group_mgr = node_runner.INLINE_EVENTS
+        stack.reset_stack_and_resources_in_progress(reason)
+        return True

@@ -1,0 +1,333 @@
+"""Take over the resource nodes of dead heat-engines (runs in heat-engine).
+
+Mistral's ``heat.run_node`` action is asynchronous: it casts the node to a
+heat-engine and the task stays RUNNING until that engine completes the
+action execution through Mistral's API. When the engine dies (kill -9, a
+crash, a lost host), nobody ever completes it: the stack would wait for the
+task timeout (the stack timeout), with the resource row locked by the dead
+engine. Native Heat has the same gap and closes it only when another node
+happens to touch the resource.
+
+Every engine worker runs a ``Watchdog``. Each ``watchdog_interval`` seconds
+it lists the RUNNING ``heat.run_node`` action executions (one Mistral API
+call) and, for the nodes of stacks still IN_PROGRESS in that traversal,
+reads the resource row:
+
+* locked by an engine that answers Heat's liveness check: the node runs;
+* locked by this worker: the node runs here;
+* locked by a dead engine: ``lost``; the lock is taken over with a
+  compare-and-swap on the row (``engine_id`` and ``atomic_key``), so that
+  one live engine only adopts it, and the resource is marked FAILED
+  "Worker went down during resource ACTION", exactly as Heat's own
+  ``_stale_resource_needs_retry`` does;
+* unlocked, and the row unchanged (same ``atomic_key``, which every lock
+  and unlock moves) for ``lost_node_timeout`` seconds of this watchdog's
+  scans while the action stayed RUNNING: the message was lost with its
+  engine (oslo.messaging acknowledges a message before the engine runs
+  it), with Mistral or with the broker, or the engine died before it could
+  report. The claim is the same compare-and-swap, which moves
+  ``atomic_key``, so no other watchdog claims it again for
+  ``lost_node_timeout``;
+* replaced, and the replacement unlocked: the node is done or reporting;
+  running it again would replace the resource once more, so it is left.
+  Nodes of a traversal under a concurrency cap (see ``admission``) are
+  never taken for lost: they may wait for a slot in a live engine.
+
+The adopting engine then runs the node with the original request (token
+and predecessor data are in the action execution's input) through the same
+``NodeRunner``, which completes the original Mistral action execution. A
+CREATE_FAILED resource is replaced by that run, as Heat's next check would.
+
+Bound: a node of an engine killed at time T is running again in a live
+engine by T + ``watchdog_interval`` + ``engine_life_check_timeout`` (Heat's,
+2 s by default); a lost, never-started node by T + ``lost_node_timeout`` +
+``watchdog_interval``.
+"""
+
+import dataclasses
+import random
+import threading
+import time
+
+from heat.common import exception
+from heat.engine import check_resource
+from heat.objects import resource as resource_objects
+from heat.objects import stack as stack_objects
+from heat.rpc import listener_client
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine import protocol
+
+LOG = logging.getLogger(__name__)
+
+WORKER_WENT_DOWN = 'Worker went down during resource %s'
+# Replacement chains followed at most (a cycle must not hang a scan).
+MAX_REPLACEMENTS = 20
+
+
+@dataclasses.dataclass
+class Adoption:
+    """One node this watchdog took over: ``why`` is 'dead-engine' or 'lost'.
+
+    ``dead_engine`` is the engine whose lock was taken over, if any.
+    """
+
+    request: protocol.NodeRequest
+    why: str
+    dead_engine: str = None
+
+
+class Watchdog:
+    """Finds nodes whose heat-engine died and re-runs them here.
+
+    :param runner: this worker's ``NodeRunner`` (its ``engine_id`` is the
+        lock owner of the re-runs, its ``mistral`` the API client).
+    :param is_alive: ``f(context, engine_id) -> bool``; Heat's listener
+        check by default.
+    :param clock: ``f() -> seconds`` (monotonic), for tests.
+    :param spawn: ``f(callable)`` running a re-run concurrently; a thread
+        by default.
+    :param submit: ``f(request)`` that runs a node as the RPC server would
+        (through the concurrency cap's admission); ``runner.run`` by
+        default.
+    """
+
+    def __init__(self, runner, conf=cfg.CONF, is_alive=None, clock=None,
+                 spawn=None, submit=None):
+        self.runner = runner
+        self._submit = submit or runner.run
+        self.conf = conf
+        self._is_alive = is_alive or _engine_alive
+        self._clock = clock or _monotonic
+        # action execution id -> (atomic_key seen, since when), for the
+        # unlocked nodes of the running actions.
+        self._seen = {}
+        self._spawn = spawn or _thread
+
+    @property
+    def group(self):
+        return self.conf[config.GROUP]
+
+    # -- the scan --------------------------------------------------------
+    def scan(self):
+        """Look once; start re-runs of the nodes taken over.
+
+        Returns the list of ``Adoption``. Never raises for one bad node;
+        raises ``MistralUnavailable`` if Mistral cannot list the actions.
+        """
+        actions = self.runner.mistral.running_node_actions()
+        running = {a.id for a in actions}
+        for gone in set(self._seen) - running:
+            del self._seen[gone]
+        alive = {}
+        adopted = []
+        for action in actions:
+            try:
+                found = self._check(action, alive)
+            except Exception:
+                LOG.exception('Watchdog: could not check Mistral action '
+                              'execution %s', action.id)
+                continue
+            if found is not None:
+                adopted.append(found)
+                LOG.warning(
+                    'Watchdog: re-running node resource %(rid)s (%(kind)s) '
+                    'of stack %(stack)s traversal %(trav)s in engine '
+                    '%(me)s for Mistral action execution %(ax)s: %(why)s',
+                    {'rid': found.request.resource_id,
+                     'kind': protocol.node_kind(found.request.is_update),
+                     'stack': found.request.stack_id,
+                     'trav': found.request.traversal,
+                     'me': self.runner.engine_id,
+                     'ax': found.request.action_execution_id,
+                     'why': ('its engine %s is dead' % found.dead_engine
+                             if found.why == 'dead-engine' else
+                             'no engine started it within %d s'
+                             % self.group.lost_node_timeout)})
+                self._spawn(lambda req=found.request: self._submit(req))
+        return adopted
+
+    def _check(self, action, alive):
+        request = _request(action)
+        if request is None:
+            return None
+        grant = traversal_token.open_token(request.token, request.stack_id,
+                                           request.traversal)
+        cnxt = grant.context
+        stack = stack_objects.Stack.get_by_id(cnxt, request.stack_id)
+        if (stack is None or stack.status != 'IN_PROGRESS' or
+                stack.current_traversal != request.traversal):
+            # Not ours to run: the orphan check deals with these.
+            return None
+        try:
+            row, replaced = _effective_row(cnxt, request.resource_id)
+        except exception.NotFound:
+            return None   # deleted meanwhile: its node ends at once
+        holder = row.engine_id
+        if holder == self.runner.engine_id:
+            return None
+        if holder is not None:
+            if holder not in alive:
+                alive[holder] = self._is_alive(cnxt, holder)
+            if alive[holder]:
+                return None
+            return self._take_over(cnxt, request, row, holder)
+        if replaced:
+            # The node went on with a replacement that no engine holds:
+            # done or about to report. Running the node again would
+            # replace the resource once more.
+            return None
+        if grant.max_concurrent:
+            # Under a concurrency cap, a node may wait for a slot in a live
+            # engine's memory for any time: unlocked and untouched is not
+            # lost there.
+            return None
+        # Lost: this watchdog has seen the row unlocked and unchanged (its
+        # atomic_key moves at every lock and unlock) while the action ran,
+        # for lost_node_timeout. (The row's updated_at is not kept by Heat.)
+        seen_key, since = self._seen.setdefault(
+            action.id, (row.atomic_key, self._clock()))
+        if seen_key != row.atomic_key:
+            self._seen[action.id] = (row.atomic_key, self._clock())
+            return None
+        if self._clock() - since < self.group.lost_node_timeout:
+            return None
+        if not _claim(cnxt, row.id, None, row.atomic_key):
+            return None
+        return Adoption(request, 'lost')
+
+    def _take_over(self, cnxt, request, row, dead_engine):
+        """Steal a dead engine's lock (one winner) and fail the resource."""
+        if not _claim(cnxt, row.id, dead_engine, row.atomic_key):
+            return None
+        rsrc, _defn, _stack = check_resource.load_resource(
+            cnxt, row.id, {}, request.traversal, request.is_update)
+        if rsrc is not None:
+            rsrc.state_set(rsrc.action, rsrc.FAILED,
+                           WORKER_WENT_DOWN % rsrc.action)
+        return Adoption(request, 'dead-engine', dead_engine)
+
+
+def _request(action):
+    """The NodeRequest an action execution carried, or None."""
+    values = dict(action.input or {})
+    values.pop('resource_name', None)
+    try:
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id=action.id, **values))
+    except (protocol.BadNodeRequest, TypeError) as exc:
+        LOG.warning('Watchdog: Mistral action execution %s has no usable '
+                    'node request: %s', action.id, exc)
+        return None
+
+
+def _effective_row(cnxt, resource_id):
+    """The row a node works on: its resource, or that one's replacement.
+
+    Returns (row, replaced). A node whose resource was replaced (UpdateReplace,
+    or a take-over of a dead engine's create) goes on with the replacement,
+    so the replacement's lock tells whether it still runs.
+    """
+    fields = {'engine_id', 'atomic_key', 'updated_at', 'created_at',
+              'replaced_by'}
+    row = resource_objects.Resource.get_obj(cnxt, resource_id, refresh=True,
+                                            fields=fields)
+    replaced = False
+    for _hop in range(MAX_REPLACEMENTS):
+        if row.replaced_by is None:
+            break
+        try:
+            row = resource_objects.Resource.get_obj(
+                cnxt, row.replaced_by, refresh=True, fields=fields)
+        except exception.NotFound:
+            break
+        replaced = True
+    return row, replaced
+
+
+def _claim(cnxt, resource_id, expected_engine, atomic_key):
+    """Compare-and-swap the row's lock from ``expected_engine`` to none.
+
+    Bumps ``atomic_key`` (and ``updated_at``): of the watchdogs that read
+    the same row, exactly one wins.
+    """
+    return resource_objects.Resource.select_and_update_by_id(
+        cnxt, resource_id, {'engine_id': None},
+        expected_engine_id=expected_engine, atomic_key=atomic_key)
+
+
+def _engine_alive(cnxt, engine_id):
+    return listener_client.EngineListenerClient(engine_id).is_alive(cnxt)
+
+
+def _monotonic():
+    return time.monotonic()
+
+
+def _thread(func):
+    thread = threading.Thread(target=func, daemon=True)
+    thread.start()
+    return thread
+
+
+class Periodic:
+    """Runs ``(interval_seconds, func)`` tasks in one daemon thread.
+
+    Each task first runs after a random part of its interval, so that
+    engines started together do not all scan at once; a task that raises
+    is logged and runs again at its next time.
+    """
+
+    def __init__(self, tasks, clock=None, wait=None):
+        self.tasks = [(interval, func) for interval, func in tasks
+                      if interval]
+        self._stop = threading.Event()
+        self._clock = clock or _monotonic
+        self._wait = wait or self._stop.wait
+
+    def start(self):
+        if not self.tasks:
+            return None
+        return _thread(self.run)
+
+    def stop(self):
+        self._stop.set()
+
+    def run(self):
+        now = self._clock()
+        due = [now + random.uniform(0, interval)
+               for interval, _func in self.tasks]
+        while not self._stop.is_set():
+            now = self._clock()
+            for index, (interval, func) in enumerate(self.tasks):
+                if now >= due[index]:
+                    try:
+                        func()
+                    except Exception as exc:
+                        LOG.warning('%s failed: %s',
+                                    getattr(func, '__qualname__', func), exc)
+                    due[index] = self._clock() + interval
+            self._wait(max(0.0, min(due) - self._clock()))
+
+
+def start(runner, conf=cfg.CONF, submit=None):
+    """Start the watchdog and the orphan check for this engine worker.
+
+    ``submit(request)`` runs a taken-over node (see ``Watchdog``).
+    """
+    from heat_mistral_engine.heat import orphans
+    group = conf[config.GROUP]
+    watchdog = Watchdog(runner, conf, submit=submit)
+
+    def check_orphans():
+        checker = orphans.Checker(orphans.HeatView(), runner.mistral,
+                                  group.orphan_grace_period)
+        checker.check(repair=True)
+
+    periodic = Periodic([(group.watchdog_interval, watchdog.scan),
+                         (group.orphan_check_interval, check_orphans)])
+    periodic.start()
+    return periodic

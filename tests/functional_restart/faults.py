@@ -1,0 +1,225 @@
+"""Faults injected into the local cloud, and what a stack made of them.
+
+Shared by the functional tests in this directory and by ``tools/chaos.py``
+(``tox -e chaos``). Everything acts on the cloud of ``$DEVCLOUD_DIR``
+through ``tools/devcloud``, its pid files and its logs, and reads results
+back through Heat's API.
+"""
+
+import collections
+import dataclasses
+import os
+import re
+import signal
+import subprocess
+import time
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEVCLOUD = os.path.join(REPO, 'tools', 'devcloud')
+WORKER_WENT_DOWN = 'Worker went down during resource'
+NODE_STARTED = re.compile(
+    r'Node (\S+) \(resource \d+, create/update\) of stack (\S+) ')
+
+# heat.conf.d settings the fault tests run with: scans every 10 s, a node
+# no engine started for 60 s counts as lost; orphan check every 20 s, for
+# disagreements older than 60 s.
+FAST_WATCHDOG = ('[mistral_scheduler]\nwatchdog_interval = 10\n'
+                 'lost_node_timeout = 60\norphan_check_interval = 20\n'
+                 'orphan_grace_period = 60\n')
+WATCHDOG_INTERVAL = 10
+LOST_NODE_TIMEOUT = 60
+
+
+def devcloud(*args, timeout=600):
+    proc = subprocess.run([DEVCLOUD] + list(args), capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError('tools/devcloud %s failed: %s%s'
+                           % (' '.join(args), proc.stdout, proc.stderr))
+
+
+def dc_path(*parts):
+    return os.path.join(os.environ['DEVCLOUD_DIR'], *parts)
+
+
+def overlay(text, name='90-faults.conf'):
+    """Write (or with text None remove) a heat.conf.d file."""
+    path = dc_path('etc', 'heat.conf.d', name)
+    if text is None:
+        if os.path.exists(path):
+            os.unlink(path)
+    else:
+        with open(path, 'w') as f:
+            f.write(text)
+
+
+def big_template(size=200, slow=10, slow_secs=40, layers=4):
+    """``size`` TestResources in ``layers`` layers, ``slow`` slow ones.
+
+    Each resource of a layer reads the output of one resource of the layer
+    before (get_attr): data flows through Mistral. The slow ones (create
+    waits ``slow_secs``) are in the first layer, so they run while the
+    rest of the stack is being created.
+    """
+    width = size // layers
+    resources = {}
+    for i in range(size):
+        layer, pos = divmod(i, width)
+        props = {'value': 'r%d' % i}
+        if layer:
+            props['value'] = {'get_attr': ['r%d' % (i - width), 'output']}
+        elif pos < slow:
+            props['action_wait_secs'] = {'create': slow_secs}
+        resources['r%d' % i] = {'type': 'OS::Heat::TestResource',
+                                'properties': props}
+    return yaml.safe_dump({'heat_template_version': '2021-04-16',
+                           'resources': resources})
+
+
+def engine_logs():
+    """{engine name: log text} of the running cloud."""
+    found = {}
+    for name in sorted(os.listdir(dc_path('logs'))):
+        if re.fullmatch(r'heat-engine-\d+\.log', name):
+            with open(dc_path('logs', name), errors='replace') as f:
+                found[name[:-4]] = f.read()
+    return found
+
+
+def nodes_started_per_engine(stack_id):
+    """{engine name: set of resource names it started for the stack}."""
+    result = {}
+    for engine, text in engine_logs().items():
+        names = {m.group(1) for m in NODE_STARTED.finditer(text)
+                 if m.group(2) == stack_id}
+        if names:
+            result[engine] = names
+    return result
+
+
+def kill_engine(name):
+    """kill -9 every process of heat-engine ``name`` (parent and workers).
+
+    Returns the pid of the group killed.
+    """
+    with open(dc_path('pids', '%s.pid' % name)) as f:
+        pid = int(f.read().strip())
+    os.killpg(pid, signal.SIGKILL)
+    return pid
+
+
+def restart_mistral():
+    """kill -9 Mistral (API, engine, periodic) and start it again.
+
+    devcloud restarts everything; here only the mistral process group goes
+    down and comes back with devcloud's command line.
+    """
+    with open(dc_path('pids', 'mistral.pid')) as f:
+        pid = int(f.read().strip())
+    # As tools/devcloud starts it (start_processes).
+    cmdline = [dc_path('venv', 'bin', 'mistral-server'), '--server',
+               'api,engine,periodic', '--config-file',
+               dc_path('etc', 'mistral.conf')]
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline and _group_alive(pid):
+        time.sleep(0.2)
+    log = open(dc_path('logs', 'mistral.log'), 'a')
+    proc = subprocess.Popen(cmdline, stdout=log, stderr=log,
+                            stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    with open(dc_path('pids', 'mistral.pid'), 'w') as f:
+        f.write('%d\n' % proc.pid)
+    return proc.pid
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclasses.dataclass
+class Result:
+    fault: str
+    size: int
+    outcome: str
+    seconds: float
+    created_twice: int
+    replaced: int
+    note: str = ''
+
+
+def creation_counts(events):
+    """(created twice, replaced) from a stack's events.
+
+    ``events`` are (resource name, status, reason). A resource whose create
+    a dead engine interrupted is marked FAILED "Worker went down" and
+    replaced, which starts a second create of that name: counted as
+    replaced, not as created twice.
+    """
+    starts = collections.Counter()
+    went_down = collections.Counter()
+    for name, status, reason in events:
+        if status == 'CREATE_IN_PROGRESS':
+            starts[name] += 1
+        elif status == 'CREATE_FAILED' and WORKER_WENT_DOWN in (reason or ''):
+            went_down[name] += 1
+    twice = sum(1 for name, n in starts.items()
+                if n - 1 - went_down[name] > 0)
+    return twice, sum(went_down.values())
+
+
+def stack_events(heat, stack_id):
+    """(resource name, status, reason) of the stack's resource events."""
+    stack_name = heat.stacks.get(stack_id, resolve_outputs=False).stack_name
+    events = heat.events.list(stack_id, sort_dir='asc',
+                              sort_keys='created_at', limit=100000)
+    return [(e.resource_name, e.resource_status,
+             getattr(e, 'resource_status_reason', ''))
+            for e in events if e.resource_name != stack_name]
+
+
+def wait_for(heat, stack_id, timeout):
+    """Poll until the stack is no longer IN_PROGRESS or timeout passes."""
+    deadline = time.time() + timeout
+    while True:
+        stack = heat.stacks.get(stack_id, resolve_outputs=False)
+        if not stack.stack_status.endswith('IN_PROGRESS'):
+            return stack
+        if time.time() > deadline:
+            return stack
+        time.sleep(2)
+
+
+STALLED = 'is RUNNING but has run no resource'
+
+
+def settle_or_recover(heat, stack_id, timeout):
+    """Wait for the stack; recover a stalled one as a user would.
+
+    Returns (first final stack, final stack after ``openstack stack update
+    --existing`` or None if none was needed).
+    """
+    first = wait_for(heat, stack_id, timeout)
+    if first.stack_status != 'CREATE_FAILED' or STALLED not in (
+            first.stack_status_reason or ''):
+        return first, None
+    subprocess.run(['openstack', 'stack', 'update', '--existing', '--wait',
+                    stack_id], capture_output=True, text=True, timeout=900)
+    return first, heat.stacks.get(stack_id, resolve_outputs=False)
+
+
+def wait_until(predicate, timeout, step=1.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None

@@ -1,0 +1,156 @@
+"""Engine HA on the real local cloud: spread, kill -9, Mistral restart.
+
+The class restarts the cloud with three heat-engines and a fast watchdog
+(``faults.FAST_WATCHDOG``: scans every 10 s, a node unstarted for 60 s is
+lost) and puts the default cloud (one engine, no overlay) back at the end.
+Run serially, like the other tests of this directory.
+"""
+
+import os
+import tempfile
+import time
+
+from tests.functional import base
+from tests.functional_restart import faults
+
+ENGINES = 3
+SIZE = 200
+SLOW = 10
+# Heat's [DEFAULT] engine_life_check_timeout: how long a dead engine takes
+# to be found dead.
+LIFE_CHECK = 2
+# Slack for the rest of the stack after the taken-over nodes, on a shared
+# two-core machine.
+SLACK = 90
+
+
+def bound(slow_secs):
+    """Seconds from a fault to CREATE_COMPLETE that the tests accept.
+
+    A node of a dead engine is running again within watchdog_interval +
+    engine_life_check_timeout; a node whose message was lost within
+    lost_node_timeout + watchdog_interval. Then it takes its own time
+    (slow_secs for a slow one, replaced from scratch) and its dependents
+    theirs (SLACK).
+    """
+    return (faults.LOST_NODE_TIMEOUT + faults.WATCHDOG_INTERVAL +
+            LIFE_CHECK + slow_secs + SLACK)
+
+
+class EngineHATest(base.FunctionalTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        faults.overlay(faults.FAST_WATCHDOG)
+        faults.devcloud('restart', '--engines', str(ENGINES))
+
+    @classmethod
+    def tearDownClass(cls):
+        faults.overlay(None)
+        faults.devcloud('restart', '--engines', '1')
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        # A test that killed something leaves the cloud incomplete: start
+        # brings every component back (a no-op when all are healthy).
+        faults.devcloud('start', '--engines', str(ENGINES))
+
+    def big_stack(self, slow_secs):
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            f.write(faults.big_template(SIZE, SLOW, slow_secs))
+        self.addCleanup(os.unlink, path)
+        return self.create_stack(path, wait=False)
+
+    def wait_started(self, stack_id, names, at_least, timeout=240):
+        def enough():
+            per_engine = faults.nodes_started_per_engine(stack_id)
+            started = sum(len(n & names) for n in per_engine.values())
+            return per_engine if started >= at_least else None
+        per_engine = faults.wait_until(enough, timeout, 0.5)
+        self.assertIsNotNone(per_engine, 'fewer than %d of %s started'
+                             % (at_least, sorted(names)))
+        return per_engine
+
+    def assert_all_created_once(self, stack_id):
+        for name, rsrc in self.resources(stack_id).items():
+            self.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
+        twice, replaced = faults.creation_counts(
+            faults.stack_events(self.heat, stack_id))
+        self.assertEqual(0, twice, 'resources created twice')
+        return replaced
+
+    def test_nodes_of_one_stack_spread_over_engines(self):
+        stack = self.create_stack(self.template('refs.yaml'))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status)
+        big = self.big_stack(slow_secs=1)
+        big = faults.wait_for(self.heat, big.id, 600)
+        self.assertEqual('CREATE_COMPLETE', big.stack_status,
+                         big.stack_status_reason)
+        per_engine = faults.nodes_started_per_engine(big.id)
+        self.assertGreater(len(per_engine), 1,
+                           'all nodes ran in %s' % list(per_engine))
+        self.assertEqual(SIZE, sum(len(n) for n in per_engine.values()))
+
+    def test_kill_engine_mid_create_completes_within_bound(self):
+        slow_secs = 40
+        stack = self.big_stack(slow_secs)
+        slow = {'r%d' % i for i in range(SLOW)}
+        per_engine = self.wait_started(stack.id, slow, SLOW)
+        self.assertGreater(len(per_engine), 1)
+        victim = max(per_engine, key=lambda e: len(per_engine[e] & slow))
+        in_flight = len(per_engine[victim] & slow)
+        faults.kill_engine(victim)
+        killed = time.time()
+
+        final = faults.wait_for(self.heat, stack.id, bound(slow_secs) + 60)
+        took = time.time() - killed
+        self.assertEqual('CREATE_COMPLETE', final.stack_status,
+                         final.stack_status_reason)
+        self.assertLess(took, bound(slow_secs))
+        replaced = self.assert_all_created_once(stack.id)
+        # Each slow create the dead engine held was failed ("Worker went
+        # down") and replaced once, by one live engine.
+        self.assertEqual(in_flight, replaced)
+
+    def test_mistral_restart_mid_create_completes_or_recovers(self):
+        """kill -9 Mistral a quarter into a create; start it again.
+
+        Nodes finished while Mistral was down are reported when it is back
+        (heat-engine retries). But Mistral may lose tasks it had created
+        and not started (IDLE: the start_task cast died with it); nothing
+        in Mistral 23 starts them again. The orphan check then fails the
+        stack naming the stalled execution, and ``openstack stack update
+        --existing`` completes it. Either way: no resource created twice.
+        """
+        slow_secs = 30
+        stack = self.big_stack(slow_secs)
+        everything = {'r%d' % i for i in range(SIZE)}
+        self.wait_started(stack.id, everything, SIZE // 4)
+        faults.restart_mistral()
+        restarted = time.time()
+
+        first, recovered = faults.settle_or_recover(
+            self.heat, stack.id, bound(slow_secs) + 60)
+        took = time.time() - restarted
+        if recovered is None:
+            self.assertEqual('CREATE_COMPLETE', first.stack_status,
+                             first.stack_status_reason)
+            self.assertLess(took, bound(slow_secs))
+            execution = self.execution_of(stack.id, 'CREATE')
+            self.assertEqual('SUCCESS', execution.state,
+                             execution.state_info)
+        else:
+            self.assertIn(faults.STALLED, first.stack_status_reason)
+            self.assertEqual('UPDATE_COMPLETE', recovered.stack_status,
+                             recovered.stack_status_reason)
+            execution = self.execution_of(stack.id, 'CREATE')
+            self.assertEqual('CANCELLED', execution.state)
+        for name, rsrc in self.resources(stack.id).items():
+            self.assertIn(rsrc.resource_status,
+                          ('CREATE_COMPLETE', 'UPDATE_COMPLETE'), name)
+        twice, replaced = faults.creation_counts(
+            faults.stack_events(self.heat, stack.id))
+        self.assertEqual((0, 0), (twice, replaced))

@@ -1,0 +1,240 @@
+"""The watchdog: which nodes of dead engines are taken over, and by whom.
+
+Fakes stand at the boundary: Mistral's action list, Heat's stack and
+resource rows (with a compare-and-swap like Heat's ``resource_update``) and
+the engine liveness check.
+"""
+
+import types
+from unittest import mock
+
+from heat.common import context as heat_context
+from heat.common import exception
+
+from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat import watchdog
+from tests.unit import base
+
+
+class FakeRows:
+    """Resource rows with Heat's CAS semantics (engine_id + atomic_key)."""
+
+    def __init__(self):
+        self.rows = {}
+
+    def add(self, rid, engine_id=None, atomic_key=3, replaced_by=None):
+        self.rows[rid] = types.SimpleNamespace(
+            id=rid, engine_id=engine_id, atomic_key=atomic_key,
+            replaced_by=replaced_by)
+
+    def get_obj(self, cnxt, rid, refresh=False, fields=None):
+        if rid not in self.rows:
+            raise exception.NotFound()
+        return types.SimpleNamespace(**vars(self.rows[rid]))
+
+    def select_and_update_by_id(self, cnxt, rid, values,
+                                expected_engine_id=None, atomic_key=0):
+        row = self.rows[rid]
+        if (row.engine_id != expected_engine_id or
+                row.atomic_key != atomic_key):
+            return False
+        row.engine_id = values['engine_id']
+        row.atomic_key += 1
+        return True
+
+
+class WatchdogTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler', lost_node_timeout=180)
+        self.cnxt = heat_context.RequestContext(project_id='p1')
+        self.rows = FakeRows()
+        self.stack = types.SimpleNamespace(status='IN_PROGRESS',
+                                           current_traversal='t1')
+        self.alive = {'live-engine': True, 'dead-engine': False}
+        self.checked_alive = []
+        self.actions = []
+        self.ran = []
+        self.rsrc = mock.Mock(action='CREATE', FAILED='FAILED')
+        self.clock = 1000.0
+        for target, attr, new in (
+                (watchdog.resource_objects.Resource, 'get_obj',
+                 self.rows.get_obj),
+                (watchdog.resource_objects.Resource,
+                 'select_and_update_by_id',
+                 self.rows.select_and_update_by_id),
+                (watchdog.stack_objects.Stack, 'get_by_id',
+                 lambda cnxt, sid: self.stack if sid == 's1' else None),
+                (watchdog.check_resource, 'load_resource',
+                 lambda *a: (self.rsrc, None, None))):
+            patcher = mock.patch.object(target, attr, new)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def watchdog(self, engine_id='me'):
+        runner = mock.Mock(engine_id=engine_id)
+        runner.mistral.running_node_actions.return_value = self.actions
+        runner.run.side_effect = self.ran.append
+
+        def is_alive(cnxt, engine):
+            self.checked_alive.append(engine)
+            return self.alive[engine]
+
+        return watchdog.Watchdog(runner, is_alive=is_alive,
+                                 clock=lambda: self.clock,
+                                 spawn=lambda f: f())
+
+    def action(self, rid, stack_id='s1', traversal='t1', max_concurrent=0):
+        self.actions.append(types.SimpleNamespace(
+            id='ax-%d' % rid,
+            input={'stack_id': stack_id, 'traversal': traversal,
+                   'resource_id': rid, 'is_update': True, 'data': {},
+                   'resource_name': 'r%d' % rid,
+                   'token': traversal_token.seal(
+                       self.cnxt, stack_id, traversal,
+                       max_concurrent=max_concurrent)}))
+
+    def test_node_locked_by_a_dead_engine_is_taken_over_once(self):
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        adopted = self.watchdog('me').scan()
+        self.assertEqual(['dead-engine'], [a.dead_engine for a in adopted])
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+        self.assertIsNone(self.rows.rows[1].engine_id)
+        self.rsrc.state_set.assert_called_once_with(
+            'CREATE', 'FAILED', 'Worker went down during resource CREATE')
+        # A watchdog that read the row before the swap loses it.
+        self.assertFalse(watchdog._claim(None, 1, 'dead-engine', 3))
+
+    def test_concurrent_watchdogs_adopt_a_node_exactly_once(self):
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        dogs = [self.watchdog('e%d' % i) for i in range(3)]
+        # All read the row first, then all try to swap.
+        real_get = self.rows.get_obj
+        snapshot = real_get(None, 1)
+        with mock.patch.object(watchdog.resource_objects.Resource,
+                               'get_obj', lambda *a, **k: snapshot):
+            results = [d.scan() for d in dogs]
+        self.assertEqual(1, sum(len(r) for r in results))
+        self.assertEqual(1, len(self.ran))
+
+    def test_node_locked_by_a_live_engine_or_this_one_is_left(self):
+        self.rows.add(1, engine_id='live-engine')
+        self.rows.add(2, engine_id='me')
+        self.action(1)
+        self.action(2)
+        self.assertEqual([], self.watchdog('me').scan())
+        self.assertEqual(['live-engine'], self.checked_alive)
+        self.assertEqual([], self.ran)
+
+    def test_liveness_is_asked_once_per_engine_per_scan(self):
+        for rid in (1, 2, 3):
+            self.rows.add(rid, engine_id='live-engine')
+            self.action(rid)
+        self.watchdog().scan()
+        self.assertEqual(['live-engine'], self.checked_alive)
+
+    def test_unlocked_node_is_lost_only_after_the_timeout(self):
+        self.rows.add(1)
+        self.action(1)
+        self.rows.add(2)
+        self.action(2)
+        dog, other = self.watchdog(), self.watchdog('other')
+        self.assertEqual([], dog.scan())     # first seen unlocked
+        self.assertEqual([], other.scan())
+        self.clock += 100
+        self.rows.rows[2].atomic_key += 2     # 2 ran meanwhile (lock+unlock)
+        self.assertEqual([], dog.scan())
+        self.clock += 80                      # 1: unchanged for 180 s
+        adopted = dog.scan()
+        self.assertEqual([(1, 'lost')],
+                         [(a.request.resource_id, a.why) for a in adopted])
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+        # The claim moved the row's key: the other watchdog starts over.
+        self.assertEqual([], other.scan())
+        self.rsrc.state_set.assert_not_called()
+
+    def test_capped_traversal_node_is_never_lost(self):
+        # Under a concurrency cap a node may be parked in a live engine.
+        self.rows.add(1)
+        self.action(1, max_concurrent=2)
+        dog = self.watchdog()
+        dog.scan()
+        self.clock += 10000
+        self.assertEqual([], dog.scan())
+
+    def test_memory_of_finished_actions_is_dropped(self):
+        self.rows.add(1)
+        self.action(1)
+        dog = self.watchdog()
+        dog.scan()
+        self.actions.clear()
+        dog.scan()
+        self.assertEqual({}, dog._seen)
+
+    def test_a_replaced_node_is_judged_by_its_replacement(self):
+        # 1 was replaced by 11, which a live engine creates: leave it.
+        self.rows.add(1, replaced_by=11)
+        self.rows.add(11, engine_id='live-engine')
+        # 2 was replaced by 12, done but not reported yet: running 2 again
+        # would replace it once more.
+        self.rows.add(2, replaced_by=12)
+        self.rows.add(12)
+        # 3 was replaced by 13, whose engine died: 13 is taken over.
+        self.rows.add(3, replaced_by=13)
+        self.rows.add(13, engine_id='dead-engine')
+        for rid in (1, 2, 3):
+            self.action(rid)
+        adopted = self.watchdog().scan()
+        self.assertEqual([(3, 'dead-engine')],
+                         [(a.request.resource_id, a.why) for a in adopted])
+        self.assertIsNone(self.rows.rows[13].engine_id)
+        self.assertEqual('live-engine', self.rows.rows[11].engine_id)
+
+    def test_nodes_of_finished_or_superseded_stacks_are_left(self):
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1, traversal='t0')   # superseded traversal
+        self.action(1, stack_id='gone')  # stack deleted
+        self.assertEqual([], self.watchdog().scan())
+        self.stack.status = 'COMPLETE'
+        self.actions[:] = []
+        self.action(1)
+        self.assertEqual([], self.watchdog().scan())
+        self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
+
+    def test_deleted_row_and_bad_input_are_skipped(self):
+        self.action(9)                               # no resource row
+        self.actions.append(types.SimpleNamespace(
+            id='ax-bad', input={'stack_id': 's1'}))
+        self.assertEqual([], self.watchdog().scan())
+
+
+class PeriodicTest(base.TestCase):
+
+    def test_tasks_run_at_their_interval_and_survive_errors(self):
+        clock = [0.0]
+        calls = []
+        periodic = None
+
+        def wait(seconds):
+            clock[0] += seconds
+            if clock[0] > 100:
+                periodic.stop()
+
+        def failing():
+            calls.append(('b', clock[0]))
+            raise RuntimeError('boom')
+
+        periodic = watchdog.Periodic(
+            [(10, lambda: calls.append(('a', clock[0]))), (40, failing),
+             (0, lambda: calls.append(('never', 0)))],
+            clock=lambda: clock[0], wait=wait)
+        with mock.patch.object(watchdog.random, 'uniform',
+                               return_value=0.0):
+            periodic.run()
+        self.assertEqual(11, len([c for c in calls if c[0] == 'a']))
+        self.assertEqual([0.0, 40.0, 80.0],
+                         [t for name, t in calls if name == 'b'])
+        self.assertNotIn('never', [c[0] for c in calls])
