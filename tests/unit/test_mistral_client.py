@@ -54,11 +54,25 @@ class CompleteActionTest(base.TestCase):
         self.assertEqual(3, self.update.call_count)
         self.assertEqual(2, sleep.call_count)
 
-    def test_action_completed_by_another_run_is_left_as_it_is(self):
+    def test_completed_by_an_earlier_attempt_is_left_as_it_is(self):
+        lost = ConnectionResetError('reset')
+        done = Exception('ValueError: Action a1 is already completed')
+        done.error_code = 500
+        self.update.side_effect = [lost, done]
+        with mock.patch.object(mistral_client.time, 'sleep'):
+            self.assertIsNone(self.service.complete_action('a1', output={}))
+        self.assertEqual(2, self.update.call_count)
+
+    def test_completed_by_someone_else_is_raised_at_once(self):
+        # Nothing of this call landed before: someone else completed the
+        # action (node_runner fails the stack as tampered with).
         done = Exception('ValueError: Action a1 is already completed')
         done.error_code = 500
         self.update.side_effect = done
-        self.assertIsNone(self.service.complete_action('a1', output={}))
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                self.service.complete_action, 'a1',
+                                output={})
+        self.assertTrue(mistral_client.already_completed(exc))
         self.assertEqual(1, self.update.call_count)
 
     def test_refusal_is_not_retried_and_retries_end(self):
