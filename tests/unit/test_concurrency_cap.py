@@ -14,7 +14,6 @@ from heat.common import template_format
 from heat.engine import resources
 from heat.engine import stack as heat_stack
 from heat.engine import sync_point
-from heat.engine import worker as heat_worker
 from heat.tests import utils as heat_test_utils
 
 from heat_mistral_engine.heat import admission
@@ -446,12 +445,7 @@ class ValidateTest(base.TestCase):
     def setUp(self):
         super().setUp()
         use_heat_test_db(self)
-        for cls, attr in ((heat_stack.Stack, '_converge_create_or_update'),
-                          (heat_stack.Stack, 'validate'),
-                          (heat_worker.WorkerService, 'start')):
-            self.useFixture(fixtures.MonkeyPatch(
-                '%s.%s.%s' % (cls.__module__, cls.__name__, attr),
-                getattr(cls, attr)))
+        base.restore_hooked_heat(self)
         hooks.install()
 
     def test_bad_tag_is_refused_when_the_stack_is_validated(self):

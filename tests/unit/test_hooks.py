@@ -16,12 +16,7 @@ class HooksTest(base.TestCase):
     def setUp(self):
         super().setUp()
         # Restore Heat's classes after each test.
-        for cls, attr in ((heat_stack.Stack, '_converge_create_or_update'),
-                          (heat_stack.Stack, 'validate'),
-                          (heat_worker.WorkerService, 'start')):
-            self.useFixture(fixtures.MonkeyPatch(
-                '%s.%s.%s' % (cls.__module__, cls.__name__, attr),
-                getattr(cls, attr)))
+        base.restore_hooked_heat(self)
         self.native = heat_stack.Stack._converge_create_or_update
 
     def test_supported_heat_passes_the_check(self):
