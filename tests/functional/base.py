@@ -200,14 +200,18 @@ class FunctionalTest(testtools.TestCase):
         return self.wait_for_execution(found[0].id)
 
     def wait_for_execution(self, execution_id, timeout=60):
+        return self.wait_until_ended(self.mistral.executions.get,
+                                     execution_id, 'execution', timeout)
+
+    def wait_until_ended(self, get, ident, what, timeout):
+        """Poll ``get(ident)`` until it leaves RUNNING/IDLE; return it."""
         deadline = time.time() + timeout
         while True:
-            execution = self.mistral.executions.get(execution_id)
-            if execution.state not in ('RUNNING', 'IDLE'):
-                return execution
+            found = get(ident)
+            if found.state not in ('RUNNING', 'IDLE'):
+                return found
             if time.time() > deadline:
-                self.fail('execution %s still %s'
-                          % (execution_id, execution.state))
+                self.fail('%s %s still %s' % (what, ident, found.state))
             time.sleep(0.5)
 
     def tasks(self, execution_id):

@@ -78,15 +78,9 @@ class AttackTest(base.FunctionalTest):
         self.fail('no task %s in %s' % (name, execution_id))
 
     def wait_for_action(self, action_ex_id, timeout=90):
-        deadline = time.time() + timeout
-        while True:
-            action = self.mistral.action_executions.get(action_ex_id)
-            if action.state not in ('RUNNING', 'IDLE'):
-                return action
-            if time.time() > deadline:
-                self.fail('action execution %s still %s'
-                          % (action_ex_id, action.state))
-            time.sleep(0.5)
+        return self.wait_until_ended(self.mistral.action_executions.get,
+                                     action_ex_id, 'action execution',
+                                     timeout)
 
     def statuses(self, stack_id):
         return {name: r.resource_status
