@@ -205,18 +205,12 @@ class MistralHook(resource.Resource):
             workflow = self.client().workflows.get(name)
         except Exception as exc:
             if self.client_plugin().is_not_found(exc):
-                message = ('Hook %s: Mistral workflow %s not found (or not '
-                           'visible to project %s)' % (
-                               self.name, name, self.context.project_id))
+                message = ('Mistral workflow %s not found (or not visible '
+                           'to project %s)' % (name, self.context.project_id))
             else:
-                message = ('Hook %s: cannot check workflow %s: Mistral '
-                           '(workflowv2) is unreachable or failed: %s' % (
-                               self.name, name, exc))
-            raise exception.StackValidationFailed(
-                path=[self.stack.t.RESOURCES, self.name,
-                      self.stack.t.get_section_name('properties'),
-                      workflow_key],
-                message=message)
+                message = ('cannot check workflow %s: Mistral (workflowv2) '
+                           'is unreachable or failed: %s' % (name, exc))
+            raise self._property_error(workflow_key, message)
         raw = self.properties.data.get(input_key)
         if raw is not None and not isinstance(raw, collections.abc.Mapping):
             return   # the whole map comes from a function: keys unknown
@@ -224,11 +218,15 @@ class MistralHook(resource.Resource):
         problems = input_problems(name, names, required,
                                   self.properties[input_key] or {})
         if problems:
-            raise exception.StackValidationFailed(
-                path=[self.stack.t.RESOURCES, self.name,
-                      self.stack.t.get_section_name('properties'),
-                      input_key],
-                message='Hook %s: %s' % (self.name, '; '.join(problems)))
+            raise self._property_error(input_key, '; '.join(problems))
+
+    def _property_error(self, key, message):
+        """As Heat reports a bad property: the path names the hook."""
+        return exception.StackValidationFailed(
+            error='Property error',
+            path=[self.stack.t.RESOURCES, self.name,
+                  self.stack.t.get_section_name('properties'), key],
+            message=message)
 
     # -- runs ---------------------------------------------------------------
     def _new_run(self, props, workflow_key, input_key, action):
