@@ -248,3 +248,23 @@ class UserHookTest(base.FunctionalTest):
                          yaml.safe_load(deleted.output))
         self.assertIn('Heat hook cleaner of stack', deleted.description)
         self.assertIn(') DELETE, traversal', deleted.description)
+
+    def test_example_hook_between_tiers(self):
+        examples = os.path.join(os.path.dirname(__file__), '..', '..',
+                                'examples')
+        with open(os.path.join(examples,
+                               'hook-between-tiers-workflow.yaml')) as f:
+            created = self.mistral.workflows.create(f.read())
+        self.addCleanup(self.mistral.workflows.delete, created[0].name)
+        stack = self.create_stack(os.path.join(examples,
+                                               'hook-between-tiers.yaml'))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        outputs = self.outputs(stack.id)
+        self.assertEqual(['app1 -> mysql://db.internal:3306/app',
+                          'app2 -> mysql://db.internal:3306/app'],
+                         outputs['apps'])
+        self.assert_started_after(
+            self.events(stack.id), 'CREATE',
+            [('database', 'prepare_database'), ('prepare_database', 'app1'),
+             ('prepare_database', 'app2')])
