@@ -28,7 +28,8 @@ Contract:
 * Update: a changed ``workflow`` or ``input`` runs the workflow again and
   replaces ``output``; other changes only take effect for later runs.
 * Delete runs ``delete_workflow`` with ``delete_input`` when given, and
-  nothing otherwise; an execution of the hook still running is cancelled.
+  nothing otherwise; an execution of the hook still running is cancelled,
+  as is one left running when the hook runs again (e.g. its engine died).
 * ``validate()`` (stack create, update, validate and preview, before
   anything is created) refuses a workflow that Mistral does not show the
   stack's project, input keys the workflow does not declare and required
@@ -239,6 +240,13 @@ class MistralHook(resource.Resource):
             delay=retry.get(self.RETRY_DELAY) or 0)
 
     def _start(self, run):
+        # An earlier run Heat abandoned without cancelling it (its engine
+        # died mid-action) must not go on beside the new one.
+        previous = self.data().get(self.EXECUTION_ID)
+        if previous:
+            hook_run.cancel_execution(
+                run.client, previous,
+                'Hook %s of stack %s runs again' % (self.name, self.stack.id))
         execution_id = run.start()
         self.data_set(self.EXECUTION_ID, execution_id)
         if self.resource_id is None:

@@ -339,6 +339,17 @@ class HookResourceTest(base.TestCase):
         scheduler.TaskRunner(rsrc.delete)(wait_time=0)
         self.assertIn(('ex-1', 'CANCELLED'), self.client.cancelled)
 
+    def test_create_again_cancels_an_abandoned_execution(self):
+        self.client.script = [[running()], [success({})]]
+        rsrc = self.stack()['hook']
+        runner = scheduler.TaskRunner(rsrc.create)
+        runner.start()
+        runner.step()        # ex-1 runs; its engine "dies": no cancel
+        rsrc.state_set(rsrc.INIT, rsrc.COMPLETE)
+        self.create(rsrc)
+        self.assertEqual([('ex-1', 'CANCELLED')], self.client.cancelled)
+        self.assertEqual('ex-2', rsrc.FnGetAtt('execution_id'))
+
     def test_update_reruns_only_when_workflow_or_input_change(self):
         stack = self.stack()
         rsrc = stack['hook']
