@@ -249,6 +249,35 @@ class UserHookTest(base.FunctionalTest):
         self.assertIn('Heat hook cleaner of stack', deleted.description)
         self.assertIn(') DELETE, traversal', deleted.description)
 
+    def test_update_runs_again_only_when_input_changes(self):
+        workflow = self.upload(ECHO)
+        template = two_tier(workflow)
+        stack = self.create_stack(self.template_file(template))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        # Only the timeout changes: nothing runs.
+        template['resources']['hook']['properties']['timeout'] = 60
+        self.update_stack(stack.id, template)
+        self.assertEqual(1, len(self.hook_executions(workflow)))
+        # first's value, hence the hook's input, changes: it runs again.
+        template['resources']['first']['properties']['value'] = 'carol'
+        self.update_stack(stack.id, template)
+        executions = self.hook_executions(workflow)
+        self.assertEqual(2, len(executions))
+        outputs = self.outputs(stack.id)
+        self.assertEqual('carol-hooked', outputs['second'])
+        self.assertIn(outputs['execution'], [e.id for e in executions])
+        self.assertIn(') UPDATE, traversal', self.mistral.executions.get(
+            outputs['execution']).description)
+
+    def update_stack(self, stack_id, template):
+        base.openstack('stack', 'update', '--wait', '-t',
+                       self.template_file(template), stack_id, parse=False)
+        stack = self.heat.stacks.get(stack_id)
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        return stack
+
     def test_example_hook_between_tiers(self):
         examples = os.path.join(os.path.dirname(__file__), '..', '..',
                                 'examples')
