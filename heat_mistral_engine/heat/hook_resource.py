@@ -239,18 +239,30 @@ class MistralHook(resource.Resource):
             retries=retry.get(self.RETRY_COUNT) or 0,
             delay=retry.get(self.RETRY_DELAY) or 0)
 
-    def _start(self, run):
-        # An earlier run Heat abandoned without cancelling it (its engine
-        # died mid-action) must not go on beside the new one.
+    def _cancel_previous(self, client, why):
+        """Cancel the hook's last execution if it still runs.
+
+        Heat stops a running action through ``handle_*_cancel``; but an
+        action whose heat-engine died is run again without it, and the
+        abandoned execution must not go on beside the new one.
+        """
         previous = self.data().get(self.EXECUTION_ID)
         if previous:
-            hook_run.cancel_execution(
-                run.client, previous,
-                'Hook %s of stack %s runs again' % (self.name, self.stack.id))
-        execution_id = run.start()
-        self.data_set(self.EXECUTION_ID, execution_id)
+            hook_run.cancel_execution(client, previous, 'Hook %s of stack %s '
+                                      '%s' % (self.name, self.stack.id, why))
+
+    def _record(self, run):
+        """Store the run's current execution id (a retry starts a new one)."""
+        if run.execution_id != run.recorded:
+            self.data_set(self.EXECUTION_ID, run.execution_id)
+            run.recorded = run.execution_id
+
+    def _start(self, run):
+        self._cancel_previous(run.client, 'runs again')
+        run.start()
+        self._record(run)
         if self.resource_id is None:
-            self.resource_id_set(execution_id)
+            self.resource_id_set(run.execution_id)
         return run
 
     def _check(self, run, store_output=True):
@@ -259,17 +271,14 @@ class MistralHook(resource.Resource):
         try:
             done = run.poll()
         except hook_run.RetryDelay as delay:
-            self.data_set(self.EXECUTION_ID, run.execution_id)
             raise resource.PollDelay(max(1, math.ceil(delay.seconds)))
         except hook_run.HookFailed as failed:
-            self.data_set(self.EXECUTION_ID, run.execution_id)
             raise exception.Error(str(failed))
-        if not done:
-            return False
-        self.data_set(self.EXECUTION_ID, run.execution_id)
-        if store_output:
+        finally:
+            self._record(run)
+        if done and store_output:
             self.data_set(self.OUTPUT, jsonutils.dumps(run.output))
-        return True
+        return done
 
     @staticmethod
     def _cancel(run):
@@ -301,13 +310,9 @@ class MistralHook(resource.Resource):
         self._cancel(run)
 
     def handle_delete(self):
-        # An execution of the create or update Heat stopped may still run.
-        running = self.data().get(self.EXECUTION_ID)
-        if running:
-            hook_run.cancel_execution(
-                self.client(), running,
-                'Hook %s of stack %s deleted' % (self.name, self.stack.id))
         if not self.properties[self.DELETE_WORKFLOW]:
+            # An execution of a create or update Heat stopped may still run.
+            self._cancel_previous(self.client(), 'deleted')
             return None
         return self._start(self._new_run(
             self.properties, self.DELETE_WORKFLOW, self.DELETE_INPUT,

@@ -98,6 +98,7 @@ class HookRun:
         self.started_at = None
         self.retry_at = None
         self.output = None
+        self.recorded = None   # the execution id the resource last stored
 
     def start(self):
         """Create the next execution; return its id."""

@@ -309,6 +309,7 @@ class HookResourceTest(base.TestCase):
         self.assertEqual((rsrc.CREATE, rsrc.FAILED), rsrc.state)
         self.assertIn('Hook workflow wf1 failed: still bad', str(failed))
         self.assertEqual(2, len(self.client.created))  # retry count 1
+        self.assertEqual('ex-2', rsrc.data().get('execution_id'))
 
     def test_delete_runs_nothing_without_delete_workflow(self):
         rsrc = self.stack()['hook']
