@@ -6,6 +6,8 @@ after heat.conf is parsed and before the engine forks its workers, in
 convergence mode too (where lifecycle plugins are never called). Importing
 this module therefore registers ``[mistral_scheduler]`` and, when it says
 ``enabled = true``, installs the scheduler into Heat (see ``heat.hooks``).
+It also registers this package's resource types (``OS::Mistral::Hook``)
+in every heat-engine, whether the scheduler is enabled or not.
 """
 
 from heat.engine import lifecycle_plugin
@@ -51,4 +53,22 @@ def install(conf=cfg.CONF):
     return True
 
 
+def register_resource_types():
+    """Make Heat know ``OS::Mistral::Hook``; never stops the engine.
+
+    Returns True when registered. A failure is logged at ERROR and leaves
+    the scheduler's installation alone.
+    """
+    try:
+        from heat_mistral_engine.heat import hook_resource
+        from heat_mistral_engine.heat import hooks
+        hooks.register_resource_types(hook_resource.resource_mapping())
+    except Exception:
+        LOG.exception('heat-mistral-engine could not register its resource '
+                      'types; templates using OS::Mistral::Hook will fail')
+        return False
+    return True
+
+
+register_resource_types()
 install()

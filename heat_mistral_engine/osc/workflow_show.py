@@ -4,9 +4,10 @@ An openstackclient command (registered in heatclient's
 ``openstack.orchestration.v1`` group) for users and operators: which
 workflow and execution ordered the stack's latest action, and each task's
 resource, state and timing, and the edges between tasks with their kinds
-(get_attr, hosted_on...; cleanup edges have none). ``--dot`` prints the
-task graph as Graphviz, nodes coloured by task state, edges labelled with
-their kinds.
+(get_attr, hosted_on...; cleanup edges have none). The task of an
+``OS::Mistral::Hook`` also shows, under ``hook``, the user's workflow it
+ran and that execution's id and state. ``--dot`` prints the task graph as
+Graphviz, nodes coloured by task state, edges labelled with their kinds.
 """
 
 import json
@@ -21,6 +22,7 @@ DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
                'RUNNING': 'lightblue', 'WAITING': 'lightgrey',
                'IDLE': 'white', 'CANCELLED': 'khaki', 'PAUSED': 'khaki'}
 NOT_STARTED = 'NOT STARTED'
+HOOK_TYPE = 'OS::Mistral::Hook'
 
 
 def choose_execution(executions, stack_action):
@@ -59,6 +61,36 @@ def task_rows(definition_yaml, workflow_name, tasks):
             'finished_at': getattr(task, 'finished_at', None),
             'state_info': getattr(task, 'state_info', None),
         })
+    return rows
+
+
+def hook_details(heat, mistral, stack_id):
+    """{resource name: {workflow, execution, state}} for the stack's hooks.
+
+    Read from each hook's ``execution_id`` attribute and that execution in
+    Mistral (visible to the stack's own project, which ran it).
+    """
+    details = {}
+    for rsrc in heat.resources.list(stack_id):
+        if rsrc.resource_type != HOOK_TYPE:
+            continue
+        shown = heat.resources.get(stack_id, rsrc.resource_name)
+        execution_id = (shown.attributes or {}).get('execution_id')
+        found = {'workflow': None, 'execution': execution_id,
+                 'state': NOT_STARTED}
+        if execution_id:
+            execution = mistral.executions.get(execution_id)
+            found.update(workflow=execution.workflow_name,
+                         state=execution.state)
+        details[rsrc.resource_name] = found
+    return details
+
+
+def add_hooks(rows, details):
+    """Put each hook's details on its resource's task rows."""
+    for row in rows:
+        if row['resource'] in details:
+            row['hook'] = details[row['resource']]
     return rows
 
 
@@ -111,7 +143,8 @@ class ShowStackWorkflow(command.ShowOne):
         definition = mistral.workflows.get(name).definition
         tasks = mistral.tasks.list(workflow_execution_id=execution.id,
                                    limit=-1)
-        rows = task_rows(definition, name, tasks)
+        rows = add_hooks(task_rows(definition, name, tasks),
+                         hook_details(heat, mistral, stack.id))
         spec = yaml.safe_load(definition)[name]['tasks']
         if parsed_args.dot:
             self.app.stdout.write(dot(spec, rows, '%s %s' % (

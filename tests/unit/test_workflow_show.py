@@ -75,3 +75,32 @@ class TaskRowsTest(testtools.TestCase):
             [{'from': 'a', 'to': 'a_cleanup', 'kinds': []},
              {'from': 'a', 'to': 'b', 'kinds': ['get_attr', 'hosted_on']}],
             workflow_show.edge_rows(tasks))
+
+
+class HookDetailsTest(testtools.TestCase):
+
+    def test_hook_tasks_show_the_users_workflow_and_execution(self):
+        listed = [types.SimpleNamespace(resource_name='a',
+                                        resource_type='OS::Heat::None'),
+                  types.SimpleNamespace(resource_name='b',
+                                        resource_type='OS::Mistral::Hook'),
+                  types.SimpleNamespace(resource_name='c',
+                                        resource_type='OS::Mistral::Hook')]
+        attrs = {'b': {'execution_id': 'ex-b', 'output': {}}, 'c': {}}
+        heat = types.SimpleNamespace(resources=types.SimpleNamespace(
+            list=lambda stack_id: listed,
+            get=lambda stack_id, name: types.SimpleNamespace(
+                attributes=attrs[name])))
+        mistral = types.SimpleNamespace(executions=types.SimpleNamespace(
+            get=lambda eid: types.SimpleNamespace(
+                workflow_name='users_wf', state='RUNNING')))
+        details = workflow_show.hook_details(heat, mistral, 'sid')
+        self.assertEqual(
+            {'b': {'workflow': 'users_wf', 'execution': 'ex-b',
+                   'state': 'RUNNING'},
+             'c': {'workflow': None, 'execution': None,
+                   'state': workflow_show.NOT_STARTED}}, details)
+        rows = workflow_show.add_hooks(
+            workflow_show.task_rows(definition(), 'wf', []), details)
+        self.assertEqual(['b'], [r['resource'] for r in rows if 'hook' in r])
+        self.assertEqual('users_wf', rows[2]['hook']['workflow'])
