@@ -6,7 +6,8 @@ workflow and execution ordered the stack's latest action, and each task's
 resource, state and timing, and the edges between tasks with their kinds
 (get_attr, hosted_on...; cleanup edges have none). ``--dot`` prints the
 task graph as Graphviz, nodes coloured by task state, edges labelled with
-their kinds.
+their kinds. Operator hook tasks show as ``hook before|after: NAME`` of
+their resource, with the output their workflow published (``output``).
 """
 
 import json
@@ -15,6 +16,7 @@ from osc_lib.cli import format_columns
 from osc_lib.command import command
 import yaml
 
+from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import workflow
 
 DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
@@ -49,7 +51,7 @@ def task_rows(definition_yaml, workflow_name, tasks):
     rows = []
     for name, task_spec in spec.items():
         task = by_name.get(name)
-        rows.append({
+        row = {
             'task': name,
             'resource': task_spec['input'].get('resource_name', name),
             'action': ('create/update' if task_spec['input'].get('is_update')
@@ -58,8 +60,26 @@ def task_rows(definition_yaml, workflow_name, tasks):
             'started_at': getattr(task, 'started_at', None),
             'finished_at': getattr(task, 'finished_at', None),
             'state_info': getattr(task, 'state_info', None),
-        })
+        }
+        _hook_columns(row, name, task_spec, spec, task)
+        rows.append(row)
     return rows
+
+
+def _hook_columns(row, name, task_spec, spec, task):
+    """Label operator hook and report tasks (see graph.hook_tasks)."""
+    hook = hook_tasks.hook_of(task_spec)
+    if hook is not None:
+        when, node_task, hook_name = hook
+        row['resource'] = (spec.get(node_task, {}).get('input', {})
+                           .get('resource_name', node_task))
+        row['action'] = 'hook %s: %s' % (when, hook_name)
+        published = getattr(task, 'published', None)
+        if isinstance(published, str):
+            published = json.loads(published or '{}')
+        row['output'] = (published or {}).get('hook_%s' % name)
+    elif hook_tasks.is_report(task_spec):
+        row['action'] = 'hook report'
 
 
 def edge_rows(spec_tasks):
