@@ -130,8 +130,9 @@ HOOK_REPORT_VERSION = 1
 class HookReport:
     """A hook's end.
 
-    ``hook`` set: that hook failed (``error``: its message; ``workflow``,
-    ``when``, ``action`` and ``timeout`` describe it). Otherwise
+    ``hook`` set: that hook failed (``error``: the task's state info,
+    ``details``: its result; ``workflow``, ``when``, ``action`` and
+    ``timeout`` describe it). Otherwise
     ``receipt`` is the node's sealed receipt: its after hooks are done.
     """
 
@@ -148,6 +149,9 @@ class HookReport:
     timeout: int = None
     error: str = None
     receipt: str = None
+    # The failed hook task's result as Mistral gives it (JSON): for a
+    # sub-workflow, ``{"result": message}``, in a list for with-items.
+    details: object = None
 
     _REQUIRED = ('stack_id', 'traversal', 'token', 'resource_id',
                  'is_update')
@@ -171,6 +175,8 @@ class HookReport:
                 if value is not None and (isinstance(value, bool) or
                                           not isinstance(value, int)):
                     raise BadNodeRequest('timeout must be an integer')
+                values[field.name] = value
+            elif field.name == 'details':
                 values[field.name] = value
             elif value is not None:
                 values[field.name] = str(value)

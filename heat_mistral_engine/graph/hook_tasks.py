@@ -160,11 +160,16 @@ def _failure_task(node, hook_task, hook, action, taken):
     if name in taken:
         raise ValueError('task name %s is taken' % name)
     taken.add(name)
-    return {name: _report_task(node, hook_task, {
+    task = _report_task(node, hook_task, {
         'hook': hook.name, 'workflow': hook.workflow, 'when': hook.when,
         'action': action,
         'error': '{{ task("%s").state_info }}' % hook_task,
-        'timeout': hook.timeout})}
+        'details': '{{ task("%s").result }}' % hook_task,
+        'timeout': hook.timeout})
+    # The execution ends in ERROR, as when a resource fails (Heat would
+    # end it so too; this also covers a rollback's quicker start).
+    task['on-complete'] = ['fail']
+    return {name: task}
 
 
 def _report_task(node, about, fields):

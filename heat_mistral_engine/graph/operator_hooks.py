@@ -57,6 +57,7 @@ class Hook:
     input: dict = dataclasses.field(default_factory=dict, hash=False)
     attributes: tuple = ()
     timeout: int = None
+    position: int = 0     # 1-based place in the file, for messages
 
     def __hash__(self):
         return hash((self.name, self.when))
@@ -74,8 +75,8 @@ class Hook:
         return True
 
     def describe(self):
-        """How messages name the hook: ``Operator hook NAME``."""
-        return 'Operator hook %s' % self.name
+        """How messages name the entry: ``entry N (NAME)``."""
+        return 'entry %d (%s)' % (self.position, self.name)
 
 
 def parse(text, source='<hooks file>'):
@@ -102,6 +103,7 @@ def parse(text, source='<hooks file>'):
     seen = set()
     for position, entry in enumerate(entries, 1):
         hook = _entry(entry, '%s, entry %d' % (source, position))
+        hook = dataclasses.replace(hook, position=position)
         if (hook.name, hook.when) in seen:
             raise HooksFileError(
                 '%s, entry %d (%s): another %s hook has the same name; give '

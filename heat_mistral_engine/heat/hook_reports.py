@@ -35,11 +35,13 @@ def failure_reason(report):
     """The stack's status reason for a failed hook.
 
     ``Operator hook NAME after create of RESOURCE failed: MESSAGE``, or
-    ``... timed out after N s: MESSAGE`` when Mistral's task timeout ended
-    it. MESSAGE is the hook task's error as Mistral gives it, which holds
-    the hook workflow's own (``fail`` message or failed task).
+    ``... timed out after N seconds: MESSAGE`` when Mistral's task timeout
+    ended it. MESSAGE is the hook workflow's own error (its ``fail``
+    message, or what its failed task said) when Mistral gives one, else
+    the hook task's state info.
     """
-    message = (report.error or 'no message').strip()
+    message = (workflow_error(report.details) or report.error or
+               'no message').strip()
     what = 'Operator hook %s %s %s of %s' % (
         report.hook, report.when or '', report.action or 'action',
         report.resource_name or report.resource_id)
@@ -47,6 +49,18 @@ def failure_reason(report):
         return '%s timed out after %d seconds: %s' % (what, report.timeout,
                                                       message)
     return '%s failed: %s' % (what, message)
+
+
+def workflow_error(details):
+    """The failed sub-workflow's message in a hook task's result, or None.
+
+    Mistral makes a failed workflow's output ``{"result": message}``; a
+    with-items task's result is the list of its sub-workflows' outputs.
+    """
+    items = details if isinstance(details, list) else [details]
+    messages = [str(item['result']) for item in items
+                if isinstance(item, dict) and item.get('result')]
+    return '; '.join(messages) or None
 
 
 def handle(runner, report):

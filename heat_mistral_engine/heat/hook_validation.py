@@ -35,8 +35,8 @@ def check_stack(stack, conf=cfg.CONF):
             problem = hook_problem(service, hook)
             if problem:
                 raise exception.StackValidationFailed(message=(
-                    'Operator hook %s (%s, hooks file %s): %s'
-                    % (hook.name, hook.when, path, problem)))
+                    'Operator hook %s of hooks file %s: %s'
+                    % (hook.describe(), path, problem)))
     except mistral_client.MistralUnavailable as exc:
         raise exception.StackValidationFailed(message=(
             'Cannot check the operator hooks of hooks file %s: %s'

@@ -29,14 +29,15 @@ class HookReport(actions.Action):
 
     def __init__(self, stack_id, traversal, token, resource_id, is_update,
                  resource_name=None, hook=None, workflow=None, when=None,
-                 action=None, timeout=None, error=None, receipt=None):
+                 action=None, timeout=None, error=None, receipt=None,
+                 details=None):
         super().__init__()
         self.fields = dict(
             stack_id=stack_id, traversal=traversal, token=token,
             resource_id=resource_id, is_update=is_update,
             resource_name=resource_name, hook=hook, workflow=workflow,
             when=when, action=action, timeout=timeout, error=error,
-            receipt=receipt)
+            receipt=receipt, details=details)
 
     def run(self, context):
         report = protocol.hook_report(**self.fields)
