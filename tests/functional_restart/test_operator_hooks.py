@@ -46,12 +46,15 @@ class OperatorHooksTest(base.FunctionalTest):
         return os.path.join(HOOKS_DIR, name + '.yaml')
 
     def hook_tasks(self, stack_id, action):
-        """{task name: task} of the stack's execution for ``action``."""
+        """The stack's execution for ``action`` and its tasks by name."""
         execution = self.execution_of(stack_id, action)
-        tasks = {t.name: self.mistral.tasks.get(t.id) for t in
-                 self.mistral.tasks.list(workflow_execution_id=execution.id,
-                                         limit=-1)}
-        return execution, tasks
+        return execution, self.tasks_by_name(execution.id)
+
+    def tasks_by_name(self, execution_id):
+        # get, not list: lists leave out what tasks published.
+        return {t.name: self.mistral.tasks.get(t.id) for t in
+                self.mistral.tasks.list(workflow_execution_id=execution_id,
+                                        limit=-1)}
 
     def published(self, task):
         return json.loads(task.published or '{}')
@@ -144,9 +147,7 @@ class OperatorHooksTest(base.FunctionalTest):
         executions = [e for e in self.executions(stack_id)
                       if ') UPDATE, traversal ' in (e.description or '')]
         execution = self.wait_for_execution(executions[-1].id)
-        return {t.name: self.mistral.tasks.get(t.id) for t in
-                self.mistral.tasks.list(workflow_execution_id=execution.id,
-                                        limit=-1)}
+        return self.tasks_by_name(execution.id)
 
     def check_update_and_delete(self, stack_id):
         # Nothing changed: the after hook is skipped (SUCCESS, no output).
