@@ -111,6 +111,17 @@ OPTS = [
                     'Mistral execution must last before the orphan check '
                     'repairs it (a traversal being started or finished '
                     'disagrees briefly).'),
+    cfg.StrOpt('operator_hooks_file', default='',
+               help='YAML file of operator hooks: Mistral workflows run '
+                    'before or after the create, update or delete of the '
+                    'resources they select by type or name, in every stack '
+                    'this scheduler orders, without editing templates (see '
+                    'the operator guide, "Operator hooks"). The workflows '
+                    'must exist in the project of the credentials in this '
+                    'group, and run with them. Re-read when the file '
+                    'changes. Empty: no hooks. A file that cannot be read '
+                    'or parsed fails every stack create and update with a '
+                    'message naming the file and the entry.'),
 ]
 
 

@@ -114,3 +114,88 @@ def short(value, limit=60):
     """repr of a refused value, cut so that garbage cannot flood the log."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + '...'
+
+
+# Operator hooks (see graph.hook_tasks): the Mistral action
+# ``heat.hook_report`` tells heat-engine that a hook failed, or that a node's
+# after hooks are done. A separate method and a minor RPC version, so that
+# node requests are unchanged and an engine without hooks refuses reports
+# (oslo.messaging: unsupported version) rather than misread them.
+HOOK_REPORT_METHOD = 'hook_report'
+HOOK_RPC_API_VERSION = '1.1'
+HOOK_REPORT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class HookReport:
+    """A hook's end.
+
+    ``hook`` set: that hook failed (``error``: the task's state info,
+    ``details``: its result; ``workflow``, ``when``, ``action`` and
+    ``timeout`` describe it). Otherwise
+    ``receipt`` is the node's sealed receipt: its after hooks are done.
+    """
+
+    stack_id: str
+    traversal: str
+    token: str
+    resource_id: int
+    is_update: bool
+    resource_name: str = None
+    hook: str = None
+    workflow: str = None
+    when: str = None
+    action: str = None
+    timeout: int = None
+    error: str = None
+    receipt: str = None
+    # The failed hook task's result as Mistral gives it (JSON): for a
+    # sub-workflow, ``{"result": message}``, in a list for with-items.
+    details: object = None
+
+    _REQUIRED = ('stack_id', 'traversal', 'token', 'resource_id',
+                 'is_update')
+
+    @classmethod
+    def from_dict(cls, message):
+        if not isinstance(message, dict):
+            raise BadNodeRequest('a hook report must be an object, not %s'
+                                 % type(message).__name__)
+        if message.get('version') != HOOK_REPORT_VERSION:
+            raise BadNodeRequest('unsupported hook report version %s'
+                                 % short(message.get('version')))
+        values = {}
+        for field in dataclasses.fields(cls):
+            value = message.get(field.name)
+            if field.name in cls._REQUIRED:
+                if field.name not in message:
+                    raise BadNodeRequest('hook report lacks %s' % field.name)
+                values[field.name] = _checked(field.name, value)
+            elif field.name == 'timeout':
+                if value is not None and (isinstance(value, bool) or
+                                          not isinstance(value, int)):
+                    raise BadNodeRequest('timeout must be an integer')
+                values[field.name] = value
+            elif field.name == 'details':
+                values[field.name] = value
+            elif value is not None:
+                values[field.name] = str(value)
+        if values.get('hook') is None and values.get('receipt') is None:
+            raise BadNodeRequest('a hook report names the failed hook or '
+                                 'carries the node\'s receipt')
+        return cls(**values)
+
+    @property
+    def failed(self):
+        return self.hook is not None
+
+    def to_dict(self):
+        message = dataclasses.asdict(self)
+        message['version'] = HOOK_REPORT_VERSION
+        return message
+
+
+def hook_report(**fields):
+    """Build a validated hook report message (a dict)."""
+    return HookReport.from_dict(
+        dict(fields, version=HOOK_REPORT_VERSION)).to_dict()

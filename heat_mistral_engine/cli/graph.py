@@ -11,7 +11,10 @@ prints what heat-engine would hand to Mistral for a new stack:
     the Mistral workflow definition that would be uploaded (resource ids are
     placeholders; live ones come from Heat's database).
 
-``--action DELETE`` reverses every edge, as a delete does.
+``--action DELETE`` reverses every edge, as a delete does. ``--hooks FILE``
+adds the operator hooks of a hooks file (``[mistral_scheduler]
+operator_hooks_file``): ``json`` lists them under ``hooks``, ``dot`` draws
+them as ellipses, ``yaml`` has their tasks.
 """
 
 import json
@@ -21,6 +24,7 @@ from heat.common import exception as heat_exception
 from heatclient.common import template_utils
 from heatclient import exc as heatclient_exc
 
+from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat import template_graph
 
@@ -40,6 +44,9 @@ def add_parser(subparsers):
     parser.add_argument('--action', choices=('CREATE', 'DELETE'),
                         default='CREATE')
     parser.add_argument('--format', choices=FORMATS, default='json')
+    parser.add_argument('--hooks', metavar='FILE',
+                        help='operator hooks file to show (as '
+                             '[mistral_scheduler] operator_hooks_file)')
     parser.set_defaults(func=run)
     return parser
 
@@ -66,21 +73,57 @@ def run(args, out=sys.stdout):
         print('heat-mistral-engine graph: %s: %s' % (args.template, exc),
               file=sys.stderr)
         return 2
+    try:
+        hooks = _hooks(getattr(args, 'hooks', None))
+    except (operator_hooks.HooksFileError, OSError) as exc:
+        print('heat-mistral-engine graph: %s' % exc, file=sys.stderr)
+        return 2
+    graph = template_graph.task_graph(stack, args.action)
+    action = 'create' if args.action == 'CREATE' else 'delete'
+    hooked = hook_rows(graph, hooks, action)
     if args.action == 'DELETE':
         edges = [template_graph.Edge(e.target, e.source, e.kinds)
                  for e in edges]
     if args.format == 'json':
-        json.dump(as_json(stack, edges), out, indent=2)
+        found = as_json(stack, edges)
+        if hooks:
+            found['hooks'] = hooked
+        json.dump(found, out, indent=2)
         out.write('\n')
     elif args.format == 'dot':
-        out.write(as_dot(stack, edges, args.action))
+        out.write(as_dot(stack, edges, args.action, hooked))
     else:
-        graph = template_graph.task_graph(stack, args.action)
         out.write(workflow.to_yaml(workflow.build(
             graph, workflow.workflow_name('STACK_ID'),
             description='Heat stack %s %s (offline preview)'
-                        % (stack.name, args.action))))
+                        % (stack.name, args.action),
+            hooks=hooks, stack_name=stack.name,
+            plans={node.key: {'action': action} for node in graph})))
     return 0
+
+
+def _hooks(path):
+    if not path:
+        return ()
+    with open(path, encoding='utf-8') as stream:
+        return operator_hooks.parse(stream.read(), source=path)
+
+
+def hook_rows(graph, hooks, action):
+    """The hooks a new stack's (or a delete's) nodes would run.
+
+    [{"resource", "when", "hook", "workflow", "actions"}], in graph order.
+    """
+    rows = []
+    for node in graph:
+        for when in operator_hooks.WHEN:
+            for hook in operator_hooks.matching(
+                    hooks, node.resource_name, node.resource_type, when,
+                    (action,)):
+                rows.append({'resource': node.resource_name, 'when': when,
+                             'hook': hook.name, 'workflow': hook.workflow,
+                             'actions': sorted(hook.actions)})
+    return rows
 
 
 def as_json(stack, edges):
@@ -92,9 +135,18 @@ def as_json(stack, edges):
     }
 
 
-def as_dot(stack, edges, action):
+def as_dot(stack, edges, action, hooked=()):
     lines = ['digraph "%s" {' % action, '  rankdir=LR;',
              '  node [shape=box];']
+    for row in hooked:
+        hook_id = _dot_id('%s %s %s' % (row['resource'], row['when'],
+                                        row['hook']))
+        lines.append('  %s [shape=ellipse, label="%s\\n%s"];' % (
+            hook_id, row['hook'], row['workflow']))
+        first, then = _dot_id(row['resource']), hook_id
+        if row['when'] == 'before':
+            first, then = then, first
+        lines.append('  %s -> %s [style=dashed];' % (first, then))
     for name in sorted(stack.resources):
         lines.append('  %s [label="%s\\n%s"];' % (
             _dot_id(name), name, stack.resources[name].type()))

@@ -19,6 +19,9 @@ Shape of the output (one workflow per stack traversal):
   ``openstack stack workflow show`` can read the graph back with its
   labels (``edges``). Task names and kinds never contain ``:``.
 
+Operator hooks (``hooks``, from the file heat.conf names) add tasks around
+the nodes they apply to: see ``hook_tasks``.
+
 The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
 stack's request context, encrypted by heat-engine); every task passes them to
 its action. Nothing else about the stack is in the definition.
@@ -34,11 +37,13 @@ import re
 
 import yaml
 
+from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine import protocol
 
 # Everything the compiler writes into expressions goes through these.
 _CONTEXT_VALUE = '{{ _.%s }}'
 _TASK_RECEIPT = '{{ task().result.node }}'
+_TASK_HOOK_DATA = '{{ task().result.get("hook") }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
@@ -80,40 +85,75 @@ def published_variable(node):
     return 'node_%s_cleanup' % node.resource_id
 
 
-def build(graph, name, description='', task_timeout=None):
+def build(graph, name, description='', task_timeout=None, hooks=(),
+          plans=None, stack_name=''):
     """Return the workflow definition as a dict (``version`` + one workflow).
 
     :param graph: a non-empty TaskGraph.
     :param name: the workflow name (see ``workflow_name``).
     :param task_timeout: seconds after which Mistral fails a task whose
         heat-engine never answered; None for no limit.
+    :param hooks: operator hooks (``operator_hooks.Hook``) to weave in.
+    :param plans: {node key: {'action', 'physical_resource_id'}}, what each
+        node is expected to do, for before hooks (see ``hook_tasks``).
+    :param stack_name: the stack's name, given to before hooks.
     """
     if not len(graph):
         raise ValueError('a workflow needs at least one task')
     names = task_names(graph)
+    taken = set(names.values())
+    chains = {}
+    for node in graph:
+        found = hook_tasks.chain(
+            node, names[node.key], published_variable(node), hooks,
+            (plans or {}).get(node.key), taken, stack_name=stack_name,
+            task_timeout=task_timeout,
+            completes_stack=not graph.required_by(node.key))
+        if found is not None:
+            chains[node.key] = found
+
+    def first(node):
+        found = chains.get(node.key)
+        return found.order[0] if found else names[node.key]
+
     tasks = {}
     for node in graph:
         requires = graph.requires(node.key)
         required_by = graph.required_by(node.key)
+        hooked = chains.get(node.key)
         task = {
             'action': ACTION,
             'input': _action_input(node, requires),
         }
-        if required_by:
+        tasks[names[node.key]] = task
+        if required_by or (hooked and hooked.after):
             task['publish'] = {
                 published_variable(node): _TASK_RECEIPT}
+        # A hooked node's chain: its first task waits for the
+        # predecessors, its last one leads to the successors.
+        head = last = task
+        if hooked:
+            tasks.update(hooked.tasks)
+            head, last = tasks[hooked.order[0]], tasks[hooked.order[-1]]
+            position = hooked.order.index(names[node.key])
+            if position + 1 < len(hooked.order):
+                task['on-success'] = [hooked.order[position + 1]]
+            if hooked.after:
+                task['publish'][hook_tasks.resource_variable(node)] = (
+                    _TASK_HOOK_DATA)
         if required_by:
-            task['on-success'] = [names[r.key] for r in required_by]
-            tags = ['%s%s:%s' % (_KINDS_TAG, names[r.key],
+            last['on-success'] = [first(r) for r in required_by]
+            tags = ['%s%s:%s' % (_KINDS_TAG, first(r),
                                  ','.join(graph.kinds(node.key, r.key)))
                     for r in required_by if graph.kinds(node.key, r.key)]
             if tags:
-                task['tags'] = tags
+                last['tags'] = last.get('tags', []) + tags
+        elif hooked and hooked.completes:
+            last['on-success'] = [hooked.completes]
         if len(requires) > 1:
-            task['join'] = 'all'
+            head['join'] = 'all'
         if task_timeout:
             task['timeout'] = int(task_timeout)
-        tasks[names[node.key]] = task
     workflow = {
         'type': 'direct',
         'input': list(WORKFLOW_INPUT),

@@ -12,7 +12,9 @@ signatures are checked against the installed Heat at import:
   worker), the RPC server that runs resource nodes for Mistral starts too.
 * ``Stack.validate`` (public): first refuses a bad
   ``mistral_max_concurrent_resources`` stack tag, so that creating or
-  updating such a stack fails at once with a message naming the tag.
+  updating such a stack fails at once with a message naming the tag; after
+  Heat's checks, refuses operator hooks that cannot run
+  (``hook_validation``).
 * ``WorkerService.stop_traversal``: the one place where Heat stops a
   convergence traversal without starting another (``openstack stack cancel
   --no-rollback``, and delete of a stack still IN_PROGRESS). Heat's own
@@ -144,6 +146,7 @@ def install():
     """
     check_heat_version()
     from heat_mistral_engine.heat import concurrency_cap
+    from heat_mistral_engine.heat import hook_validation
     from heat_mistral_engine.heat import rpc
     from heat_mistral_engine.heat import traversal
 
@@ -169,7 +172,11 @@ def install():
         @functools.wraps(validate)
         def validate_stack(self, *args, **kwargs):
             concurrency_cap.check_tags(self.tags)
-            return validate(self, *args, **kwargs)
+            result = validate(self, *args, **kwargs)
+            # After Heat's checks: the resources (and their types) are
+            # known to be valid before Mistral is asked about hooks.
+            hook_validation.check_stack(self)
+            return result
 
         validate_stack._hme_original = validate
         heat_stack.Stack.validate = validate_stack

@@ -160,6 +160,25 @@ class MistralService:
                     headers={'content-type': 'text/plain'},
                     is_iter_resp=True)
 
+    def workflow_input(self, name):
+        """The declared input of workflow ``name``, or None if none exists.
+
+        A list as Mistral's ``interface`` gives it: names, and
+        {name: default} for the optional ones.
+        """
+        try:
+            found = self._client.workflows.get(name)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) == 404:
+                return None
+            raise MistralUnavailable('Mistral at %s failed to look up '
+                                     'workflow %s: %s'
+                                     % (self._url, name, exc))
+        interface = getattr(found, 'interface', None) or {}
+        if isinstance(interface, str):
+            interface = json.loads(interface)
+        return list(interface.get('input') or [])
+
     def start_execution(self, workflow, workflow_input, description):
         return self._call('start an execution of %s' % workflow,
                           self._client.executions.create, workflow,

@@ -28,7 +28,10 @@ come from Mistral instead of sync points:
 7. for a root node, sync on the stack's completion point; the last root
    marks the stack complete. Only this step, after Heat ran the node, feeds
    that point: a task Mistral marks SUCCESS by itself never completes a
-   stack.
+   stack. A node with operator after hooks (listed in the sealed token)
+   also says in its output what Heat did and hands over the attributes the
+   hooks listed (``hook_plan``); its completion waits for its hooks
+   (``hook_reports``).
 """
 
 import dataclasses
@@ -49,6 +52,8 @@ from heat.rpc import listener_client
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from heat_mistral_engine.graph import operator_hooks
+from heat_mistral_engine.heat import hook_plan
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import node_claims
@@ -107,6 +112,8 @@ class Outcome:
     # Set when the answer is an earlier run's (the node ran already): the
     # action execution that run answered.
     replayed_for: str = None
+    # The node has operator after hooks: the stack completes after them.
+    completion_deferred: bool = False
 
 
 class NodeRunner:
@@ -187,14 +194,10 @@ class NodeRunner:
             return outcome
         self._end_failed_traversal(request, outcome)
         if (outcome.error is None and outcome.stack is not None and
-                outcome.replayed_for is None):
-            with SYNC_POINT_DATA_LOCK:
-                check_resource.check_stack_complete(
-                    outcome.stack.context, outcome.stack, request.traversal,
-                    outcome.graph_resource_id,
-                    node_guard.TRAVERSAL_GRAPHS.of(outcome.stack,
-                                                   request.traversal),
-                    request.is_update)
+                outcome.replayed_for is None and
+                not outcome.completion_deferred):
+            complete_node(outcome.stack, request.traversal,
+                          outcome.graph_resource_id, request.is_update)
         return outcome
 
     @staticmethod
@@ -337,17 +340,25 @@ class NodeRunner:
         resource_data = node_data.load_resources_data(in_data)
         rsrc, stack = self._load(cnxt, request, request.resource_id,
                                  resource_data)
+        hooked = (grant.after_hooks or {}).get(
+            protocol.data_key(request.resource_id, request.is_update))
         if rsrc is None:
             # The row is gone (deleted by an earlier traversal): done.
             stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            return Outcome(output=_receipt(request), stack=stack,
-                           graph_resource_id=request.resource_id)
+            output = _receipt(request)
+            if hooked is not None:
+                output['hook'] = operator_hooks.resource_input(
+                    stack.id, stack.name, None, None, None)
+            return Outcome(output=output, stack=stack,
+                           graph_resource_id=request.resource_id,
+                           completion_deferred=hooked is not None)
         node_log.started(request, rsrc, stack)
         if stack.has_timed_out():
             return self._fail(stack, 'Timed out')
 
+        before = hook_plan.snapshot(rsrc)
         msg_queue = queue.Queue()
         self.thread_group_mgr.add_msg_queue(stack.id, msg_queue)
         try:
@@ -357,6 +368,11 @@ class NodeRunner:
             if request.is_update:
                 data = _serialise(rsrc.node_data().as_dict())
             output = _receipt(request, data)
+            if hooked is not None:
+                output['hook'] = hook_plan.report(
+                    stack, rsrc,
+                    hook_plan.happened(before, rsrc, request.is_update),
+                    hooked)
             too_big = oversized(output, data,
                                 cfg.CONF.mistral_scheduler.max_node_data_kb)
             if too_big:
@@ -380,7 +396,8 @@ class NodeRunner:
         finally:
             self.thread_group_mgr.remove_msg_queue(None, stack.id, msg_queue)
         return Outcome(output=output, stack=stack,
-                       graph_resource_id=request.resource_id)
+                       graph_resource_id=request.resource_id,
+                       completion_deferred=hooked is not None)
 
     def _load(self, cnxt, request, resource_id, resource_data):
         rsrc, _defn, stack = check_resource.load_resource(
@@ -497,6 +514,18 @@ class NodeRunner:
             return Outcome(error=reason)
         return Outcome(error=reason,
                        stack_failed=stack.status == stack.FAILED)
+
+
+def complete_node(stack, traversal, resource_id, is_update):
+    """Feed the stack's completion point with a node that is done.
+
+    Only root nodes count (Heat's ``check_stack_complete``); the last one
+    marks the stack complete.
+    """
+    with SYNC_POINT_DATA_LOCK:
+        check_resource.check_stack_complete(
+            stack.context, stack, traversal, resource_id,
+            node_guard.TRAVERSAL_GRAPHS.of(stack, traversal), is_update)
 
 
 def superseded(stack, request):

@@ -16,6 +16,7 @@ from oslo_utils import uuidutils
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat import admission
+from heat_mistral_engine.heat import hook_reports
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
 from heat_mistral_engine.heat import watchdog
@@ -27,7 +28,7 @@ LOG = logging.getLogger(__name__)
 class NodeEndpoint:
     """oslo.messaging endpoint; one method per protocol RPC method."""
 
-    target = oslo_messaging.Target(version=protocol.RPC_API_VERSION)
+    target = oslo_messaging.Target(version=protocol.HOOK_RPC_API_VERSION)
 
     def __init__(self, nodes):
         self.admission = nodes      # an admission.Admission
@@ -53,6 +54,18 @@ class NodeEndpoint:
             node_log.finished(parsed, outcome, time.monotonic() - began)
 
         self.admission.submit(parsed, finished)
+
+    def hook_report(self, ctxt, report=None):
+        """An operator hook failed or a node's after hooks are done (cast).
+
+        Since RPC API 1.1. Never raises; see ``hook_reports``.
+        """
+        try:
+            parsed = protocol.HookReport.from_dict(report)
+        except protocol.BadNodeRequest as exc:
+            LOG.error('Refused a malformed operator hook report: %s', exc)
+            return
+        hook_reports.handle(self.admission.runner, parsed)
 
     def _refuse(self, request, exc):
         LOG.error('Refused a malformed node request: %s', exc)

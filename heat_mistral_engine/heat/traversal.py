@@ -33,11 +33,15 @@ from heat.objects import snapshot as snapshot_object
 from heat.objects import stack as stack_objects
 from oslo_log import log as logging
 
+from heat_mistral_engine.graph import hook_tasks
+from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat import concurrency_cap
 from heat_mistral_engine.heat import graph_source
+from heat_mistral_engine.heat import hook_plan
 from heat_mistral_engine.heat import hooks
 from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import operator_hooks_file
 from heat_mistral_engine.heat import slots
 from heat_mistral_engine.heat import traversal_token
 
@@ -88,6 +92,7 @@ def start(stack, pre_converge=None):
         pre_converge()
 
     graph = graph_source.task_graph(stack)
+    operator = traversal_hooks(stack)
     cap = traversal_cap(stack, len(graph))
     service = mistral_client.MistralService()
     name = workflow.workflow_name(stack.id)
@@ -107,7 +112,10 @@ def start(stack, pre_converge=None):
     description = execution_description(stack)
     definition = workflow.build(
         graph, name, description=description,
-        task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE)
+        task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE,
+        hooks=operator,
+        plans=hook_plan.plans(stack, graph) if operator else None,
+        stack_name=stack.name)
     service.upsert_workflow(name, workflow.to_yaml(definition))
     execution = service.start_execution(
         name,
@@ -116,7 +124,9 @@ def start(stack, pre_converge=None):
             'traversal': stack.current_traversal,
             'token': traversal_token.seal(
                 stack.context, stack.id, stack.current_traversal,
-                converge=stack.converge, max_concurrent=cap),
+                converge=stack.converge, max_concurrent=cap,
+                after_hooks=hook_tasks.after_hook_attributes(graph,
+                                                             operator)),
         },
         description=description)
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '
@@ -128,6 +138,23 @@ def start(stack, pre_converge=None):
         LOG.info('Stack %s traversal %s: at most %d resource actions at '
                  'once', stack.id, stack.current_traversal, cap)
     return execution
+
+
+def traversal_hooks(stack):
+    """The operator hooks of the traversal (see ``operator_hooks_file``).
+
+    A bad hooks file fails a create or update with its message (validation
+    refused it earlier unless the file changed since); a delete or rollback
+    runs without hooks instead, so that a stack can always be deleted.
+    """
+    try:
+        return operator_hooks_file.load()
+    except operator_hooks.HooksFileError as exc:
+        if stack.action in (stack.CREATE, stack.UPDATE):
+            raise
+        LOG.error('Stack %s %s runs without operator hooks: %s', stack.id,
+                  stack.action, exc)
+        return ()
 
 
 def traversal_cap(stack, node_count):

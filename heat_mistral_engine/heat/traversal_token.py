@@ -22,19 +22,25 @@ class InvalidToken(Exception):
 # What a verified token grants: the request context to act with, the
 # traversal's ``converge`` flag (``openstack stack update --converge``) and
 # how many resource actions of the traversal may run at once (0: no limit;
-# see concurrency_cap). Sealed, so that nothing on the way can change it,
+# see concurrency_cap) and, for nodes with operator after hooks, the
+# attributes those hooks get ({protocol.data_key: [names]}; see
+# ``graph.hook_tasks``). Sealed, so that nothing on the way can change it,
 # and read with the token, so that an unlimited traversal costs no query.
 Grant = collections.namedtuple('Grant', ['context', 'converge',
-                                         'max_concurrent'])
+                                         'max_concurrent', 'after_hooks'],
+                               defaults=(None,))
 
 
-def seal(cnxt, stack_id, traversal, converge=False, max_concurrent=0):
+def seal(cnxt, stack_id, traversal, converge=False, max_concurrent=0,
+         after_hooks=None):
     """Return the sealed token (a str) for ``cnxt`` acting on the traversal."""
-    payload = jsonutils.dumps({'context': cnxt.to_dict(),
-                               'stack_id': stack_id,
-                               'traversal': traversal,
-                               'converge': bool(converge),
-                               'max_concurrent': int(max_concurrent)})
+    fields = {'context': cnxt.to_dict(), 'stack_id': stack_id,
+              'traversal': traversal, 'converge': bool(converge),
+              'max_concurrent': int(max_concurrent)}
+    if after_hooks:
+        # Only when there are hooks: tokens of other traversals unchanged.
+        fields['after_hooks'] = after_hooks
+    payload = jsonutils.dumps(fields)
     method, sealed = crypt.encrypt(payload)
     return '%s:%s' % (method, sealed)
 
@@ -61,4 +67,5 @@ def open_token(token, stack_id, traversal):
                               payload.get('traversal'), stack_id, traversal))
     return Grant(heat_context.RequestContext.from_dict(payload['context']),
                  bool(payload.get('converge')),
-                 int(payload.get('max_concurrent') or 0))
+                 int(payload.get('max_concurrent') or 0),
+                 dict(payload.get('after_hooks') or {}))

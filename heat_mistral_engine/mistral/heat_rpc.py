@@ -35,3 +35,9 @@ def _get_client(conf=cfg.CONF):
 def cast_run_node(request):
     """Send a validated node request (``protocol.node_request``)."""
     _get_client().cast({}, protocol.RPC_METHOD, request=request)
+
+
+def cast_hook_report(report):
+    """Send a validated hook report (``protocol.hook_report``)."""
+    _get_client().prepare(version=protocol.HOOK_RPC_API_VERSION).cast(
+        {}, protocol.HOOK_REPORT_METHOD, report=report)

@@ -6,7 +6,9 @@ workflow and execution ordered the stack's latest action, and each task's
 resource, state and timing, and the edges between tasks with their kinds
 (get_attr, hosted_on...; cleanup edges have none). The task of an
 ``OS::Mistral::Hook`` also shows, under ``hook``, the user's workflow it
-ran and that execution's id and state. ``--dot`` prints the task graph as
+ran and that execution's id and state. Operator hook tasks show as
+``hook before|after: NAME`` of their resource, with the output their
+workflow published (``output``). ``--dot`` prints the task graph as
 Graphviz, nodes coloured by task state, edges labelled with their kinds.
 """
 
@@ -16,6 +18,7 @@ from osc_lib.cli import format_columns
 from osc_lib.command import command
 import yaml
 
+from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import workflow
 
 DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
@@ -51,7 +54,7 @@ def task_rows(definition_yaml, workflow_name, tasks):
     rows = []
     for name, task_spec in spec.items():
         task = by_name.get(name)
-        rows.append({
+        row = {
             'task': name,
             'resource': task_spec['input'].get('resource_name', name),
             'action': ('create/update' if task_spec['input'].get('is_update')
@@ -60,7 +63,9 @@ def task_rows(definition_yaml, workflow_name, tasks):
             'started_at': getattr(task, 'started_at', None),
             'finished_at': getattr(task, 'finished_at', None),
             'state_info': getattr(task, 'state_info', None),
-        })
+        }
+        _hook_columns(row, name, task_spec, spec, task)
+        rows.append(row)
     return rows
 
 
@@ -87,11 +92,31 @@ def hook_details(heat, mistral, stack_id):
 
 
 def add_hooks(rows, details):
-    """Put each hook's details on its resource's task rows."""
+    """Put each hook's details on its resource's own task rows.
+
+    Operator hook tasks around that resource keep only their own columns.
+    """
     for row in rows:
-        if row['resource'] in details:
+        if (row['resource'] in details
+                and not row['action'].startswith('hook ')):
             row['hook'] = details[row['resource']]
     return rows
+
+
+def _hook_columns(row, name, task_spec, spec, task):
+    """Label operator hook and report tasks (see graph.hook_tasks)."""
+    hook = hook_tasks.hook_of(task_spec)
+    if hook is not None:
+        when, node_task, hook_name = hook
+        row['resource'] = (spec.get(node_task, {}).get('input', {})
+                           .get('resource_name', node_task))
+        row['action'] = 'hook %s: %s' % (when, hook_name)
+        published = getattr(task, 'published', None)
+        if isinstance(published, str):
+            published = json.loads(published or '{}')
+        row['output'] = (published or {}).get('hook_%s' % name)
+    elif hook_tasks.is_report(task_spec):
+        row['action'] = 'hook report'
 
 
 def edge_rows(spec_tasks):

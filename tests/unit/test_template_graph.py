@@ -187,6 +187,40 @@ class GraphCommandTest(base.TestCase):
         self.assertIn('bad.yaml: The specified reference "nowhere" (in app) '
                       'is incorrect.', stderr.read())
 
+    def test_operator_hooks(self):
+        hooks_dir = os.path.join(EXAMPLES, 'operator-hooks')
+        args = (os.path.join(hooks_dir, 'stack.yaml'), '--hooks',
+                os.path.join(hooks_dir, 'hooks.yaml'))
+        status, out = self.run_cli(*args)
+        self.assertEqual(0, status)
+        self.assertIn({'resource': 'web', 'when': 'after',
+                       'hook': 'cmdb_test_resources',
+                       'workflow': 'register_in_cmdb',
+                       'actions': ['create', 'update']},
+                      json.loads(out)['hooks'])
+        _status, dot = self.run_cli(*args, '--format', 'dot')
+        self.assertIn('"web" -> "web after cmdb_test_resources" '
+                      '[style=dashed];', dot)
+        _status, text = self.run_cli(*args, '--format', 'yaml')
+        self.assertIn('web_after_cmdb_test_resources:', text)
+        self.assertIn('workflow: register_in_cmdb', text)
+        # No hooks for a delete of these resources.
+        _status, out = self.run_cli(*args, '--action', 'DELETE')
+        self.assertEqual([], json.loads(out)['hooks'])
+
+    def test_bad_hooks_file(self):
+        path = self.useFixture(fixtures.TempDir()).join('hooks.yaml')
+        with open(path, 'w') as f:
+            f.write('hooks: [{workflow: w, when: never}]')
+        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        status, _out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
+                                    '--hooks', path)
+        self.assertEqual(2, status)
+        stderr.seek(0)
+        self.assertIn('hooks.yaml, entry 1 (w): "when" must be one of',
+                      stderr.read())
+
     def test_bad_parameter_syntax(self):
         status, _out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
                                     '-P', 'app_count')

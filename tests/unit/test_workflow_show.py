@@ -57,6 +57,28 @@ class TaskRowsTest(testtools.TestCase):
         self.assertEqual('create/update', rows[2]['action'])
         self.assertEqual('cleanup', rows[1]['action'])
 
+    def test_hook_tasks_are_labelled_with_their_output(self):
+        from heat_mistral_engine.graph import operator_hooks
+        hooks = operator_hooks.parse(
+            'hooks: [{workflow: cmdb, when: after, actions: [create], '
+            'resource_name: a}]')
+        text = workflow.to_yaml(workflow.build(
+            model.TaskGraph([model.Node(1, True, 'a')]), 'wf', hooks=hooks))
+        hook = types.SimpleNamespace(
+            name='a_after_cmdb', state='SUCCESS', started_at='t1',
+            finished_at='t2', state_info=None,
+            published='{"hook_a_after_cmdb": [{"id": 7}]}')
+        rows = {r['task']: r for r in workflow_show.task_rows(
+            text, 'wf', [hook])}
+        self.assertEqual(('a', 'hook after: cmdb', [{'id': 7}]),
+                         (rows['a_after_cmdb']['resource'],
+                          rows['a_after_cmdb']['action'],
+                          rows['a_after_cmdb']['output']))
+        self.assertEqual('hook report',
+                         rows['a_after_cmdb_failed']['action'])
+        self.assertEqual('hook report', rows['a_hooks_done']['action'])
+        self.assertNotIn('output', rows['a'])
+
     def test_dot_colours_by_state(self):
         text = definition()
         rows = workflow_show.task_rows(text, 'wf', [types.SimpleNamespace(

@@ -1,0 +1,218 @@
+"""Operator hooks as tasks of a stack's workflow (pure, see ``workflow``).
+
+For a node with hooks the compiler puts a chain of tasks where the node's
+single task was::
+
+    predecessors -> before hooks -> node -> after hooks [-> hooks_done]
+                                                        -> successors
+
+* A hook task runs the operator's workflow as a sub-workflow. Its input is
+  ``resource`` (``operator_hooks.resource_input``) plus the entry's static
+  ``input``; its output is published as ``hook_<task>``, so it is visible
+  in Mistral and in ``openstack stack workflow show``. Receipts published
+  by the node (``node_<id>``) pass through the hook tasks unchanged: Mistral
+  hands each task's context on to its successors.
+* A before hook runs for the action heat-engine expects when the traversal
+  starts (``plan``: create for a resource never created, update for one
+  that exists, delete for a cleanup node that removes its resource).
+* An after hook runs only for what Heat actually did: the node's action
+  output carries ``hook`` (what the node did, its physical id and the
+  attributes the hooks asked for; heat-engine decides what, see
+  ``heat.node_runner``), published as ``resource_<id>``; the hook task's
+  ``with-items`` list holds that one item when the action is one of the
+  hook's actions, and is empty otherwise, which Mistral completes as
+  SUCCESS without running anything. A skipped task still feeds its
+  successors, so ``join: all`` tasks behind it never starve.
+* A hook task that fails or times out goes to ``<task>_failed``, which
+  reports the error to heat-engine (action ``heat.hook_report``): Heat fails
+  the stack with the hook's message, and rolls back if enabled, as for a
+  failed resource.
+* A node that nothing depends on completes the stack in Heat only after its
+  after hooks: ``<node>_hooks_done`` hands its receipt to heat-engine
+  (``heat.hook_report``) instead of the node doing it.
+
+Tags: every hook task has ``operator-hook:<when>:<node task>:<hook name>``,
+the report tasks ``operator-hook-report:<node task>``; tools reading the
+definition back tell them from resource tasks with ``hook_of``.
+"""
+
+import collections
+import re
+
+from heat_mistral_engine.graph import operator_hooks
+from heat_mistral_engine import protocol
+REPORT_ACTION = 'heat.hook_report'
+HOOK_TAG = 'operator-hook:'
+REPORT_TAG = 'operator-hook-report:'
+_UNSAFE = re.compile(r'[^A-Za-z0-9_-]+')
+
+Chain = collections.namedtuple('Chain', ['order', 'tasks', 'after',
+                                         'completes'])
+
+
+def resource_variable(node):
+    """Variable holding what a node did, for its after hooks."""
+    suffix = '' if node.is_update else '_cleanup'
+    return 'resource_%s%s' % (node.resource_id, suffix)
+
+
+def node_actions(node):
+    """Actions a node can turn out to be."""
+    return ('create', 'update') if node.is_update else ('delete',)
+
+
+def chain(node, node_task, receipt_variable, hooks, plan, taken,
+          stack_name='', task_timeout=None, completes_stack=False):
+    """The hook tasks of one node, or None if no hook applies.
+
+    :param node_task: the node's task name.
+    :param receipt_variable: where the node publishes its receipt.
+    :param plan: {'action', 'physical_resource_id'} expected for the node,
+        for before hooks (no action: no before hook).
+    :param taken: task names already used; extended with the new ones.
+    :param completes_stack: nothing depends on the node: Heat completes
+        the stack when it is done, so after hooks must report it.
+    :returns: Chain(task names in run order, the node's included;
+        {task name: task} of the hook and report tasks, wired to each other
+        but not to the node; whether there are after hooks; the name of the
+        hooks_done task or None). The caller wires the node into ``order``,
+        the predecessors to its first task, its last task to the successors,
+        or to ``completes`` when the node has none.
+    """
+    plan = plan or {}
+    planned = plan.get('action')
+    before = (operator_hooks.matching(hooks, node.resource_name,
+                                      node.resource_type, 'before',
+                                      (planned,)) if planned else [])
+    after = operator_hooks.matching(hooks, node.resource_name,
+                                    node.resource_type, 'after',
+                                    node_actions(node))
+    if not before and not after:
+        return None
+    tasks = {}
+    order = []
+    for hook in before:
+        name = _unique('%s_before_%s' % (node_task, hook.name), taken)
+        task = _hook_task(hook, node, node_task, name, task_timeout)
+        task['input'][operator_hooks.RESOURCE_INPUT] = (
+            operator_hooks.resource_input(
+                '{{ _.stack_id }}', stack_name, node.resource_name,
+                node.resource_type, planned,
+                plan.get('physical_resource_id')))
+        tasks[name] = task
+        order.append(name)
+        tasks.update(_failure_task(node, name, hook, planned, taken))
+    order.append(node_task)
+    variable = resource_variable(node)
+    for hook in after:
+        name = _unique('%s_after_%s' % (node_task, hook.name), taken)
+        task = _hook_task(hook, node, node_task, name, task_timeout)
+        task['with-items'] = (
+            'resource in {{ [_.%s] if (_.%s or {}).get("action") in %s '
+            'else [] }}' % (variable, variable, sorted(hook.actions)))
+        task['input'][operator_hooks.RESOURCE_INPUT] = '{{ _.resource }}'
+        tasks[name] = task
+        order.append(name)
+        tasks.update(_failure_task(
+            node, name, hook, '{{ (_.%s or {}).get("action") }}' % variable,
+            taken))
+    completes = None
+    if after and completes_stack:
+        completes = _unique('%s_hooks_done' % node_task, taken)
+        tasks[completes] = _report_task(node, node_task, {
+            'receipt': '{{ _.%s }}' % receipt_variable})
+    for first, then in zip(order, order[1:]):
+        if first != node_task:
+            tasks[first]['on-success'] = [then]
+    return Chain(tuple(order), tasks, bool(after), completes)
+
+
+def hook_of(task):
+    """(when, node task, hook name) of a hook task definition, or None."""
+    for tag in task.get('tags') or ():
+        if tag.startswith(HOOK_TAG):
+            when, node_task, name = tag[len(HOOK_TAG):].split(':', 2)
+            return when, node_task, name
+    return None
+
+
+def is_report(task):
+    """True for the report tasks (``_failed``, ``_hooks_done``)."""
+    return any(tag.startswith(REPORT_TAG) for tag in task.get('tags') or ())
+
+
+def _hook_task(hook, node, node_task, name, task_timeout):
+    task = {
+        'workflow': hook.workflow,
+        'input': dict(hook.input),
+        'publish': {'hook_%s' % name: '{{ task().result }}'},
+        'on-error': ['%s_failed' % name],
+        'tags': ['%s%s:%s:%s' % (HOOK_TAG, hook.when, node_task, hook.name)],
+    }
+    timeout = hook.timeout or task_timeout
+    if timeout:
+        task['timeout'] = int(timeout)
+    return task
+
+
+def _failure_task(node, hook_task, hook, action, taken):
+    name = '%s_failed' % hook_task
+    if name in taken:
+        raise ValueError('task name %s is taken' % name)
+    taken.add(name)
+    task = _report_task(node, hook_task, {
+        'hook': hook.name, 'workflow': hook.workflow, 'when': hook.when,
+        'action': action,
+        'error': '{{ task("%s").state_info }}' % hook_task,
+        'details': '{{ task("%s").result }}' % hook_task,
+        'timeout': hook.timeout})
+    # The execution ends in ERROR, as when a resource fails (Heat would
+    # end it so too; this also covers a rollback's quicker start).
+    task['on-complete'] = ['fail']
+    return {name: task}
+
+
+def _report_task(node, about, fields):
+    task_input = {
+        'stack_id': '{{ _.stack_id }}',
+        'traversal': '{{ _.traversal }}',
+        'token': '{{ _.token }}',
+        'resource_id': node.resource_id,
+        'is_update': node.is_update,
+        'resource_name': node.resource_name,
+    }
+    task_input.update(fields)
+    return {'action': REPORT_ACTION, 'input': task_input,
+            'tags': ['%s%s' % (REPORT_TAG, about)]}
+
+
+def _unique(name, taken):
+    name = _UNSAFE.sub('_', name)
+    candidate = name
+    serial = 1
+    while candidate in taken or '%s_failed' % candidate in taken:
+        serial += 1
+        candidate = '%s_%d' % (name, serial)
+    taken.add(candidate)
+    return candidate
+
+
+def after_hook_attributes(graph, hooks):
+    """{protocol data key: [attribute names]} of nodes with after hooks.
+
+    What heat-engine seals into the traversal token: the nodes whose action
+    output must say what they did (for their after hooks) and which
+    attributes to hand over in clear; only those.
+    """
+    found = {}
+    for node in graph:
+        if operator_hooks.matching(hooks, node.resource_name,
+                                   node.resource_type, 'after',
+                                   node_actions(node)):
+            wanted = set()
+            for action in node_actions(node):
+                wanted.update(operator_hooks.attributes_wanted(
+                    hooks, node.resource_name, node.resource_type, action))
+            found[protocol.data_key(node.resource_id, node.is_update)] = (
+                sorted(wanted))
+    return found

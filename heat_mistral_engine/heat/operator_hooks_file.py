@@ -1,0 +1,48 @@
+"""Read the operator hooks file heat.conf names (inside heat-engine).
+
+``[mistral_scheduler] operator_hooks_file`` names a YAML file (format:
+``graph.operator_hooks``). It is read when a traversal starts and when a
+stack is validated, and parsed again only when its modification time or
+size changed, so an operator edits it without restarting heat-engine; a
+traversal keeps the hooks it started with (they are compiled into its
+workflow and sealed into its token).
+"""
+
+import os
+import threading
+
+from oslo_config import cfg
+
+from heat_mistral_engine import config
+from heat_mistral_engine.graph import operator_hooks
+
+_lock = threading.Lock()
+_cache = {}
+
+
+def load(conf=cfg.CONF):
+    """The configured hooks (a tuple; empty when no file is configured).
+
+    :raises operator_hooks.HooksFileError: the file cannot be read or is
+        not a valid hooks file; the message names it (and the entry).
+    """
+    path = conf[config.GROUP].operator_hooks_file
+    if not path:
+        return ()
+    try:
+        info = os.stat(path)
+        stamp = (info.st_mtime_ns, info.st_size)
+        with _lock:
+            cached = _cache.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        with open(path, encoding='utf-8') as stream:
+            text = stream.read()
+    except OSError as exc:
+        raise operator_hooks.HooksFileError(
+            '[%s] operator_hooks_file %s cannot be read: %s'
+            % (config.GROUP, path, exc.strerror or exc))
+    hooks = operator_hooks.parse(text, source=path)
+    with _lock:
+        _cache[path] = (stamp, hooks)
+    return hooks

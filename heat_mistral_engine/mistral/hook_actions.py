@@ -1,0 +1,54 @@
+"""The Mistral action of operator hooks (runs in mistral-executor).
+
+Registered as ``heat.hook_report`` (``mistral.actions`` entry point).
+"""
+
+from mistral_lib import actions
+from oslo_log import log as logging
+
+from heat_mistral_engine.mistral import engine_patch
+from heat_mistral_engine.mistral import heat_rpc
+from heat_mistral_engine import protocol
+
+LOG = logging.getLogger(__name__)
+
+# As in ``actions``: whichever action module Mistral imports first patches.
+engine_patch.install()
+
+
+class HookReport(actions.Action):
+    """Tell heat-engine that an operator hook failed or finished.
+
+    Sent when a hook fails, or when a node's after hooks are done;
+    synchronous (only casts).
+
+    The parameters are those of ``protocol.HookReport``; heat-engine checks
+    the token and the receipt, fails the stack with the hook's message, or
+    completes the node in Heat (see ``heat.hook_reports``).
+    """
+
+    def __init__(self, stack_id, traversal, token, resource_id, is_update,
+                 resource_name=None, hook=None, workflow=None, when=None,
+                 action=None, timeout=None, error=None, receipt=None,
+                 details=None):
+        super().__init__()
+        self.fields = dict(
+            stack_id=stack_id, traversal=traversal, token=token,
+            resource_id=resource_id, is_update=is_update,
+            resource_name=resource_name, hook=hook, workflow=workflow,
+            when=when, action=action, timeout=timeout, error=error,
+            receipt=receipt, details=details)
+
+    def run(self, context):
+        report = protocol.hook_report(**self.fields)
+        heat_rpc.cast_hook_report(report)
+        LOG.info('Reported operator hook %(hook)s of resource %(name)s of '
+                 'Heat stack %(stack)s traversal %(trav)s to heat-engine: '
+                 '%(what)s [execution %(wf)s]',
+                 {'hook': self.fields['hook'] or '(all)',
+                  'name': self.fields['resource_name'],
+                  'stack': self.fields['stack_id'],
+                  'trav': self.fields['traversal'],
+                  'what': 'failed' if self.fields['hook'] else 'done',
+                  'wf': context.execution.workflow_execution_id})
+        return None

@@ -1,0 +1,199 @@
+"""Operator hooks on the real cloud (one restart for every case).
+
+The cloud is restarted with ``[mistral_scheduler] operator_hooks_file``
+naming ``tests/functional_restart/operator_hooks/hooks.yaml``, whose
+entries run the workflow ``hme_test_hook`` (created here) on resources
+selected by name. Cases: data into and out of hooks, their order around
+the resource and its dependent, update and delete hooks, a failing hook
+with and without rollback, a timed-out hook, and hooks refused at
+validation before anything is created.
+"""
+
+import datetime
+import json
+import os
+
+from tests.functional import base
+from tests.functional_restart import test_bad_config
+
+HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         'operator_hooks')
+HOOKS_FILE = os.path.join(HOOKS_DIR, 'hooks.yaml')
+WORKFLOW = 'hme_test_hook'
+
+
+def when(text):
+    return datetime.datetime.strptime(text, '%Y-%m-%d %H:%M:%S')
+
+
+class OperatorHooksTest(base.FunctionalTest):
+
+    def setUp(self):
+        super().setUp()
+        # Stacks are deleted while the hooks still apply (delete hooks);
+        # the workflow is deleted after them, the overlay last.
+        self.useFixture(test_bad_config.HeatConfOverlay(
+            '[mistral_scheduler]\noperator_hooks_file = %s\n' % HOOKS_FILE))
+        with open(os.path.join(HOOKS_DIR, WORKFLOW + '.yaml')) as f:
+            definition = f.read()
+        if any(w.name == WORKFLOW for w in self.mistral.workflows.list()):
+            self.mistral.workflows.update(definition)
+        else:
+            self.mistral.workflows.create(definition)
+        self.addCleanup(self.mistral.workflows.delete, WORKFLOW)
+
+    def template_of(self, name):
+        return os.path.join(HOOKS_DIR, name + '.yaml')
+
+    def hook_tasks(self, stack_id, action):
+        """The stack's execution for ``action`` and its tasks by name."""
+        execution = self.execution_of(stack_id, action)
+        return execution, self.tasks_by_name(execution.id)
+
+    def tasks_by_name(self, execution_id):
+        # get, not list: lists leave out what tasks published.
+        return {t.name: self.mistral.tasks.get(t.id) for t in
+                self.mistral.tasks.list(workflow_execution_id=execution_id,
+                                        limit=-1)}
+
+    def published(self, task):
+        return json.loads(task.published or '{}')
+
+    def test_operator_hooks(self):
+        # Every stack at once: the cases overlap in time, as in a cloud.
+        data = self.create_stack(self.template_of('data'), wait=False)
+        failing = self.create_stack(self.template_of('hookfail'), wait=False)
+        rolled = self.create_stack(self.template_of('hookfail'), wait=False,
+                                   extra=['--enable-rollback'])
+        slow = self.create_stack(self.template_of('hookslow'), wait=False)
+        self.check_validation_refuses()
+        self.check_data_and_order(self.wait_for_stack(data.id))
+        self.check_update_and_delete(data.id)
+        self.check_failure(self.wait_for_stack(failing.id))
+        self.check_rollback(self.wait_for_stack(rolled.id))
+        self.check_timeout(self.wait_for_stack(slow.id))
+
+    def check_validation_refuses(self):
+        for name, message in (
+                ('hookmissing', 'Operator hook entry 6 (missing) of hooks '
+                                'file %s: workflow hme_no_such_workflow does '
+                                'not exist in Mistral' % HOOKS_FILE),
+                ('hookbadinput', 'Operator hook entry 7 (badinput) of hooks '
+                                 'file %s: workflow hme_test_hook does not '
+                                 'accept the input colour' % HOOKS_FILE)):
+            stack_name = self.stack_name()
+            out = base.openstack('stack', 'create', '-t',
+                                 self.template_of(name), stack_name,
+                                 parse=False, check=False)
+            self.assertNotEqual(0, out.returncode)
+            self.assertIn(message, out.stdout + out.stderr)
+            self.assertNotIn(stack_name, [
+                s.stack_name for s in self.heat.stacks.list()])
+            # Preview is refused the same way.
+            out = base.openstack('stack', 'create', '--dry-run', '-t',
+                                 self.template_of(name), stack_name,
+                                 parse=False, check=False)
+            self.assertIn(message, out.stdout + out.stderr)
+
+    def check_data_and_order(self, stack):
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        execution, tasks = self.hook_tasks(stack.id, 'CREATE')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        before = tasks['hooked_before_echo_before']
+        node = tasks['hooked']
+        after = tasks['hooked_after_echo_after']
+        dependent = tasks['dependent']
+        # Data in: the before hook knows the planned action; the after hook
+        # gets what Heat did, the physical id and the listed attribute.
+        seen = self.published(before)['hook_hooked_before_echo_before']
+        self.assertEqual(
+            {'stack_id': stack.id, 'stack_name': stack.stack_name,
+             'name': 'hooked', 'type': 'OS::Heat::TestResource',
+             'action': 'create', 'physical_resource_id': None,
+             'attributes': {}}, seen['seen'])
+        rsrc = self.resources(stack.id)['hooked']
+        (out,) = self.published(after)['hook_hooked_after_echo_after']
+        self.assertEqual('create', out['seen']['action'])
+        self.assertEqual(rsrc.physical_resource_id,
+                         out['seen']['physical_resource_id'])
+        self.assertEqual({'output': 'hello-hook'}, out['seen']['attributes'])
+        # Data out: the hook workflow's output is published, and shown.
+        self.assertEqual('echo', out['mode'])
+        shown = base.openstack('stack', 'workflow', 'show', stack.id)
+        rows = {row['task']: row for row in shown['tasks']}
+        self.assertEqual('hook after: echo_after',
+                         rows['hooked_after_echo_after']['action'])
+        self.assertEqual([out], rows['hooked_after_echo_after']['output'])
+        # Order: before hook, resource, after hook (2 s), dependent.
+        self.assertLessEqual(when(before.updated_at),
+                             when(node.created_at))
+        self.assertLessEqual(when(node.updated_at), when(after.created_at))
+        self.assertLessEqual(when(after.updated_at),
+                             when(dependent.created_at))
+        self.assertGreaterEqual(
+            (when(dependent.created_at) - when(node.updated_at)).seconds, 2)
+        # The dependent still got the resource's data through the hooks.
+        self.assertEqual('hello-hook', self.heat.resources.get(
+            stack.id, 'dependent').attributes['output'])
+
+    def update(self, stack_id, value):
+        base.openstack('stack', 'update', '--wait', '-t',
+                       self.template_of('data'), '--parameter',
+                       'value=%s' % value, stack_id, parse=False)
+        stack = self.heat.stacks.get(stack_id)
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        executions = [e for e in self.executions(stack_id)
+                      if ') UPDATE, traversal ' in (e.description or '')]
+        execution = self.wait_for_execution(executions[-1].id)
+        return self.tasks_by_name(execution.id)
+
+    def check_update_and_delete(self, stack_id):
+        # Nothing changed: the after hook is skipped (SUCCESS, no output).
+        tasks = self.update(stack_id, 'hello-hook')
+        task = tasks['hooked_after_echo_after']
+        self.assertEqual('SUCCESS', task.state)
+        self.assertEqual([], self.published(task)[
+            'hook_hooked_after_echo_after'])
+        # Changed in place: the hook runs for the update.
+        tasks = self.update(stack_id, 'changed')
+        (out,) = self.published(tasks['hooked_after_echo_after'])[
+            'hook_hooked_after_echo_after']
+        self.assertEqual(('update', {'output': 'changed'}),
+                         (out['seen']['action'], out['seen']['attributes']))
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack_id))
+        _execution, tasks = self.hook_tasks(stack_id, 'DELETE')
+        (out,) = self.published(tasks['hooked_cleanup_after_echo_delete'])[
+            'hook_hooked_cleanup_after_echo_delete']
+        self.assertEqual('delete', out['seen']['action'])
+        self.assertEqual('SUCCESS', tasks['hooked_cleanup_hooks_done'].state)
+
+    def check_failure(self, stack):
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertEqual('Operator hook refuse after create of hookfail '
+                         'failed: CMDB refused hookfail',
+                         stack.stack_status_reason)
+        execution, tasks = self.hook_tasks(stack.id, 'CREATE')
+        self.assertEqual('ERROR', execution.state)
+        self.assertEqual('ERROR', tasks['hookfail_after_refuse'].state)
+        self.assertNotIn('hookfail_hooks_done', tasks)
+        for name, rsrc in self.resources(stack.id).items():
+            self.assertNotIn('IN_PROGRESS', rsrc.resource_status, name)
+
+    def check_rollback(self, stack):
+        self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        reasons = [e.resource_status_reason for e in
+                   self.heat.events.list(stack.id)
+                   if e.resource_name == stack.stack_name and
+                   e.resource_status == 'CREATE_FAILED']
+        self.assertEqual(['Operator hook refuse after create of hookfail '
+                          'failed: CMDB refused hookfail'], reasons)
+        self.assertEqual([], list(self.resources(stack.id)))
+
+    def check_timeout(self, stack):
+        self.assertEqual('CREATE_FAILED', stack.stack_status)
+        self.assertEqual('Operator hook slow after create of hookslow timed '
+                         'out after 5 seconds: Task timed out '
+                         '[timeout(s)=5].', stack.stack_status_reason)
