@@ -14,9 +14,11 @@ import json
 import os
 import time
 
+import fixtures
 import testtools
 import yaml
 
+from tests.functional import test_user_hooks
 from tests.functional_restart import keystone_cloud
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(__file__)),
@@ -342,3 +344,68 @@ class IsolationTest(testtools.TestCase):
         time.sleep(2)   # a delete or update that got through would start
         self.assert_stack_correct(self.stack_id, 'one', 'CREATE_COMPLETE')
         self.assertEqual(1, len(self.service_executions()))
+
+    # -- OS::Mistral::Hook (issue 5) ---------------------------------------
+    def test_user_hook_runs_in_the_users_project_only(self):
+        name = 'hk_iso_%s' % os.urandom(4).hex()
+        owner_mistral = self.owner.mistral()
+        owner_mistral.workflows.create(test_user_hooks.ECHO % {'name': name})
+        self.addCleanup(owner_mistral.workflows.delete, name)
+        template = yaml.safe_dump(test_user_hooks.two_tier(name))
+        stack_id = self.create_from(self.owner, template)
+        stack = self.settled(stack_id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        outputs = {o['output_key']: o['output_value'] for o in
+                   self.owner.heat().stacks.get(stack_id).outputs}
+        self.assertEqual('alice-hooked', outputs['second'])
+        # The hook's execution is the user's, in the user's project...
+        execution = owner_mistral.executions.get(outputs['execution'])
+        self.assertEqual(self.owner.project_id, execution.project_id)
+        self.assertEqual(name, execution.workflow_name)
+        # ...while the stack's own execution stays the service's.
+        for own in self.service_executions(stack_id):
+            self.assertEqual(self.service.project_id, own.project_id)
+        # Another project sees and touches neither the workflow nor the run.
+        other = self.other.mistral()
+        self.assertNotIn(execution.id,
+                         [e.id for e in other.executions.list(limit=-1)])
+        self.assertNotIn(name, [w.name for w in other.workflows.list()])
+        path = '/executions/%s' % execution.id
+        self.assert_refused(self.other, 'workflowv2', 'GET', path)
+        self.assert_refused(self.other, 'workflowv2', 'PUT', path,
+                            json={'state': 'CANCELLED'})
+        self.assert_refused(self.other, 'workflowv2', 'DELETE', path)
+        self.assert_refused(self.other, 'workflowv2', 'GET',
+                            '/workflows/%s' % name)
+        # A hook of another project cannot run this project's workflow:
+        # Heat refuses the stack before creating anything.
+        for ident in (name, execution.workflow_id):
+            proc = self.other.openstack(
+                'stack', 'create', '-t', self.template_path(
+                    yaml.safe_dump(test_user_hooks.two_tier(ident))),
+                'iso-steal-%s' % os.urandom(3).hex())
+            self.assertNotEqual(0, proc.returncode, proc.stdout)
+            self.assertIn(ident, proc.stderr)
+        self.assertEqual('SUCCESS',
+                         owner_mistral.executions.get(execution.id).state)
+        self.assertEqual(1, len(owner_mistral.executions.list(
+            workflow_name=name, limit=-1)))
+
+    def template_path(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'template.yaml')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def create_from(self, account, template_text):
+        """``account`` creates a stack of the template; returns its id."""
+        proc = account.openstack(
+            'stack', 'create', '-f', 'json', '-t',
+            self.template_path(template_text),
+            'iso-%s' % os.urandom(3).hex())
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        stack_id = json.loads(proc.stdout)['id']
+        self.stack_ids.append(stack_id)
+        return stack_id
