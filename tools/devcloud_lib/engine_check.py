@@ -46,7 +46,11 @@ def parse_time(value):
 def main(argv):
     heat_url, pairs = argv[0], argv[1:]
     try:
-        with urllib.request.urlopen(heat_url + '/services', timeout=10) as r:
+        request = urllib.request.Request(heat_url + '/services')
+        # Keystone mode: tools/devcloud exports an admin token.
+        if os.environ.get('PROBE_TOKEN'):
+            request.add_header('X-Auth-Token', os.environ['PROBE_TOKEN'])
+        with urllib.request.urlopen(request, timeout=10) as r:
             services = json.load(r)['services']
     except Exception as exc:  # noqa: BLE001 - any failure means "no answer"
         print('heat-api did not answer: %s' % exc)

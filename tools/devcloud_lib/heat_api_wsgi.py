@@ -63,11 +63,18 @@ def main(argv=None):
     sys.argv[1:] = args.heat_args
     from heat.wsgi import api  # noqa: E402 - must follow the argv rewrite
 
+    serve(api.application, args.host, args.port, 'heat-api')
+
+
+def serve(application, host, port, name):
+    """Serve ``application`` on host:port until interrupted.
+
+    Shared with keystone_wsgi.py.
+    """
     server = simple_server.make_server(
-        args.host, args.port, api.application,
+        host, port, application,
         server_class=ThreadingWSGIServer, handler_class=RequestHandler)
-    print('heat-api listening on http://%s:%d/' % (args.host, args.port),
-          flush=True)
+    print('%s listening on http://%s:%d/' % (name, host, port), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
