@@ -16,6 +16,7 @@ LOG = logging.getLogger(__name__)
 # on first use; that is the only hook this package gets into Mistral's
 # engine.
 engine_patch.install()
+engine_patch.install_expression_cache()
 
 
 class RunNode(actions.Action):

@@ -1,8 +1,9 @@
-"""The Mistral-side patch that stops start_task sending the workflow spec.
+"""The Mistral-side patches: start_task without the workflow spec, and
+compiled Jinja expressions kept.
 
 Mistral's options and Heat's clash in one process, so the checks run in a
 child process that loads Mistral's configuration as a Mistral server does
-(tests/unit/mistral_side/check_engine_patch.py).
+(tests/unit/mistral_side/check_*.py).
 """
 
 import importlib.util
@@ -16,12 +17,13 @@ import testtools
 from heat_mistral_engine.mistral import engine_patch
 from tests.unit import base
 
-CHECK = os.path.join(os.path.dirname(__file__), 'mistral_side',
-                     'check_engine_patch.py')
+SIDE = os.path.join(os.path.dirname(__file__), 'mistral_side')
+CHECK = os.path.join(SIDE, 'check_engine_patch.py')
+CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
 
 
-def run_check(*args):
-    out = subprocess.run([sys.executable, '-W', 'ignore', CHECK] + list(args),
+def run_check(*args, check=CHECK):
+    out = subprocess.run([sys.executable, '-W', 'ignore', check] + list(args),
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -44,6 +46,38 @@ class EnginePatchTest(base.TestCase):
         self.assertFalse(seen['installed_again'])
 
 
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class ExpressionCacheTest(base.TestCase):
+
+    def test_an_expression_is_compiled_once(self):
+        seen = run_check(check=CHECK_EXPRESSIONS)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['cached'])
+        self.assertTrue(seen['installed_again'])
+        self.assertEqual(1, seen['compilations'])
+
+    def test_results_come_from_each_context(self):
+        # The cache holds code, never data: the same text gives each
+        # context's value, and errors are still raised.
+        seen = run_check(check=CHECK_EXPRESSIONS)
+        self.assertEqual({'a': 1}, seen['first'])
+        self.assertEqual('other', seen['second'])
+        self.assertTrue(seen['undefined_fails'])
+
+    def test_sandbox_still_applies(self):
+        self.assertTrue(run_check(check=CHECK_EXPRESSIONS)['unsafe_fails'])
+
+    def test_custom_functions_loaded_once_and_copied(self):
+        self.assertTrue(
+            run_check(check=CHECK_EXPRESSIONS)['functions_kept'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = run_check('disabled', check=CHECK_EXPRESSIONS)
+        self.assertFalse(seen['cached'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual(3, seen['compilations'])
+
+
 class OutsideMistralTest(base.TestCase):
 
     def test_does_nothing_outside_a_mistral_process(self):
@@ -51,4 +85,6 @@ class OutsideMistralTest(base.TestCase):
         # Mistral's engine (its options clash with Heat's).
         self.assertNotIn('mistral.config', sys.modules)
         self.assertFalse(engine_patch.install())
+        self.assertFalse(engine_patch.install_expression_cache())
         self.assertNotIn('mistral.rpc.clients', sys.modules)
+        self.assertNotIn('mistral.expressions', sys.modules)

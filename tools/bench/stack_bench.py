@@ -7,7 +7,7 @@ a heat.conf.d file and ``tools/devcloud restart``, then creates and deletes
 the stack through Heat's API and measures:
 
 * wall time of create and delete (request sent until Heat reports the final
-  state; polled every 0.25 s) and per resource;
+  state; polled every 0.25 s, ``--poll``) and per resource;
 * CPU seconds of heat-engine and of Mistral (all their processes, from
   /proc) during each phase, and per resource;
 * in plugin mode, bytes Mistral published per task for the create
@@ -19,7 +19,8 @@ plugin (native Heat dispatches one leaf per second, so its delete of a
 500-leaf stack alone takes over 8 minutes). Reports; asserts nothing.
 
     python tools/bench/stack_bench.py [--shapes chain100,indep500]
-        [--modes plugin,native] [--native-timeout 300] [--json F]
+        [--modes plugin,native] [--native-timeout 300] [--poll 0.25]
+        [--json F]
 """
 
 import argparse
@@ -268,6 +269,7 @@ def table(rows):
 
 
 def main():
+    global POLL
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--shapes', default=','.join(shapes.DEFAULT_SHAPES))
     parser.add_argument('--modes', default='plugin,native')
@@ -278,8 +280,14 @@ def main():
     parser.add_argument('--no-restart', action='store_true',
                         help='use the running cloud as it is (one mode '
                              'only; e.g. while profiling its processes)')
+    parser.add_argument('--poll', type=float, default=POLL,
+                        help='seconds between two polls of the stack; '
+                             'each poll costs heat-api and heat-engine '
+                             'CPU, so CPU figures of a slow (loaded) run '
+                             'include more polling at the default')
     parser.add_argument('--json')
     args = parser.parse_args()
+    POLL = args.poll
     heat, mistral = clients()
     rows, leftovers, mode = [], [], None
     modes = args.modes.split(',')
