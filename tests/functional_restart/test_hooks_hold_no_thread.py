@@ -13,6 +13,8 @@ created while they wait. Clearing the hooks then completes both stacks.
 import os
 import time
 
+import fixtures
+
 from tests.functional import base
 from tests.functional_restart import test_bad_config
 
@@ -22,6 +24,9 @@ MISTRAL_CONF = ('[DEFAULT]\nexecutor_thread_pool_size = %d\n'
                 '[scheduler]\nin_memory_workers = %d\n'
                 % (RPC_THREADS, SCHEDULER_THREADS))
 RESOURCES = ['r%d' % i for i in range(8)]
+# A pre-create breakpoint on every resource of the stack.
+HOOKS_ENV = ('resource_registry:\n  resources:\n    "*":\n'
+             '      hooks: pre-create\n')
 
 
 class HooksHoldNoThreadTest(base.FunctionalTest):
@@ -69,10 +74,13 @@ class HooksHoldNoThreadTest(base.FunctionalTest):
 
     def test_held_hooks_beyond_mistrals_threads_block_no_other_stack(self):
         self.assert_mistral_reads_the_overlay()
-        held = [self.create_stack(
-            self.template('parallel.yaml'), wait=False,
-            extra=['-e', self.template('hooks_all_pre_create.yaml')]).id
-            for _ in range(2)]
+        env = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                           'hooks.yaml')
+        with open(env, 'w') as f:
+            f.write(HOOKS_ENV)
+        held = [self.create_stack(self.template('parallel.yaml'), wait=False,
+                                  extra=['-e', env]).id
+                for _ in range(2)]
         for stack_id in held:
             self.wait_for_hooks(stack_id)
         waiting = 0
