@@ -1,16 +1,24 @@
 """A resource held by a breakpoint hook holds no Mistral thread.
 
-With devcloud's ``[executor] type = local``, Mistral runs an action's
-``run`` in the thread that scheduled it: a thread of the engine's RPC
-server (oslo.messaging's ``executor_thread_pool_size``) or of its job
-scheduler (``[scheduler] in_memory_workers``). An action that waited for
-its resource would hold one of them until the hook is cleared. Mistral is
-restarted here with 4 + 2 such threads; 16 pre-create hooks (two stacks of
-eight resources) are then held at once, and a third stack must still be
-created while they wait. Clearing the hooks then completes both stacks.
+With devcloud's ``[executor] type = local``, Mistral 23 calls an action's
+``run`` after the engine call that started its task: the engine's RPC
+server (oslo.messaging's ``executor_thread_pool_size``) or its job
+scheduler (``[scheduler] in_memory_workers``) handles the call, and
+``post_tx_queue`` then runs the action in a new thread of its own, one per
+call, which ``DefaultExecutor`` joins on yet another. An action that
+waited for its resource would not starve those pools but keep these
+threads alive until the hook is cleared. Mistral is restarted here with
+4 + 2 pool threads; 16 pre-create hooks (two stacks of eight resources)
+are then held at once. Mistral's thread count must not grow with them,
+another stack must still be created while they wait, and clearing the
+hooks completes both stacks.
+
+Checked to fail: with ``RunNode.run`` made to wait after its cast, the
+thread count grew by more than 16.
 """
 
 import os
+import re
 import time
 
 import fixtures
@@ -47,6 +55,23 @@ class HooksHoldNoThreadTest(base.FunctionalTest):
         self.assertIn('--config-dir %s' % os.path.join(
             etc, 'mistral.conf.d'), command_line)
 
+    def mistral_threads(self):
+        """Threads of all Mistral processes (devcloud's process group)."""
+        with open(os.path.join(os.environ['DEVCLOUD_DIR'], 'pids',
+                               'mistral.pid')) as f:
+            group = int(f.read())
+        total = 0
+        for name in os.listdir('/proc'):
+            try:
+                if not name.isdigit() or os.getpgid(int(name)) != group:
+                    continue
+                with open('/proc/%s/status' % name) as f:
+                    total += int(re.search(r'^Threads:\s+(\d+)', f.read(),
+                                           re.M).group(1))
+            except (OSError, AttributeError):
+                continue   # a process that ended meanwhile
+        return total
+
     def pending_hooks(self, stack_id):
         """Resources paused at their pre-create hook, from Heat's events.
 
@@ -78,11 +103,22 @@ class HooksHoldNoThreadTest(base.FunctionalTest):
                            'hooks.yaml')
         with open(env, 'w') as f:
             f.write(HOOKS_ENV)
+        # A first stack grows Mistral's pools to what the load needs.
+        warm = self.create_stack(self.template('chain.yaml'))
+        self.assertEqual('CREATE_COMPLETE', warm.stack_status,
+                         warm.stack_status_reason)
+        before = self.mistral_threads()
         held = [self.create_stack(self.template('parallel.yaml'), wait=False,
                                   extra=['-e', env]).id
                 for _ in range(2)]
         for stack_id in held:
             self.wait_for_hooks(stack_id)
+        # Threads that ran the casts end within moments of them.
+        time.sleep(5)
+        grown = self.mistral_threads() - before
+        self.assertLess(grown, len(held) * len(RESOURCES) // 2,
+                        'Mistral has %d more threads while %d hooks are '
+                        'held' % (grown, len(held) * len(RESOURCES)))
         waiting = 0
         for stack_id in held:
             execution = self.executions(stack_id)[-1]
