@@ -179,11 +179,41 @@ class MistralService:
             interface = json.loads(interface)
         return list(interface.get('input') or [])
 
-    def start_execution(self, workflow, workflow_input, description):
+    def start_execution(self, workflow, workflow_input, description,
+                        params=None):
+        """Start an execution; ``params`` are Mistral's execution params.
+
+        Mistral 23 keeps params it does not know with the execution and
+        shows them in ``GET /v2/executions/<id>``; ``root_execution_id``
+        among them becomes the execution's root (see ``nested_link``).
+        """
         return self._call('start an execution of %s' % workflow,
                           self._client.executions.create, workflow,
                           workflow_input=workflow_input,
-                          description=description)
+                          description=description, **(params or {}))
+
+    def task_of_action(self, action_execution_id):
+        """Where an action execution runs: its task and workflow execution.
+
+        Returns a dict with ``task`` (the task's name),
+        ``task_execution_id``, ``execution_id`` and ``root_execution_id``
+        (the top of the execution's tree: its root, or itself).
+        """
+        action = self._call('look up action execution %s'
+                            % action_execution_id,
+                            self._client.action_executions.get,
+                            action_execution_id)
+        task = self._call('look up task execution %s'
+                          % action.task_execution_id,
+                          self._client.tasks.get, action.task_execution_id)
+        execution = self._call('look up execution %s'
+                               % task.workflow_execution_id,
+                               self._client.executions.get,
+                               task.workflow_execution_id)
+        return {'task': task.name, 'task_execution_id': task.id,
+                'execution_id': execution.id,
+                'root_execution_id': (getattr(execution, 'root_execution_id',
+                                              None) or execution.id)}
 
     def running_executions(self, workflow):
         """Executions of ``workflow`` that are RUNNING or PAUSED."""

@@ -73,8 +73,18 @@ def claim(cnxt, request, engine_id):
 
 def get(cnxt, request):
     """The node's Claim, or None if there is none (any more)."""
+    return get_node(cnxt, request.resource_id, request.traversal,
+                    request.is_update)
+
+
+def get_node(cnxt, resource_id, traversal, is_update):
+    """The Claim of node (resource_id, is_update) in ``traversal``, or None.
+
+    For readers that hold no request: the nested-stack link looks up which
+    Mistral action execution runs a parent stack's node.
+    """
     row = sync_point_object.SyncPoint.get_by_key(
-        cnxt, str(request.resource_id), request.traversal, request.is_update)
+        cnxt, str(resource_id), traversal, is_update)
     if row is None:
         return None
     record = (row.input_data or {}).get(_KEY) or {}

@@ -41,6 +41,7 @@ from heat_mistral_engine.heat import graph_source
 from heat_mistral_engine.heat import hook_plan
 from heat_mistral_engine.heat import hooks
 from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat import nested_link
 from heat_mistral_engine.heat import operator_hooks_file
 from heat_mistral_engine.heat import slots
 from heat_mistral_engine.heat import traversal_token
@@ -109,7 +110,8 @@ def start(stack, pre_converge=None):
                       True, stack.id)
     if cap:
         slots.create(stack.context, stack.id, stack.current_traversal, cap)
-    description = execution_description(stack)
+    link = nested_link.parent_link(stack, service)
+    description = execution_description(stack, link)
     definition = workflow.build(
         graph, name, description=description,
         task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE,
@@ -128,12 +130,21 @@ def start(stack, pre_converge=None):
                 after_hooks=hook_tasks.after_hook_attributes(graph,
                                                              operator)),
         },
-        description=description)
+        description=description,
+        params=nested_link.execution_params(link))
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '
              'execution %(ex)s of %(wf)s with %(n)d tasks',
              {'stack': stack.id, 'action': stack.action,
               'trav': stack.current_traversal, 'ex': execution.id,
               'wf': name, 'n': len(graph)})
+    if link is not None:
+        LOG.info('Stack %(stack)s is nested in resource %(res)s of stack '
+                 '%(parent)s: execution %(ex)s runs under task %(task)s '
+                 '(task execution %(task_ex)s) of execution %(parent_ex)s',
+                 {'stack': stack.id, 'res': link.resource,
+                  'parent': link.stack_id, 'ex': execution.id,
+                  'task': link.task, 'task_ex': link.task_execution_id,
+                  'parent_ex': link.execution_id})
     if cap:
         LOG.info('Stack %s traversal %s: at most %d resource actions at '
                  'once', stack.id, stack.current_traversal, cap)
@@ -175,13 +186,15 @@ def traversal_cap(stack, node_count):
         return concurrency_cap.traversal_cap((), node_count)
 
 
-def execution_description(stack):
+def execution_description(stack, link=None):
     """The text Mistral shows for the stack's workflow and execution.
 
-    ``Heat stack NAME (ID) ACTION, traversal TRAVERSAL, request REQUEST``:
-    mistral-api logs it when the execution is created and
-    ``openstack workflow execution list`` shows it, so a Mistral execution
-    leads back to the Heat stack and to heat-api's request id. Mistral keeps
+    ``Heat stack NAME (ID) ACTION, traversal TRAVERSAL, request REQUEST``,
+    and for a nested stack (``link``, a ``nested_link.ParentLink``)
+    ``, parent execution EXECUTION``: mistral-api logs it when the
+    execution is created and ``openstack workflow execution list`` shows
+    it, so a Mistral execution leads back to the Heat stack, to heat-api's
+    request id and to the execution it is nested in. Mistral keeps
     an execution's description in a 255-character column, which MariaDB in
     oslo.db's default (strict) SQL mode and PostgreSQL refuse to overflow,
     so a long stack name is shortened; the ids stay whole.
@@ -190,6 +203,9 @@ def execution_description(stack):
     request_id = getattr(stack.context, 'request_id', None) or '-'
     text = 'Heat stack %s (%s) %s, traversal %s, request %s'
     ids = (stack.id, stack.action, stack.current_traversal, request_id)
+    if link is not None:
+        text += ', parent execution %s'
+        ids += (link.execution_id,)
     name = stack.name or ''
     room = MAX_DESCRIPTION - len(text % (('',) + ids))
     if len(name) > room:

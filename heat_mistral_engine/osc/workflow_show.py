@@ -8,8 +8,12 @@ resource, state and timing, and the edges between tasks with their kinds
 ``OS::Mistral::Hook`` also shows, under ``hook``, the user's workflow it
 ran and that execution's id and state. Operator hook tasks show as
 ``hook before|after: NAME`` of their resource, with the output their
-workflow published (``output``). ``--dot`` prints the task graph as
-Graphviz, nodes coloured by task state, edges labelled with their kinds.
+workflow published (``output``). For a nested stack's execution,
+``parent`` names the parent stack's execution and task it runs under;
+``nested`` lists the executions of nested stacks that ran under this
+execution's tasks (see ``execution_link``). ``--dot`` prints the task
+graph as Graphviz, nodes coloured by task state, edges labelled with their
+kinds, nested stacks' executions hanging off their parent tasks.
 """
 
 import json
@@ -18,6 +22,7 @@ from osc_lib.cli import format_columns
 from osc_lib.command import command
 import yaml
 
+from heat_mistral_engine import execution_link
 from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import workflow
 
@@ -125,7 +130,33 @@ def edge_rows(spec_tasks):
             for first, then, kinds in workflow.edges(spec_tasks)]
 
 
-def dot(spec_tasks, rows, title):
+def parent_row(execution):
+    """The parent task a nested stack's execution runs under, or None."""
+    return execution_link.parent_of(getattr(execution, 'params', None))
+
+
+def nested_rows(execution_id, executions):
+    """One dict per execution nested in ``execution_id``, oldest first.
+
+    ``executions`` are candidates (those of the execution's tree); each
+    row names the parent task, the child stack and its execution.
+    """
+    rows = []
+    for child, link in execution_link.children(execution_id, executions):
+        inputs = child.input
+        if isinstance(inputs, str):
+            inputs = json.loads(inputs)
+        rows.append({'task': link.get('task'),
+                     'task_execution_id': link.get('task_execution_id'),
+                     'resource': link.get('resource'),
+                     'stack_id': (inputs or {}).get('stack_id'),
+                     'execution': child.id, 'state': child.state,
+                     'created_at': child.created_at,
+                     'updated_at': child.updated_at})
+    return rows
+
+
+def dot(spec_tasks, rows, title, nested=()):
     lines = ['digraph "%s" {' % title.replace('"', "'"), '  rankdir=LR;',
              '  node [shape=box, style=filled];']
     for row in rows:
@@ -136,6 +167,14 @@ def dot(spec_tasks, rows, title):
         label = (' [label="%s"]' % ','.join(edge['kinds'])
                  if edge['kinds'] else '')
         lines.append('  "%s" -> "%s"%s;' % (edge['from'], edge['to'], label))
+    for child in nested:
+        lines.append('  "%s" [label="nested stack %s\\n%s", shape=folder, '
+                     'fillcolor=%s];' % (
+                         child['execution'], child['stack_id'],
+                         child['state'],
+                         DOT_COLOURS.get(child['state'], 'white')))
+        lines.append('  "%s" -> "%s" [style=dashed, label="nested"];'
+                     % (child['task'], child['execution']))
     lines.append('}')
     return '\n'.join(lines) + '\n'
 
@@ -171,19 +210,27 @@ class ShowStackWorkflow(command.ShowOne):
         rows = add_hooks(task_rows(definition, name, tasks),
                          hook_details(heat, mistral, stack.id))
         spec = yaml.safe_load(definition)[name]['tasks']
+        # Nested stacks' executions carry the top execution of their tree
+        # as Mistral's root_execution_id: one call finds them all.
+        tree = mistral.executions.list(
+            root_execution_id=(getattr(execution, 'root_execution_id', None)
+                               or execution.id), limit=-1)
+        nested = nested_rows(execution.id, tree)
         if parsed_args.dot:
             self.app.stdout.write(dot(spec, rows, '%s %s' % (
-                stack.stack_name, execution.id)))
+                stack.stack_name, execution.id), nested))
             return (), ()
         inputs = execution.input
         if isinstance(inputs, str):
             inputs = json.loads(inputs)
         columns = ('stack_id', 'stack_name', 'stack_status', 'workflow',
                    'execution', 'execution_state', 'traversal', 'tasks',
-                   'edges')
+                   'edges', 'parent', 'nested')
         data = (stack.id, stack.stack_name, stack.stack_status, name,
                 execution.id, execution.state,
                 (inputs or {}).get('traversal'),
                 format_columns.ListDictColumn(rows),
-                format_columns.ListDictColumn(edge_rows(spec)))
+                format_columns.ListDictColumn(edge_rows(spec)),
+                format_columns.DictColumn(parent_row(execution) or {}),
+                format_columns.ListDictColumn(nested))
         return columns, data

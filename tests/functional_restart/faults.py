@@ -122,7 +122,8 @@ def restart_mistral():
     # As tools/devcloud starts it (start_processes).
     cmdline = [dc_path('venv', 'bin', 'mistral-server'), '--server',
                'api,engine,periodic', '--config-file',
-               dc_path('etc', 'mistral.conf')]
+               dc_path('etc', 'mistral.conf'), '--config-dir',
+               dc_path('etc', 'mistral.conf.d')]
     os.killpg(pid, signal.SIGKILL)
     deadline = time.time() + 30
     while time.time() < deadline and _group_alive(pid):

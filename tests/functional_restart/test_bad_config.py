@@ -26,22 +26,28 @@ def devcloud(*args):
 
 
 class HeatConfOverlay(fixtures.Fixture):
-    """Restart the cloud with ``text`` in heat.conf.d; undo it afterwards."""
+    """Restart the cloud with ``text`` in heat.conf.d; undo it afterwards.
 
-    def __init__(self, text):
+    ``conf_dir`` 'mistral.conf.d' puts it in Mistral's configuration.
+    """
+
+    def __init__(self, text, conf_dir='heat.conf.d'):
         super().__init__()
         self.text = text
         self.path = os.path.join(os.environ['DEVCLOUD_DIR'], 'etc',
-                                 'heat.conf.d', '90-functional-test.conf')
+                                 conf_dir, '90-functional-test.conf')
 
     def _setUp(self):
         self.addCleanup(self._restore)
+        # A cloud started by an older tools/devcloud lacks mistral.conf.d.
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with open(self.path, 'w') as f:
             f.write(self.text)
         devcloud('restart')
 
     def _restore(self):
-        os.unlink(self.path)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         devcloud('restart')
 
 

@@ -3,6 +3,7 @@
 Dependency order in the events, and (plugin mode) Mistral's executions.
 """
 
+import json
 import time
 
 FORWARD = ('CREATE', 'UPDATE')
@@ -115,12 +116,40 @@ def traversal_count(record):
     return count
 
 
+def nested_link_problems(client, execution, ours):
+    """A nested stack's execution must name its parent's execution and task.
+
+    ``ours``: the ids of the scenario's executions (its stack's and its
+    nested stacks'); the parent named must be one of them, and the task
+    named a task of that parent execution.
+    """
+    link = json.loads(client.executions.get(execution.id).params or
+                      '{}').get('heat_parent')
+    label = 'nested execution %s (%s)' % (execution.id, execution.description)
+    if not link:
+        return ['%s names no parent task' % label]
+    if link.get('execution_id') not in ours:
+        return ['%s names parent execution %s, not one of the scenario\'s'
+                % (label, link.get('execution_id'))]
+    task = client.tasks.get(link.get('task_execution_id'))
+    if (task.workflow_execution_id, task.name) != (link['execution_id'],
+                                                   link.get('task')):
+        return ['%s names task %s (%s) of execution %s; Mistral says that '
+                'is task %s of execution %s' % (
+                    label, link.get('task'), link.get('task_execution_id'),
+                    link['execution_id'], task.name,
+                    task.workflow_execution_id)]
+    return []
+
+
 def mistral_problems(cloud, record, timeout=30):
     """Plugin mode: what Mistral ran for the scenario, as problems.
 
-    One execution of the stack's workflow per traversal, and no execution
-    of any workflow left RUNNING (scenarios run one at a time per cloud,
-    so any RUNNING execution is this scenario's, nested stacks included).
+    One execution of the stack's workflow per traversal, each nested
+    stack's executions linked to the parent task they ran under, and no
+    execution of any workflow left RUNNING (scenarios run one at a time
+    per cloud, so any RUNNING execution is this scenario's, nested stacks
+    included).
     """
     client = cloud.mistral()
     problems = []
@@ -131,11 +160,18 @@ def mistral_problems(cloud, record, timeout=30):
         problems.append('%d executions of %s for %d traversals: %s' % (
             len(executions), name, expected,
             [(e.description, e.state) for e in executions]))
+    ours = {e.id for e in executions}
+    nested_executions = []
     for nested in sorted(record.nested):
-        if not client.executions.list(
-                workflow_name='heat_stack_%s' % nested, limit=-1):
+        found = client.executions.list(
+            workflow_name='heat_stack_%s' % nested, limit=-1)
+        if not found:
             problems.append('no Mistral execution ran nested stack %s'
                             % nested)
+        nested_executions.extend(found)
+        ours.update(e.id for e in found)
+    for execution in nested_executions:
+        problems.extend(nested_link_problems(client, execution, ours))
     deadline = time.time() + timeout
     while True:
         running = [e for e in client.executions.list(limit=-1)

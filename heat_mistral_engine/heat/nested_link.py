@@ -1,0 +1,123 @@
+"""Link a nested stack's execution to the parent task it runs under.
+
+A nested stack (``OS::Heat::ResourceGroup``, a provider template resource,
+any ``StackResource``) runs each traversal under its own generated
+workflow. The parent's node for the nested resource waits in heat-engine
+(Heat's own ``check_*_complete`` polling of the nested stack), so its
+Mistral task ends only after the child's traversal has ended. This module
+makes that relation visible in Mistral: when heat-engine starts a nested
+stack's execution, ``parent_link`` finds the parent's running node and
+``execution_params`` records it on the child execution:
+
+* ``heat_parent`` (``execution_link``; Mistral keeps unknown execution
+  params and shows them in ``GET /v2/executions/<id>``): the parent stack
+  and resource, the parent execution, and the task's name and task
+  execution id;
+* ``root_execution_id``: the top execution of the tree, Mistral's own field
+  (``openstack workflow execution list --rootsonly`` hides nested stacks'
+  executions, ``?root_execution_id=`` lists a whole tree). Mistral 23
+  uses it only to read the environment (``env()``; the generated
+  workflows use none) and to label log lines, so it changes nothing in how
+  the child runs.
+
+``task_execution_id``, Mistral's sub-workflow link, is deliberately NOT
+set: Mistral would then complete the parent task itself with the child's
+result when the child ends (``Workflow._send_result_to_parent_workflow``),
+pause and rerun the parent with the child, and delete the child with the
+parent task. The parent task must be completed by heat-engine only.
+
+How the parent's node is found, with Heat's data only: the nested stack's
+``owner_id`` and ``parent_resource_name`` name the parent resource; its
+rows in the parent stack, the parent's current traversal and the node
+claims (``node_claims``, recorded before a node runs) give the Mistral
+action execution of the node that is running now, which Mistral's API
+turns into its task and execution. A remote ``OS::Heat::Stack`` is a
+top-level stack created through heat-api (no owner), so its executions
+carry no link.
+
+Finding the link never fails the nested stack: any problem is logged and
+the execution starts without one.
+"""
+
+import dataclasses
+
+from heat.objects import resource as resource_objects
+from heat.objects import stack as stack_objects
+from oslo_log import log as logging
+
+from heat_mistral_engine import execution_link
+from heat_mistral_engine.heat import node_claims
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParentLink:
+    """The parent task a nested stack's traversal runs under."""
+
+    stack_id: str            # the parent stack
+    resource: str            # the parent's resource that owns the child
+    execution_id: str        # the parent stack's execution
+    task: str                # the name of the parent resource's task
+    task_execution_id: str
+    root_execution_id: str   # the top execution of the tree
+
+
+def execution_params(link):
+    """Mistral execution params recording ``link`` ({} for None)."""
+    if link is None:
+        return {}
+    return execution_link.params(dataclasses.asdict(link),
+                                 link.root_execution_id)
+
+
+def running_parent_action(cnxt, stack):
+    """The Mistral action execution of the parent node running ``stack``.
+
+    None for a top-level stack, or when no node of the parent's current
+    traversal for the parent resource is running (the parent's action is
+    one Heat runs natively). When several rows of the parent resource have
+    a running node (a replacement and its old self), the row whose
+    physical id is this stack wins.
+    """
+    if not stack.owner_id or not stack.parent_resource_name:
+        return None
+    parent = stack_objects.Stack.get_by_id(cnxt, stack.owner_id)
+    if parent is None or not parent.current_traversal:
+        return None
+    rows = [row for row in resource_objects.Resource.get_all_active_by_stack(
+        cnxt, stack.owner_id).values()
+        if row.name == stack.parent_resource_name]
+    found = []
+    for row in rows:
+        for is_update in (True, False):
+            claim = node_claims.get_node(cnxt, row.id,
+                                         parent.current_traversal, is_update)
+            if claim is not None and claim.state == node_claims.RUNNING:
+                found.append((row.physical_resource_id == stack.id,
+                              claim.action_execution))
+    if not found:
+        return None
+    return max(found, key=lambda pair: pair[0])[1]
+
+
+def parent_link(stack, service):
+    """The ParentLink of ``stack``'s traversal, or None (never raises).
+
+    ``service`` is a ``MistralService``.
+    """
+    try:
+        action_execution = running_parent_action(stack.context, stack)
+        if action_execution is None:
+            return None
+        where = service.task_of_action(action_execution)
+    except Exception as exc:
+        LOG.warning('Nested stack %s: could not find the parent task it '
+                    'runs under; its Mistral execution is not linked to '
+                    'it: %s', stack.id, exc)
+        return None
+    return ParentLink(stack_id=stack.owner_id,
+                      resource=stack.parent_resource_name,
+                      execution_id=where['execution_id'], task=where['task'],
+                      task_execution_id=where['task_execution_id'],
+                      root_execution_id=where['root_execution_id'])
