@@ -22,6 +22,7 @@ import testtools
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 TERMINAL = ('COMPLETE', 'FAILED')
+ROLLED_BACK = ('ROLLBACK_COMPLETE', 'ROLLBACK_FAILED')
 
 
 def openstack(*args, parse=True, check=True, timeout=600):
@@ -103,7 +104,7 @@ class FunctionalTest(testtools.TestCase):
                              uuid.uuid4().hex[:6])
 
     def create_stack(self, template, params=None, wait=True, extra=(),
-                     cleanup=True):
+                     cleanup=True, until=None):
         """``openstack stack create``; returns the stack as Heat shows it."""
         name = self.stack_name()
         args = ['stack', 'create', '-t', template, name]
@@ -114,15 +115,21 @@ class FunctionalTest(testtools.TestCase):
         if cleanup:
             self.addCleanup(self._delete_quietly, created['id'])
         if wait:
-            return self.wait_for_stack(created['id'])
+            return self.wait_for_stack(created['id'], until=until)
         return self.heat.stacks.get(created['id'])
 
-    def wait_for_stack(self, stack_id, timeout=300):
-        """Poll until the stack leaves IN_PROGRESS; fail on timeout."""
+    def wait_for_stack(self, stack_id, timeout=300, until=None):
+        """Poll until the stack leaves IN_PROGRESS; fail on timeout.
+
+        :param until: statuses to wait for instead, e.g. ROLLED_BACK: a
+            stack with rollback enabled shows CREATE_FAILED for a moment
+            before its rollback starts, in native Heat too.
+        """
         deadline = time.time() + timeout
         while True:
             stack = self.heat.stacks.get(stack_id)
-            if stack.stack_status.endswith(TERMINAL):
+            if (stack.stack_status in until if until
+                    else stack.stack_status.endswith(TERMINAL)):
                 return stack
             if time.time() > deadline:
                 self.fail('stack %s still %s after %d s' % (

@@ -145,7 +145,8 @@ class FailureTest(base.FunctionalTest):
 
     def test_failed_create_rolls_back_when_asked(self):
         stack = self.create_stack(self.template('fail.yaml'),
-                                  extra=['--enable-rollback'])
+                                  extra=['--enable-rollback'],
+                                  until=base.ROLLED_BACK)
         self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
         self.assertEqual(2, len(self.executions(stack.id)))

@@ -172,7 +172,8 @@ class UserHookTest(base.FunctionalTest):
     def test_failing_workflow_rolls_back_when_asked(self):
         workflow = self.upload(FAIL)
         stack = self.create_stack(self.template_file(two_tier(workflow)),
-                                  extra=['--enable-rollback'])
+                                  extra=['--enable-rollback'],
+                                  until=base.ROLLED_BACK)
         self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
         events = self.events(stack.id)
