@@ -31,6 +31,8 @@ FAST_WATCHDOG = ('[mistral_scheduler]\nwatchdog_interval = 10\n'
                  'orphan_grace_period = 60\n')
 WATCHDOG_INTERVAL = 10
 LOST_NODE_TIMEOUT = 60
+ORPHAN_INTERVAL = 20
+ORPHAN_GRACE = 60
 
 
 def devcloud(*args, timeout=600):
@@ -134,6 +136,32 @@ def restart_mistral():
     with open(dc_path('pids', 'mistral.pid'), 'w') as f:
         f.write('%d\n' % proc.pid)
     return proc.pid
+
+
+def private_rabbit_port():
+    """The port of the cloud's private RabbitMQ.
+
+    DEVCLOUD_PRIVATE_RABBIT_PORT if set, else the Heat API port + 20000
+    (28004 for the default cloud): clouds on one machine differ in their
+    Heat port, so their private brokers (port, +1, +2) do not collide.
+    """
+    return os.environ.get('DEVCLOUD_PRIVATE_RABBIT_PORT') or str(
+        int(os.environ.get('DEVCLOUD_HEAT_PORT', '8004')) + 20000)
+
+
+def restart_rabbit(down_secs):
+    """Stop the cloud's private RabbitMQ, wait ``down_secs``, start it.
+
+    The stop is RabbitMQ's own (SIGTERM: connections closed, the node shut
+    down, KILL after 10 s); its queues are not durable, so every message
+    not yet consumed is gone. Returns the seconds the broker did not
+    answer (stop, wait and start; a start takes 20-50 s here).
+    """
+    began = time.time()
+    devcloud('rabbit', 'stop')
+    time.sleep(down_secs)
+    devcloud('rabbit', 'start')
+    return time.time() - began
 
 
 def _group_alive(pgid):
