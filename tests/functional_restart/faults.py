@@ -102,6 +102,24 @@ def nodes_started_per_engine(stack_id):
     return result
 
 
+def parked_per_engine(stack_id):
+    """{engine name: resource ids of the stack parked there, not yet run}.
+
+    Read from the engines' logs: a node that finds no free slot logs
+    ``waits``, and ``slot K free`` once it leaves the parking.
+    """
+    result = {}
+    for engine, text in engine_logs().items():
+        pattern = r'Node resource (\d+) of stack %s traversal \S+%s'
+        waits = set(re.findall(pattern % (re.escape(stack_id), ' waits'),
+                               text))
+        left = set(re.findall(pattern % (re.escape(stack_id), ': slot'),
+                              text))
+        if waits - left:
+            result[engine] = waits - left
+    return result
+
+
 def kill_engine(name):
     """kill -9 every process of heat-engine ``name`` (parent and workers).
 
