@@ -261,6 +261,28 @@ def settle_or_recover(heat, stack_id, timeout):
     return first, heat.stacks.get(stack_id, resolve_outputs=False)
 
 
+def assert_completed_or_recovered(test, stack_id, first, recovered):
+    """What a restart of Mistral or RabbitMQ may end with, and no more.
+
+    ``first``/``recovered`` as ``settle_or_recover`` returns them: the
+    create completed, or it failed as stalled and ``update --existing``
+    completed the stack. Either way every resource is complete, none was
+    created twice and none replaced (no engine died).
+    """
+    if recovered is None:
+        test.assertEqual('CREATE_COMPLETE', first.stack_status,
+                         first.stack_status_reason)
+    else:
+        test.assertIn(STALLED, first.stack_status_reason)
+        test.assertEqual('UPDATE_COMPLETE', recovered.stack_status,
+                         recovered.stack_status_reason)
+    for name, rsrc in test.resources(stack_id).items():
+        test.assertIn(rsrc.resource_status,
+                      ('CREATE_COMPLETE', 'UPDATE_COMPLETE'), name)
+    test.assertEqual((0, 0), creation_counts(stack_events(test.heat,
+                                                          stack_id)))
+
+
 def wait_until(predicate, timeout, step=1.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
