@@ -87,8 +87,8 @@ def run_fault(heat, fault, size, slow, slow_secs, timeout):
     stack = first
     if recovered is not None:
         stack = recovered
-        note = 'stalled in Mistral, failed; update --existing: %s' % (
-            recovered.stack_status)
+        note = ('%s; stalled in Mistral, failed; update --existing: %s'
+                % (note, recovered.stack_status)).lstrip('; ')
     twice, replaced = faults.creation_counts(
         faults.stack_events(heat, stack_id))
     spread = len(faults.nodes_started_per_engine(stack_id))
