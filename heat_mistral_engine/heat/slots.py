@@ -74,6 +74,7 @@ class Slots:
     def __init__(self, engine_id, is_alive=None, clock=time.monotonic):
         self.engine_id = engine_id
         self._is_alive = is_alive or liveness.answers
+        self._silences = liveness.Silences(clock=clock)
         self._clock = clock
         self._alive_until = {}
         self._mine = set()      # (traversal, index, action execution)
@@ -157,7 +158,7 @@ class Slots:
             if self._alive_until.get(engine, 0) > now:
                 return None
         if not liveness.is_dead(cnxt, engine, self.engine_id,
-                                self._is_alive):
+                                self._is_alive, self._silences):
             with self._lock:
                 self._alive_until[engine] = now + ALIVE_TTL
             return None

@@ -15,9 +15,9 @@ reads the resource row:
 
 * locked by an engine that answers Heat's liveness check: the node runs;
 * locked by this worker: the node runs here;
-* locked by a dead engine (one that does not answer while this one does:
-  see ``liveness``; with the broker down no engine answers, and none is
-  taken for dead): ``lost``; the lock is taken over with a
+* locked by a dead engine (silent for ``dead_engine_silence`` while this
+  one answers: see ``liveness``; with the broker down or reconnecting no
+  engine is taken for dead): ``lost``; the lock is taken over with a
   compare-and-swap on the row (``engine_id`` and ``atomic_key``), so that
   one live engine only adopts it, and the resource is marked FAILED
   "Worker went down during resource ACTION", exactly as Heat's own
@@ -46,7 +46,8 @@ CREATE_FAILED resource is replaced by that run, as Heat's next check would.
 
 Bound: a node of an engine killed at time T, running or parked, is running
 (or parked) again in a live engine by T + ``watchdog_interval`` +
-``engine_life_check_timeout`` (Heat's, 2 s by default); a lost,
+``dead_engine_silence`` + ``engine_life_check_timeout`` (Heat's, 2 s by
+default); a lost,
 never-started node by T + ``lost_node_timeout`` + ``watchdog_interval``.
 """
 
@@ -109,6 +110,7 @@ class Watchdog:
         self.conf = conf
         self._is_alive = is_alive or liveness.answers
         self._clock = clock or _monotonic
+        self._silences = liveness.Silences(clock=self._clock, conf=conf)
         # action execution id -> (atomic_key seen, since when), for the
         # unlocked nodes of the running actions.
         self._seen = {}
@@ -179,7 +181,8 @@ class Watchdog:
         if holder is not None:
             if holder not in alive:
                 alive[holder] = not liveness.is_dead(
-                    cnxt, holder, self.runner.engine_id, self._is_alive)
+                    cnxt, holder, self.runner.engine_id, self._is_alive,
+                    self._silences)
             if alive[holder]:
                 return None
             return self._take_over(cnxt, request, row, holder)
@@ -217,7 +220,8 @@ class Watchdog:
             return None
         if engine not in alive:
             alive[engine] = not liveness.is_dead(
-                cnxt, engine, self.runner.engine_id, self._is_alive)
+                cnxt, engine, self.runner.engine_id, self._is_alive,
+                self._silences)
         if alive[engine]:
             return None
         if not parking.take_over(cnxt, parked, request,

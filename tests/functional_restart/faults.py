@@ -24,13 +24,15 @@ NODE_STARTED = re.compile(
     r'Node (\S+) \(resource \d+, create/update\) of stack (\S+) ')
 
 # heat.conf.d settings the fault tests run with: scans every 10 s, a node
-# no engine started for 60 s counts as lost; orphan check every 20 s, for
-# disagreements older than 60 s.
+# no engine started for 60 s counts as lost, an engine silent for 40 s
+# (the default) is dead; orphan check every 20 s, for disagreements older
+# than 60 s.
 FAST_WATCHDOG = ('[mistral_scheduler]\nwatchdog_interval = 10\n'
-                 'lost_node_timeout = 60\norphan_check_interval = 20\n'
-                 'orphan_grace_period = 60\n')
+                 'lost_node_timeout = 60\ndead_engine_silence = 40\n'
+                 'orphan_check_interval = 20\norphan_grace_period = 60\n')
 WATCHDOG_INTERVAL = 10
 LOST_NODE_TIMEOUT = 60
+DEAD_ENGINE_SILENCE = 40
 ORPHAN_INTERVAL = 20
 ORPHAN_GRACE = 60
 

@@ -28,8 +28,9 @@ def bound(slow_secs):
     """Seconds from a fault to CREATE_COMPLETE that the tests accept.
 
     A node of a dead engine is running again within watchdog_interval +
-    engine_life_check_timeout; a node whose message was lost within
-    lost_node_timeout + watchdog_interval. Then it takes its own time
+    dead_engine_silence + engine_life_check_timeout (less than what
+    follows); a node whose message was lost within lost_node_timeout +
+    watchdog_interval. Then it takes its own time
     (slow_secs for a slow one, replaced from scratch) and its dependents
     theirs (SLACK).
     """
@@ -120,8 +121,9 @@ class EngineHATest(base.FunctionalTest):
 
         Its parked nodes (waiting for a slot, in its memory only) and its
         running ones are taken over by the watchdogs of the live engines
-        within watchdog_interval + engine_life_check_timeout, as running
-        nodes are; before, parked ones waited for the stack timeout.
+        within watchdog_interval + dead_engine_silence +
+        engine_life_check_timeout, as running nodes are; before, parked
+        ones waited for the stack timeout.
         """
         size, cap, slow_secs = 12, 3, 20
         fd, path = tempfile.mkstemp(suffix='.yaml')
@@ -144,7 +146,8 @@ class EngineHATest(base.FunctionalTest):
         killed = time.time()
 
         # size / cap rounds of slow_secs at most, after the take-over.
-        limit = (faults.WATCHDOG_INTERVAL + LIFE_CHECK +
+        limit = (faults.WATCHDOG_INTERVAL + faults.DEAD_ENGINE_SILENCE +
+                 LIFE_CHECK +
                  size // cap * slow_secs + SLACK)
         final = faults.wait_for(self.heat, stack.id, limit + 60)
         took = time.time() - killed

@@ -118,6 +118,8 @@ class DatabaseTestCase(base.TestCase):
         self.stack.current_traversal = self.traversal
         self.stack.store()
         self.alive = {}
+        # A silent engine is dead at once here (liveness tests the wait).
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=0)
 
     def engine(self, engine_id):
         return slots.Slots(engine_id, is_alive=self.is_alive)

@@ -47,7 +47,9 @@ class WatchdogTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.conf.config(group='mistral_scheduler', lost_node_timeout=180)
+        # Dead at the first silence; test_silence_* set a real one.
+        self.conf.config(group='mistral_scheduler', lost_node_timeout=180,
+                         dead_engine_silence=0)
         self.cnxt = heat_context.RequestContext(project_id='p1')
         self.rows = FakeRows()
         self.stack = types.SimpleNamespace(status='IN_PROGRESS',
@@ -130,6 +132,37 @@ class WatchdogTest(base.TestCase):
         self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
         self.assertEqual([], self.ran)
         self.rsrc.state_set.assert_not_called()
+
+    def test_silence_must_last_dead_engine_silence(self):
+        # After a broker restart a live engine may reconnect seconds after
+        # this one: silent once is not dead.
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=30)
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        dog = self.watchdog('me')
+        self.assertEqual([], dog.scan())
+        self.clock += 29
+        self.assertEqual([], dog.scan())
+        self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
+        self.clock += 1
+        self.assertEqual(['dead-engine'],
+                         [a.dead_engine for a in dog.scan()])
+
+    def test_silence_starts_over_when_the_engine_answers(self):
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=30)
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        dog = self.watchdog('me')
+        dog.scan()
+        self.clock += 20
+        self.alive['dead-engine'] = True       # it was reconnecting
+        self.assertEqual([], dog.scan())
+        self.alive['dead-engine'] = False
+        self.assertEqual([], dog.scan())
+        self.clock += 20
+        self.assertEqual([], dog.scan())
+        self.clock += 10
+        self.assertEqual(1, len(dog.scan()))
 
     def test_concurrent_watchdogs_adopt_a_node_exactly_once(self):
         self.rows.add(1, engine_id='dead-engine')
