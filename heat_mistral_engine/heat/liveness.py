@@ -98,7 +98,9 @@ def is_dead(cnxt, engine_id, me, is_alive=answers, silences=None):
     silent = silences.silent_for(engine_id)
     if silent >= silences.seconds:
         return True
-    LOG.info('Engine %s does not answer the liveness check (for %.0f s); '
-             'it is taken for dead if still silent after %d s',
-             engine_id, silent, silences.seconds)
+    if not silent:
+        # Once per silence: slots are looked at every second.
+        LOG.info('Engine %s does not answer the liveness check; it is '
+                 'taken for dead if still silent in %d s', engine_id,
+                 silences.seconds)
     return False
