@@ -179,11 +179,7 @@ class Watchdog:
         if holder == self.runner.engine_id:
             return None
         if holder is not None:
-            if holder not in alive:
-                alive[holder] = not liveness.is_dead(
-                    cnxt, holder, self.runner.engine_id, self._is_alive,
-                    self._silences)
-            if alive[holder]:
+            if not self._dead(cnxt, holder, alive):
                 return None
             return self._take_over(cnxt, request, row, holder)
         if replaced:
@@ -214,15 +210,18 @@ class Watchdog:
             return None
         return Adoption(request, 'lost')
 
-    def _take_over_parked(self, cnxt, request, parked, engine, alive):
-        """Move a node parked in a dead engine here (one winner)."""
-        if engine == self.runner.engine_id:
-            return None
+    def _dead(self, cnxt, engine, alive):
+        """Is ``engine`` dead? Asked once per engine per scan (``alive``)."""
         if engine not in alive:
             alive[engine] = not liveness.is_dead(
                 cnxt, engine, self.runner.engine_id, self._is_alive,
                 self._silences)
-        if alive[engine]:
+        return not alive[engine]
+
+    def _take_over_parked(self, cnxt, request, parked, engine, alive):
+        """Move a node parked in a dead engine here (one winner)."""
+        if engine == self.runner.engine_id or not self._dead(cnxt, engine,
+                                                             alive):
             return None
         if not parking.take_over(cnxt, parked, request,
                                  self.runner.engine_id):
