@@ -88,7 +88,19 @@ OPTS = [
                     '(see lost_node_timeout); such a node is re-run in a '
                     'live engine, which completes its Mistral task. 0 '
                     'disables the scan. A node of a dead engine is taken '
-                    'over within watchdog_interval + [DEFAULT] '
+                    'over within watchdog_interval + dead_engine_silence + '
+                    '[DEFAULT] engine_life_check_timeout seconds.'),
+    cfg.IntOpt('dead_engine_silence', default=40, min=0,
+               help='Seconds a heat-engine must keep failing Heat\'s '
+                    'liveness check, while the engine asking answers its '
+                    'own, before it is taken for dead and its resource '
+                    'nodes, claims and concurrency slots are taken over. '
+                    'After a message broker restart, engines reconnect one '
+                    'by one (oslo.messaging backs off up to '
+                    '[oslo_messaging_rabbit] rabbit_interval_max, 30 s), so '
+                    'a live engine may be silent for that long; keep this '
+                    'above it. A node of a dead engine is taken over within '
+                    'watchdog_interval + dead_engine_silence + [DEFAULT] '
                     'engine_life_check_timeout seconds.'),
     cfg.IntOpt('lost_node_timeout', default=180, min=10,
                help='Seconds after which a node that Mistral handed to '

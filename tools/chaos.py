@@ -1,12 +1,15 @@
 """The fault suite (``tox -e chaos``): one stack per fault, then a table.
 
-Restarts the local cloud (``$DEVCLOUD_DIR``) with three heat-engines and
-the fast watchdog of the functional tests, creates a stack of SIZE
-resources per fault, injects the fault mid-create and waits (at most
-``--timeout`` seconds per fault) for the stack to settle. Prints, per
-fault: stack size, outcome, seconds from the fault to the end, resources
-created twice (must be 0) and resources replaced because their engine died.
-Puts the default cloud (one engine) back at the end. Exit status 1 if a
+Restarts the local cloud (``$DEVCLOUD_DIR``) with three heat-engines, the
+fast watchdog of the functional tests and a RabbitMQ of its own
+(``DEVCLOUD_PRIVATE_RABBIT_PORT``, default the Heat port + 20000: the
+machine's broker, shared by other clouds, is never stopped), creates a
+stack of SIZE resources per fault, injects the fault mid-create and waits
+(at most ``--timeout`` seconds per fault) for the stack to settle. Prints,
+per fault: stack size, outcome, seconds from the fault to the end,
+resources created twice (must be 0) and resources replaced because their
+engine died. Puts the default cloud (one engine, the machine's broker)
+back at the end. Exit status 1 if a
 stack did not reach CREATE_COMPLETE or a resource was created twice.
 
 Faults:
@@ -19,10 +22,14 @@ restart-mistral kill -9 Mistral (API, engine, periodic) a quarter into the
                 a task it had not started) fails as "stalled" through the
                 orphan check and is recovered with ``openstack stack update
                 --existing``: the outcome column shows both states
-rabbitmq        NOT run: RabbitMQ is shared by every cloud on this
-                machine. With a broker restart, casts not yet delivered are
-                lost (oslo.messaging's queues are not durable by default):
-                the watchdog re-runs those nodes after lost_node_timeout.
+rabbitmq        stop the cloud's private RabbitMQ once the slow resources
+                all started, start it again 10 s later (it answers again
+                20-50 s after the stop). Casts still queued are lost
+                (oslo.messaging's queues are not durable): Heat's node
+                casts come back through the watchdog (lost_node_timeout);
+                a lost Mistral start_task cast stalls the execution, which
+                the orphan check fails and ``update --existing`` recovers
+                (the outcome column shows both states)
 """
 
 import argparse
@@ -37,7 +44,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from tests.functional import base  # noqa: E402
 from tests.functional_restart import faults  # noqa: E402
 
-FAULTS = ('none', 'kill-engine', 'restart-mistral')
+FAULTS = ('none', 'kill-engine', 'restart-mistral', 'rabbitmq')
+RABBIT_DOWN_SECS = 10
 
 
 def run_fault(heat, fault, size, slow, slow_secs, timeout):
@@ -70,14 +78,17 @@ def run_fault(heat, fault, size, slow, slow_secs, timeout):
     elif fault == 'restart-mistral':
         started_nodes({'r%d' % i for i in range(size)}, size // 4)
         faults.restart_mistral()
+    elif fault == 'rabbitmq':
+        started_nodes(slow_names, slow)
+        note = 'broker down %.0f s' % faults.restart_rabbit(RABBIT_DOWN_SECS)
     fault_at = time.time()
     first, recovered = faults.settle_or_recover(heat, stack_id, timeout)
     took = time.time() - fault_at
     stack = first
     if recovered is not None:
         stack = recovered
-        note = 'stalled in Mistral, failed; update --existing: %s' % (
-            recovered.stack_status)
+        note = ('%s; stalled in Mistral, failed; update --existing: %s'
+                % (note, recovered.stack_status)).lstrip('; ')
     twice, replaced = faults.creation_counts(
         faults.stack_events(heat, stack_id))
     spread = len(faults.nodes_started_per_engine(stack_id))
@@ -116,6 +127,8 @@ def main(argv=None):
     parser.add_argument('--keep-cloud', action='store_true',
                         help='do not restart the cloud before and after')
     args = parser.parse_args(argv)
+    saved_port = os.environ.get('DEVCLOUD_PRIVATE_RABBIT_PORT')
+    os.environ['DEVCLOUD_PRIVATE_RABBIT_PORT'] = faults.private_rabbit_port()
     if not args.keep_cloud:
         faults.overlay(faults.FAST_WATCHDOG)
         faults.devcloud('restart', '--engines', '3')
@@ -128,8 +141,13 @@ def main(argv=None):
                                      args.slow_secs, args.timeout))
             print_table(results[-1:], sys.stderr)
     finally:
+        if saved_port is None:
+            del os.environ['DEVCLOUD_PRIVATE_RABBIT_PORT']
+        else:
+            os.environ['DEVCLOUD_PRIVATE_RABBIT_PORT'] = saved_port
         if not args.keep_cloud:
             faults.overlay(None)
+            # Stops the private broker too: devcloud stops what it started.
             faults.devcloud('restart', '--engines', '1')
     print_table(results)
     bad = [r for r in results

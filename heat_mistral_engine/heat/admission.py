@@ -20,9 +20,13 @@ gives a slot back, it
 * else takes the free slots for the oldest parked nodes and runs each in a
   thread of its own.
 
-Parked nodes live in this engine's memory: if the engine dies, they are
-lost like the nodes it was running, and Mistral's task timeout (the stack
-timeout) ends them.
+Parked nodes live in this engine's memory, and each is recorded in the
+database (see ``parking``): if the engine dies, the watchdog of a live
+engine finds the record naming the dead engine and takes the node over,
+as it does for the nodes a dead engine was running. A node that leaves the
+parking here first takes its record back (compare-and-swap); if a watchdog
+took it over meanwhile (this engine was believed dead), it does not run
+here.
 """
 
 import collections
@@ -35,6 +39,7 @@ from heat.engine import stack as heat_stack
 from oslo_log import log as logging
 
 from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import parking
 from heat_mistral_engine.heat import slots as slots_mod
 from heat_mistral_engine.heat import traversal_token
 
@@ -158,6 +163,14 @@ class Admission:
                  'slots of the traversal are busy', request.resource_id,
                  request.stack_id, request.traversal,
                  parked.grant.max_concurrent)
+        try:
+            parking.park(parked.grant.context, request,
+                         self.runner.engine_id)
+        except Exception:
+            # Parked all the same; only a watchdog could not find it here
+            # if this engine died.
+            LOG.exception('Node %s of stack %s: could not record it as '
+                          'waiting', request.resource_id, request.stack_id)
         with self._cond:
             key = (request.stack_id, request.traversal)
             self._parked.setdefault(key, collections.deque()).append(parked)
@@ -224,11 +237,41 @@ class Admission:
                 return
             with self._cond:
                 queue.popleft()
+            if not self._leave_parking(parked, index):
+                continue
             LOG.info('Node resource %s of stack %s traversal %s: slot %d '
                      'free after %.1f s', parked.request.resource_id,
                      parked.request.stack_id, parked.request.traversal,
                      index, time.monotonic() - parked.since)
             self._spawn(self._run_parked, parked, index)
+
+    def _leave_parking(self, parked, index):
+        """Take the node's parking record back; False if taken over.
+
+        A node taken over gives its slot back and ends here without a
+        word to Mistral: the engine that took it over answers for it.
+        """
+        request = parked.request
+        try:
+            mine = parking.leave(parked.grant.context, request,
+                                 self.runner.engine_id)
+        except Exception:
+            # Could not look: run it. At worst it runs twice, which the
+            # node claims (node_claims) make safe.
+            LOG.exception('Node %s of stack %s: could not update its '
+                          'parking record', request.resource_id,
+                          request.stack_id)
+            return True
+        if mine:
+            return True
+        LOG.warning('Node resource %s of stack %s traversal %s waited here '
+                    'but another engine took it over (this one was '
+                    'believed dead); not running it here',
+                    request.resource_id, request.stack_id, request.traversal)
+        self._release(parked.grant.context, request, index)
+        parked.finished(node_runner.Outcome(
+            error='taken over by another engine while waiting for a slot'))
+        return False
 
     def _why_stop(self, cnxt, request):
         """Why the parked nodes of a traversal must end now, or None.

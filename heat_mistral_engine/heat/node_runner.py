@@ -48,13 +48,13 @@ from heat.engine import scheduler
 from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 from heat.objects import resource as resource_objects
-from heat.rpc import listener_client
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.heat import hook_plan
 from heat_mistral_engine.heat import lean_defn
+from heat_mistral_engine.heat import liveness
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import node_claims
 from heat_mistral_engine.heat import node_guard
@@ -291,9 +291,8 @@ class NodeRunner:
                     request.stack_id, request.traversal,
                     earlier.action_execution, request.action_execution_id)
         while earlier.state == node_claims.RUNNING:
-            if earlier.engine != self.engine_id and not (
-                    listener_client.EngineListenerClient(earlier.engine)
-                    .is_alive(cnxt)):
+            if earlier.engine != self.engine_id and liveness.is_dead(
+                    cnxt, earlier.engine, self.engine_id):
                 atomic_key = node_claims.take_over(cnxt, request, earlier,
                                                    self.engine_id)
                 if atomic_key is not None:
@@ -473,9 +472,8 @@ class NodeRunner:
             holder = row.engine_id
             if holder is None:
                 return
-            if holder != self.engine_id and not (
-                    listener_client.EngineListenerClient(holder)
-                    .is_alive(cnxt)):
+            if holder != self.engine_id and liveness.is_dead(
+                    cnxt, holder, self.engine_id):
                 row.update_and_save({'engine_id': None})
                 rsrc.state_set(rsrc.action, rsrc.FAILED,
                                'Worker went down during resource %s'

@@ -29,8 +29,9 @@ import time
 
 from heat.common import exception
 from heat.engine import sync_point
-from heat.rpc import listener_client
 from oslo_log import log as logging
+
+from heat_mistral_engine.heat import liveness
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ class Slots:
 
     def __init__(self, engine_id, is_alive=None, clock=time.monotonic):
         self.engine_id = engine_id
-        self._is_alive = is_alive or _engine_is_alive
+        self._is_alive = is_alive or liveness.answers
+        self._silences = liveness.Silences(clock=clock)
         self._clock = clock
         self._alive_until = {}
         self._mine = set()      # (traversal, index, action execution)
@@ -155,7 +157,8 @@ class Slots:
         with self._lock:
             if self._alive_until.get(engine, 0) > now:
                 return None
-        if self._is_alive(cnxt, engine):
+        if not liveness.is_dead(cnxt, engine, self.engine_id,
+                                self._is_alive, self._silences):
             with self._lock:
                 self._alive_until[engine] = now + ALIVE_TTL
             return None
@@ -172,9 +175,3 @@ def _read(cnxt, traversal, index):
 def _held_by(held, request):
     return bool(held) and (held.get('action_execution') ==
                            request.action_execution_id)
-
-
-def _engine_is_alive(cnxt, engine_id):
-    if not engine_id:
-        return False
-    return listener_client.EngineListenerClient(engine_id).is_alive(cnxt)

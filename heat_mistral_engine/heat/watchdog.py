@@ -15,7 +15,9 @@ reads the resource row:
 
 * locked by an engine that answers Heat's liveness check: the node runs;
 * locked by this worker: the node runs here;
-* locked by a dead engine: ``lost``; the lock is taken over with a
+* locked by a dead engine (silent for ``dead_engine_silence`` while this
+  one answers: see ``liveness``; with the broker down or reconnecting no
+  engine is taken for dead): ``lost``; the lock is taken over with a
   compare-and-swap on the row (``engine_id`` and ``atomic_key``), so that
   one live engine only adopts it, and the resource is marked FAILED
   "Worker went down during resource ACTION", exactly as Heat's own
@@ -30,18 +32,23 @@ reads the resource row:
   ``lost_node_timeout``;
 * replaced, and the replacement unlocked: the node is done or reporting;
   running it again would replace the resource once more, so it is left.
-  Nodes of a traversal under a concurrency cap (see ``admission``) are
-  never taken for lost: they may wait for a slot in a live engine.
+* under a concurrency cap (see ``admission``), unlocked and parked: the
+  node waits for a slot in the engine its parking record names (see
+  ``parking``); if that engine is dead, the record is taken over with a
+  compare-and-swap (one winner) and the node parked or run here. An
+  unlocked node without a parking record is judged as above (lost after
+  ``lost_node_timeout``).
 
 The adopting engine then runs the node with the original request (token
 and predecessor data are in the action execution's input) through the same
 ``NodeRunner``, which completes the original Mistral action execution. A
 CREATE_FAILED resource is replaced by that run, as Heat's next check would.
 
-Bound: a node of an engine killed at time T is running again in a live
-engine by T + ``watchdog_interval`` + ``engine_life_check_timeout`` (Heat's,
-2 s by default); a lost, never-started node by T + ``lost_node_timeout`` +
-``watchdog_interval``.
+Bound: a node of an engine killed at time T, running or parked, is running
+(or parked) again in a live engine by T + ``watchdog_interval`` +
+``dead_engine_silence`` + ``engine_life_check_timeout`` (Heat's, 2 s by
+default); a lost,
+never-started node by T + ``lost_node_timeout`` + ``watchdog_interval``.
 """
 
 import dataclasses
@@ -53,11 +60,12 @@ from heat.common import exception
 from heat.engine import check_resource
 from heat.objects import resource as resource_objects
 from heat.objects import stack as stack_objects
-from heat.rpc import listener_client
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat import liveness
+from heat_mistral_engine.heat import parking
 from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine import protocol
 
@@ -100,8 +108,9 @@ class Watchdog:
         self.runner = runner
         self._submit = submit or runner.run
         self.conf = conf
-        self._is_alive = is_alive or _engine_alive
+        self._is_alive = is_alive or liveness.answers
         self._clock = clock or _monotonic
+        self._silences = liveness.Silences(clock=self._clock, conf=conf)
         # action execution id -> (atomic_key seen, since when), for the
         # unlocked nodes of the running actions.
         self._seen = {}
@@ -170,9 +179,7 @@ class Watchdog:
         if holder == self.runner.engine_id:
             return None
         if holder is not None:
-            if holder not in alive:
-                alive[holder] = self._is_alive(cnxt, holder)
-            if alive[holder]:
+            if not self._dead(cnxt, holder, alive):
                 return None
             return self._take_over(cnxt, request, row, holder)
         if replaced:
@@ -181,10 +188,14 @@ class Watchdog:
             # replace the resource once more.
             return None
         if grant.max_concurrent:
-            # Under a concurrency cap, a node may wait for a slot in a live
-            # engine's memory for any time: unlocked and untouched is not
-            # lost there.
-            return None
+            # Under a concurrency cap, a node may wait for a slot in an
+            # engine's memory for any time, its row unlocked and untouched;
+            # its parking record names the engine.
+            parked = parking.get(cnxt, request)
+            waiting_in = parking.holder(parked)
+            if waiting_in is not None:
+                return self._take_over_parked(cnxt, request, parked,
+                                              waiting_in, alive)
         # Lost: this watchdog has seen the row unlocked and unchanged (its
         # atomic_key moves at every lock and unlock) while the action ran,
         # for lost_node_timeout. (The row's updated_at is not kept by Heat.)
@@ -198,6 +209,24 @@ class Watchdog:
         if not _claim(cnxt, row.id, None, row.atomic_key):
             return None
         return Adoption(request, 'lost')
+
+    def _dead(self, cnxt, engine, alive):
+        """Is ``engine`` dead? Asked once per engine per scan (``alive``)."""
+        if engine not in alive:
+            alive[engine] = not liveness.is_dead(
+                cnxt, engine, self.runner.engine_id, self._is_alive,
+                self._silences)
+        return not alive[engine]
+
+    def _take_over_parked(self, cnxt, request, parked, engine, alive):
+        """Move a node parked in a dead engine here (one winner)."""
+        if engine == self.runner.engine_id or not self._dead(cnxt, engine,
+                                                             alive):
+            return None
+        if not parking.take_over(cnxt, parked, request,
+                                 self.runner.engine_id):
+            return None
+        return Adoption(request, 'dead-engine', engine)
 
     def _take_over(self, cnxt, request, row, dead_engine):
         """Steal a dead engine's lock (one winner) and fail the resource."""
@@ -257,10 +286,6 @@ def _claim(cnxt, resource_id, expected_engine, atomic_key):
     return resource_objects.Resource.select_and_update_by_id(
         cnxt, resource_id, {'engine_id': None},
         expected_engine_id=expected_engine, atomic_key=atomic_key)
-
-
-def _engine_alive(cnxt, engine_id):
-    return listener_client.EngineListenerClient(engine_id).is_alive(cnxt)
 
 
 def _monotonic():

@@ -24,13 +24,17 @@ NODE_STARTED = re.compile(
     r'Node (\S+) \(resource \d+, create/update\) of stack (\S+) ')
 
 # heat.conf.d settings the fault tests run with: scans every 10 s, a node
-# no engine started for 60 s counts as lost; orphan check every 20 s, for
-# disagreements older than 60 s.
+# no engine started for 60 s counts as lost, an engine silent for 40 s
+# (the default) is dead; orphan check every 20 s, for disagreements older
+# than 60 s.
 FAST_WATCHDOG = ('[mistral_scheduler]\nwatchdog_interval = 10\n'
-                 'lost_node_timeout = 60\norphan_check_interval = 20\n'
-                 'orphan_grace_period = 60\n')
+                 'lost_node_timeout = 60\ndead_engine_silence = 40\n'
+                 'orphan_check_interval = 20\norphan_grace_period = 60\n')
 WATCHDOG_INTERVAL = 10
 LOST_NODE_TIMEOUT = 60
+DEAD_ENGINE_SILENCE = 40
+ORPHAN_INTERVAL = 20
+ORPHAN_GRACE = 60
 
 
 def devcloud(*args, timeout=600):
@@ -100,6 +104,24 @@ def nodes_started_per_engine(stack_id):
     return result
 
 
+def parked_per_engine(stack_id):
+    """{engine name: resource ids of the stack parked there, not yet run}.
+
+    Read from the engines' logs: a node that finds no free slot logs
+    ``waits``, and ``slot K free`` once it leaves the parking.
+    """
+    result = {}
+    for engine, text in engine_logs().items():
+        pattern = r'Node resource (\d+) of stack %s traversal \S+%s'
+        waits = set(re.findall(pattern % (re.escape(stack_id), ' waits'),
+                               text))
+        left = set(re.findall(pattern % (re.escape(stack_id), ': slot'),
+                              text))
+        if waits - left:
+            result[engine] = waits - left
+    return result
+
+
 def kill_engine(name):
     """kill -9 every process of heat-engine ``name`` (parent and workers).
 
@@ -135,6 +157,32 @@ def restart_mistral():
     with open(dc_path('pids', 'mistral.pid'), 'w') as f:
         f.write('%d\n' % proc.pid)
     return proc.pid
+
+
+def private_rabbit_port():
+    """The port of the cloud's private RabbitMQ.
+
+    DEVCLOUD_PRIVATE_RABBIT_PORT if set, else the Heat API port + 20000
+    (28004 for the default cloud): clouds on one machine differ in their
+    Heat port, so their private brokers (port, +1, +2) do not collide.
+    """
+    return os.environ.get('DEVCLOUD_PRIVATE_RABBIT_PORT') or str(
+        int(os.environ.get('DEVCLOUD_HEAT_PORT', '8004')) + 20000)
+
+
+def restart_rabbit(down_secs):
+    """Stop the cloud's private RabbitMQ, wait ``down_secs``, start it.
+
+    The stop is RabbitMQ's own (SIGTERM: connections closed, the node shut
+    down, KILL after 10 s); its queues are not durable, so every message
+    not yet consumed is gone. Returns the seconds the broker did not
+    answer (stop, wait and start; a start takes 20-50 s here).
+    """
+    began = time.time()
+    devcloud('rabbit', 'stop')
+    time.sleep(down_secs)
+    devcloud('rabbit', 'start')
+    return time.time() - began
 
 
 def _group_alive(pgid):
@@ -214,6 +262,28 @@ def settle_or_recover(heat, stack_id, timeout):
     subprocess.run(['openstack', 'stack', 'update', '--existing', '--wait',
                     stack_id], capture_output=True, text=True, timeout=900)
     return first, heat.stacks.get(stack_id, resolve_outputs=False)
+
+
+def assert_completed_or_recovered(test, stack_id, first, recovered):
+    """What a restart of Mistral or RabbitMQ may end with, and no more.
+
+    ``first``/``recovered`` as ``settle_or_recover`` returns them: the
+    create completed, or it failed as stalled and ``update --existing``
+    completed the stack. Either way every resource is complete, none was
+    created twice and none replaced (no engine died).
+    """
+    if recovered is None:
+        test.assertEqual('CREATE_COMPLETE', first.stack_status,
+                         first.stack_status_reason)
+    else:
+        test.assertIn(STALLED, first.stack_status_reason)
+        test.assertEqual('UPDATE_COMPLETE', recovered.stack_status,
+                         recovered.stack_status_reason)
+    for name, rsrc in test.resources(stack_id).items():
+        test.assertIn(rsrc.resource_status,
+                      ('CREATE_COMPLETE', 'UPDATE_COMPLETE'), name)
+    test.assertEqual((0, 0), creation_counts(stack_events(test.heat,
+                                                          stack_id)))
 
 
 def wait_until(predicate, timeout, step=1.0):

@@ -20,6 +20,7 @@ from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import concurrency_cap
 from heat_mistral_engine.heat import hooks
 from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import parking
 from heat_mistral_engine.heat import slots
 from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
@@ -117,6 +118,8 @@ class DatabaseTestCase(base.TestCase):
         self.stack.current_traversal = self.traversal
         self.stack.store()
         self.alive = {}
+        # A silent engine is dead at once here (liveness tests the wait).
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=0)
 
     def engine(self, engine_id):
         return slots.Slots(engine_id, is_alive=self.is_alive)
@@ -204,6 +207,16 @@ class SlotsTest(DatabaseTestCase):
         self.assertFalse(dead.release(self.ctx, self.traversal, 0,
                                       self.request(1)))
         self.assertEqual('ax-3', self.holders()[0]['action_execution'])
+
+    def test_no_slot_is_taken_over_while_the_bus_is_down(self):
+        self.make_slots(1)
+        dead, live = self.engine('dead'), self.engine('live')
+        self.acquire(dead, 1, count=1)
+        # Broker down: no engine answers, the asking one neither.
+        self.alive.update(dead=False, live=False)
+        self.assertIsNone(self.acquire(live, 2, count=1))
+        self.assertEqual(['dead', 'live'], self.alive['asked'])
+        self.assertEqual('ax-1', self.holders(1)[0]['action_execution'])
 
     def test_live_engines_are_asked_once_in_a_while(self):
         self.make_slots(1)
@@ -405,6 +418,36 @@ class AdmissionTest(DatabaseTestCase):
         self.alive['e2'] = False
         self.nodes.serve_parked()
         self.assertEqual([3], self.ran)
+
+    def parking_holder(self, n):
+        return parking.holder(parking.get(self.ctx, self.request(n)))
+
+    def test_parked_node_is_recorded_with_its_engine_until_it_leaves(self):
+        self.fill()
+        self.submit(3)
+        self.assertEqual('e1', self.parking_holder(3))
+        self.nodes._release(self.ctx, self.request(9), 1)
+        self.nodes.serve_parked()
+        self.assertEqual([3], self.ran)
+        self.assertIsNone(self.parking_holder(3))
+
+    def test_parked_node_taken_over_by_another_engine_does_not_run_here(self):
+        self.fill()
+        self.submit(3)
+        row = parking.get(self.ctx, self.request(3))
+        self.assertTrue(parking.take_over(self.ctx, row, self.request(3),
+                                          'e2'))
+        # A second taker that read the same row loses.
+        self.assertFalse(parking.take_over(self.ctx, row, self.request(3),
+                                           'e3'))
+        self.nodes._release(self.ctx, self.request(9), 1)
+        self.nodes.serve_parked()
+        self.assertEqual([], self.ran)
+        self.assertIn('taken over', self.finished[3].error)
+        # Mistral is not told: e2 answers for the node. The slot is free.
+        self.runner.end_unrun.assert_not_called()
+        self.assertEqual('e2', self.parking_holder(3))
+        self.assertEqual([False, True], self.free())
 
 
 class WaitingThreadTest(base.TestCase):

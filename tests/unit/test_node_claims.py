@@ -73,9 +73,7 @@ class ReplayTest(base.TestCase):
     def test_running_node_is_waited_for(self):
         running = claim(node_claims.RUNNING)
         done = claim(node_claims.SUCCESS, output={'node': 'r'})
-        alive = self._patch(node_runner.listener_client,
-                            'EngineListenerClient')
-        alive.return_value.is_alive.return_value = True
+        self._patch(node_runner.liveness, 'is_dead').return_value = False
         with mock.patch.object(node_claims, 'claim', return_value=running), \
                 mock.patch.object(node_claims, 'get',
                                   side_effect=[running, running, done]):
@@ -85,9 +83,7 @@ class ReplayTest(base.TestCase):
 
     def test_node_of_a_dead_engine_is_taken_over_and_run(self):
         running = claim(node_claims.RUNNING, engine='dead-engine')
-        dead = self._patch(node_runner.listener_client,
-                           'EngineListenerClient')
-        dead.return_value.is_alive.return_value = False
+        self._patch(node_runner.liveness, 'is_dead').return_value = True
         self.execute.return_value = node_runner.Outcome(error='ran')
         with mock.patch.object(node_claims, 'claim', return_value=running), \
                 mock.patch.object(node_claims, 'take_over',

@@ -47,7 +47,9 @@ class WatchdogTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.conf.config(group='mistral_scheduler', lost_node_timeout=180)
+        # Dead at the first silence; test_silence_* set a real one.
+        self.conf.config(group='mistral_scheduler', lost_node_timeout=180,
+                         dead_engine_silence=0)
         self.cnxt = heat_context.RequestContext(project_id='p1')
         self.rows = FakeRows()
         self.stack = types.SimpleNamespace(status='IN_PROGRESS',
@@ -57,6 +59,15 @@ class WatchdogTest(base.TestCase):
         self.actions = []
         self.ran = []
         self.rsrc = mock.Mock(action='CREATE', FAILED='FAILED')
+        self.parked = {}
+
+        def take_over(cnxt, row, request, engine_id):
+            if self.parked[request.resource_id].atomic_key != row.atomic_key:
+                return False
+            row = self.parked[request.resource_id] = types.SimpleNamespace(
+                input_data={'engine': engine_id},
+                atomic_key=row.atomic_key + 1)
+            return True
         self.clock = 1000.0
         for target, attr, new in (
                 (watchdog.resource_objects.Resource, 'get_obj',
@@ -67,7 +78,10 @@ class WatchdogTest(base.TestCase):
                 (watchdog.stack_objects.Stack, 'get_by_id',
                  lambda cnxt, sid: self.stack if sid == 's1' else None),
                 (watchdog.check_resource, 'load_resource',
-                 lambda *a: (self.rsrc, None, None))):
+                 lambda *a: (self.rsrc, None, None)),
+                (watchdog.parking, 'get',
+                 lambda cnxt, request: self.parked.get(request.resource_id)),
+                (watchdog.parking, 'take_over', take_over)):
             patcher = mock.patch.object(target, attr, new)
             patcher.start()
             self.addCleanup(patcher.stop)
@@ -79,7 +93,7 @@ class WatchdogTest(base.TestCase):
 
         def is_alive(cnxt, engine):
             self.checked_alive.append(engine)
-            return self.alive[engine]
+            return self.alive.get(engine, True)
 
         return watchdog.Watchdog(runner, is_alive=is_alive,
                                  clock=lambda: self.clock,
@@ -106,6 +120,49 @@ class WatchdogTest(base.TestCase):
             'CREATE', 'FAILED', 'Worker went down during resource CREATE')
         # A watchdog that read the row before the swap loses it.
         self.assertFalse(watchdog._claim(None, 1, 'dead-engine', 3))
+
+    def test_nothing_is_taken_over_while_the_bus_is_down(self):
+        # With the broker down no engine answers, this one neither: the
+        # holder is not dead, the bus is.
+        self.alive['me'] = False
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        self.assertEqual([], self.watchdog('me').scan())
+        self.assertEqual(['dead-engine', 'me'], self.checked_alive)
+        self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
+        self.assertEqual([], self.ran)
+        self.rsrc.state_set.assert_not_called()
+
+    def test_silence_must_last_dead_engine_silence(self):
+        # After a broker restart a live engine may reconnect seconds after
+        # this one: silent once is not dead.
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=30)
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        dog = self.watchdog('me')
+        self.assertEqual([], dog.scan())
+        self.clock += 29
+        self.assertEqual([], dog.scan())
+        self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
+        self.clock += 1
+        self.assertEqual(['dead-engine'],
+                         [a.dead_engine for a in dog.scan()])
+
+    def test_silence_starts_over_when_the_engine_answers(self):
+        self.conf.config(group='mistral_scheduler', dead_engine_silence=30)
+        self.rows.add(1, engine_id='dead-engine')
+        self.action(1)
+        dog = self.watchdog('me')
+        dog.scan()
+        self.clock += 20
+        self.alive['dead-engine'] = True       # it was reconnecting
+        self.assertEqual([], dog.scan())
+        self.alive['dead-engine'] = False
+        self.assertEqual([], dog.scan())
+        self.clock += 20
+        self.assertEqual([], dog.scan())
+        self.clock += 10
+        self.assertEqual(1, len(dog.scan()))
 
     def test_concurrent_watchdogs_adopt_a_node_exactly_once(self):
         self.rows.add(1, engine_id='dead-engine')
@@ -156,14 +213,52 @@ class WatchdogTest(base.TestCase):
         self.assertEqual([], other.scan())
         self.rsrc.state_set.assert_not_called()
 
-    def test_capped_traversal_node_is_never_lost(self):
-        # Under a concurrency cap a node may be parked in a live engine.
+    def park(self, rid, engine):
+        self.parked[rid] = types.SimpleNamespace(
+            input_data={'engine': engine}, atomic_key=1)
+
+    def test_capped_node_parked_in_a_live_engine_is_left(self):
+        # Under a concurrency cap a node may wait for a slot for any time.
         self.rows.add(1)
         self.action(1, max_concurrent=2)
+        self.park(1, 'live-engine')
         dog = self.watchdog()
         dog.scan()
         self.clock += 10000
         self.assertEqual([], dog.scan())
+        self.assertEqual([], self.ran)
+
+    def test_capped_node_parked_in_a_dead_engine_is_taken_over_at_once(self):
+        self.rows.add(1)
+        self.action(1, max_concurrent=2)
+        self.park(1, 'dead-engine')
+        dogs = [self.watchdog('me'), self.watchdog('other')]
+        adopted = [d.scan() for d in dogs]
+        self.assertEqual([[('dead-engine', 'dead-engine')], []],
+                         [[(a.why, a.dead_engine) for a in found]
+                          for found in adopted])
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+        self.assertEqual({'engine': 'me'}, self.parked[1].input_data)
+        # A parked node had not started: nothing to mark FAILED.
+        self.rsrc.state_set.assert_not_called()
+
+    def test_capped_node_parked_is_left_while_the_bus_is_down(self):
+        self.alive['me'] = False
+        self.rows.add(1)
+        self.action(1, max_concurrent=2)
+        self.park(1, 'dead-engine')
+        self.assertEqual([], self.watchdog('me').scan())
+        self.assertEqual({'engine': 'dead-engine'}, self.parked[1].input_data)
+
+    def test_capped_node_neither_locked_nor_parked_is_lost_after_timeout(self):
+        # Its cast was lost (the broker restarted): no engine has it.
+        self.rows.add(1)
+        self.action(1, max_concurrent=2)
+        dog = self.watchdog()
+        self.assertEqual([], dog.scan())
+        self.clock += 180
+        self.assertEqual([(1, 'lost')], [(a.request.resource_id, a.why)
+                                         for a in dog.scan()])
 
     def test_memory_of_finished_actions_is_dropped(self):
         self.rows.add(1)

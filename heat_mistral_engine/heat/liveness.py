@@ -1,0 +1,106 @@
+"""Is an engine dead, or is the message bus down? (runs in heat-engine)
+
+Heat's liveness check (``EngineListenerClient.is_alive``) is an RPC call
+to the engine's listener that returns False when no answer comes within
+``engine_life_check_timeout``. While the broker is down or restarting, no
+engine answers, so every live engine would look dead: taking over their
+resource locks, claims or slots then runs resources that are still
+running a second time. So an engine is called dead here only if
+
+* this engine's own listener answers the same check (else the bus, not
+  the engine, failed), and
+* it has stayed silent for ``[mistral_scheduler] dead_engine_silence``
+  seconds of such checks: after a broker restart the engines reconnect one
+  by one (oslo.messaging backs off up to 30 s between attempts), so the
+  asking engine may be back while a live one is not yet (seen on the local
+  cloud: a running resource taken over one second after the broker
+  returned).
+"""
+
+import threading
+import time
+
+from heat.rpc import listener_client
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+
+LOG = logging.getLogger(__name__)
+
+
+def answers(cnxt, engine_id):
+    """Heat's own check: does ``engine_id``'s listener answer?"""
+    if not engine_id:
+        return False
+    return listener_client.EngineListenerClient(engine_id).is_alive(cnxt)
+
+
+class Silences:
+    """Since when each engine has been silent; thread-safe.
+
+    :param clock: ``f() -> seconds`` (monotonic), for tests.
+    :param seconds: the silence that makes an engine dead; default
+        ``[mistral_scheduler] dead_engine_silence``, read at each check.
+    """
+
+    def __init__(self, clock=time.monotonic, seconds=None, conf=cfg.CONF):
+        self.clock = clock
+        self._seconds = seconds
+        self._conf = conf
+        self._since = {}
+        self._lock = threading.Lock()
+
+    @property
+    def seconds(self):
+        if self._seconds is not None:
+            return self._seconds
+        return self._conf[config.GROUP].dead_engine_silence
+
+    def heard(self, engine_id):
+        with self._lock:
+            self._since.pop(engine_id, None)
+
+    def bus_down(self):
+        with self._lock:
+            self._since.clear()
+
+    def silent_for(self, engine_id):
+        """Seconds since ``engine_id`` was first found silent (0 now)."""
+        now = self.clock()
+        with self._lock:
+            return now - self._since.setdefault(engine_id, now)
+
+
+# For callers that poll without a Silences of their own.
+_SHARED = Silences()
+
+
+def is_dead(cnxt, engine_id, me, is_alive=answers, silences=None):
+    """True if ``engine_id`` stayed silent long enough while ``me`` answers.
+
+    ``is_alive(cnxt, engine_id) -> bool`` is Heat's check by default. Costs
+    one call for a live engine, two for a silent one. A silent engine is
+    dead once ``silences`` has seen it silent (and this engine answering)
+    for its ``seconds``; callers ask again at their next scan or poll.
+    """
+    silences = silences or _SHARED
+    if is_alive(cnxt, engine_id):
+        silences.heard(engine_id)
+        return False
+    if not is_alive(cnxt, me):
+        silences.bus_down()
+        LOG.warning('Engine %s does not answer the liveness check, and '
+                    'neither does this engine %s: the message bus is down, '
+                    'not the engine; nothing of it is taken over',
+                    engine_id, me)
+        return False
+    silent = silences.silent_for(engine_id)
+    if silent >= silences.seconds:
+        return True
+    if not silent:
+        # Once per silence: slots are looked at every second.
+        LOG.info('Engine %s does not answer the liveness check; it is '
+                 'taken for dead if still silent in %d s', engine_id,
+                 silences.seconds)
+    return False
