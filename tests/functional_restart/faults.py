@@ -224,6 +224,13 @@ def creation_counts(events):
     return twice, sum(went_down.values())
 
 
+def replaced_resources(events):
+    """Names of the resources a dead engine's interrupted create replaced."""
+    return {name for name, status, reason in events
+            if status == 'CREATE_FAILED'
+            and WORKER_WENT_DOWN in (reason or '')}
+
+
 def stack_events(heat, stack_id):
     """(resource name, status, reason) of the stack's resource events."""
     stack_name = heat.stacks.get(stack_id, resolve_outputs=False).stack_name
