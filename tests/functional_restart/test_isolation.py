@@ -19,7 +19,9 @@ import testtools
 import yaml
 
 from tests.functional import test_user_hooks
+from tests.functional_restart import faults
 from tests.functional_restart import keystone_cloud
+from tests.functional_restart import test_operator_hooks
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(__file__)),
                         'functional', 'templates', 'slow_chain.yaml')
@@ -29,6 +31,10 @@ RESOURCES = ('first', 'slow', 'after')
 # 2xx above all, is a hole.
 REFUSED = (403, 404)
 ENDED = ('SUCCESS', 'ERROR', 'CANCELLED')
+# Operator hooks (issue 5) are on for the whole class: the functional
+# tests' hooks file selects resources by name prefixes that only its own
+# templates use, so the other stacks here have no hooks.
+HOOKS_OVERLAY = '91-isolation-operator-hooks.conf'
 
 
 class IsolationTest(testtools.TestCase):
@@ -37,6 +43,9 @@ class IsolationTest(testtools.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Written before the restart into Keystone mode, which reads it.
+        faults.overlay('[mistral_scheduler]\noperator_hooks_file = %s\n'
+                       % test_operator_hooks.HOOKS_FILE, HOOKS_OVERLAY)
         cls.mode = keystone_cloud.KeystoneMode()
         cls.mode.setUp()
         try:
@@ -58,6 +67,8 @@ class IsolationTest(testtools.TestCase):
                 cls.owner.openstack('stack', 'delete', '--yes', '--wait',
                                     stack_id)
         finally:
+            # Removed before the restart back to the earlier mode.
+            faults.overlay(None, HOOKS_OVERLAY)
             cls.mode.cleanUp()
             super().tearDownClass()
 
@@ -391,6 +402,49 @@ class IsolationTest(testtools.TestCase):
                          owner_mistral.executions.get(execution.id).state)
         self.assertEqual(1, len(owner_mistral.executions.list(
             workflow_name=name, limit=-1)))
+
+    # -- operator hooks (issue 5) -----------------------------------------
+    def test_operator_hook_runs_as_the_service(self):
+        service = self.service.mistral()
+        name = test_operator_hooks.WORKFLOW
+        with open(os.path.join(test_operator_hooks.HOOKS_DIR,
+                               name + '.yaml')) as f:
+            service.workflows.create(f.read())
+        self.addCleanup(service.workflows.delete, name)
+        with open(test_operator_hooks.HOOKS_DIR + '/data.yaml') as f:
+            stack_id = self.create_from(self.owner, f.read())
+        stack = self.settled(stack_id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertEqual('hello-hook', self.owner.heat().resources.get(
+            stack_id, 'dependent').attributes['output'])
+        # The hook ran as a sub-workflow of the stack's service-owned
+        # execution, so its execution is the service's too.
+        (own,) = self.service_executions(stack_id)
+        tasks = {t.name: t for t in service.tasks.list(
+            workflow_execution_id=own.id, limit=-1)}
+        hook_task = tasks['hooked_after_echo_after']
+        self.assertEqual('SUCCESS', hook_task.state)
+        runs = [e for e in service.executions.list(workflow_name=name,
+                                                   limit=-1)
+                if e.task_execution_id == hook_task.id]
+        self.assertEqual(1, len(runs))
+        self.assertEqual(self.service.project_id, runs[0].project_id)
+        # Neither the stack's owner nor another project sees or touches
+        # the operator's workflow or its runs.
+        for account in (self.owner, self.other):
+            mistral = account.mistral()
+            self.assertNotIn(name, [w.name for w in mistral.workflows.list()])
+            self.assertNotIn(runs[0].id, [
+                e.id for e in mistral.executions.list(limit=-1)])
+            path = '/executions/%s' % runs[0].id
+            self.assert_refused(account, 'workflowv2', 'GET', path)
+            self.assert_refused(account, 'workflowv2', 'PUT', path,
+                                json={'state': 'CANCELLED'})
+            self.assert_refused(account, 'workflowv2', 'DELETE', path)
+            self.assert_refused(account, 'workflowv2', 'GET',
+                                '/workflows/%s' % name)
+        self.assertEqual('SUCCESS', service.executions.get(runs[0].id).state)
 
     def template_path(self, text):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
