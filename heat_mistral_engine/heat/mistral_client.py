@@ -92,6 +92,8 @@ class MistralService:
         group = conf[config.GROUP]
         self._url = group.mistral_url
         self._skip_validation = group.skip_workflow_validation
+        # Without Keystone, Mistral keeps everything in one project.
+        self._project_id = None
         kwargs = {'mistral_url': group.mistral_url,
                   'timeout': group.request_timeout}
         if group.auth_type:
@@ -99,6 +101,8 @@ class MistralService:
             session = ks_loading.load_session_from_conf_options(
                 conf, config.GROUP, auth=auth)
             kwargs['session'] = session
+            # The service's own project, to tell its workflows from others'.
+            self._project_id = session.get_project_id()
             if not self._url:
                 try:
                     self._url = session.get_endpoint(
@@ -123,27 +127,36 @@ class MistralService:
                                      % (self._url, what, exc))
 
     def upsert_workflow(self, name, definition_yaml):
-        """Create the workflow, or replace its definition if it exists.
+        """Create the workflow, or replace its definition; return its id.
 
+        Only the service project's own workflow of that name counts. Mistral
+        answers a lookup by name with any workflow it lets the caller see:
+        one another project shares, or, when the service account has
+        Mistral's admin role, any project's. A user could name a workflow
+        after a stack's; so the service's own is found by project, updated
+        by id, and executions are started by that id, never by name.
         Running executions keep the definition they started with.
         """
-        try:
-            self._client.workflows.get(name)
-            exists = True
-        except Exception as exc:
-            if getattr(exc, 'error_code', None) != 404:
-                raise MistralUnavailable('Mistral at %s failed to look up '
-                                         'workflow %s: %s'
-                                         % (self._url, name, exc))
-            exists = False
-        if exists:
-            return self._call('update workflow %s' % name, self._upload,
-                              definition_yaml, update=True)
-        return self._call('create workflow %s' % name, self._upload,
-                          definition_yaml, update=False)
+        own = self._own_workflow(name)
+        if own is not None:
+            self._call('update workflow %s' % name, self._upload,
+                       definition_yaml, workflow_id=own.id)
+            return own.id
+        created = self._call('create workflow %s' % name, self._upload,
+                             definition_yaml, workflow_id=None)
+        return [w for w in created if w.name == name][0].id
 
-    def _upload(self, definition_yaml, update):
-        """Create or update, skipping Mistral's syntax check if configured.
+    def _own_workflow(self, name):
+        """The service project's workflow called ``name``, or None."""
+        found = self._call('look up workflow %s' % name,
+                           self._client.workflows.list, name=name)
+        own = [w for w in found if w.name == name and (
+            self._project_id is None
+            or getattr(w, 'project_id', None) == self._project_id)]
+        return own[0] if own else None
+
+    def _upload(self, definition_yaml, workflow_id):
+        """Create, or update by id; skip Mistral's syntax check if asked.
 
         mistralclient's create()/update() cannot ask for skip_validation, so
         this is its request with that query parameter added; the only place
@@ -151,14 +164,19 @@ class MistralService:
         """
         workflows = self._client.workflows
         if not self._skip_validation:
-            return (workflows.update if update else workflows.create)(
-                definition_yaml)
-        send = workflows._update if update else workflows._create
-        return send('/workflows?scope=private&namespace=&skip_validation',
-                    definition_yaml, response_key='workflows',
-                    dump_json=False,
-                    headers={'content-type': 'text/plain'},
-                    is_iter_resp=True)
+            if workflow_id:
+                return workflows.update(definition_yaml, id=workflow_id)
+            return workflows.create(definition_yaml)
+        query = '?scope=private&namespace=&skip_validation'
+        if workflow_id:
+            return workflows._update(
+                '/workflows/%s%s' % (workflow_id, query), definition_yaml,
+                response_key=None, dump_json=False,
+                headers={'content-type': 'text/plain'}, is_iter_resp=False)
+        return workflows._create(
+            '/workflows' + query, definition_yaml, response_key='workflows',
+            dump_json=False, headers={'content-type': 'text/plain'},
+            is_iter_resp=True)
 
     def workflow_input(self, name):
         """The declared input of workflow ``name``, or None if none exists.

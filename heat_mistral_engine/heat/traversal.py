@@ -118,9 +118,9 @@ def start(stack, pre_converge=None):
         hooks=operator,
         plans=hook_plan.plans(stack, graph) if operator else None,
         stack_name=stack.name)
-    service.upsert_workflow(name, workflow.to_yaml(definition))
+    workflow_id = service.upsert_workflow(name, workflow.to_yaml(definition))
     execution = service.start_execution(
-        name,
+        workflow_id,
         workflow_input={
             'stack_id': stack.id,
             'traversal': stack.current_traversal,

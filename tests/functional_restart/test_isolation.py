@@ -108,6 +108,18 @@ class IsolationTest(testtools.TestCase):
     def workflow_name(self, stack_id=None):
         return 'heat_stack_%s' % (stack_id or self.stack_id)
 
+    def service_workflow(self, name):
+        """The service project's own workflow called ``name``.
+
+        Not a GET by name: the service account holds Mistral's admin role
+        here, so Mistral would answer with any project's workflow of that
+        name (see upsert_workflow in heat/mistral_client.py).
+        """
+        mistral = self.service.mistral()
+        (own,) = [w for w in mistral.workflows.list(name=name)
+                  if w.project_id == self.service.project_id]
+        return mistral.workflows.get(own.id)
+
     def service_executions(self, stack_id=None):
         return self.service.mistral().executions.list(
             workflow_name=self.workflow_name(stack_id), limit=-1)
@@ -144,8 +156,7 @@ class IsolationTest(testtools.TestCase):
 
     def mistral_ids(self, stack_id=None):
         """(workflow id, execution ids, action execution ids) of a stack."""
-        workflow = self.service.mistral().workflows.get(
-            self.workflow_name(stack_id))
+        workflow = self.service_workflow(self.workflow_name(stack_id))
         executions = [e.id for e in self.service_executions(stack_id)]
         actions = [a.id for e in executions
                    for a in self.service_action_executions(e)]
@@ -319,8 +330,7 @@ class IsolationTest(testtools.TestCase):
         time.sleep(2)   # Heat marks the stack UPDATE_IN_PROGRESS first
         self.assert_stack_correct(stack_id, 'three', 'UPDATE_COMPLETE')
         service_project = self.service.project_id
-        workflow = self.service.mistral().workflows.get(name)
-        self.assertEqual(service_project, workflow.project_id)
+        workflow = self.service_workflow(name)
         self.assertIn('heat.run_node', workflow.definition)
         executions = self.service_executions(stack_id)
         self.assertEqual(2, len(executions))

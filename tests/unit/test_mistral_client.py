@@ -224,28 +224,49 @@ class UploadWorkflowTest(base.TestCase):
         self.conf.config(group='mistral_scheduler',
                          mistral_url='http://127.0.0.1:1/v2')
 
-    def service(self, exists):
+    def service(self, exists, project_id=None, others=()):
         service = mistral_client.MistralService()
+        service._project_id = project_id
         service._client = mock.Mock()
-        if not exists:
-            error = Exception('not found')
-            error.error_code = 404
-            service._client.workflows.get.side_effect = error
+        found = [mock.Mock(id=ident, project_id=project)
+                 for ident, project in others]
+        if exists:
+            found.append(mock.Mock(id='own-id', project_id=project_id))
+        for workflow in found:
+            workflow.name = 'wf'
+        service._client.workflows.list.return_value = found
+        created = mock.Mock(id='new-id')
+        created.name = 'wf'
+        service._client.workflows._create.return_value = [created]
+        service._client.workflows.create.return_value = [created]
         return service
 
     def test_new_workflow_is_created_without_mistral_revalidating_it(self):
         service = self.service(exists=False)
-        service.upsert_workflow('wf', 'text')
+        self.assertEqual('new-id', service.upsert_workflow('wf', 'text'))
         (url, text), kwargs = service._client.workflows._create.call_args
         self.assertIn('skip_validation', url)
         self.assertEqual('text', text)
         self.assertEqual({'content-type': 'text/plain'}, kwargs['headers'])
 
-    def test_existing_workflow_is_updated(self):
+    def test_existing_workflow_is_updated_by_its_id(self):
         service = self.service(exists=True)
-        service.upsert_workflow('wf', 'text')
+        self.assertEqual('own-id', service.upsert_workflow('wf', 'text'))
         (url, _text), _kwargs = service._client.workflows._update.call_args
+        self.assertIn('/workflows/own-id?', url)
         self.assertIn('skip_validation', url)
+
+    def test_another_projects_workflow_of_that_name_is_never_touched(self):
+        # Shared with the service project, or seen through an admin role.
+        service = self.service(exists=False, project_id='service',
+                               others=[('squat-id', 'demo')])
+        self.assertEqual('new-id', service.upsert_workflow('wf', 'text'))
+        service._client.workflows._update.assert_not_called()
+        service = self.service(exists=True, project_id='service',
+                               others=[('squat-id', 'demo')])
+        self.assertEqual('own-id', service.upsert_workflow('wf', 'text'))
+        (url, _text), _kwargs = service._client.workflows._update.call_args
+        self.assertIn('/workflows/own-id?', url)
 
     def test_validation_can_be_kept(self):
         self.conf.config(group='mistral_scheduler',
@@ -254,3 +275,7 @@ class UploadWorkflowTest(base.TestCase):
         service.upsert_workflow('wf', 'text')
         service._client.workflows.create.assert_called_once_with('text')
         service._client.workflows._create.assert_not_called()
+        service = self.service(exists=True)
+        service.upsert_workflow('wf', 'text')
+        service._client.workflows.update.assert_called_once_with(
+            'text', id='own-id')
