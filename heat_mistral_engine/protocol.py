@@ -56,12 +56,7 @@ class NodeRequest:
 
     @classmethod
     def from_dict(cls, message):
-        if not isinstance(message, dict):
-            raise BadNodeRequest('a node request must be an object, not %s'
-                                 % type(message).__name__)
-        if message.get('version') != VERSION:
-            raise BadNodeRequest('unsupported node request version %s'
-                                 % short(message.get('version')))
+        _check_envelope(message, 'node request', VERSION)
         values = {}
         for field in dataclasses.fields(cls):
             if field.name not in message:
@@ -79,6 +74,16 @@ def node_request(**fields):
     """Build a validated request message (a dict) from keyword fields."""
     message = dict(fields, version=VERSION)
     return NodeRequest.from_dict(message).to_dict()
+
+
+def _check_envelope(message, what, version):
+    """Refuse a message that is not an object of the expected version."""
+    if not isinstance(message, dict):
+        raise BadNodeRequest('a %s must be an object, not %s'
+                             % (what, type(message).__name__))
+    if message.get('version') != version:
+        raise BadNodeRequest('unsupported %s version %s'
+                             % (what, short(message.get('version'))))
 
 
 def _checked(name, value):
@@ -158,12 +163,7 @@ class HookReport:
 
     @classmethod
     def from_dict(cls, message):
-        if not isinstance(message, dict):
-            raise BadNodeRequest('a hook report must be an object, not %s'
-                                 % type(message).__name__)
-        if message.get('version') != HOOK_REPORT_VERSION:
-            raise BadNodeRequest('unsupported hook report version %s'
-                                 % short(message.get('version')))
+        _check_envelope(message, 'hook report', HOOK_REPORT_VERSION)
         values = {}
         for field in dataclasses.fields(cls):
             value = message.get(field.name)
