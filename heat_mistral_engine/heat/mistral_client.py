@@ -150,10 +150,20 @@ class MistralService:
         """The service project's workflow called ``name``, or None."""
         found = self._call('look up workflow %s' % name,
                            self._client.workflows.list, name=name)
-        own = [w for w in found if w.name == name and (
-            self._project_id is None
-            or getattr(w, 'project_id', None) == self._project_id)]
+        own = [w for w in self._own(found) if w.name == name]
         return own[0] if own else None
+
+    def _own(self, found):
+        """The objects in ``found`` that belong to the service's project.
+
+        Mistral lists an admin every project's workflows and executions;
+        the service account has that role in many clouds. Without
+        Keystone, Mistral keeps everything in one project: all are own.
+        """
+        if self._project_id is None:
+            return list(found)
+        return [item for item in found
+                if getattr(item, 'project_id', None) == self._project_id]
 
     def _upload(self, definition_yaml, workflow_id):
         """Create, or update by id; skip Mistral's syntax check if asked.
@@ -179,19 +189,21 @@ class MistralService:
             is_iter_resp=True)
 
     def workflow_input(self, name):
-        """The declared input of workflow ``name``, or None if none exists.
+        """The declared input of the service's workflow ``name``, or None.
 
-        A list as Mistral's ``interface`` gives it: names, and
-        {name: default} for the optional ones.
+        None when the service project has no workflow of that name; a
+        list as Mistral's ``interface`` gives it otherwise: names, and
+        {name: default} for the optional ones. Only the service's own
+        workflow counts, as Mistral runs it for an operator hook: Mistral
+        resolves a sub-workflow's name among the execution's project's
+        workflows and public ones (``load_workflow_definition``), whereas
+        a GET by name would answer an admin with any project's.
         """
-        try:
-            found = self._client.workflows.get(name)
-        except Exception as exc:
-            if getattr(exc, 'error_code', None) == 404:
-                return None
-            raise MistralUnavailable('Mistral at %s failed to look up '
-                                     'workflow %s: %s'
-                                     % (self._url, name, exc))
+        own = self._own_workflow(name)
+        if own is None:
+            return None
+        found = self._call('look up workflow %s' % name,
+                           self._client.workflows.get, own.id)
         interface = getattr(found, 'interface', None) or {}
         if isinstance(interface, str):
             interface = json.loads(interface)
@@ -234,11 +246,12 @@ class MistralService:
                                               None) or execution.id)}
 
     def running_executions(self, workflow):
-        """Executions of ``workflow`` that are RUNNING or PAUSED."""
+        """The service's executions of ``workflow`` that run or are paused."""
         executions = self._call(
             'list executions of %s' % workflow, self._client.executions.list,
             workflow_name=workflow, limit=-1)
-        return [e for e in executions if e.state in ('RUNNING', 'PAUSED')]
+        return [e for e in self._own(executions)
+                if e.state in ('RUNNING', 'PAUSED')]
 
     def stop_execution(self, execution_id, state='CANCELLED', reason=None):
         """End a running execution in ``state`` (CANCELLED or ERROR).
@@ -326,7 +339,9 @@ class MistralService:
         return found
 
     def stack_executions(self, states=('RUNNING', 'PAUSED')):
-        """Executions in ``states`` of the stacks' workflows (heat_stack_*).
+        """The service's executions in ``states`` of stacks' workflows.
+
+        That is, of workflows called heat_stack_*.
 
         Each has ``input`` parsed into a dict.
         """
@@ -336,7 +351,7 @@ class MistralService:
                 'list %s executions' % state, self._client.executions.list,
                 limit=-1, state=state))
         result = []
-        for execution in found:
+        for execution in self._own(found):
             if not (execution.workflow_name or '').startswith(
                     'heat_stack_'):
                 continue
@@ -355,7 +370,7 @@ class MistralService:
         return max(stamps) if stamps else None
 
     def executions_of(self, workflow):
-        """All executions of ``workflow``, with ``input`` parsed."""
+        """The service's executions of ``workflow``, with ``input`` parsed."""
         try:
             found = self._client.executions.list(workflow_name=workflow,
                                                  limit=-1)
@@ -365,6 +380,7 @@ class MistralService:
             raise MistralUnavailable('Mistral at %s failed to list '
                                      'executions of %s: %s'
                                      % (self._url, workflow, exc))
+        found = self._own(found)
         for execution in found:
             execution.input = _json(getattr(execution, 'input', None))
         return found

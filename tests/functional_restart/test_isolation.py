@@ -421,6 +421,20 @@ class IsolationTest(testtools.TestCase):
                                name + '.yaml')) as f:
             service.workflows.create(f.read())
         self.addCleanup(service.workflows.delete, name)
+        # The stack's owner squats the hook's name in its own project with
+        # a workflow that takes no input and fails. The service account is
+        # a Mistral admin here, which Mistral answers a GET by name with
+        # any project's workflow: neither validation nor the run may
+        # take the squatter's.
+        squat = yaml.safe_dump({'version': '2.0', name: {
+            'tasks': {'squatted': {'action': 'std.fail'}}}})
+        answer = self.owner.request('workflowv2', 'POST',
+                                    '/workflows?scope=private', data=squat,
+                                    headers={'Content-Type': 'text/plain'})
+        self.assertEqual(201, answer.status_code, answer.text)
+        squat_id = answer.json()['workflows'][0]['id']
+        self.addCleanup(self.owner.request, 'workflowv2', 'DELETE',
+                        '/workflows/%s' % squat_id)
         with open(test_operator_hooks.HOOKS_DIR + '/data.yaml') as f:
             stack_id = self.create_from(self.owner, f.read())
         stack = self.settled(stack_id)
@@ -440,6 +454,9 @@ class IsolationTest(testtools.TestCase):
                 if e.task_execution_id == hook_task.id]
         self.assertEqual(1, len(runs))
         self.assertEqual(self.service.project_id, runs[0].project_id)
+        self.assertEqual(self.service_workflow(name).id, runs[0].workflow_id)
+        self.assertNotIn(squat_id, [
+            e.workflow_id for e in service.executions.list(limit=-1)])
         # Neither the stack's owner nor another project sees or touches
         # the operator's workflow or its runs.
         for account in (self.owner, self.other):

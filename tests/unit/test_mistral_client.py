@@ -279,3 +279,48 @@ class UploadWorkflowTest(base.TestCase):
         service.upsert_workflow('wf', 'text')
         service._client.workflows.update.assert_called_once_with(
             'text', id='own-id')
+
+
+class OwnObjectsTest(UploadWorkflowTest):
+    """Only the service project's workflows and executions are its own.
+
+    Mistral lists an admin every project's objects; a user may name a
+    workflow after an operator hook's or a stack's.
+    """
+
+    def test_hook_input_is_read_from_the_services_own_workflow(self):
+        service = self.service(exists=True, project_id='service',
+                               others=[('squat-id', 'demo')])
+        service._client.workflows.get.return_value = mock.Mock(
+            interface={'input': ['resource', {'note': None}]})
+        self.assertEqual(['resource', {'note': None}],
+                         service.workflow_input('wf'))
+        service._client.workflows.get.assert_called_once_with('own-id')
+
+    def test_only_another_projects_workflow_counts_as_missing(self):
+        service = self.service(exists=False, project_id='service',
+                               others=[('squat-id', 'demo')])
+        self.assertIsNone(service.workflow_input('wf'))
+        service._client.workflows.get.assert_not_called()
+
+    def test_without_keystone_every_workflow_is_own(self):
+        service = self.service(exists=False, others=[('any-id', None)])
+        service._client.workflows.get.return_value = mock.Mock(
+            interface='{"input": ["resource"]}')
+        self.assertEqual(['resource'], service.workflow_input('wf'))
+        service._client.workflows.get.assert_called_once_with('any-id')
+
+    def test_other_projects_executions_are_never_stopped_or_judged(self):
+        service = self.service(exists=True, project_id='service')
+        executions = [
+            mock.Mock(id='own', project_id='service', state='RUNNING',
+                      workflow_name='heat_stack_x', input='{}'),
+            mock.Mock(id='squat', project_id='demo', state='RUNNING',
+                      workflow_name='heat_stack_x', input='{}')]
+        service._client.executions.list.return_value = executions
+        self.assertEqual(['own'], [
+            e.id for e in service.running_executions('heat_stack_x')])
+        self.assertEqual(['own'], [
+            e.id for e in service.executions_of('heat_stack_x')])
+        self.assertEqual(['own'], [
+            e.id for e in service.stack_executions(states=('RUNNING',))])
