@@ -454,14 +454,16 @@ class IsolationTest(testtools.TestCase):
                 if e.task_execution_id == hook_task.id]
         self.assertEqual(1, len(runs))
         self.assertEqual(self.service.project_id, runs[0].project_id)
-        self.assertEqual(self.service_workflow(name).id, runs[0].workflow_id)
+        hook_workflow = self.service_workflow(name).id
+        self.assertEqual(hook_workflow, runs[0].workflow_id)
         self.assertNotIn(squat_id, [
             e.workflow_id for e in service.executions.list(limit=-1)])
         # Neither the stack's owner nor another project sees or touches
         # the operator's workflow or its runs.
         for account in (self.owner, self.other):
             mistral = account.mistral()
-            self.assertNotIn(name, [w.name for w in mistral.workflows.list()])
+            self.assertNotIn(hook_workflow,
+                             [w.id for w in mistral.workflows.list()])
             self.assertNotIn(runs[0].id, [
                 e.id for e in mistral.executions.list(limit=-1)])
             path = '/executions/%s' % runs[0].id
@@ -470,7 +472,10 @@ class IsolationTest(testtools.TestCase):
                                 json={'state': 'CANCELLED'})
             self.assert_refused(account, 'workflowv2', 'DELETE', path)
             self.assert_refused(account, 'workflowv2', 'GET',
-                                '/workflows/%s' % name)
+                                '/workflows/%s' % hook_workflow)
+        # By name, the other project is refused; the owner gets its own.
+        self.assert_refused(self.other, 'workflowv2', 'GET',
+                            '/workflows/%s' % name)
         self.assertEqual('SUCCESS', service.executions.get(runs[0].id).state)
 
     def template_path(self, text):
