@@ -13,7 +13,12 @@ Made here:
   heat-mistral-engine's ``[mistral_scheduler]`` account is ``heat``);
 * catalog entries for orchestration (heat) and workflowv2 (mistral);
 * projects ``demo-a`` and ``demo-b``, each with one user of the same name
-  and role member there (and nowhere else).
+  and role member there (and nowhere else);
+* Heat's stack user domain, as ``heat-keystone-setup-domain`` and devstack
+  make it: domain ``heat``, its admin ``heat_domain_admin`` (role admin on
+  that domain only) and role ``heat_stack_user``, which Heat gives the
+  users it creates for signals and in-instance agents (HEAT_SIGNAL,
+  POLL_SERVER_HEAT) in a project of that domain.
 
 Usage::
 
@@ -40,6 +45,12 @@ REGION = 'RegionOne'
 SERVICE_PROJECT = 'service'
 SERVICE_USERS = ('heat', 'mistral')
 DEMO_PROJECTS = ('demo-a', 'demo-b')
+# Must match heat.conf's stack_user_domain_name and stack_domain_admin
+# (tools/devcloud heat_auth_defaults); the admin's password is
+# --password-prefix + its name, like the other accounts.
+STACK_DOMAIN = 'heat'
+STACK_DOMAIN_ADMIN = 'heat_domain_admin'
+STACK_USER_ROLE = 'heat_stack_user'
 # service name, type, description
 SERVICES = (('heat', 'orchestration', 'Heat Orchestration'),
             ('mistral', 'workflowv2', 'Mistral Workflow'))
@@ -74,18 +85,30 @@ def ensure_project(ks, name, description):
     return ks.projects.create(name, DOMAIN, description=description)
 
 
-def ensure_user(ks, name, password, project):
-    found = ks.users.list(domain=DOMAIN, name=name)
+def ensure_user(ks, name, password, project, domain=DOMAIN):
+    found = ks.users.list(domain=domain, name=name)
     if found:
         # Reset: the password is derived from settings that may change.
         return ks.users.update(found[0], password=password)
-    return ks.users.create(name, domain=DOMAIN, password=password,
+    return ks.users.create(name, domain=domain, password=password,
                            default_project=project)
 
 
-def grant(ks, role_name, user, project):
+def grant(ks, role_name, user, project=None, domain=None):
     role = ks.roles.list(name=role_name)[0]
-    ks.roles.grant(role, user=user, project=project)
+    ks.roles.grant(role, user=user, project=project, domain=domain)
+
+
+def ensure_stack_domain(ks, password):
+    """Heat's stack user domain, its admin and the stack user role."""
+    found = ks.domains.list(name=STACK_DOMAIN)
+    domain = found[0] if found else ks.domains.create(
+        STACK_DOMAIN, description='Owns users and projects created by Heat')
+    admin = ensure_user(ks, STACK_DOMAIN_ADMIN, password, None,
+                        domain=domain)
+    grant(ks, 'admin', admin, domain=domain)
+    if not ks.roles.list(name=STACK_USER_ROLE):
+        ks.roles.create(STACK_USER_ROLE)
 
 
 def ensure_service(ks, name, service_type, description, url):
@@ -126,6 +149,7 @@ def main():
         user = ensure_user(ks, name, password, project)
         grant(ks, 'member', user, project)
         accounts[name] = account(args.auth_url, name, password, name)
+    ensure_stack_domain(ks, args.password_prefix + STACK_DOMAIN_ADMIN)
     urls = {'orchestration': args.heat_url, 'workflowv2': args.mistral_url}
     for name, service_type, description in SERVICES:
         ensure_service(ks, name, service_type, description,
