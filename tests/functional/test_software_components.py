@@ -1,9 +1,11 @@
 """Software configs and components as Mistral tasks, through the CLI.
 
-OS::Heat::SoftwareDeployment (and the structured and group forms) cannot be
-deployed on the local cloud: Heat validates their ``server`` property
-against Nova, which the cloud does not run. Their hosted_on edge from
-``server`` is covered offline by tests/unit (kinds.yaml).
+Software deployments (OS::Heat::SoftwareDeployment and its structured and
+group forms) signalled with HEAT_SIGNAL are tested in
+tests/functional_restart/test_software_signal.py: the signal needs the
+local cloud's Keystone mode (this suite runs without Keystone, where
+heat-engine cannot handle a deployment's signal). Their hosted_on edge
+from ``server`` is covered offline by tests/unit (kinds.yaml).
 """
 
 import json
