@@ -15,7 +15,8 @@ with the server's own credentials (``os_collect_config``,
 POLL_SERVER_HEAT) and signals each deployment with the credentials in
 that deployment's inputs. The template (software_signal.yaml) has a
 SoftwareDeployment, a SoftwareDeploymentGroup (a nested stack) and a
-StructuredDeployment fed by the first deployment's signalled output.
+StructuredDeployment fed by the first deployment's signalled output; a
+stack update deploys the first and the structured one again.
 
 The tests hold for native Heat too: run them on a cloud started with
 DEVCLOUD_PLUGIN=0 and the Mistral checks become "no execution at all".
@@ -162,12 +163,16 @@ class SoftwareSignalTest(testtools.TestCase):
                 self.fail('timed out waiting for %s' % what)
             time.sleep(1)
 
-    def deployments(self, agent, names):
-        """The agent's view once every name in ``names`` is there."""
+    def deployments(self, agent, names, action='CREATE'):
+        """The agent's view once each of ``names`` is there for ``action``."""
+        def ready(seen):
+            return all(seen.get(name, {}).get('deploy_action') == action
+                       for name in names)
         return self.wait(
-            lambda: (lambda seen: seen if names <= set(seen) else None)(
+            lambda: (lambda seen: seen if ready(seen) else None)(
                 agent.collect()),
-            'deployments %s in the server metadata' % sorted(names))
+            'deployments %s to %s in the server metadata'
+            % (sorted(names), action))
 
     def settled(self, stack_id):
         heat = self.owner.heat()
@@ -186,10 +191,10 @@ class SoftwareSignalTest(testtools.TestCase):
             workflow_name='heat_stack_%s' % stack_id, limit=-1)
             if e.project_id == self.service.project_id]
 
-    def create_tasks(self, stack_id):
-        """(execution, {task name: task}) of the stack's CREATE."""
+    def create_tasks(self, stack_id, action='CREATE'):
+        """(execution, {task name: task}) of the stack's ``action``."""
         (execution,) = [e for e in self.executions(stack_id)
-                        if ') CREATE, traversal ' in e.description]
+                        if ') %s, traversal ' % action in e.description]
         tasks = self.service.mistral().tasks.list(
             workflow_execution_id=execution.id, limit=-1)
         return execution, {t.name: t for t in tasks}
@@ -206,6 +211,7 @@ class SoftwareSignalTest(testtools.TestCase):
 
     # -- tests ------------------------------------------------------------
     def test_deployments_complete_when_the_agent_signals(self):
+        # Create, then update: each deployment waits for its signal.
         stack_id, agent = self.create()
         seen = self.deployments(agent, {'deployment', 'one'})
         # structured needs deployment's signalled output: not deployed yet.
@@ -272,6 +278,40 @@ class SoftwareSignalTest(testtools.TestCase):
                 int(signalled_at))
         else:
             self.assert_no_executions(stack_id)
+
+        # An update deploys again (UPDATE is in the default actions) what
+        # the new greeting changes: deployment, then structured.
+        proc = self.owner.openstack('stack', 'update', '--existing',
+                                    '--parameter', 'greeting=again',
+                                    stack_id)
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        seen = self.deployments(agent, {'deployment'}, 'UPDATE')
+        self.assertEqual('again', seen['deployment']['greeting'])
+        self.assertEqual('UPDATE_IN_PROGRESS',
+                         self.statuses(stack_id)['deployment'])
+        if self.plugin:
+            _, tasks = self.create_tasks(stack_id, 'UPDATE')
+            self.assertEqual('RUNNING', tasks['deployment'].state)
+        signalled_at = time.time()
+        agent.signal(seen['deployment'])
+        seen = self.deployments(agent, {'structured'}, 'UPDATE')
+        self.assertEqual('r-again', seen['structured']['greeting'])
+        agent.signal(seen['structured'])
+        time.sleep(2)   # Heat marked the stack UPDATE_IN_PROGRESS already
+        stack = self.settled(stack_id)
+        self.assertEqual('UPDATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        outputs = {o['output_key']: o['output_value'] for o in stack.outputs}
+        self.assertEqual('said again, said group, said r-again',
+                         outputs['after'])
+        if self.plugin:
+            execution, tasks = self.create_tasks(stack_id, 'UPDATE')
+            self.assertEqual('SUCCESS', execution.state, execution.state_info)
+            for name in ('deployment', 'structured'):
+                self.assertEqual('SUCCESS', tasks[name].state, name)
+                self.assertGreaterEqual(
+                    mistral_time(tasks[name].finished_at),
+                    int(signalled_at), name)
 
         proc = self.owner.openstack('stack', 'delete', '--yes', '--wait',
                                     stack_id)
