@@ -13,7 +13,6 @@ from heat.common import exception as heat_exception
 from heat.engine.resources.openstack.heat import remote_stack
 import yaml
 
-from heat_mistral_engine.heat import plugin
 from heat_mistral_engine.heat import remote_stack_link
 from heat_mistral_engine.heat import template_graph
 from tests.unit import base
@@ -229,14 +228,6 @@ class InstallTest(base.TestCase):
                       logger.output)
         self.assertIn('RemoteStack.CREDENTIAL_SECRET_ID is missing',
                       logger.output)
-
-    def test_the_plugin_installs_it_when_enabled(self):
-        self.conf.config(enabled=True, group='mistral_scheduler')
-        with mock.patch('heat_mistral_engine.heat.hooks.install'), \
-                mock.patch('heat_mistral_engine.heat.lean_defn.install'), \
-                mock.patch.object(remote_stack_link, 'install') as install:
-            self.assertTrue(plugin.install())
-        install.assert_called_once_with()
 
 
 class MarkedParentTest(base.TestCase):
