@@ -93,15 +93,15 @@ def parse(tags):
     return stack_id, int(row)
 
 
-def same_heat(rsrc):
-    """True if RemoteStack ``rsrc`` creates its child in this Heat.
+def same_heat(rsrc, properties):
+    """True if RemoteStack ``rsrc`` with ``properties`` targets this Heat.
 
     A child reached with other credentials (``credential_secret_id``) or in
     another region is another cloud's business; this Heat's region is the
     request's (Heat's own default for the property) or heat.conf's
     ``region_name_for_services``.
     """
-    settings = rsrc.properties[rsrc.CONTEXT] or {}
+    settings = properties[rsrc.CONTEXT] or {}
     if settings.get(rsrc.CREDENTIAL_SECRET_ID):
         return False
     region = settings.get(rsrc.REGION_NAME)
@@ -150,15 +150,29 @@ class TaggingClient(object):
         return getattr(self._client, name)
 
 
-def _tag_to_use(rsrc):
+def new_properties(rsrc, handler_name, *args, **kwargs):
+    """The properties Heat's handler ``handler_name`` will act with.
+
+    An update acts with the new definition's (``handle_update`` reads
+    them from its ``json_snippet``): ``credential_secret_id`` may change in
+    place, taking the child to another cloud or back.
+    """
+    if handler_name == 'handle_update':
+        snippet = args[0] if args else kwargs['json_snippet']
+        return snippet.properties(rsrc.properties_schema, rsrc.context)
+    return rsrc.properties
+
+
+def _tag_to_use(rsrc, properties):
     """The mark for ``rsrc``'s child, recorded in its data; or None.
 
-    None (the child is not marked) for a child in another cloud or region,
-    or when the mark could not be recorded: marking never fails the
-    resource.
+    ``properties()`` gives the properties the handler acts with. None (the
+    child is not marked) for a child in another cloud or region, or when
+    the mark could not be recorded: marking never fails the resource.
     """
     try:
-        if rsrc.id is None or rsrc.stack.id is None or not same_heat(rsrc):
+        if (rsrc.id is None or rsrc.stack.id is None
+                or not same_heat(rsrc, properties())):
             return None
         tag = mark(rsrc.stack.id, rsrc.id)
         rsrc.data_set(DATA_KEY, tag)
@@ -174,7 +188,8 @@ def _marking(handler):
     """Wrap a RemoteStack handler so that the child it touches is marked."""
     @functools.wraps(handler)
     def marked(self, *args, **kwargs):
-        tag = _tag_to_use(self)
+        tag = _tag_to_use(self, lambda: new_properties(
+            self, handler.__name__, *args, **kwargs))
         if tag is None:
             return handler(self, *args, **kwargs)
         factory = self.heat

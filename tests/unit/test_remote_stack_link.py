@@ -188,6 +188,19 @@ class HandlerTest(base.TestCase):
         self.assertEqual(TAG, kwargs['tags'])
         self.assertEqual({remote_stack_link.DATA_KEY: TAG}, self.data)
 
+    def test_update_acts_where_the_new_properties_say(self):
+        # credential_secret_id may change in place: Heat's handler then
+        # updates the child in the other cloud, which gets no mark.
+        rsrc = self.resource()
+        rsrc.resource_id = CHILD
+        elsewhere = rsrc.t.freeze(properties=dict(
+            rsrc.t.properties(rsrc.properties_schema, rsrc.context).data,
+            context={'credential_secret_id': 'secret'}))
+        rsrc.handle_update(elsewhere, {}, {})
+        (call, kwargs), = self.stacks.calls
+        self.assertNotIn('tags', kwargs)
+        self.assertEqual({}, self.data)
+
 
 class InstallTest(base.TestCase):
 
