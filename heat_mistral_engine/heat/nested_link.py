@@ -1,12 +1,13 @@
 """Link a nested stack's execution to the parent task it runs under.
 
 A nested stack (``OS::Heat::ResourceGroup``, a provider template resource,
-any ``StackResource``) runs each traversal under its own generated
-workflow. The parent's node for the nested resource waits in heat-engine
-(Heat's own ``check_*_complete`` polling of the nested stack), so its
-Mistral task ends only after the child's traversal has ended. This module
-makes that relation visible in Mistral: when heat-engine starts a nested
-stack's execution, ``parent_link`` finds the parent's running node and
+any ``StackResource``, and the stack an ``OS::Heat::Stack`` creates in this
+Heat) runs each traversal under its own generated workflow. The parent's
+node for the nested resource waits in heat-engine (Heat's own
+``check_*_complete`` polling of the nested stack), so its Mistral task
+ends only after the child's traversal has ended. This module makes that
+relation visible in Mistral: when heat-engine starts a nested stack's
+execution, ``parent_link`` finds the parent's running node and
 ``execution_params`` records it on the child execution:
 
 * ``heat_parent`` (``execution_link``; Mistral keeps unknown execution
@@ -31,9 +32,11 @@ How the parent's node is found, with Heat's data only: the nested stack's
 rows in the parent stack, the parent's current traversal and the node
 claims (``node_claims``, recorded before a node runs) give the Mistral
 action execution of the node that is running now, which Mistral's API
-turns into its task and execution. A remote ``OS::Heat::Stack`` is a
-top-level stack created through heat-api (no owner), so its executions
-carry no link.
+turns into its task and execution. ``OS::Heat::Stack`` creates a
+top-level stack through heat-api (no owner); when it does so in this Heat,
+``remote_stack_link`` marks the child with a tag naming the parent's
+resource row and checks that mark, after which the same claims apply. A
+child in another region or cloud carries no link.
 
 Finding the link never fails the nested stack: any problem is logged and
 the execution starts without one.
@@ -47,6 +50,7 @@ from oslo_log import log as logging
 
 from heat_mistral_engine import execution_link
 from heat_mistral_engine.heat import node_claims
+from heat_mistral_engine.heat import remote_stack_link
 
 LOG = logging.getLogger(__name__)
 
@@ -88,17 +92,53 @@ def running_parent_action(cnxt, stack):
     rows = [row for row in resource_objects.Resource.get_all_active_by_stack(
         cnxt, stack.owner_id).values()
         if row.name == stack.parent_resource_name]
+    return running_action(cnxt, parent, rows, stack.id)
+
+
+def running_action(cnxt, parent, rows, stack_id):
+    """The action execution of a RUNNING node of ``rows``, or None.
+
+    Nodes of ``parent``'s current traversal only, create/update or cleanup;
+    a row whose physical id is ``stack_id`` wins.
+    """
+    if not parent.current_traversal:
+        return None
     found = []
     for row in rows:
         for is_update in (True, False):
             claim = node_claims.get_node(cnxt, row.id,
                                          parent.current_traversal, is_update)
             if claim is not None and claim.state == node_claims.RUNNING:
-                found.append((row.physical_resource_id == stack.id,
+                found.append((row.physical_resource_id == stack_id,
                               claim.action_execution))
     if not found:
         return None
     return max(found, key=lambda pair: pair[0])[1]
+
+
+def running_parent(cnxt, stack):
+    """(parent stack id, parent resource name, action execution) or None.
+
+    A nested stack's parent is its owner; a top-level stack's is the
+    ``OS::Heat::Stack`` of this Heat that marked it (``remote_stack_link``,
+    which checks the mark), if that resource's node is running.
+    """
+    if stack.owner_id:
+        action = running_parent_action(cnxt, stack)
+        if action is None:
+            return None
+        return stack.owner_id, stack.parent_resource_name, action
+    marked = remote_stack_link.marked_parent(cnxt, stack)
+    if marked is None:
+        return None
+    parent, row = marked
+    action = running_action(cnxt, parent, [row], stack.id)
+    if action is None:
+        LOG.info('Stack %s was created by %s of stack %s, whose node is not '
+                 'running in Mistral now: its execution is not linked',
+                 stack.id, row.name, parent.id)
+        return None
+    return parent.id, row.name, action
 
 
 def parent_link(stack, service):
@@ -107,17 +147,17 @@ def parent_link(stack, service):
     ``service`` is a ``MistralService``.
     """
     try:
-        action_execution = running_parent_action(stack.context, stack)
-        if action_execution is None:
+        found = running_parent(stack.context, stack)
+        if found is None:
             return None
+        parent_id, resource, action_execution = found
         where = service.task_of_action(action_execution)
     except Exception as exc:
         LOG.warning('Nested stack %s: could not find the parent task it '
                     'runs under; its Mistral execution is not linked to '
                     'it: %s', stack.id, exc)
         return None
-    return ParentLink(stack_id=stack.owner_id,
-                      resource=stack.parent_resource_name,
+    return ParentLink(stack_id=parent_id, resource=resource,
                       execution_id=where['execution_id'], task=where['task'],
                       task_execution_id=where['task_execution_id'],
                       root_execution_id=where['root_execution_id'])

@@ -1,12 +1,14 @@
 """Nested stacks' executions name the parent task they run under.
 
-A ResourceGroup of provider-template members (two levels of nesting) and
-a provider-template resource: each nested stack runs its own generated
-workflow; its execution must record, in Mistral, the parent's execution
-and the task of the parent resource (create task on create, cleanup task
-on delete), Mistral's root_execution_id must be the top execution, the
-parent task must end after the child's execution, and ``openstack stack
-workflow show`` must show the link both ways.
+A ResourceGroup of provider-template members (two levels of nesting), a
+provider-template resource, and an OS::Heat::Stack (whose child heat-api
+creates as a top-level stack, marked with a tag): each nested stack runs
+its own generated workflow; its execution must record, in Mistral, the
+parent's execution and the task of the parent resource (create/update task
+on create and update, cleanup task on delete), Mistral's root_execution_id
+must be the top execution, the parent task must end after the child's
+execution, and ``openstack stack workflow show`` must show the link both
+ways. A copied tag must link nothing.
 """
 
 import json
@@ -14,6 +16,7 @@ import json
 from tests.functional import base
 
 MEMBER = 'nested_link_member.yaml'
+MARK = 'mistral_parent_resource='
 
 
 class NestedLinkTest(base.FunctionalTest):
@@ -124,3 +127,61 @@ class NestedLinkTest(base.FunctionalTest):
         member_tasks = self.parent_tasks(group_delete.id)
         self.assert_linked(members['0'], 'DELETE', group_delete,
                            member_tasks['0_cleanup'], top_delete)
+
+    def test_os_heat_stack_child_names_its_parent_task(self):
+        stack_id = self.create_stack(
+            self.template('remote_stack_link.yaml')).id
+        self.assertEqual({'leaf': 'v'}, self.outputs(stack_id))
+        child_id = self.nested_id(stack_id, 'child')
+        child = self.heat.stacks.get(child_id, resolve_outputs=False)
+        # A top-level stack to Heat, marked by a tag the user can see.
+        self.assertIsNone(getattr(child, 'parent', None))
+        marks = [t for t in child.tags or () if t.startswith(MARK)]
+        self.assertEqual(1, len(marks), child.tags)
+        self.assertTrue(marks[0].startswith(MARK + stack_id + ':'),
+                        marks[0])
+
+        top = self.execution_of(stack_id, 'CREATE')
+        self.assert_linked(child_id, 'CREATE', top,
+                           self.parent_tasks(top.id)['child'], top)
+        shown = base.openstack('stack', 'workflow', 'show', stack_id)
+        self.assertEqual([('child', child_id)], [
+            (row['task'], row['stack_id']) for row in shown['nested']])
+        shown = base.openstack('stack', 'workflow', 'show', child_id)
+        self.assertEqual({'stack_id': stack_id, 'resource': 'child',
+                          'execution_id': top.id, 'task': 'child'},
+                         {key: shown['parent'][key] for key in (
+                             'stack_id', 'resource', 'execution_id',
+                             'task')})
+
+        # Update: Heat's PUT replaces the child's tags; the update carries
+        # the mark again, and the child's update runs under the task.
+        base.openstack('stack', 'update', '--existing', '--wait',
+                       stack_id, parse=False)
+        self.assertEqual('UPDATE_COMPLETE',
+                         self.heat.stacks.get(stack_id).stack_status)
+        update = self.execution_of(stack_id, 'UPDATE')
+        self.assert_linked(child_id, 'UPDATE', update,
+                           self.parent_tasks(update.id)['child'], update)
+        self.assertEqual(child.tags, self.heat.stacks.get(
+            child_id, resolve_outputs=False).tags)
+
+        # Anyone can copy the tag: on another stack, with the parent's
+        # node not running, it links nothing.
+        forged = self.create_stack(self.template('chain.yaml'),
+                                   extra=['--tags', marks[0]])
+        self.assertEqual('CREATE_COMPLETE', forged.stack_status)
+        forged_ex = self.execution_of(forged.id, 'CREATE')
+        self.assertIsNone(json.loads(forged_ex.params).get('heat_parent'))
+        self.assertIsNone(forged_ex.root_execution_id)
+        self.assertNotIn('parent execution', forged_ex.description)
+
+        # Delete: the child's delete runs under the cleanup task, and the
+        # child is gone with its parent.
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack_id))
+        delete = self.execution_of(stack_id, 'DELETE')
+        self.assert_linked(child_id, 'DELETE', delete,
+                           self.parent_tasks(delete.id)['child_cleanup'],
+                           delete)
+        self.assertEqual('DELETE_COMPLETE', self.heat.stacks.get(
+            child_id, resolve_outputs=False).stack_status)

@@ -111,6 +111,21 @@ class Record(object):
         self.duration = None
 
 
+# Heat shows no 'nested' link for it: its child is a top-level stack,
+# linked to the parent's task by the plugin all the same.
+REMOTE_STACK = 'OS::Heat::Stack'
+
+
+def is_nested(res):
+    """True if resource ``res`` (as heat-api lists it) owns a child stack.
+
+    Children of OS::Heat::Stack count: their executions, too, must name
+    the parent task (checks.nested_link_problems).
+    """
+    return (res.resource_type == REMOTE_STACK
+            or any(link.get('rel') == 'nested' for link in res.links))
+
+
 class Runner(object):
     """Plays one scenario against one cloud."""
 
@@ -145,8 +160,7 @@ class Runner(object):
         for res in found:
             for dependent in res.required_by:
                 self.record.edges.add((res.resource_name, dependent))
-            if res.physical_resource_id and any(
-                    link.get('rel') == 'nested' for link in res.links):
+            if res.physical_resource_id and is_nested(res):
                 self.record.nested.add(res.physical_resource_id)
         return {r.resource_name: r for r in found}
 

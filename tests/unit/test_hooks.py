@@ -7,6 +7,7 @@ from heat.engine import worker as heat_worker
 from heat_mistral_engine.heat import hooks
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import plugin
+from heat_mistral_engine.heat import remote_stack_link
 from heat_mistral_engine.heat import traversal
 from tests.unit import base
 
@@ -85,18 +86,22 @@ class PluginInstallTest(base.TestCase):
 
     def test_disabled_installs_nothing(self):
         with mock.patch.object(hooks, 'install') as install, \
-                mock.patch.object(lean_defn, 'install') as lean:
+                mock.patch.object(lean_defn, 'install') as lean, \
+                mock.patch.object(remote_stack_link, 'install') as remote:
             self.assertFalse(plugin.install())
         install.assert_not_called()
         lean.assert_not_called()
+        remote.assert_not_called()
 
     def test_enabled_installs_and_logs_config_problems(self):
         self.conf.config(enabled=True, group='mistral_scheduler')
         logger = self.useFixture(fixtures.FakeLogger())
         with mock.patch.object(hooks, 'install') as install, \
-                mock.patch.object(lean_defn, 'install') as lean:
+                mock.patch.object(lean_defn, 'install') as lean, \
+                mock.patch.object(remote_stack_link, 'install') as remote:
             self.assertTrue(plugin.install())
         install.assert_called_once_with()
         lean.assert_called_once_with(self.conf.conf)
+        remote.assert_called_once_with()
         self.assertIn('misconfigured', logger.output)
         self.assertIn('mistral_url is unset', logger.output)

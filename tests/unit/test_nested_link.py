@@ -76,7 +76,8 @@ class ExecutionLinkTest(base.TestCase):
                 PARENT_EX, [mine_late, grandchild, mine_early])])
 
 
-class RunningParentActionTest(base.TestCase):
+class ParentRowsTestCase(base.TestCase):
+    """The parent stack, its resource rows and node claims, faked."""
 
     def setUp(self):
         super().setUp()
@@ -94,6 +95,9 @@ class RunningParentActionTest(base.TestCase):
             patcher = mock.patch.object(target, name, side_effect=func)
             patcher.start()
             self.addCleanup(patcher.stop)
+
+
+class RunningParentActionTest(ParentRowsTestCase):
 
     def find(self, stack=None):
         return nested_link.running_parent_action(mock.sentinel.context,
@@ -124,6 +128,64 @@ class RunningParentActionTest(base.TestCase):
         self.claims = {(7, TRAVERSAL, False): claim(node_claims.RUNNING, AX),
                        (9, TRAVERSAL, True): claim(node_claims.RUNNING, 'x')}
         self.assertEqual(AX, self.find())
+
+
+class RemoteStackParentTest(ParentRowsTestCase):
+    """The child of an OS::Heat::Stack: a top-level stack with a mark."""
+
+    def setUp(self):
+        super().setUp()
+        self.parent.id = PARENT
+        self.marked = (self.parent, row(7, name='inner'))
+        patcher = mock.patch.object(
+            nested_link.remote_stack_link, 'marked_parent',
+            side_effect=lambda cnxt, stack: self.marked)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def remote(self):
+        return nested_link.running_parent(
+            mock.sentinel.context, child_stack(owner=None, resource=None))
+
+    def test_running_node_of_the_marking_resource(self):
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
+        self.assertEqual((PARENT, 'inner', AX), self.remote())
+
+    def test_delete_runs_under_the_cleanup_node(self):
+        self.claims = {(7, TRAVERSAL, False): claim(node_claims.RUNNING, AX)}
+        self.assertEqual((PARENT, 'inner', AX), self.remote())
+
+    def test_a_marking_resource_not_running_now_links_nothing(self):
+        # A tag copied onto another stack once the parent is done.
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.SUCCESS, AX),
+                       (7, 'older', True): claim(node_claims.RUNNING, 'x')}
+        self.assertIsNone(self.remote())
+
+    def test_no_valid_mark_links_nothing(self):
+        self.marked = None
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
+        self.assertIsNone(self.remote())
+
+    def test_an_owned_stack_never_reads_a_mark(self):
+        self.rows = {7: row(7)}
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
+        self.assertEqual((PARENT, 'group', AX), nested_link.running_parent(
+            mock.sentinel.context, child_stack()))
+        nested_link.remote_stack_link.marked_parent.assert_not_called()
+
+    def test_the_link_names_the_marking_resource(self):
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
+        service = mock.Mock()
+        service.task_of_action.return_value = {
+            'task': 'inner', 'task_execution_id': TASK_EX,
+            'execution_id': PARENT_EX, 'root_execution_id': ROOT_EX}
+        self.assertEqual(
+            nested_link.ParentLink(
+                stack_id=PARENT, resource='inner', execution_id=PARENT_EX,
+                task='inner', task_execution_id=TASK_EX,
+                root_execution_id=ROOT_EX),
+            nested_link.parent_link(child_stack(owner=None, resource=None),
+                                    service))
 
 
 class ParentLinkTest(base.TestCase):
