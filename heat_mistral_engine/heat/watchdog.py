@@ -132,10 +132,11 @@ class Watchdog:
         for gone in set(self._seen) - running:
             del self._seen[gone]
         alive = {}
+        stacks = {}
         adopted = []
         for action in actions:
             try:
-                found = self._check(action, alive)
+                found = self._check(action, alive, stacks)
             except Exception:
                 LOG.exception('Watchdog: could not check Mistral action '
                               'execution %s', action.id)
@@ -159,14 +160,12 @@ class Watchdog:
                 self._spawn(lambda req=found.request: self._submit(req))
         return adopted
 
-    def _check(self, action, alive):
+    def _check(self, action, alive, stacks):
         request = _request(action)
         if request is None:
             return None
-        grant = traversal_token.open_token(request.token, request.stack_id,
-                                           request.traversal)
+        grant, stack = self._stack_of(request, stacks)
         cnxt = grant.context
-        stack = stack_objects.Stack.get_by_id(cnxt, request.stack_id)
         if (stack is None or stack.status != 'IN_PROGRESS' or
                 stack.current_traversal != request.traversal):
             # Not ours to run: the orphan check deals with these.
@@ -209,6 +208,32 @@ class Watchdog:
         if not _claim(cnxt, row.id, None, row.atomic_key):
             return None
         return Adoption(request, 'lost')
+
+    @staticmethod
+    def _stack_of(request, stacks):
+        """(token grant, stack row) of a request, once per traversal per scan.
+
+        All nodes of a traversal carry the same token, so a scan opens it
+        and reads the stack row once per traversal rather than once per
+        running node: with hundreds of nodes running, reading the row with
+        its template (``eager_load``) for each node made a scan cost
+        seconds of CPU, growing with the stack's size. The row alone is
+        enough here: status and current traversal.
+
+        :raises: what ``traversal_token.open_token`` raises for a token
+            that is not this request's (nothing is cached then).
+        """
+        # The token is checked against the stack and traversal it is
+        # sent with, so these are part of the key.
+        key = (request.token, request.stack_id, request.traversal)
+        found = stacks.get(key)
+        if found is None:
+            grant = traversal_token.open_token(
+                request.token, request.stack_id, request.traversal)
+            found = stacks[key] = (
+                grant, stack_objects.Stack.get_by_id(
+                    grant.context, request.stack_id, eager_load=False))
+        return found
 
     def _dead(self, cnxt, engine, alive):
         """Is ``engine`` dead? Asked once per engine per scan (``alive``)."""
@@ -262,7 +287,10 @@ def _effective_row(cnxt, resource_id):
     """
     fields = {'engine_id', 'atomic_key', 'updated_at', 'created_at',
               'replaced_by'}
-    row = resource_objects.Resource.get_obj(cnxt, resource_id, refresh=True,
+    # No refresh: each get_obj is a reader transaction of its own, with a
+    # new session, so the row is read from the database anyway; refresh
+    # would read it (and its joined data) a second time.
+    row = resource_objects.Resource.get_obj(cnxt, resource_id,
                                             fields=fields)
     replaced = False
     for _hop in range(MAX_REPLACEMENTS):
@@ -270,7 +298,7 @@ def _effective_row(cnxt, resource_id):
             break
         try:
             row = resource_objects.Resource.get_obj(
-                cnxt, row.replaced_by, refresh=True, fields=fields)
+                cnxt, row.replaced_by, fields=fields)
         except exception.NotFound:
             break
         replaced = True

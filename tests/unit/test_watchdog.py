@@ -60,6 +60,8 @@ class WatchdogTest(base.TestCase):
         self.ran = []
         self.rsrc = mock.Mock(action='CREATE', FAILED='FAILED')
         self.parked = {}
+        self.stack_reads = []
+        self.tokens = {}
 
         def take_over(cnxt, row, request, engine_id):
             if self.parked[request.resource_id].atomic_key != row.atomic_key:
@@ -76,7 +78,7 @@ class WatchdogTest(base.TestCase):
                  'select_and_update_by_id',
                  self.rows.select_and_update_by_id),
                 (watchdog.stack_objects.Stack, 'get_by_id',
-                 lambda cnxt, sid: self.stack if sid == 's1' else None),
+                 self.get_stack),
                 (watchdog.check_resource, 'load_resource',
                  lambda *a: (self.rsrc, None, None)),
                 (watchdog.parking, 'get',
@@ -85,6 +87,10 @@ class WatchdogTest(base.TestCase):
             patcher = mock.patch.object(target, attr, new)
             patcher.start()
             self.addCleanup(patcher.stop)
+
+    def get_stack(self, cnxt, sid, **kwargs):
+        self.stack_reads.append((sid, kwargs))
+        return self.stack if sid == 's1' else None
 
     def watchdog(self, engine_id='me'):
         runner = mock.Mock(engine_id=engine_id)
@@ -105,9 +111,18 @@ class WatchdogTest(base.TestCase):
             input={'stack_id': stack_id, 'traversal': traversal,
                    'resource_id': rid, 'is_update': True, 'data': {},
                    'resource_name': 'r%d' % rid,
-                   'token': traversal_token.seal(
-                       self.cnxt, stack_id, traversal,
-                       max_concurrent=max_concurrent)}))
+                   'token': self.token(stack_id, traversal,
+                                       max_concurrent)}))
+
+    def token(self, stack_id, traversal, max_concurrent):
+        # One token per traversal, as heat-engine seals it once when it
+        # starts the execution.
+        key = (stack_id, traversal, max_concurrent)
+        if key not in self.tokens:
+            self.tokens[key] = traversal_token.seal(
+                self.cnxt, stack_id, traversal,
+                max_concurrent=max_concurrent)
+        return self.tokens[key]
 
     def test_node_locked_by_a_dead_engine_is_taken_over_once(self):
         self.rows.add(1, engine_id='dead-engine')
@@ -192,6 +207,36 @@ class WatchdogTest(base.TestCase):
             self.action(rid)
         self.watchdog().scan()
         self.assertEqual(['live-engine'], self.checked_alive)
+
+    def test_stack_row_is_read_once_per_traversal_per_scan(self):
+        # Hundreds of nodes of one traversal run at once: one read of the
+        # stack row (without its template) for all of them.
+        for rid in (1, 2, 3):
+            self.rows.add(rid, engine_id='dead-engine')
+            self.action(rid)
+        self.action(4, traversal='t0')
+        dog = self.watchdog()
+        self.assertEqual(3, len(dog.scan()))
+        self.assertEqual([('s1', {'eager_load': False})] * 2,
+                         self.stack_reads)
+        dog.scan()     # a new scan reads the row again
+        self.assertEqual(4, len(self.stack_reads))
+
+    def test_token_is_checked_for_each_node_despite_the_cache(self):
+        # A node whose input pairs a traversal's token with another
+        # stack or traversal is refused, even after that token was
+        # accepted for its own nodes in the same scan.
+        for rid in (1, 2, 3):
+            self.rows.add(rid, engine_id='dead-engine')
+        self.action(1)
+        self.action(2)
+        self.action(3)
+        self.actions[1].input['traversal'] = 't0'
+        self.actions[2].input['stack_id'] = 's2'
+        adopted = self.watchdog().scan()
+        self.assertEqual([1], [a.request.resource_id for a in adopted])
+        self.assertEqual('dead-engine', self.rows.rows[2].engine_id)
+        self.assertEqual('dead-engine', self.rows.rows[3].engine_id)
 
     def test_unlocked_node_is_lost_only_after_the_timeout(self):
         self.rows.add(1)
