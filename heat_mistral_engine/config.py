@@ -123,6 +123,20 @@ OPTS = [
                     'Mistral execution must last before the orphan check '
                     'repairs it (a traversal being started or finished '
                     'disagrees briefly).'),
+    cfg.BoolOpt('node_task_timeout', default=False,
+                help='Give each resource task of the generated workflows a '
+                     'Mistral timeout (the stack\'s timeout plus 60 s), '
+                     'after which Mistral fails a task that no heat-engine '
+                     'completed. Off by default: the watchdog re-runs such '
+                     'nodes (see watchdog_interval and lost_node_timeout) '
+                     'and the orphan check ends executions of stacks that '
+                     'are over, within the bounds the operator guide '
+                     'gives, and each timeout costs Mistral a policy check '
+                     'and a stored delayed call per task (about a tenth of '
+                     'its CPU per task). With watchdog_interval = 0 the '
+                     'tasks get the timeout anyway, since nothing else '
+                     'ends a lost node. Operator hook tasks keep their '
+                     'timeout either way.'),
     cfg.StrOpt('operator_hooks_file', default='',
                help='YAML file of operator hooks: Mistral workflows run '
                     'before or after the create, update or delete of the '

@@ -86,13 +86,17 @@ def published_variable(node):
 
 
 def build(graph, name, description='', task_timeout=None, hooks=(),
-          plans=None, stack_name=''):
+          plans=None, stack_name='', node_timeouts=True):
     """Return the workflow definition as a dict (``version`` + one workflow).
 
     :param graph: a non-empty TaskGraph.
     :param name: the workflow name (see ``workflow_name``).
     :param task_timeout: seconds after which Mistral fails a task whose
-        heat-engine never answered; None for no limit.
+        heat-engine never answered; None for no limit. Hook tasks without
+        a timeout of their own get it too.
+    :param node_timeouts: False to give the resource tasks no timeout
+        (hook tasks keep theirs): each timeout costs Mistral a policy
+        check and a stored delayed call per task.
     :param hooks: operator hooks (``operator_hooks.Hook``) to weave in.
     :param plans: {node key: {'action', 'physical_resource_id'}}, what each
         node is expected to do, for before hooks (see ``hook_tasks``).
@@ -152,7 +156,7 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
             last['on-success'] = [hooked.completes]
         if len(requires) > 1:
             head['join'] = 'all'
-        if task_timeout:
+        if task_timeout and node_timeouts:
             task['timeout'] = int(task_timeout)
     workflow = {
         'type': 'direct',

@@ -31,8 +31,10 @@ from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 from heat.objects import snapshot as snapshot_object
 from heat.objects import stack as stack_objects
+from oslo_config import cfg
 from oslo_log import log as logging
 
+from heat_mistral_engine import config
 from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
@@ -115,6 +117,7 @@ def start(stack, pre_converge=None):
     definition = workflow.build(
         graph, name, description=description,
         task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE,
+        node_timeouts=node_timeouts(),
         hooks=operator,
         plans=hook_plan.plans(stack, graph) if operator else None,
         stack_name=stack.name)
@@ -149,6 +152,17 @@ def start(stack, pre_converge=None):
         LOG.info('Stack %s traversal %s: at most %d resource actions at '
                  'once', stack.id, stack.current_traversal, cap)
     return execution
+
+
+def node_timeouts(conf=cfg.CONF):
+    """Whether resource tasks get Mistral's task timeout.
+
+    Only as a backstop where nothing else ends a node that no heat-engine
+    answers: when ``node_task_timeout`` asks for it, or when the watchdog
+    (which re-runs lost nodes) is off.
+    """
+    group = conf[config.GROUP]
+    return bool(group.node_task_timeout or not group.watchdog_interval)
 
 
 def traversal_hooks(stack):

@@ -135,6 +135,11 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual({3600}, {t['timeout'] for t in tasks.values()})
         self.assertNotIn('timeout', self.tasks(diamond())['a'])
 
+    def test_node_timeouts_can_be_left_out(self):
+        tasks = self.tasks(diamond(), task_timeout=3600, node_timeouts=False)
+        self.assertEqual({'a', 'b', 'c', 'd'}, set(tasks))
+        self.assertEqual([], [n for n, t in tasks.items() if 'timeout' in t])
+
     def test_empty_graph_is_refused(self):
         self.assertRaises(ValueError, workflow.build, model.TaskGraph([]),
                           'wf')

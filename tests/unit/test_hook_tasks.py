@@ -46,13 +46,14 @@ def chain_graph(is_update=True):
 
 class HookTasksTest(testtools.TestCase):
 
-    def tasks(self, graph=None, plans=None, hooks=HOOKS):
+    def tasks(self, graph=None, plans=None, hooks=HOOKS,
+              node_timeouts=True):
         graph = graph or chain_graph()
         if plans is None:
             plans = {n.key: {'action': 'create'} for n in graph}
         return workflow.build(graph, 'wf', hooks=hooks, plans=plans,
-                              stack_name='s', task_timeout=100)['wf'][
-                                  'tasks']
+                              stack_name='s', task_timeout=100,
+                              node_timeouts=node_timeouts)['wf']['tasks']
 
     def test_no_hooks_no_change(self):
         self.assertEqual(
@@ -107,6 +108,13 @@ class HookTasksTest(testtools.TestCase):
         tasks = self.tasks(plans={(2, True): {'action': 'update'}})
         self.assertNotIn('b_before_quota', tasks)
         self.assertEqual(['b'], tasks['a_after_audit']['on-success'])
+
+    def test_hooks_keep_their_timeout_without_node_timeouts(self):
+        tasks = self.tasks(node_timeouts=False)
+        self.assertEqual(7, tasks['a_after_cmdb']['timeout'])
+        self.assertEqual(100, tasks['a_after_audit']['timeout'])
+        self.assertNotIn('timeout', tasks['a'])
+        self.assertEqual(100, self.tasks()['a']['timeout'])
 
     def test_failures_and_timeouts_are_reported_to_heat(self):
         tasks = self.tasks()
