@@ -17,6 +17,7 @@ LOG = logging.getLogger(__name__)
 # engine.
 engine_patch.install()
 engine_patch.install_expression_cache()
+engine_patch.install_async_heartbeat_skip()
 
 
 class RunNode(actions.Action):

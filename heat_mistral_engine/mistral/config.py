@@ -27,6 +27,15 @@ OPTS = [
                      'workflow costs CPU that grows with the workflow '
                      '(seconds per task for a fan-out of 500). Applied '
                      'only to Mistral 23.x, where it was checked.'),
+    cfg.BoolOpt('async_heartbeats_off', default=True,
+                help='Let Mistral\'s executor run asynchronous actions '
+                     '(heat.run_node) without registering them for action '
+                     'heartbeats: Mistral\'s heartbeat checker only looks '
+                     'at synchronous actions, yet each registration costs '
+                     'an RPC and a database transaction in Mistral\'s '
+                     'engine per task. Synchronous actions keep their '
+                     'heartbeats. Applied only to Mistral 23.x, where it '
+                     'was checked.'),
     cfg.BoolOpt('cache_expressions', default=True,
                 help='Keep Jinja expressions compiled, and Mistral\'s '
                      'expression functions loaded, in each Mistral '

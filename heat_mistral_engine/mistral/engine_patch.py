@@ -1,6 +1,6 @@
 """The one place that touches Mistral's internals (in Mistral's processes).
 
-Two patches, each with its own option in ``[heat_mistral_engine]`` and each
+Three patches, each with its own option in ``[heat_mistral_engine]`` and each
 applied only to a Mistral whose version and signatures are the ones read
 here (otherwise Mistral is left alone and a warning says why). They take
 effect in each Mistral process when that process first loads this
@@ -15,6 +15,19 @@ grows quadratically with fan-out: for a generated workflow of 500 tasks fed
 by one root, each cast took 2.6 s of CPU and carried 24 MiB. ``install``
 makes ``start_task`` drop that one parameter and changes nothing else; only
 the very first task a process starts still carries the spec.
+
+``async_heartbeats_off`` (``install_async_heartbeat_skip``): Mistral
+23's executor registers every action it runs for heartbeats
+(``action_heartbeat_sender.add_action``), which sends one RPC to the
+engine and makes the engine write ``last_heartbeat`` in a transaction of
+its own, and that for an asynchronous action such as ``heat.run_node``
+too, whose ``run`` returns at once. Nothing ever reads those heartbeats:
+the checker only looks at synchronous actions
+(``get_running_expired_sync_action_executions`` filters on ``is_sync``),
+and the sender forgets an action as soon as its ``run`` returns. The patch
+makes ``DefaultExecutor.run_action`` run an action whose ``is_sync()`` is
+False without registering it; synchronous actions (operator hook
+workflows' actions, for example) keep their heartbeats.
 
 ``cache_expressions`` (``install_expression_cache``): for every Jinja
 expression it evaluates, Mistral 23 compiles the expression's text into
@@ -47,6 +60,11 @@ SUPPORTED_MISTRAL = ((23, 0), (24, 0))   # [min, max)
 _CLIENT_PARAMS = ('self', 'task_ex_id', 'first_run', 'waiting',
                   'triggered_by', 'rerun', 'reset', 'params')
 _COMPILE_PARAMS = ('self', 'source', 'undefined_to_none')
+_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'safe_rerun',
+                      'exec_ctx', 'redelivered', 'target', 'async_',
+                      'timeout')
+_DO_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'exec_ctx',
+                         'redelivered', 'safe_rerun', 'timeout')
 # Distinct expression texts kept compiled per process. Generated workflows
 # use a few texts per resource (``{{ _.node_<id> }}``), so this covers the
 # stacks a Mistral runs at once; an evicted text is compiled again.
@@ -102,6 +120,29 @@ def expression_cache_incompatibility():
                 % (params, _COMPILE_PARAMS))
     if inspect.signature(_original(base.get_custom_functions)).parameters:
         return 'get_custom_functions now takes arguments'
+    return None
+
+
+def heartbeat_incompatibility():
+    """Why Mistral's executor must not be patched, or None."""
+    problem = _release_problem()
+    if problem:
+        return problem
+    from mistral.executors import default_executor
+    from mistral.services import action_heartbeat_sender
+    executor = default_executor.DefaultExecutor
+    params = tuple(inspect.signature(
+        _original(executor.run_action)).parameters)
+    if params != _RUN_ACTION_PARAMS:
+        return ('DefaultExecutor.run_action%s is not the expected %s'
+                % (params, _RUN_ACTION_PARAMS))
+    inner = getattr(executor, '_do_run_action', None)
+    if inner is None or tuple(inspect.signature(
+            inner).parameters) != _DO_RUN_ACTION_PARAMS:
+        return ('DefaultExecutor._do_run_action is not the expected %s'
+                % (_DO_RUN_ACTION_PARAMS,))
+    if not hasattr(action_heartbeat_sender, 'add_action'):
+        return 'action_heartbeat_sender.add_action is gone'
     return None
 
 
@@ -198,4 +239,46 @@ def install_expression_cache(conf=cfg.CONF):
     LOG.info('heat-mistral-engine: Mistral keeps Jinja expressions '
              'compiled and its expression functions loaded '
              '([%s] cache_expressions).', config.GROUP)
+    return True
+
+
+def install_async_heartbeat_skip(conf=cfg.CONF):
+    """Run asynchronous actions without heartbeats; idempotent.
+
+    Returns True when the patch is in place; does nothing outside a
+    Mistral process (see ``_in_mistral``).
+    """
+    if not _in_mistral(conf, 'async_heartbeats_off'):
+        return False
+    from mistral.executors import default_executor
+    executor = default_executor.DefaultExecutor
+    if getattr(executor.run_action, '_hme_original', None):
+        return True
+    problem = heartbeat_incompatibility()
+    if problem:
+        LOG.warning('heat-mistral-engine leaves Mistral\'s executor as it '
+                    'is (%s): each task still sends an unused heartbeat.',
+                    problem)
+        return False
+    original = executor.run_action
+
+    @functools.wraps(original)
+    def run_action(self, action, action_ex_id, safe_rerun, exec_ctx,
+                   redelivered=False, target=None, async_=True,
+                   timeout=None):
+        # What Mistral's run_action does, less add_action/remove_action
+        # around it. An action that cannot say is treated as synchronous.
+        is_sync = getattr(action, 'is_sync', None)
+        if callable(is_sync) and is_sync() is False:
+            return self._do_run_action(action, action_ex_id, exec_ctx,
+                                       redelivered, safe_rerun, timeout)
+        return original(self, action, action_ex_id, safe_rerun, exec_ctx,
+                        redelivered=redelivered, target=target,
+                        async_=async_, timeout=timeout)
+
+    run_action._hme_original = original
+    executor.run_action = run_action
+    LOG.info('heat-mistral-engine: Mistral\'s executor runs asynchronous '
+             'actions without heartbeats nobody reads ([%s] '
+             'async_heartbeats_off).', config.GROUP)
     return True

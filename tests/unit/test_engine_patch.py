@@ -1,5 +1,5 @@
-"""The Mistral-side patches: start_task without the workflow spec, and
-compiled Jinja expressions kept.
+"""The Mistral-side patches: start_task without the workflow spec,
+compiled Jinja expressions kept, no heartbeats for asynchronous actions.
 
 Mistral's options and Heat's clash in one process, so the checks run in a
 child process that loads Mistral's configuration as a Mistral server does
@@ -20,6 +20,7 @@ from tests.unit import base
 SIDE = os.path.join(os.path.dirname(__file__), 'mistral_side')
 CHECK = os.path.join(SIDE, 'check_engine_patch.py')
 CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
+CHECK_HEARTBEATS = os.path.join(SIDE, 'check_heartbeats.py')
 
 
 def run_check(*args, check=CHECK):
@@ -88,3 +89,24 @@ class OutsideMistralTest(base.TestCase):
         self.assertFalse(engine_patch.install_expression_cache())
         self.assertNotIn('mistral.rpc.clients', sys.modules)
         self.assertNotIn('mistral.expressions', sys.modules)
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class AsyncHeartbeatTest(base.TestCase):
+
+    def test_only_synchronous_actions_send_heartbeats(self):
+        seen = run_check(check=CHECK_HEARTBEATS)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed_again'])
+        self.assertEqual([['ax-sync']], seen['heartbeats'])
+        # Both actions still ran; only the synchronous one is completed
+        # by the executor (the asynchronous one by heat-engine).
+        self.assertEqual(['async', 'sync'], seen['ran'])
+        self.assertEqual(['ax-sync'], seen['completed'])
+        self.assertEqual([], seen['left_registered'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = run_check('disabled', check=CHECK_HEARTBEATS)
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['ax-async'], ['ax-sync']], seen['heartbeats'])
+        self.assertEqual(['async', 'sync'], seen['ran'])

@@ -1,0 +1,65 @@
+"""Run by test_engine_patch in a child process: Mistral's options and Heat's
+clash in one process. Runs one asynchronous and one synchronous action
+through Mistral's DefaultExecutor with heartbeats enabled; prints one JSON
+line with the heartbeats sent and what the actions did."""
+
+import json
+import sys
+from unittest import mock
+
+import mistral.config  # noqa: F401  (what makes this a Mistral process)
+from mistral_lib import actions as mistral_lib
+from oslo_config import cfg
+
+cfg.CONF([], project='mistral')
+if sys.argv[1:] == ['disabled']:
+    from heat_mistral_engine.mistral import config
+    config.register_opts(cfg.CONF)
+    cfg.CONF.set_override('async_heartbeats_off', False, group=config.GROUP)
+
+from heat_mistral_engine.mistral import actions  # noqa: E402,F401
+from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from mistral.executors import default_executor  # noqa: E402
+from mistral.services import action_heartbeat_sender  # noqa: E402
+
+ran = []
+
+
+class Async(mistral_lib.Action):
+    def run(self, context):
+        ran.append('async')
+
+    def is_sync(self):
+        return False
+
+
+class Sync(mistral_lib.Action):
+    def run(self, context):
+        ran.append('sync')
+        return 'done'
+
+
+engine = mock.Mock()
+with mock.patch.object(default_executor.rpc, 'get_engine_client',
+                       return_value=engine), \
+        mock.patch.object(action_heartbeat_sender.rpc, 'get_engine_client',
+                          return_value=engine), \
+        mock.patch.object(action_heartbeat_sender, '_enabled', True), \
+        mock.patch.object(default_executor.context, 'ctx',
+                          return_value=None), \
+        mock.patch.object(default_executor.context,
+                          'create_action_context', return_value=None):
+    executor = default_executor.DefaultExecutor()
+    executor.run_action(Async(), 'ax-async', False, {})
+    executor.run_action(Sync(), 'ax-sync', False, {}, async_=False)
+beats = [list(c.args[0])
+         for c in engine.process_action_heartbeats.call_args_list]
+completed = [c.args[0] for c in engine.on_action_complete.call_args_list]
+print(json.dumps({
+    'incompatibility': engine_patch.heartbeat_incompatibility(),
+    'installed_again': engine_patch.install_async_heartbeat_skip(),
+    'heartbeats': beats,
+    'ran': ran,
+    'completed': completed,
+    'left_registered': sorted(action_heartbeat_sender._running_actions),
+}))
