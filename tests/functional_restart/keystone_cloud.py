@@ -127,3 +127,12 @@ class Account:
                            'openstack')
         return subprocess.run([cli] + list(args), capture_output=True,
                               text=True, timeout=timeout, env=self.env())
+
+    def delete_stacks(self, stack_ids):
+        """Delete this user's stacks with the CLI, waiting for each.
+
+        For a class's tearDownClass, while the cloud is still in Keystone
+        mode: only then can these stacks be deleted.
+        """
+        for stack_id in stack_ids:
+            self.openstack('stack', 'delete', '--yes', '--wait', stack_id)

@@ -63,9 +63,9 @@ class IsolationTest(testtools.TestCase):
     def tearDownClass(cls):
         # Only a cloud in Keystone mode can delete these stacks.
         try:
-            for stack_id in getattr(cls, 'stack_ids', ()):
-                cls.owner.openstack('stack', 'delete', '--yes', '--wait',
-                                    stack_id)
+            # Set after the owner; absent if setUpClass failed first.
+            if getattr(cls, 'stack_ids', None):
+                cls.owner.delete_stacks(cls.stack_ids)
         finally:
             # Removed before the restart back to the earlier mode.
             faults.overlay(None, HOOKS_OVERLAY)

@@ -125,9 +125,9 @@ class SoftwareSignalTest(testtools.TestCase):
     def tearDownClass(cls):
         # Only a cloud in Keystone mode can delete these stacks.
         try:
-            for stack_id in getattr(cls, 'stack_ids', ()):
-                cls.owner.openstack('stack', 'delete', '--yes', '--wait',
-                                    stack_id)
+            # Set after the owner; absent if setUpClass failed first.
+            if getattr(cls, 'stack_ids', None):
+                cls.owner.delete_stacks(cls.stack_ids)
         finally:
             cls.mode.cleanUp()
             super().tearDownClass()
