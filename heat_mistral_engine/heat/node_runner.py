@@ -9,7 +9,8 @@ come from Mistral instead of sync points:
    of its stored graph); nothing is touched for a refused request;
 2. claim the node (``node_claims``): a node Heat already ran or is running
    in this traversal is not run again, the request gets the first run's
-   answer;
+   answer (reported to Mistral and fed to the completion point again: the
+   first run may have died before it did either);
 3. open every predecessor's sealed receipt; a missing, forged or foreign
    one refuses the node and fails the stack with the reason;
 4. load the resource with the predecessor data (``Stack.load(cache_data=
@@ -60,6 +61,7 @@ from heat_mistral_engine.heat import node_claims
 from heat_mistral_engine.heat import node_guard
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_seal
+from heat_mistral_engine.heat import stack_completion
 from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine import protocol
@@ -163,14 +165,19 @@ class NodeRunner:
 
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
-        if outcome.replayed_for == request.action_execution_id:
-            # The same action execution delivered again: answered already.
-            return outcome
         try:
             self.mistral.complete_action(request.action_execution_id,
                                          output=outcome.output,
                                          error=outcome.error)
         except mistral_client.MistralUnavailable as exc:
+            if (outcome.replayed_for == request.action_execution_id and
+                    mistral_client.already_completed(exc)):
+                # The same action execution delivered again, and its first
+                # answer had reached Mistral.
+                LOG.info('Node %s of stack %s: Mistral action execution %s '
+                         'had its answer already', request.resource_id,
+                         request.stack_id, request.action_execution_id)
+                return self._complete(request, outcome)
             LOG.error('Node %s of stack %s: %s', request.resource_id,
                       request.stack_id, exc)
             if mistral_client.already_completed(exc):
@@ -186,15 +193,18 @@ class NodeRunner:
             if outcome.error is None and outcome.stack is not None:
                 # Mistral refused the result (too big, malformed, completed
                 # by someone else): fail the stack, and end the task in
-                # ERROR rather than leave it RUNNING until its timeout. (A
-                # replayed answer has no stack: its first run reported.)
+                # ERROR rather than leave it RUNNING until its timeout.
                 outcome = self._fail(outcome.stack, reason)
                 self._report_error_quietly(request, reason)
             self._end_failed_traversal(request, outcome)
             return outcome
         self._end_failed_traversal(request, outcome)
+        return self._complete(request, outcome)
+
+    @staticmethod
+    def _complete(request, outcome):
+        """After the node's report: feed the stack's completion point."""
         if (outcome.error is None and outcome.stack is not None and
-                outcome.replayed_for is None and
                 not outcome.completion_deferred):
             complete_node(outcome.stack, request.traversal,
                           outcome.graph_resource_id, request.is_update)
@@ -265,7 +275,7 @@ class NodeRunner:
             answer, atomic_key = self._await_earlier_run(
                 grant.context, request, earlier)
             if answer is not None:
-                return answer
+                return self._replayed(grant, request, answer)
         try:
             with lean_defn.node_scope():
                 outcome = self._execute(grant, request, graph)
@@ -277,6 +287,27 @@ class NodeRunner:
                            atomic_key, output=outcome.output,
                            error=outcome.error)
         return outcome
+
+    @staticmethod
+    def _replayed(grant, request, answer):
+        """An earlier run's Outcome, made ready to complete the stack.
+
+        Its run may have ended before it reached Mistral or the stack's
+        completion point (its engine died in between, or Mistral was down
+        until the report's retries ran out); the watchdog then hands the
+        same action execution to another engine. The answer goes to Mistral
+        again, and a successful one to the completion point, which counts
+        each root once.
+        """
+        if answer.error is not None or answer.replayed_for is None:
+            return answer
+        answer.stack = heat_stack.Stack.load(
+            grant.context, stack_id=request.stack_id, force_reload=True)
+        answer.graph_resource_id = request.resource_id
+        answer.completion_deferred = protocol.data_key(
+            request.resource_id, request.is_update) in (
+                grant.after_hooks or {})
+        return answer
 
     def _await_earlier_run(self, cnxt, request, earlier):
         """The Outcome of the node's earlier run, once it has ended.
@@ -517,13 +548,12 @@ class NodeRunner:
 def complete_node(stack, traversal, resource_id, is_update):
     """Feed the stack's completion point with a node that is done.
 
-    Only root nodes count (Heat's ``check_stack_complete``); the last one
-    marks the stack complete.
+    Only root nodes count; the last one marks the stack complete
+    (``stack_completion``, in place of Heat's ``check_stack_complete``).
     """
-    with SYNC_POINT_DATA_LOCK:
-        check_resource.check_stack_complete(
-            stack.context, stack, traversal, resource_id,
-            node_guard.TRAVERSAL_GRAPHS.of(stack, traversal), is_update)
+    stack_completion.root_done(
+        stack, traversal, resource_id, is_update,
+        node_guard.TRAVERSAL_GRAPHS.of(stack, traversal))
 
 
 def superseded(stack, request):

@@ -125,7 +125,7 @@ class EndpointFuzzTest(base.TestCase):
                  'create'),
                 (node_runner.check_resource, 'load_resource'),
                 (node_runner.check_resource, 'check_resource_update'),
-                (node_runner.check_resource, 'check_stack_complete')):
+                (node_runner.stack_completion, 'root_done')):
             patcher = mock.patch.object(
                 target, name, side_effect=self._trap(name))
             patcher.start()

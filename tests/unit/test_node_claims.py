@@ -29,15 +29,17 @@ class ReplayTest(base.TestCase):
         self.mistral = mock.Mock()
         self.runner = node_runner.NodeRunner('engine-2', mock.Mock(),
                                              self.mistral)
+        self.grant = mock.Mock(after_hooks=None)
+        self.stack = mock.Mock()
         for target, name, value in (
-                (node_runner.traversal_token, 'open_token', mock.Mock()),
-                (node_runner.node_guard, 'admit', mock.Mock())):
+                (node_runner.traversal_token, 'open_token', self.grant),
+                (node_runner.node_guard, 'admit', mock.Mock()),
+                (node_runner.heat_stack.Stack, 'load', self.stack)):
             patcher = mock.patch.object(target, name, return_value=value)
             patcher.start()
             self.addCleanup(patcher.stop)
         self.execute = self._patch(self.runner, '_execute')
-        self.complete = self._patch(node_runner.check_resource,
-                                    'check_stack_complete')
+        self.complete = self._patch(node_runner, 'complete_node')
         self._patch(node_runner, 'CLAIM_POLL_SECONDS', new=0)
 
     def _patch(self, target, name, **kw):
@@ -53,14 +55,57 @@ class ReplayTest(base.TestCase):
         self.mistral.complete_action.assert_called_once_with(
             AX2, output={'node': 'receipt-1'}, error=None)
         self.execute.assert_not_called()
+        # The completion point counts each root once; the first run may
+        # have died before it got there.
+        self.complete.assert_called_once_with(self.stack, 't', 4, True)
+
+    def test_same_action_execution_again_is_answered_again(self):
+        # The watchdog re-runs a node whose engine died after recording
+        # its answer and before reporting it (or Mistral was down until
+        # the report's retries ran out): the task must not stay RUNNING.
+        first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
+        with mock.patch.object(node_claims, 'claim', return_value=first):
+            outcome = self.runner.run(request(AX1))
+        self.mistral.complete_action.assert_called_once_with(
+            AX1, output={'node': 'receipt-1'}, error=None)
+        self.execute.assert_not_called()
+        self.complete.assert_called_once()
+        self.assertFalse(outcome.stack_failed)
+
+    def test_answer_mistral_had_already_is_not_an_error(self):
+        first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
+        self.mistral.complete_action.side_effect = (
+            node_runner.mistral_client.MistralUnavailable(
+                'Action %s is already completed' % AX1))
+        with mock.patch.object(node_claims, 'claim', return_value=first), \
+                mock.patch.object(self.runner, '_fail') as fail:
+            outcome = self.runner.run(request(AX1))
+        fail.assert_not_called()
+        self.assertIsNone(outcome.error)
+        self.complete.assert_called_once()
+
+    def test_another_action_execution_completed_elsewhere_fails(self):
+        # Not this action execution's own earlier answer: someone else
+        # completed it, as for a fresh run.
+        first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
+        self.mistral.complete_action.side_effect = (
+            node_runner.mistral_client.MistralUnavailable(
+                'Action %s is already completed' % AX2))
+        with mock.patch.object(node_claims, 'claim', return_value=first), \
+                mock.patch.object(self.runner, '_fail',
+                                  return_value=node_runner.Outcome(
+                                      error='x')) as fail:
+            self.runner.run(request(AX2))
+        fail.assert_called_once()
         self.complete.assert_not_called()
 
-    def test_same_action_execution_again_is_not_answered_twice(self):
+    def test_replay_of_a_node_with_after_hooks_leaves_completion_to_them(self):
+        self.grant.after_hooks = {protocol.data_key(4, True): ['h']}
         first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
         with mock.patch.object(node_claims, 'claim', return_value=first):
             self.runner.run(request(AX1))
-        self.mistral.complete_action.assert_not_called()
-        self.execute.assert_not_called()
+        self.mistral.complete_action.assert_called_once()
+        self.complete.assert_not_called()
 
     def test_failed_node_gets_the_same_error(self):
         first = claim(node_claims.FAILED, error='Resource CREATE failed: x')

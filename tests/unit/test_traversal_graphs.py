@@ -65,8 +65,8 @@ class TraversalGraphsTest(base.TestCase):
                                       graph_resource_id=7)
         request = mock.Mock(traversal='t9', is_update=True)
         with mock.patch.object(runner, 'execute', return_value=outcome), \
-                mock.patch.object(node_runner.check_resource,
-                                  'check_stack_complete') as complete:
+                mock.patch.object(node_runner.stack_completion,
+                                  'root_done') as complete:
             stack.context = 'ctx'
             runner.run(request)
             runner.run(request)
