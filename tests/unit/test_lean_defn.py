@@ -253,9 +253,10 @@ class ReferenceFilterTest(LeanTestCase):
 
     def refers(self, snippet, name='a'):
         found = lean_defn.may_refer_to(self.tmpl(), snippet, name)
-        # The JSON fast path and the walk agree.
-        self.assertEqual(found, lean_defn._walk_may_refer_to(
-            self.tmpl().functions, snippet, name))
+        # The index of a template holding the snippet agrees.
+        referrers = lean_defn._Referrers(self.tmpl().functions,
+                                         {'holder': snippet})
+        self.assertEqual(found, 'holder' in referrers.of(name))
         return found
 
     def test_literal_name(self):
@@ -265,6 +266,9 @@ class ReferenceFilterTest(LeanTestCase):
         self.assertFalse(self.refers({'properties': {'v': {
             'get_attr': ['ab', 'x']}}}))
         self.assertFalse(self.refers({'properties': {'v': 'a b'}}))
+        # Only a whole string names a resource, quotes in it included.
+        self.assertFalse(self.refers({'properties': {'v': 'x"a"'}}))
+        self.assertTrue(self.refers({'a': 1}))
 
     def test_computed_name(self):
         self.assertTrue(self.refers({'properties': {'v': {
@@ -316,6 +320,22 @@ class ScopeAndOptionTest(LeanTestCase):
                     node_runner.Outcome()):
             runner.execute(mock.Mock())
         self.assertEqual([True], seen)
+        self.assertFalse(lean_defn.in_node_scope())
+
+    def test_show_stack_runs_in_scope(self):
+        seen = []
+
+        def heat_show_stack(engine, cnxt, stack_identity,
+                            resolve_outputs=True):
+            seen.append((lean_defn.in_node_scope(), stack_identity,
+                         resolve_outputs))
+            return ['shown']
+
+        key = (lean_defn.service.EngineService, 'show_stack')
+        with mock.patch.dict(lean_defn._ORIGINALS, {key: heat_show_stack}):
+            self.assertEqual(['shown'], lean_defn.service.EngineService
+                             .show_stack(mock.Mock(), 'ctx', 'ident', False))
+        self.assertEqual([(True, 'ident', False)], seen)
         self.assertFalse(lean_defn.in_node_scope())
 
     def test_option_false_leaves_heat_alone(self):
