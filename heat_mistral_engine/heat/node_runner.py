@@ -38,7 +38,6 @@ come from Mistral instead of sync points:
 import dataclasses
 import json
 import queue
-import threading
 import time
 
 from heat.common import exception
@@ -62,6 +61,7 @@ from heat_mistral_engine.heat import node_guard
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_seal
 from heat_mistral_engine.heat import stack_completion
+from heat_mistral_engine.heat import sync_point_data
 from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine import protocol
@@ -70,13 +70,6 @@ LOG = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 1.0
 CLAIM_POLL_SECONDS = 0.25
-
-# Heat's sync points unpack their keys with ast.literal_eval, and CPython's
-# AST constructor keeps its recursion depth in state shared by all threads
-# (python/cpython#106905): nodes unpacking data at once in one engine failed
-# with "SystemError: AST constructor recursion depth mismatch". Every
-# sync-point (de)serialisation a node does holds this lock.
-SYNC_POINT_DATA_LOCK = threading.Lock()
 
 
 class _Stop(Exception):
@@ -364,9 +357,7 @@ class NodeRunner:
                                           force_reload=True)
             self._check_current(stack, request)
             return self._fail(stack, reason)
-        with SYNC_POINT_DATA_LOCK:
-            in_data = sync_point.deserialize_input_data(
-                {'input_data': predecessors})
+        in_data = sync_point_data.unpack(predecessors)
         resource_data = node_data.load_resources_data(in_data)
         rsrc, stack = self._load(cnxt, request, request.resource_id,
                                  resource_data)

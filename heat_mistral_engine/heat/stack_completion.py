@@ -15,6 +15,11 @@ the traversal's other sync points by Heat), holding plain JSON::
 
     {"hme_roots_done": ["<resource id>:<0|1 is_update>", ...]}
 
+A row Heat's own format still holds (``{"input_data": {<packed node>:
+null}}``: a traversal started by an earlier release of this plugin, which
+let Heat count) is read as the roots it lists, so that such a traversal
+still completes after heat-engine is upgraded.
+
 Contract of ``root_done``:
 
 * a node that is not a root of the traversal's graph does nothing;
@@ -39,6 +44,8 @@ import time
 from heat.common import exception
 from heat.engine import sync_point
 from oslo_log import log as logging
+
+from heat_mistral_engine.heat import sync_point_data
 
 LOG = logging.getLogger(__name__)
 
@@ -95,7 +102,7 @@ def _record(stack, traversal, key, sleep):
             LOG.info('Stack %s: traversal %s has ended; root %s not '
                      'counted', stack.id, traversal, key)
             return None
-        done = list((row.input_data or {}).get(KEY) or [])
+        done = done_list(row.input_data)
         if key in done:
             return None
         done.append(key)
@@ -105,3 +112,16 @@ def _record(stack, traversal, key, sleep):
             return done
         lost += 1
         sleep(random.uniform(0, min(MAX_PAUSE, PAUSE_STEP * lost)))
+
+
+def done_list(input_data):
+    """The done list a completion point's ``input_data`` holds."""
+    data = input_data or {}
+    done = list(data.get(KEY) or [])
+    if data.get('input_data'):
+        # Heat's format: packed ConvergenceNode keys.
+        for node in sync_point_data.unpack(data['input_data']):
+            entry = node_key(node[0], node[1])
+            if entry not in done:
+                done.append(entry)
+    return done

@@ -96,6 +96,18 @@ class RootDoneTest(db_case.DatabaseTestCase):
         self.assertFalse(self.done(2, traversal='trav-other'))
         self.stack.mark_complete.assert_not_called()
 
+    def test_roots_heat_counted_before_an_upgrade_still_count(self):
+        # A traversal started while Heat's check_stack_complete counted.
+        row = sync_point.get(self.ctx, self.stack.id, self.traversal, True)
+        sync_point.update_input_data(
+            self.ctx, self.stack.id, self.traversal, True, row.atomic_key,
+            input_data=sync_point.serialize_input_data({
+                heat_stack.ConvergenceNode(1, True): None,
+                heat_stack.ConvergenceNode(1, False): None}))
+        self.assertTrue(self.done(2))
+        self.stack.mark_complete.assert_called_once_with()
+        self.assertEqual(['1:1', '1:0', '2:1'], self.stored())
+
     def test_a_single_root_completes_at_once(self):
         self.graph = Graph((7, False))
         self.assertTrue(self.done(7, False))
