@@ -66,8 +66,11 @@ OPTS = [
                      'than HOT and CFN keep Heat\'s full parse. Measured '
                      'offline (tools/bench/node_cost.py, 1000 resources in '
                      '10 layers), the median CPU of a create node in '
-                     'heat-engine went from about 250 ms to 60 ms. Set to '
-                     'false to use Heat\'s own parsing everywhere.'),
+                     'heat-engine went from about 250 ms to 60 ms. Heat\'s '
+                     'show_stack (openstack stack show) is made lean the '
+                     'same way: 0.13 s of heat-engine CPU instead of 0.9 s '
+                     'for 500 resources. Set to false to use Heat\'s own '
+                     'parsing everywhere.'),
     cfg.IntOpt('max_concurrent_resources', default=0, min=0,
                help='Most resource actions (create, update, delete) one '
                     'stack traversal runs at once, across all '
