@@ -324,6 +324,23 @@ class MistralService:
                 retried = True
             time.sleep(REPORT_RETRY_SECONDS)
 
+    def action_result(self, action_execution_id):
+        """(state, result) of an action execution.
+
+        ``result`` is what it was completed with (for heat.run_node: the
+        node's output, or ``{"reason": ...}`` on ERROR), None while it runs.
+        """
+        action = self._call('look up action execution %s'
+                            % action_execution_id,
+                            self._client.action_executions.get,
+                            action_execution_id)
+        output = action.output
+        if isinstance(output, str):
+            output = json.loads(output or 'null')
+        if isinstance(output, dict) and 'result' in output:
+            output = output['result']
+        return action.state, output
+
     def running_node_actions(self):
         """RUNNING ``heat.run_node`` action executions, with their input.
 

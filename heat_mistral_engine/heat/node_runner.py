@@ -328,20 +328,53 @@ class NodeRunner:
             time.sleep(CLAIM_POLL_SECONDS)
             # The claim first: the traversal may end right after the run
             # the request waits for, and that run's answer is still due.
-            earlier = node_claims.get(cnxt, request)
-            if earlier is None or earlier.state == node_claims.RUNNING:
+            waited_for, earlier = earlier, node_claims.get(cnxt, request)
+            if earlier is None:
+                # Heat deleted the claims with the traversal (it completed
+                # right after that run, or was replaced): the run reported
+                # to Mistral before that.
+                return self._answer_in_mistral(request, waited_for), None
+            if earlier.state == node_claims.RUNNING:
                 try:
                     node_guard.admit(cnxt, request)
                 except (node_guard.Stale, node_guard.Refused) as exc:
                     return Outcome(error=str(exc)), None
-            if earlier is None:
-                return Outcome(error='the traversal ended before the '
-                                     'node\'s earlier run answered'), None
         if earlier.state == node_claims.SUCCESS:
             return Outcome(output=earlier.output,
                            replayed_for=earlier.action_execution), None
         return Outcome(error=earlier.error or 'the node failed',
                        replayed_for=earlier.action_execution), None
+
+    def _answer_in_mistral(self, request, claim):
+        """The Outcome the run ``claim`` recorded, as Mistral holds it.
+
+        A successful answer is passed on only if it is that node's receipt,
+        sealed by heat-engine.
+        """
+        gone = ('the traversal ended before the node\'s earlier run '
+                'answered')
+        try:
+            state, result = self.mistral.action_result(
+                claim.action_execution)
+        except mistral_client.MistralUnavailable as exc:
+            return Outcome(error='%s (%s)' % (gone, exc))
+        if state == 'SUCCESS':
+            try:
+                node_seal.open_receipt(
+                    (result or {}).get('node'), request.stack_id,
+                    request.traversal, request.resource_id,
+                    request.is_update)
+            except (node_seal.InvalidReceipt, AttributeError) as exc:
+                return Outcome(error='Refused by Heat: the earlier run\'s '
+                                     'answer in Mistral: %s' % exc)
+            return Outcome(output=result,
+                           replayed_for=claim.action_execution)
+        if state == 'ERROR':
+            reason = (result.get('reason') if isinstance(result, dict)
+                      else result)
+            return Outcome(error=str(reason or 'the node failed'),
+                           replayed_for=claim.action_execution)
+        return Outcome(error=gone)
 
     def _execute(self, grant, request, graph):
         cnxt = grant.context

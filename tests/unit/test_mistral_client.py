@@ -26,6 +26,16 @@ class CompleteActionTest(base.TestCase):
         (action_id,), kwargs = self.update.call_args
         return action_id, kwargs['state'], json.loads(kwargs['output'])
 
+    def test_action_result_is_what_the_action_was_completed_with(self):
+        get = self.service._client.action_executions.get
+        get.return_value = mock.Mock(
+            state='SUCCESS', output='{"result": {"node": "r"}}')
+        self.assertEqual(('SUCCESS', {'node': 'r'}),
+                         self.service.action_result('a1'))
+        get.assert_called_once_with('a1')
+        get.return_value = mock.Mock(state='RUNNING', output=None)
+        self.assertEqual(('RUNNING', None), self.service.action_result('a1'))
+
     def test_success_sends_the_node_data_object(self):
         self.service.complete_action('a1', output={'attrs': {'x': 1}})
         self.assertEqual(('a1', 'SUCCESS', {'attrs': {'x': 1}}), self.sent())

@@ -126,6 +126,46 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'r'}, outcome.output)
         self.execute.assert_not_called()
 
+    def test_answer_after_the_traversal_ended_comes_from_mistral(self):
+        # The run waited for completed the stack, and Heat deleted the
+        # claims with the traversal, before this request looked again.
+        running = claim(node_claims.RUNNING)
+        self._patch(node_runner.liveness, 'is_dead').return_value = False
+        self.mistral.action_result.return_value = (
+            'SUCCESS', {'node': 'receipt-1'})
+        opened = self._patch(node_runner.node_seal, 'open_receipt')
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'get', return_value=None):
+            outcome = self.runner.run(request(AX2))
+        self.mistral.action_result.assert_called_once_with(AX1)
+        opened.assert_called_once_with('receipt-1', 's', 't', 4, True)
+        self.assertEqual({'node': 'receipt-1'}, outcome.output)
+        self.mistral.complete_action.assert_called_once_with(
+            AX2, output={'node': 'receipt-1'}, error=None)
+        self.execute.assert_not_called()
+
+    def test_answer_in_mistral_that_heat_did_not_seal_is_refused(self):
+        running = claim(node_claims.RUNNING)
+        self._patch(node_runner.liveness, 'is_dead').return_value = False
+        self.mistral.action_result.return_value = ('SUCCESS', {'node': 'x'})
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'get', return_value=None):
+            outcome = self.runner.run(request(AX2))
+        self.assertIn('Refused by Heat', outcome.error)
+        self.mistral.complete_action.assert_called_once_with(
+            AX2, output=None, error=outcome.error)
+        self.execute.assert_not_called()
+
+    def test_error_answer_in_mistral_is_passed_on(self):
+        running = claim(node_claims.RUNNING)
+        self._patch(node_runner.liveness, 'is_dead').return_value = False
+        self.mistral.action_result.return_value = (
+            'ERROR', {'reason': 'Resource CREATE failed: x'})
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'get', return_value=None):
+            outcome = self.runner.run(request(AX2))
+        self.assertEqual('Resource CREATE failed: x', outcome.error)
+
     def test_node_of_a_dead_engine_is_taken_over_and_run(self):
         running = claim(node_claims.RUNNING, engine='dead-engine')
         self._patch(node_runner.liveness, 'is_dead').return_value = True
