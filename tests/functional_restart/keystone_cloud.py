@@ -128,6 +128,20 @@ class Account:
         return subprocess.run([cli] + list(args), capture_output=True,
                               text=True, timeout=timeout, env=self.env())
 
+    def delete_own_workflows(self, name):
+        """Delete this project's Mistral workflows called ``name``.
+
+        A run killed midway leaves its workflows behind, and the cloud's
+        databases outlive it: a test that creates a workflow by name clears
+        the name first. Mistral lists an admin every project's workflows;
+        only this project's are deleted.
+        """
+        found = self.request('workflowv2', 'GET', '/workflows?name=%s' % name)
+        for wf in found.json().get('workflows', []):
+            if wf.get('project_id') == self.project_id:
+                self.request('workflowv2', 'DELETE',
+                             '/workflows/%s' % wf['id'])
+
     def delete_stacks(self, stack_ids):
         """Delete this user's stacks with the CLI, waiting for each.
 

@@ -417,6 +417,8 @@ class IsolationTest(testtools.TestCase):
     def test_operator_hook_runs_as_the_service(self):
         service = self.service.mistral()
         name = test_operator_hooks.WORKFLOW
+        self.service.delete_own_workflows(name)
+        self.owner.delete_own_workflows(name)
         with open(os.path.join(test_operator_hooks.HOOKS_DIR,
                                name + '.yaml')) as f:
             service.workflows.create(f.read())
