@@ -241,13 +241,18 @@ def lean_applies(defn):
     raw = _raw_resources(defn)
     state = _state(defn)
     checked, eligible = state.eligible
-    if checked is None or checked[0] is not raw or checked[1] != len(raw):
+    if not _describes(checked, raw):
         keys = CONDITION_KEYS | {getattr(tmpl, 'RES_CONDITION', 'condition')}
         eligible = all(isinstance(snippet, dict)
                        and not keys.intersection(snippet)
                        for snippet in raw.values())
         state.eligible = (raw, len(raw)), eligible
     return eligible
+
+
+def _describes(stamp, raw):
+    """Whether ``stamp`` (a resources map and its size) is still ``raw``."""
+    return stamp is not None and stamp[0] is raw and stamp[1] == len(raw)
 
 
 def _state(defn):
@@ -319,8 +324,7 @@ def _scan(functions, snippet):
         elif isinstance(item, dict):
             if not computes and len(item) == 1:
                 fn_name, args = next(iter(item.items()))
-                func = functions.get(fn_name) if isinstance(
-                    fn_name, str) else None
+                func = functions.get(fn_name)
                 computes = func is not None and _may_compute_name(func,
                                                                   args)
             pending.extend(item.keys())
@@ -380,8 +384,7 @@ def referring_names(defn, name):
     raw = _raw_resources(defn)
     state = _state(defn)
     referrers = state.referrers
-    if referrers is None or referrers.source[0] is not raw or (
-            referrers.source[1] != len(raw)):
+    if referrers is None or not _describes(referrers.source, raw):
         referrers = state.referrers = _Referrers(
             defn._template.functions, raw)
     return sorted(referrers.of(name))

@@ -358,20 +358,19 @@ class NodeRunner:
                 claim.action_execution)
         except mistral_client.MistralUnavailable as exc:
             return Outcome(error='%s (%s)' % (gone, exc))
+        found = result if isinstance(result, dict) else {}
         if state == 'SUCCESS':
             try:
                 node_seal.open_receipt(
-                    (result or {}).get('node'), request.stack_id,
-                    request.traversal, request.resource_id,
-                    request.is_update)
-            except (node_seal.InvalidReceipt, AttributeError) as exc:
+                    found.get('node'), request.stack_id, request.traversal,
+                    request.resource_id, request.is_update)
+            except node_seal.InvalidReceipt as exc:
                 return Outcome(error='Refused by Heat: the earlier run\'s '
                                      'answer in Mistral: %s' % exc)
             return Outcome(output=result,
                            replayed_for=claim.action_execution)
         if state == 'ERROR':
-            reason = (result.get('reason') if isinstance(result, dict)
-                      else result)
+            reason = found.get('reason') if found else result
             return Outcome(error=str(reason or 'the node failed'),
                            replayed_for=claim.action_execution)
         return Outcome(error=gone)
