@@ -126,17 +126,24 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'r'}, outcome.output)
         self.execute.assert_not_called()
 
+    def run_after_claims_purged(self, in_mistral):
+        """Run AX2 while AX1 runs; the claims go before AX2 looks again.
+
+        ``in_mistral``: (state, result) of AX1 as Mistral holds it.
+        """
+        running = claim(node_claims.RUNNING)
+        self._patch(node_runner.liveness, 'is_dead').return_value = False
+        self.mistral.action_result.return_value = in_mistral
+        with mock.patch.object(node_claims, 'claim', return_value=running), \
+                mock.patch.object(node_claims, 'get', return_value=None):
+            return self.runner.run(request(AX2))
+
     def test_answer_after_the_traversal_ended_comes_from_mistral(self):
         # The run waited for completed the stack, and Heat deleted the
         # claims with the traversal, before this request looked again.
-        running = claim(node_claims.RUNNING)
-        self._patch(node_runner.liveness, 'is_dead').return_value = False
-        self.mistral.action_result.return_value = (
-            'SUCCESS', {'node': 'receipt-1'})
         opened = self._patch(node_runner.node_seal, 'open_receipt')
-        with mock.patch.object(node_claims, 'claim', return_value=running), \
-                mock.patch.object(node_claims, 'get', return_value=None):
-            outcome = self.runner.run(request(AX2))
+        outcome = self.run_after_claims_purged(
+            ('SUCCESS', {'node': 'receipt-1'}))
         self.mistral.action_result.assert_called_once_with(AX1)
         opened.assert_called_once_with('receipt-1', 's', 't', 4, True)
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
@@ -145,25 +152,15 @@ class ReplayTest(base.TestCase):
         self.execute.assert_not_called()
 
     def test_answer_in_mistral_that_heat_did_not_seal_is_refused(self):
-        running = claim(node_claims.RUNNING)
-        self._patch(node_runner.liveness, 'is_dead').return_value = False
-        self.mistral.action_result.return_value = ('SUCCESS', {'node': 'x'})
-        with mock.patch.object(node_claims, 'claim', return_value=running), \
-                mock.patch.object(node_claims, 'get', return_value=None):
-            outcome = self.runner.run(request(AX2))
+        outcome = self.run_after_claims_purged(('SUCCESS', {'node': 'x'}))
         self.assertIn('Refused by Heat', outcome.error)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output=None, error=outcome.error)
         self.execute.assert_not_called()
 
     def test_error_answer_in_mistral_is_passed_on(self):
-        running = claim(node_claims.RUNNING)
-        self._patch(node_runner.liveness, 'is_dead').return_value = False
-        self.mistral.action_result.return_value = (
-            'ERROR', {'reason': 'Resource CREATE failed: x'})
-        with mock.patch.object(node_claims, 'claim', return_value=running), \
-                mock.patch.object(node_claims, 'get', return_value=None):
-            outcome = self.runner.run(request(AX2))
+        outcome = self.run_after_claims_purged(
+            ('ERROR', {'reason': 'Resource CREATE failed: x'}))
         self.assertEqual('Resource CREATE failed: x', outcome.error)
 
     def test_node_of_a_dead_engine_is_taken_over_and_run(self):
