@@ -51,6 +51,7 @@ default); a lost,
 never-started node by T + ``lost_node_timeout`` + ``watchdog_interval``.
 """
 
+import collections
 import dataclasses
 import random
 import threading
@@ -74,6 +75,11 @@ LOG = logging.getLogger(__name__)
 WORKER_WENT_DOWN = 'Worker went down during resource %s'
 # Replacement chains followed at most (a cycle must not hang a scan).
 MAX_REPLACEMENTS = 20
+# A stack with at least this many running nodes in a scan has its resource
+# rows read in one query, not one per node: with hundreds of nodes running,
+# a read per node cost about 2.6 ms of heat-engine CPU each (1.1 s per scan
+# of 436 nodes, in every engine worker).
+BULK_READ_MIN = 10
 
 
 @dataclasses.dataclass
@@ -133,10 +139,11 @@ class Watchdog:
             del self._seen[gone]
         alive = {}
         stacks = {}
+        rows = _ScanRows(actions)
         adopted = []
         for action in actions:
             try:
-                found = self._check(action, alive, stacks)
+                found = self._check(action, alive, stacks, rows)
             except Exception:
                 LOG.exception('Watchdog: could not check Mistral action '
                               'execution %s', action.id)
@@ -160,7 +167,7 @@ class Watchdog:
                 self._spawn(lambda req=found.request: self._submit(req))
         return adopted
 
-    def _check(self, action, alive, stacks):
+    def _check(self, action, alive, stacks, rows):
         request = _request(action)
         if request is None:
             return None
@@ -171,7 +178,8 @@ class Watchdog:
             # Not ours to run: the orphan check deals with these.
             return None
         try:
-            row, replaced = _effective_row(cnxt, request.resource_id)
+            row, replaced = _effective_row(
+                cnxt, request.resource_id, rows.of_stack(cnxt, request))
         except exception.NotFound:
             return None   # deleted meanwhile: its node ends at once
         holder = row.engine_id
@@ -278,27 +286,61 @@ def _request(action):
         return None
 
 
-def _effective_row(cnxt, resource_id):
+class _ScanRows:
+    """The resource rows of one scan, read per stack when many nodes run.
+
+    ``of_stack`` returns {resource id: row} of the request's stack, read
+    with one query (Heat's ``Resource.get_all_active_by_stack``) the first
+    time it is asked in the scan, for a stack with at least
+    ``BULK_READ_MIN`` running nodes; None for other stacks, whose rows are
+    read one by one. The caller has opened the request's token, so the
+    rows are read in that stack's own context.
+    """
+
+    def __init__(self, actions):
+        self._running = collections.Counter(
+            a.input.get('stack_id') for a in actions
+            if isinstance(a.input, dict))
+        self._by_stack = {}
+
+    def of_stack(self, cnxt, request):
+        stack_id = request.stack_id
+        if self._running[stack_id] < BULK_READ_MIN:
+            return None
+        if stack_id not in self._by_stack:
+            self._by_stack[stack_id] = (
+                resource_objects.Resource.get_all_active_by_stack(
+                    cnxt, stack_id))
+        return self._by_stack[stack_id]
+
+
+def _effective_row(cnxt, resource_id, known=None):
     """The row a node works on: its resource, or that one's replacement.
 
     Returns (row, replaced). A node whose resource was replaced (UpdateReplace,
     or a take-over of a dead engine's create) goes on with the replacement,
-    so the replacement's lock tells whether it still runs.
+    so the replacement's lock tells whether it still runs. ``known`` is
+    {resource id: row} read earlier in the scan; a row not in it (DELETE
+    COMPLETE rows are not) is read from the database.
     """
     fields = {'engine_id', 'atomic_key', 'updated_at', 'created_at',
               'replaced_by'}
-    # No refresh: each get_obj is a reader transaction of its own, with a
-    # new session, so the row is read from the database anyway; refresh
-    # would read it (and its joined data) a second time.
-    row = resource_objects.Resource.get_obj(cnxt, resource_id,
-                                            fields=fields)
+
+    def read(rid):
+        if known is not None and rid in known:
+            return known[rid]
+        # No refresh: each get_obj is a reader transaction of its own, with
+        # a new session, so the row is read from the database anyway;
+        # refresh would read it (and its joined data) a second time.
+        return resource_objects.Resource.get_obj(cnxt, rid, fields=fields)
+
+    row = read(resource_id)
     replaced = False
     for _hop in range(MAX_REPLACEMENTS):
         if row.replaced_by is None:
             break
         try:
-            row = resource_objects.Resource.get_obj(
-                cnxt, row.replaced_by, fields=fields)
+            row = read(row.replaced_by)
         except exception.NotFound:
             break
         replaced = True

@@ -21,16 +21,26 @@ class FakeRows:
 
     def __init__(self):
         self.rows = {}
+        self.reads = []   # ('row', id) or ('stack', stack id), in order
 
-    def add(self, rid, engine_id=None, atomic_key=3, replaced_by=None):
+    def add(self, rid, engine_id=None, atomic_key=3, replaced_by=None,
+            stack_id='s1', deleted=False):
         self.rows[rid] = types.SimpleNamespace(
             id=rid, engine_id=engine_id, atomic_key=atomic_key,
-            replaced_by=replaced_by)
+            replaced_by=replaced_by, stack_id=stack_id, deleted=deleted)
 
     def get_obj(self, cnxt, rid, refresh=False, fields=None):
+        self.reads.append(('row', rid))
         if rid not in self.rows:
             raise exception.NotFound()
         return types.SimpleNamespace(**vars(self.rows[rid]))
+
+    def get_all_active_by_stack(self, cnxt, stack_id):
+        # As Heat's: every row of the stack but the DELETE COMPLETE ones.
+        self.reads.append(('stack', stack_id))
+        return {rid: types.SimpleNamespace(**vars(row))
+                for rid, row in self.rows.items()
+                if row.stack_id == stack_id and not row.deleted}
 
     def select_and_update_by_id(self, cnxt, rid, values,
                                 expected_engine_id=None, atomic_key=0):
@@ -43,7 +53,8 @@ class FakeRows:
         return True
 
 
-class WatchdogTest(base.TestCase):
+class WatchdogCase(base.TestCase):
+    """Fakes of Mistral, Heat's rows and liveness; helpers to fill them."""
 
     def setUp(self):
         super().setUp()
@@ -74,6 +85,9 @@ class WatchdogTest(base.TestCase):
         for target, attr, new in (
                 (watchdog.resource_objects.Resource, 'get_obj',
                  self.rows.get_obj),
+                (watchdog.resource_objects.Resource,
+                 'get_all_active_by_stack',
+                 self.rows.get_all_active_by_stack),
                 (watchdog.resource_objects.Resource,
                  'select_and_update_by_id',
                  self.rows.select_and_update_by_id),
@@ -123,6 +137,9 @@ class WatchdogTest(base.TestCase):
                 self.cnxt, stack_id, traversal,
                 max_concurrent=max_concurrent)
         return self.tokens[key]
+
+
+class WatchdogTest(WatchdogCase):
 
     def test_node_locked_by_a_dead_engine_is_taken_over_once(self):
         self.rows.add(1, engine_id='dead-engine')
@@ -349,6 +366,58 @@ class WatchdogTest(base.TestCase):
         self.actions.append(types.SimpleNamespace(
             id='ax-bad', input={'stack_id': 's1'}))
         self.assertEqual([], self.watchdog().scan())
+
+
+class BulkReadWatchdogTest(WatchdogTest):
+    """Every case above again, with the rows read per stack in one query."""
+
+    def setUp(self):
+        super().setUp()
+        patcher = mock.patch.object(watchdog, 'BULK_READ_MIN', 1)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+
+class ScanReadsTest(WatchdogCase):
+    """How many queries a scan makes for the resource rows."""
+
+    def test_many_nodes_of_a_stack_cost_one_query(self):
+        count = watchdog.BULK_READ_MIN
+        for rid in range(1, count + 1):
+            self.rows.add(rid, engine_id='live-engine')
+            self.action(rid)
+        self.rows.add(99, engine_id='dead-engine', stack_id='s2')
+        dog = self.watchdog()
+        self.assertEqual([], dog.scan())
+        self.assertEqual([('stack', 's1')], self.rows.reads)
+        dog.scan()    # the next scan reads the rows again
+        self.assertEqual([('stack', 's1')] * 2, self.rows.reads)
+
+    def test_a_few_nodes_are_read_one_by_one(self):
+        for rid in range(1, watchdog.BULK_READ_MIN):
+            self.rows.add(rid, engine_id='live-engine')
+            self.action(rid)
+        self.watchdog().scan()
+        self.assertEqual(
+            [('row', rid) for rid in range(1, watchdog.BULK_READ_MIN)],
+            self.rows.reads)
+
+    def test_rows_missing_from_the_query_are_read_alone(self):
+        # DELETE COMPLETE rows are not in Heat's query; a node of another
+        # stack's resource is not either. Both are judged on their row.
+        count = watchdog.BULK_READ_MIN
+        for rid in range(1, count + 1):
+            self.rows.add(rid, engine_id='live-engine')
+            self.action(rid)
+        self.rows.add(50, engine_id='dead-engine', deleted=True)
+        self.rows.add(60, engine_id='dead-engine', stack_id='s2')
+        self.action(50)
+        self.action(60)
+        adopted = self.watchdog().scan()
+        self.assertEqual([50, 60], sorted(a.request.resource_id
+                                          for a in adopted))
+        self.assertEqual([('stack', 's1'), ('row', 50), ('row', 60)],
+                         self.rows.reads)
 
 
 class PeriodicTest(base.TestCase):
