@@ -11,8 +11,11 @@ from it, and the outputs.
 """
 
 import collections
+import copy
 import inspect
 from unittest import mock
+
+import fixtures
 
 from heat.engine import node_data
 from heat.engine import resource
@@ -243,6 +246,67 @@ class EquivalenceTest(LeanTestCase):
         # Its own definition, and the resources whose snippets name it.
         self.assertEqual({'third': 1, 'joined': 1, 'repeated': 1,
                           'described': 1}, dict(parsed))
+
+
+class SharedIndexTest(LeanTestCase):
+    """Nodes of one template share the index of who refers to whom."""
+
+    def setUp(self):
+        super().setUp()
+        lean_defn._referrers_cache.clear()
+        self.addCleanup(lean_defn._referrers_cache.clear)
+        built = mock.patch.object(lean_defn, '_Referrers',
+                                  wraps=lean_defn._Referrers)
+        self.built = built.start()
+        self.addCleanup(built.stop)
+
+    @staticmethod
+    def fresh_view(stack):
+        """A node's view of ``stack``, its template decoded anew."""
+        tmpl = stack.t
+        stack.t = heat_template.Template(copy.deepcopy(tmpl.t),
+                                         files=tmpl.files, env=tmpl.env)
+        try:
+            return NodeView(stack)
+        finally:
+            stack.t = tmpl
+
+    def referring(self, view, name):
+        with lean_defn.node_scope():
+            return lean_defn.referring_names(view.defn, name)
+
+    def test_nodes_of_one_template_build_the_index_once(self):
+        stack = template_cases.load('functions')
+        first, second = self.fresh_view(stack), self.fresh_view(stack)
+        self.assertIsNot(lean_defn._raw_resources(first.defn),
+                         lean_defn._raw_resources(second.defn))
+        found = self.referring(first, 'third')
+        self.assertEqual(found, self.referring(second, 'third'))
+        self.assertIn('joined', found)
+        self.assertEqual(1, self.built.call_count)
+
+    def test_a_changed_snippet_is_indexed_anew(self):
+        stack = template_cases.load('functions')
+        before = self.fresh_view(stack)
+        self.assertNotIn('third', self.referring(before, 'first'))
+        changed = self.fresh_view(stack)
+        lean_defn._raw_resources(changed.defn)['third'].setdefault(
+            'depends_on', []).append('first')
+        self.assertIn('third', self.referring(changed, 'first'))
+        self.assertEqual(2, self.built.call_count)
+
+    def test_only_the_last_templates_are_kept(self):
+        stack = template_cases.load('functions')
+        self.useFixture(fixtures.MockPatchObject(
+            lean_defn, 'REFERRERS_CACHE_SIZE', 1))
+        views = [self.fresh_view(stack) for _ in range(3)]
+        self.referring(views[0], 'first')
+        lean_defn._raw_resources(views[1].defn)['extra'] = {
+            'type': 'OS::Heat::None'}
+        self.referring(views[1], 'first')
+        self.referring(views[2], 'first')   # evicted: built again
+        self.assertEqual(3, self.built.call_count)
+        self.assertEqual(1, len(lean_defn._referrers_cache))
 
 
 class ReferenceFilterTest(LeanTestCase):
