@@ -27,6 +27,7 @@ from heat.engine import stack as heat_stack
 from heat.objects import stack as stack_object
 
 from heat_mistral_engine.heat import node_seal
+from heat_mistral_engine.heat import stack_row
 from heat_mistral_engine import protocol
 
 
@@ -95,19 +96,31 @@ TRAVERSAL_GRAPHS = TraversalGraphs()
 
 
 class _StoredStack:
-    """The parts of a stack row the checks need, without loading the stack."""
+    """A stack's stored graph for one traversal, read only when asked.
 
-    def __init__(self, row):
-        self.id = row.id
-        self._current_deps = row.current_deps or {'edges': []}
+    ``TraversalGraphs`` asks on a cache miss only; the row is read then and
+    must still be at ``traversal`` (else ``Stale``: the graph stored now is
+    a newer traversal's).
+    """
+
+    def __init__(self, cnxt, stack_id, traversal):
+        self.id = stack_id
+        self._cnxt = cnxt
+        self._traversal = traversal
 
     @property
     def convergence_dependencies(self):
         # As Stack.convergence_dependencies, from the row alone.
+        row = stack_object.Stack.get_by_id(self._cnxt, self.id,
+                                           eager_load=False)
+        if row is None or row.current_traversal != self._traversal:
+            raise Stale('traversal %s of stack %s was superseded'
+                        % (self._traversal, self.id))
+        current_deps = row.current_deps or {'edges': []}
         from_tuple = heat_stack.ConvergenceNode.from_tuple
         return dependencies.Dependencies(edges=(
             (from_tuple(rqr), from_tuple(rqd) if rqd is not None else None)
-            for rqr, rqd in self._current_deps['edges']))
+            for rqr, rqd in current_deps['edges']))
 
 
 def node_of(request):
@@ -122,9 +135,9 @@ def admit(cnxt, request):
     :raises Refused: the stack is gone or not the user's, the traversal is
         already complete, or the node is not in the traversal's graph.
     """
-    # The row alone: the template (eager_load) is the node's to load.
-    row = stack_object.Stack.get_by_id(cnxt, request.stack_id,
-                                       eager_load=False)
+    # The columns the checks read: neither the template (the node's to
+    # load) nor the graph (kept per traversal) is decoded here.
+    row = stack_row.traversal_state(cnxt, request.stack_id)
     if row is None:
         raise Refused('stack %s does not exist' % request.stack_id)
     if row.current_traversal != request.traversal:
@@ -134,7 +147,9 @@ def admit(cnxt, request):
     if row.status == heat_stack.Stack.COMPLETE:
         raise Refused('traversal %s of stack %s is already complete'
                       % (request.traversal, request.stack_id))
-    graph = TRAVERSAL_GRAPHS.of(_StoredStack(row), request.traversal)
+    graph = TRAVERSAL_GRAPHS.of(
+        _StoredStack(cnxt, request.stack_id, request.traversal),
+        request.traversal)
     if node_of(request) not in graph:
         raise Refused('resource %s (%s) is not a node of traversal %s of '
                       'stack %s' % (request.resource_id,

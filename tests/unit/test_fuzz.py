@@ -121,6 +121,7 @@ class EndpointFuzzTest(base.TestCase):
         for target, name in (
                 (node_runner.heat_stack.Stack, 'load'),
                 (node_runner.node_guard.stack_object.Stack, 'get_by_id'),
+                (node_runner.node_guard.stack_row, 'traversal_state'),
                 (node_runner.node_claims.sync_point_object.SyncPoint,
                  'create'),
                 (node_runner.check_resource, 'load_resource'),

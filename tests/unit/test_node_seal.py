@@ -126,9 +126,20 @@ class OpenPredecessorsTest(base.TestCase):
 
 class AdmitTest(base.TestCase):
 
+    def setUp(self):
+        super().setUp()
+        # Each test with graphs of its own (they are kept per traversal).
+        patcher = mock.patch.object(node_guard, 'TRAVERSAL_GRAPHS',
+                                    node_guard.TraversalGraphs())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
     def admit(self, row, req=None):
-        with mock.patch.object(node_guard.stack_object.Stack, 'get_by_id',
-                               return_value=row):
+        # The lean read and, for the graph, Heat's whole row.
+        with mock.patch.object(node_guard.stack_row, 'traversal_state',
+                               return_value=row), \
+                mock.patch.object(node_guard.stack_object.Stack,
+                                  'get_by_id', return_value=row):
             return node_guard.admit('ctx', req or request())
 
     def row(self, **kw):
@@ -158,3 +169,21 @@ class AdmitTest(base.TestCase):
         self.assertRaises(node_guard.Refused, self.admit,
                           self.row(id='stack-admit-3'),
                           request(rid=4, is_update=False))
+
+    def test_the_graph_is_read_once_and_only_for_its_traversal(self):
+        row = self.row(id='stack-admit-4')
+        with mock.patch.object(node_guard.stack_row, 'traversal_state',
+                               return_value=row), \
+                mock.patch.object(node_guard.stack_object.Stack,
+                                  'get_by_id') as whole_row:
+            # The traversal moved on between the two reads: the graph
+            # stored now is the newer one's, and is not taken.
+            whole_row.return_value = self.row(id='stack-admit-4',
+                                              current_traversal='newer')
+            self.assertRaises(node_guard.Stale, node_guard.admit, 'ctx',
+                              request())
+            whole_row.return_value = row
+            node_guard.admit('ctx', request())
+            node_guard.admit('ctx', request(rid=3))
+        # Once for the refused graph, once for the one kept.
+        self.assertEqual(2, whole_row.call_count)
