@@ -47,7 +47,6 @@ alone with a warning. ``[mistral_scheduler] lean_node_definitions`` turns
 it off.
 """
 
-import collections
 import contextlib
 import inspect
 import itertools
@@ -63,6 +62,8 @@ from heat.engine import service
 from heat.engine import stk_defn
 from oslo_log import log as logging
 import pbr.version
+
+from heat_mistral_engine.heat import bounded_cache
 
 LOG = logging.getLogger(__name__)
 
@@ -362,8 +363,7 @@ class _Referrers:
 
 # Indexes of the resources maps of the last templates seen, by their text.
 REFERRERS_CACHE_SIZE = 16
-_referrers_cache = collections.OrderedDict()
-_referrers_lock = threading.Lock()
+_referrers_cache = bounded_cache.BoundedCache(REFERRERS_CACHE_SIZE)
 
 
 def referrers_of(tmpl, raw):
@@ -381,18 +381,8 @@ def referrers_of(tmpl, raw):
     cls = type(tmpl)
     if tmpl.functions is not cls.functions:
         return _Referrers(tmpl.functions, raw)
-    key = (cls, repr(raw))
-    with _referrers_lock:
-        found = _referrers_cache.get(key)
-        if found is not None:
-            _referrers_cache.move_to_end(key)
-            return found
-    built = _Referrers(tmpl.functions, raw)
-    with _referrers_lock:
-        _referrers_cache[key] = built
-        while len(_referrers_cache) > REFERRERS_CACHE_SIZE:
-            _referrers_cache.popitem(last=False)
-    return built
+    return _referrers_cache.get_or_build(
+        (cls, repr(raw)), lambda: _Referrers(tmpl.functions, raw))
 
 
 def _names_no_resource(func):

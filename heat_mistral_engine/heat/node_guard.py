@@ -19,13 +19,11 @@ traversal, and carries the user's context), a request is admitted only if
 engine worker, for these checks and for the stack's completion.
 """
 
-import collections
-import threading
-
 from heat.engine import dependencies
 from heat.engine import stack as heat_stack
 from heat.objects import stack as stack_object
 
+from heat_mistral_engine.heat import bounded_cache
 from heat_mistral_engine.heat import node_seal
 from heat_mistral_engine.heat import stack_row
 from heat_mistral_engine import protocol
@@ -68,9 +66,7 @@ class TraversalGraphs:
     """
 
     def __init__(self, size=64):
-        self._size = size
-        self._cache = collections.OrderedDict()
-        self._lock = threading.Lock()
+        self._cache = bounded_cache.BoundedCache(size)
 
     def of(self, stack, traversal):
         """The TraversalGraph of ``stack`` for ``traversal``.
@@ -78,18 +74,9 @@ class TraversalGraphs:
         ``stack`` has ``id`` and ``convergence_dependencies``, those of
         ``traversal``.
         """
-        key = (stack.id, traversal)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
-        found = TraversalGraph(stack.convergence_dependencies)
-        with self._lock:
-            self._cache[key] = found
-            while len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return found
+        return self._cache.get_or_build(
+            (stack.id, traversal),
+            lambda: TraversalGraph(stack.convergence_dependencies))
 
 
 TRAVERSAL_GRAPHS = TraversalGraphs()

@@ -23,6 +23,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import stk_defn
 from heat.engine import template as heat_template
 
+from heat_mistral_engine.heat import bounded_cache
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import node_runner
 from tests.unit import base
@@ -298,7 +299,7 @@ class SharedIndexTest(LeanTestCase):
     def test_only_the_last_templates_are_kept(self):
         stack = template_cases.load('functions')
         self.useFixture(fixtures.MockPatchObject(
-            lean_defn, 'REFERRERS_CACHE_SIZE', 1))
+            lean_defn, '_referrers_cache', bounded_cache.BoundedCache(1)))
         views = [self.fresh_view(stack) for _ in range(3)]
         self.referring(views[0], 'first')
         lean_defn._raw_resources(views[1].defn)['extra'] = {
