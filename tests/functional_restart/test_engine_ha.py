@@ -95,17 +95,37 @@ class EngineHATest(base.FunctionalTest):
                            'all nodes ran in %s' % list(per_engine))
         self.assertEqual(SIZE, sum(len(n) for n in per_engine.values()))
 
+    def in_progress(self, stack_id, names):
+        """The resources of ``names`` now CREATE_IN_PROGRESS.
+
+        Heat sets that state under the row's lock (engine_id), so these are
+        the creates some engine holds; a node that logged its start but has
+        not locked its row yet is still INIT_COMPLETE.
+        """
+        return {name for name, rsrc in self.resources(stack_id).items()
+                if name in names
+                and rsrc.resource_status == 'CREATE_IN_PROGRESS'}
+
     def test_kill_engine_mid_create_completes_within_bound(self):
         slow_secs = 40
         stack = self.big_stack(slow_secs)
         slow = {'r%d' % i for i in range(SLOW)}
         per_engine = self.wait_started(stack.id, slow, SLOW)
         self.assertGreater(len(per_engine), 1)
+        # Kill only once every slow create holds its row: a node killed
+        # between its "started" line and its lock is re-run as lost, not
+        # replaced, and would blur what this test checks.
+        self.assertTrue(
+            faults.wait_until(
+                lambda: self.in_progress(stack.id, slow) == slow, 60, 0.5),
+            'slow creates never all held their rows')
         victim = max(per_engine, key=lambda e: len(per_engine[e] & slow))
         faults.kill_engine(victim)
         killed = time.time()
         # Read after the kill: the victim may have started more nodes
-        # between the count above and its death.
+        # between the count above and its death. Of those, the slow ones
+        # were locked by it (all slow rows were IN_PROGRESS before the
+        # kill, and a slow create outlasts this test's reads).
         held = faults.nodes_started_per_engine(stack.id)[victim]
 
         final = faults.wait_for(self.heat, stack.id, bound(slow_secs) + 60)
