@@ -71,6 +71,16 @@ OPTS = [
                      'same way: 0.13 s of heat-engine CPU instead of 0.9 s '
                      'for 500 resources. Set to false to use Heat\'s own '
                      'parsing everywhere.'),
+    cfg.BoolOpt('share_decoded_stacks', default=True,
+                help='When resource nodes run for Mistral, decode each '
+                     'stack\'s template and dependency graph once per '
+                     'engine worker and traversal and let its nodes share '
+                     'them (read-only), instead of decoding both for every '
+                     'node as Heat does. For 1000 resources that is about '
+                     '220 KB of JSON per node, and the copies held by '
+                     'nodes running together made Python\'s garbage '
+                     'collector cost about a third of heat-engine\'s CPU. '
+                     'Set to false to let every node decode its own.'),
     cfg.IntOpt('max_concurrent_resources', default=0, min=0,
                help='Most resource actions (create, update, delete) one '
                     'stack traversal runs at once, across all '

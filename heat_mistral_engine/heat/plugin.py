@@ -43,6 +43,8 @@ def install(conf=cfg.CONF):
     hooks.install()
     from heat_mistral_engine.heat import lean_defn
     lean_defn.install(conf)
+    from heat_mistral_engine.heat import shared_stack_json
+    shared_stack_json.install(conf)
     from heat_mistral_engine.heat import remote_stack_link
     remote_stack_link.install()
     if problems:

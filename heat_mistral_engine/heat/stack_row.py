@@ -8,6 +8,11 @@ is built once per traversal and engine worker (``TraversalGraphs``).
 ``traversal_state`` reads only the columns the check needs, with Heat's own
 database session and model, and the visibility of Heat's ``stack_get``.
 
+``shared_row`` reads the whole row as Heat's ``stack_get`` does (with its
+template), but takes the two large JSON texts (the graph and the template)
+undecoded and lets the caller decode them (``shared_stack_json`` shares
+one decoded value per text among the nodes of an engine worker).
+
 Heat's model is private: the columns read here are checked when this module
 is imported (``columns_problem``); if one is missing, Heat's
 ``Stack.get_by_id`` is used instead, with a warning.
@@ -19,6 +24,7 @@ from heat.db import api as db_api
 from heat.db import models
 from heat.objects import stack as stack_object
 from oslo_log import log as logging
+import sqlalchemy
 from sqlalchemy import orm
 
 LOG = logging.getLogger(__name__)
@@ -36,19 +42,26 @@ class StackState:
     status: str
 
 
+# Read as text by shared_row: (model, JSON column).
+JSON_TEXTS = ((models.Stack, 'current_deps'), (models.Stack, 'raw_template'),
+              (models.RawTemplate, 'template'))
+
+
 def columns_problem():
     """Why Heat's stack model cannot be read here, or None."""
-    missing = [name for name in COLUMNS
-               if not hasattr(models.Stack, name)]
+    missing = ['%s.%s' % (model.__name__, name)
+               for model, name in [(models.Stack, c) for c in COLUMNS]
+               + list(JSON_TEXTS)
+               if not hasattr(model, name)]
     if missing:
-        return 'heat.db.models.Stack has no %s' % ', '.join(missing)
+        return 'heat.db.models has no %s' % ', '.join(missing)
     return None
 
 
 _PROBLEM = columns_problem()
 if _PROBLEM:
-    LOG.warning('heat-mistral-engine reads whole stack rows in node '
-                'admission (%s)', _PROBLEM)
+    LOG.warning('heat-mistral-engine reads stack rows with Heat\'s '
+                'stack_get in node admission and loads (%s)', _PROBLEM)
 
 
 def traversal_state(cnxt, stack_id):
@@ -66,13 +79,62 @@ def traversal_state(cnxt, stack_id):
     return _read(cnxt, stack_id)
 
 
+def shared_row(cnxt, stack_id, decode, show_deleted=False):
+    """The stack's row and template as Heat's ``stack_get`` gives them.
+
+    Same visibility and deleted-row rule as ``stack_get``; None where it
+    finds none. The row's ``current_deps`` and its template's ``template``
+    are ``decode(text)`` of the stored JSON texts instead of Heat's own
+    decoding; every other column is Heat's. Without the expected columns
+    (``columns_problem``), Heat's ``stack_get`` itself.
+    """
+    if _PROBLEM:
+        return db_api.stack_get(cnxt, stack_id, show_deleted=show_deleted)
+    return _read_shared(cnxt, stack_id, decode, show_deleted)
+
+
+def _visible(cnxt, row, show_deleted=False):
+    """Heat's ``stack_get`` rule: may ``cnxt`` read ``row``?"""
+    if row is None:
+        return False
+    if row.deleted_at is not None and not (show_deleted or
+                                           cnxt.show_deleted):
+        return False
+    return cnxt.is_admin or cnxt.project_id in (row.tenant,
+                                                row.stack_user_project_id)
+
+
 @db_api.context_manager.reader
 def _read(cnxt, stack_id):
     row = cnxt.session.get(models.Stack, stack_id, options=[orm.load_only(
         *(getattr(models.Stack, name) for name in COLUMNS))])
-    if row is None or row.deleted_at is not None and not cnxt.show_deleted:
-        return None
-    if (not cnxt.is_admin and cnxt.project_id not in (
-            row.tenant, row.stack_user_project_id)):
+    if not _visible(cnxt, row):
         return None
     return StackState(row.id, row.current_traversal, row.status)
+
+
+@db_api.context_manager.reader
+def _read_shared(cnxt, stack_id, decode, show_deleted):
+    deps_text = sqlalchemy.type_coerce(models.Stack.current_deps,
+                                       sqlalchemy.Text)
+    template_text = sqlalchemy.type_coerce(models.RawTemplate.template,
+                                           sqlalchemy.Text)
+    found = cnxt.session.query(
+        models.Stack, deps_text, template_text,
+    ).outerjoin(models.Stack.raw_template).options(
+        orm.defer(models.Stack.current_deps),
+        orm.contains_eager(models.Stack.raw_template).defer(
+            models.RawTemplate.template),
+    ).filter(models.Stack.id == stack_id).first()
+    if found is None:
+        return None
+    row, deps, template = found
+    if not _visible(cnxt, row, show_deleted):
+        return None
+    # Set as loaded, not as changed: Heat reads them from the instance's
+    # __dict__ (Stack._from_db_object) and nothing is written back.
+    orm.attributes.set_committed_value(row, 'current_deps', decode(deps))
+    if row.raw_template is not None:
+        orm.attributes.set_committed_value(row.raw_template, 'template',
+                                           decode(template))
+    return row

@@ -1,0 +1,93 @@
+"""Decoded JSON that many readers share and none may change (pure).
+
+Nodes of one traversal running in an engine worker each decode the same
+large JSON texts (their stack's template and graph). ``SharedJson.decode``
+decodes each distinct text once and hands every caller the same value,
+made of ``FrozenDict`` and ``FrozenList``: they are ``dict`` and ``list``
+to every reader (isinstance, json.dumps, equality), but any change raises
+``TypeError`` instead of silently altering what other callers see.
+``copy.deepcopy`` and ``copy.copy`` give ordinary, changeable dicts and
+lists.
+
+The key is the exact text, so a changed row is a new entry: no rule about
+when a row may change is needed.
+"""
+
+import copy
+import json
+
+from heat_mistral_engine.heat import bounded_cache
+
+
+def _refuse(self, *args, **kwargs):
+    raise TypeError('%s is shared by every node of a stack and cannot be '
+                    'changed; copy it first' % type(self).__name__)
+
+
+class FrozenDict(dict):
+    """A dict whose contents cannot change."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = clear = pop = popitem = _refuse
+    setdefault = update = __ior__ = _refuse
+
+    def __copy__(self):
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        return {copy.deepcopy(k, memo): copy.deepcopy(v, memo)
+                for k, v in self.items()}
+
+    def __reduce__(self):
+        return (dict, (dict(self),))
+
+
+class FrozenList(list):
+    """A list whose contents cannot change."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = append = extend = insert = _refuse
+    pop = remove = clear = sort = reverse = __iadd__ = __imul__ = _refuse
+
+    def __copy__(self):
+        return list(self)
+
+    def __deepcopy__(self, memo):
+        return [copy.deepcopy(v, memo) for v in self]
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+def freeze(value):
+    """``value`` (decoded JSON) with every dict and list made frozen."""
+    if isinstance(value, dict):
+        return FrozenDict((k, freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return FrozenList(freeze(v) for v in value)
+    return value
+
+
+def thaw(value):
+    """An ordinary, changeable copy of frozen (or any) decoded JSON."""
+    return copy.deepcopy(value)
+
+
+class SharedJson:
+    """Decodes JSON texts, once per distinct text among the last ``size``."""
+
+    def __init__(self, size):
+        self._cache = bounded_cache.BoundedCache(size)
+
+    def decode(self, text):
+        """The frozen value of ``text`` (None stays None)."""
+        if text is None:
+            return None
+        return self._cache.get_or_build(
+            text, lambda: freeze(json.loads(text)))
+
+    def clear(self):
+        self._cache.clear()
+
+    def __len__(self):
+        return len(self._cache)

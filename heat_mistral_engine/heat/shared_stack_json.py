@@ -1,0 +1,120 @@
+"""Nodes share their stack's decoded template and graph (inside heat-engine).
+
+Every node loads its stack afresh (Heat's ``Resource.load`` calls
+``Stack.load``, which reads the row with ``Stack.get_by_id``), and Heat
+decodes the row's graph (``current_deps``) and its template's JSON for each
+node: about 220 KB for a stack of 1000 resources in 10 layers. Worse than
+the decoding, an engine worker runs up to 64 nodes at once, each holding its
+own decoded copy (tens of thousands of objects), and Python's garbage
+collector scans all of them again and again: in a py-spy profile of a
+``layered1000`` create, 35% of heat-engine's CPU was under that decoding.
+
+Inside a node (``lean_defn.node_scope``, which also covers Heat's
+``show_stack``), ``Stack.get_by_id`` here reads the same row with the same
+visibility (``stack_row.shared_row``) and decodes each distinct JSON text
+once per engine worker (``frozen_json.SharedJson``): the nodes of a
+traversal share one graph and one template. The shared values are frozen
+(``frozen_json``): code that tried to change them would raise instead of
+changing what other nodes see; none of Heat's node path does (it changes
+templates only on legacy updates and when storing a new one, which copy).
+Keyed by the exact text, a changed row is simply a new entry.
+
+Heat's private API is touched in this module only: ``install`` checks the
+Heat version and the replaced method's parameters and otherwise leaves Heat
+alone with a warning. ``[mistral_scheduler] share_decoded_stacks`` turns it
+off.
+"""
+
+import inspect
+
+from heat.objects import stack as stack_object
+from oslo_log import log as logging
+import pbr.version
+
+from heat_mistral_engine.heat import frozen_json
+from heat_mistral_engine.heat import lean_defn
+from heat_mistral_engine.heat import stack_row
+
+LOG = logging.getLogger(__name__)
+
+SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
+EXPECTED_PARAMS = ('context', 'stack_id', 'kwargs')
+# Distinct JSON texts kept per engine worker: a graph and a template per
+# traversal of each stack running there.
+SIZE = 16
+SHARED = frozen_json.SharedJson(SIZE)
+
+_ORIGINAL = []
+
+
+class IncompatibleHeat(RuntimeError):
+    pass
+
+
+def check_heat():
+    """Raise IncompatibleHeat unless Heat is what this module was read on."""
+    version = pbr.version.VersionInfo('openstack-heat').semantic_version()
+    low, high = SUPPORTED_HEAT
+    if not (low <= tuple(version.version_tuple()[:2]) < high):
+        raise IncompatibleHeat(
+            'shared stack JSON supports openstack-heat >= %d.%d, < %d.%d; '
+            'found %s' % (low + high + (version.release_string(),)))
+    params = tuple(inspect.signature(stack_object.Stack.get_by_id).parameters)
+    if params != EXPECTED_PARAMS:
+        raise IncompatibleHeat('heat.objects.stack.Stack.get_by_id%s does not '
+                               'match the expected parameters %s'
+                               % (params, EXPECTED_PARAMS))
+    if not hasattr(stack_object.Stack, '_from_db_object'):
+        raise IncompatibleHeat('heat.objects.stack.Stack has no '
+                               '_from_db_object')
+    problem = stack_row.columns_problem()
+    if problem:
+        raise IncompatibleHeat(problem)
+
+
+def install(conf):
+    """Share decoded stacks among nodes, if heat.conf allows it.
+
+    Returns True when installed. Idempotent. With ``[mistral_scheduler]
+    share_decoded_stacks = false``, or on an unexpected Heat (logged as a
+    warning), Heat is left alone and False is returned.
+    """
+    if not conf.mistral_scheduler.share_decoded_stacks:
+        LOG.info('[mistral_scheduler] share_decoded_stacks is false: each '
+                 'node decodes its stack\'s template and graph, as Heat '
+                 'does.')
+        return False
+    if installed():
+        return True
+    try:
+        check_heat()
+    except IncompatibleHeat as exc:
+        LOG.warning('Nodes decode their stack\'s template and graph each, '
+                    'as Heat does: %s', exc)
+        return False
+    _ORIGINAL.append(stack_object.Stack.__dict__['get_by_id'])
+    stack_object.Stack.get_by_id = classmethod(_get_by_id)
+    return True
+
+
+def installed():
+    return bool(_ORIGINAL)
+
+
+def uninstall():
+    """Put Heat's method back and forget the shared values (for tests)."""
+    if _ORIGINAL:
+        stack_object.Stack.get_by_id = _ORIGINAL.pop()
+    SHARED.clear()
+
+
+def _get_by_id(cls, context, stack_id, **kwargs):
+    """Heat's ``Stack.get_by_id``; in a node, with shared decoded JSON."""
+    if not lean_defn.in_node_scope() or set(kwargs) - {'show_deleted'}:
+        return _ORIGINAL[0].__func__(cls, context, stack_id, **kwargs)
+    db_stack = stack_row.shared_row(
+        context, stack_id, SHARED.decode,
+        show_deleted=kwargs.get('show_deleted', False))
+    if db_stack is None:
+        return None
+    return cls._from_db_object(context, cls(context), db_stack)

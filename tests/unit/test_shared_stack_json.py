@@ -1,0 +1,154 @@
+"""shared_stack_json: nodes read Heat's stack rows, sharing decoded JSON.
+
+On Heat's own test database (sqlite), with Heat's models and session.
+"""
+
+import fixtures
+from heat.engine import resources
+from heat.engine import stack as heat_stack
+from heat.engine import template as heat_template
+from heat.objects import raw_template as raw_template_object
+from heat.objects import stack as stack_object
+from heat.tests import utils as heat_test_utils
+
+from heat_mistral_engine.heat import frozen_json
+from heat_mistral_engine.heat import lean_defn
+from heat_mistral_engine.heat import shared_stack_json
+from heat_mistral_engine.heat import stack_row
+from tests.unit import base
+
+TEMPLATE = {'heat_template_version': '2021-04-16', 'resources': {
+    'a': {'type': 'OS::Heat::None'},
+    'b': {'type': 'OS::Heat::None', 'properties': {
+        'x': {'get_attr': ['a', 'y']}}}}}
+
+
+class SharedStackJsonTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        resources.initialise()   # Heat's plugins and their options, once
+        self.conf.config(
+            keystone_backend='heat.engine.clients.os.keystone.'
+                             'fake_keystoneclient.FakeKeystoneClient')
+        heat_test_utils.setup_dummy_db()
+        self.addCleanup(heat_test_utils.reset_dummy_db)
+        self.ctx = heat_test_utils.dummy_context()
+        self.stack = heat_stack.Stack(
+            self.ctx, 'shared-json', heat_template.Template(TEMPLATE),
+            convergence=True, status='IN_PROGRESS', action='CREATE',
+            stack_user_project_id='stack-user-project',
+            current_deps={'edges': [[[1, True], [2, True]],
+                                    [[2, True], None]]})
+        self.stack.store()
+        self.assertTrue(shared_stack_json.install(self.conf.conf))
+        self.addCleanup(shared_stack_json.uninstall)
+
+    def get(self, cnxt=None, **kwargs):
+        return stack_object.Stack.get_by_id(cnxt or self.ctx, self.stack.id,
+                                            **kwargs)
+
+    def in_node(self, cnxt=None, **kwargs):
+        with lean_defn.node_scope():
+            return self.get(cnxt, **kwargs)
+
+    def context(self, project_id, is_admin=False):
+        return heat_test_utils.dummy_context(tenant_id=project_id,
+                                             is_admin=is_admin)
+
+    def test_a_node_reads_what_heat_reads(self):
+        heat_s = self.get()
+        shared = self.in_node()
+        for field in heat_s.fields:
+            if field != 'raw_template_obj':
+                self.assertEqual(heat_s[field], shared[field], field)
+        for field in heat_s.raw_template.fields:
+            self.assertEqual(heat_s.raw_template[field],
+                             shared.raw_template[field], field)
+        self.assertEqual(TEMPLATE, shared.raw_template.template)
+
+    def test_nodes_share_one_frozen_value_per_text(self):
+        first, second = self.in_node(), self.in_node()
+        self.assertIs(first.current_deps, second.current_deps)
+        self.assertIs(first.raw_template.template,
+                      second.raw_template.template)
+        self.assertIsInstance(first.raw_template.template,
+                              frozen_json.FrozenDict)
+        self.assertRaises(TypeError,
+                          first.raw_template.template['resources'].pop, 'a')
+        # Outside a node, Heat's own read: a value of its own, changeable.
+        heat_s = self.get()
+        self.assertIsNot(first.current_deps, heat_s.current_deps)
+        self.assertIs(dict, type(heat_s.raw_template.template))
+
+    def test_a_stack_loaded_in_a_node_is_heat_s_stack(self):
+        with lean_defn.node_scope():
+            loaded = heat_stack.Stack.load(self.ctx, stack_id=self.stack.id)
+            self.assertEqual({'a', 'b'}, set(loaded.t[loaded.t.RESOURCES]))
+            self.assertEqual(self.stack.current_deps, loaded.current_deps)
+            self.assertEqual(
+                set(self.stack.convergence_dependencies.graph()),
+                set(loaded.convergence_dependencies.graph()))
+            b_defn = loaded.defn.resource_definition('b')
+            self.assertEqual({'a'}, b_defn.required_resource_names())
+
+    def test_a_changed_row_is_read_again(self):
+        before = self.in_node()
+        changed = dict(TEMPLATE, description='changed')
+        raw_template_object.RawTemplate.update_by_id(
+            self.ctx, self.stack.t.id, {'template': changed})
+        stack_object.Stack.update_by_id(
+            self.ctx, self.stack.id, {'current_deps': {'edges': []}})
+        after = self.in_node()
+        self.assertEqual(changed, after.raw_template.template)
+        self.assertEqual({'edges': []}, after.current_deps)
+        self.assertNotEqual(before.current_deps, after.current_deps)
+
+    def test_visible_as_to_heat_s_stack_get(self):
+        for cnxt, visible in (
+                (self.context('another-project'), False),
+                (self.context('another-project', is_admin=True), True),
+                (self.context('stack-user-project'), True),
+                (self.context(self.ctx.project_id), True)):
+            self.assertEqual(visible, self.get(cnxt) is not None)
+            self.assertEqual(visible, self.in_node(cnxt) is not None)
+
+    def test_deleted_stack_as_to_heat_s_stack_get(self):
+        stack_object.Stack.delete(self.ctx, self.stack.id)
+        self.assertIsNone(self.in_node())
+        self.assertIsNone(self.get())
+        self.assertIsNotNone(self.in_node(show_deleted=True))
+        self.assertIsNone(stack_object.Stack.get_by_id(self.ctx, 'no-such'))
+        with lean_defn.node_scope():
+            self.assertIsNone(
+                stack_object.Stack.get_by_id(self.ctx, 'no-such'))
+
+    def test_other_arguments_take_heat_s_read(self):
+        shared = self.in_node()
+        lazy = self.in_node(eager_load=False)
+        self.assertIsNot(shared.current_deps, lazy.current_deps)
+        self.assertEqual(shared.current_deps, lazy.current_deps)
+
+    def test_a_missing_column_takes_heat_s_read(self):
+        self.useFixture(fixtures.MockPatchObject(
+            stack_row, '_PROBLEM', 'heat.db.models has no Stack.status'))
+        shared = self.in_node()
+        self.assertIs(dict, type(shared.raw_template.template))
+        self.assertEqual(TEMPLATE, shared.raw_template.template)
+
+    def test_uninstall_and_option_off_leave_heat_alone(self):
+        original = stack_object.Stack.__dict__['get_by_id']
+        shared_stack_json.uninstall()
+        self.assertIsNot(original, stack_object.Stack.__dict__['get_by_id'])
+        self.assertIs(dict, type(self.in_node().raw_template.template))
+        self.conf.config(share_decoded_stacks=False,
+                         group='mistral_scheduler')
+        self.assertFalse(shared_stack_json.install(self.conf.conf))
+        self.assertFalse(shared_stack_json.installed())
+
+    def test_an_unexpected_heat_is_left_alone(self):
+        shared_stack_json.uninstall()
+        self.useFixture(fixtures.MockPatchObject(
+            shared_stack_json, 'EXPECTED_PARAMS', ('cls', 'stack_id')))
+        self.assertFalse(shared_stack_json.install(self.conf.conf))
+        self.assertFalse(shared_stack_json.installed())
