@@ -13,11 +13,18 @@ Inside a node (``lean_defn.node_scope``, which also covers Heat's
 ``show_stack``), ``Stack.get_by_id`` here reads the same row with the same
 visibility (``stack_row.shared_row``) and decodes each distinct JSON text
 once per engine worker (``frozen_json.SharedJson``): the nodes of a
-traversal share one graph and one template. The shared values are frozen
-(``frozen_json``): code that tried to change them would raise instead of
-changing what other nodes see; none of Heat's node path does (it changes
-templates only on legacy updates and when storing a new one, which copy).
-Keyed by the exact text, a changed row is simply a new entry.
+traversal share one graph and one template's sections. The shared values
+are frozen (``frozen_json``): code that tried to change them would raise
+instead of changing what other nodes see. One Heat method writes into a
+template's sections when asked to: ``param_schemata(param_defaults)``
+puts the defaults into the parameters section (in Heat 27 only
+``TemplateResource`` asks, on a provider template it parses itself), and
+``add_resource``, ``remove_resource`` and ``merge_snippets`` change the
+other sections in legacy updates, outside nodes. As a precaution each node
+gets a template of its own at the top level, with a parameters section of
+its own (``node_template``), and shares the rest (resources, outputs,
+conditions...). Keyed by the exact text, a changed row is simply a new
+entry.
 
 Heat's private API is touched in this module only: ``install`` checks the
 Heat version and the replaced method's parameters and otherwise leaves Heat
@@ -43,6 +50,8 @@ EXPECTED_PARAMS = ('context', 'stack_id', 'kwargs')
 # traversal of each stack running there.
 SIZE = 16
 SHARED = frozen_json.SharedJson(SIZE)
+# Template sections Heat changes on load (HOT, CFN): copied for each node.
+PER_NODE_SECTIONS = ('parameters', 'Parameters')
 
 _ORIGINAL = []
 
@@ -108,12 +117,29 @@ def uninstall():
     SHARED.clear()
 
 
+def node_template(text):
+    """A node's own template: its sections shared, except the parameters.
+
+    The top level is a new dict; the sections in ``PER_NODE_SECTIONS`` are
+    ordinary copies; every other section is the frozen value shared by all
+    nodes that read the same text.
+    """
+    shared = SHARED.decode(text)
+    if not isinstance(shared, dict):
+        return shared
+    own = dict(shared)
+    for section in PER_NODE_SECTIONS:
+        if section in own:
+            own[section] = frozen_json.thaw(own[section])
+    return own
+
+
 def _get_by_id(cls, context, stack_id, **kwargs):
     """Heat's ``Stack.get_by_id``; in a node, with shared decoded JSON."""
     if not lean_defn.in_node_scope() or set(kwargs) - {'show_deleted'}:
         return _ORIGINAL[0].__func__(cls, context, stack_id, **kwargs)
     db_stack = stack_row.shared_row(
-        context, stack_id, SHARED.decode,
+        context, stack_id, SHARED.decode, node_template,
         show_deleted=kwargs.get('show_deleted', False))
     if db_stack is None:
         return None

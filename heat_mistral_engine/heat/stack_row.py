@@ -11,7 +11,7 @@ database session and model, and the visibility of Heat's ``stack_get``.
 ``shared_row`` reads the whole row as Heat's ``stack_get`` does (with its
 template), but takes the two large JSON texts (the graph and the template)
 undecoded and lets the caller decode them (``shared_stack_json`` shares
-one decoded value per text among the nodes of an engine worker).
+decoded values among the nodes of an engine worker).
 
 Heat's model is private: the columns read here are checked when this module
 is imported (``columns_problem``); if one is missing, Heat's
@@ -79,18 +79,21 @@ def traversal_state(cnxt, stack_id):
     return _read(cnxt, stack_id)
 
 
-def shared_row(cnxt, stack_id, decode, show_deleted=False):
+def shared_row(cnxt, stack_id, decode_graph, decode_template,
+               show_deleted=False):
     """The stack's row and template as Heat's ``stack_get`` gives them.
 
     Same visibility and deleted-row rule as ``stack_get``; None where it
-    finds none. The row's ``current_deps`` and its template's ``template``
-    are ``decode(text)`` of the stored JSON texts instead of Heat's own
-    decoding; every other column is Heat's. Without the expected columns
-    (``columns_problem``), Heat's ``stack_get`` itself.
+    finds none. The row's ``current_deps`` is ``decode_graph(text)`` and
+    its template's ``template`` is ``decode_template(text)`` of the stored
+    JSON texts, instead of Heat's own decoding; every other column is
+    Heat's. Without the expected columns (``columns_problem``), Heat's
+    ``stack_get`` itself.
     """
     if _PROBLEM:
         return db_api.stack_get(cnxt, stack_id, show_deleted=show_deleted)
-    return _read_shared(cnxt, stack_id, decode, show_deleted)
+    return _read_shared(cnxt, stack_id, decode_graph, decode_template,
+                        show_deleted)
 
 
 def _visible(cnxt, row, show_deleted=False):
@@ -114,7 +117,8 @@ def _read(cnxt, stack_id):
 
 
 @db_api.context_manager.reader
-def _read_shared(cnxt, stack_id, decode, show_deleted):
+def _read_shared(cnxt, stack_id, decode_graph, decode_template,
+                 show_deleted):
     deps_text = sqlalchemy.type_coerce(models.Stack.current_deps,
                                        sqlalchemy.Text)
     template_text = sqlalchemy.type_coerce(models.RawTemplate.template,
@@ -133,8 +137,9 @@ def _read_shared(cnxt, stack_id, decode, show_deleted):
         return None
     # Set as loaded, not as changed: Heat reads them from the instance's
     # __dict__ (Stack._from_db_object) and nothing is written back.
-    orm.attributes.set_committed_value(row, 'current_deps', decode(deps))
+    orm.attributes.set_committed_value(row, 'current_deps',
+                                       decode_graph(deps))
     if row.raw_template is not None:
         orm.attributes.set_committed_value(row.raw_template, 'template',
-                                           decode(template))
+                                           decode_template(template))
     return row

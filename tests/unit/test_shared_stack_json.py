@@ -3,7 +3,10 @@
 On Heat's own test database (sqlite), with Heat's models and session.
 """
 
+import json
+
 import fixtures
+from heat.engine import environment
 from heat.engine import resources
 from heat.engine import stack as heat_stack
 from heat.engine import template as heat_template
@@ -70,16 +73,56 @@ class SharedStackJsonTest(base.TestCase):
     def test_nodes_share_one_frozen_value_per_text(self):
         first, second = self.in_node(), self.in_node()
         self.assertIs(first.current_deps, second.current_deps)
-        self.assertIs(first.raw_template.template,
-                      second.raw_template.template)
-        self.assertIsInstance(first.raw_template.template,
-                              frozen_json.FrozenDict)
-        self.assertRaises(TypeError,
-                          first.raw_template.template['resources'].pop, 'a')
+        resources_1 = first.raw_template.template['resources']
+        self.assertIs(resources_1, second.raw_template.template['resources'])
+        self.assertIsInstance(resources_1, frozen_json.FrozenDict)
+        self.assertRaises(TypeError, resources_1.pop, 'a')
+        self.assertRaises(TypeError, resources_1['b']['properties'].clear)
+        # The top level is each node's own.
+        self.assertIsNot(first.raw_template.template,
+                         second.raw_template.template)
+        first.raw_template.template['outputs'] = {}
+        self.assertNotIn('outputs', second.raw_template.template)
         # Outside a node, Heat's own read: a value of its own, changeable.
         heat_s = self.get()
         self.assertIsNot(first.current_deps, heat_s.current_deps)
-        self.assertIs(dict, type(heat_s.raw_template.template))
+        self.assertIs(dict, type(heat_s.raw_template.template['resources']))
+
+    def test_parameter_defaults_stay_with_their_stack(self):
+        """Stacks made from one template text share its decoded sections.
+
+        Each node's parameters section is its own: each stack sees its own
+        environment's defaults, and Heat's param_schemata(param_defaults),
+        which writes them into the template, neither raises nor changes
+        what other nodes read.
+        """
+        template = dict(TEMPLATE, parameters={
+            'p': {'type': 'string', 'default': 'template'}})
+        ids = {}
+        for name, defaults in (('pa', {'p': 'A'}), ('pb', {'p': 'B'}),
+                               ('pn', {})):
+            env = environment.Environment({'parameter_defaults': defaults})
+            stack = heat_stack.Stack(
+                self.ctx, name, heat_template.Template(template, env=env),
+                convergence=True)
+            stack.store()
+            ids[name] = stack.id
+        with lean_defn.node_scope():
+            for _round in range(2):
+                seen = {name: heat_stack.Stack.load(
+                    self.ctx, stack_id=stack_id).parameters['p']
+                    for name, stack_id in ids.items()}
+                self.assertEqual({'pa': 'A', 'pb': 'B', 'pn': 'template'},
+                                 seen)
+            loaded = heat_stack.Stack.load(self.ctx, stack_id=ids['pa'])
+            schemata = loaded.t.param_schemata({'p': 'written'})
+            self.assertEqual('written', schemata['p'].default)
+            other = heat_stack.Stack.load(self.ctx, stack_id=ids['pn'])
+            self.assertEqual('template', other.parameters['p'])
+        self.assertEqual(
+            'template',
+            shared_stack_json.SHARED.decode(json.dumps(template))[
+                'parameters']['p']['default'])
 
     def test_a_stack_loaded_in_a_node_is_heat_s_stack(self):
         with lean_defn.node_scope():
@@ -133,14 +176,15 @@ class SharedStackJsonTest(base.TestCase):
         self.useFixture(fixtures.MockPatchObject(
             stack_row, '_PROBLEM', 'heat.db.models has no Stack.status'))
         shared = self.in_node()
-        self.assertIs(dict, type(shared.raw_template.template))
+        self.assertIs(dict, type(shared.raw_template.template['resources']))
         self.assertEqual(TEMPLATE, shared.raw_template.template)
 
     def test_uninstall_and_option_off_leave_heat_alone(self):
         original = stack_object.Stack.__dict__['get_by_id']
         shared_stack_json.uninstall()
         self.assertIsNot(original, stack_object.Stack.__dict__['get_by_id'])
-        self.assertIs(dict, type(self.in_node().raw_template.template))
+        self.assertIs(dict, type(
+            self.in_node().raw_template.template['resources']))
         self.conf.config(share_decoded_stacks=False,
                          group='mistral_scheduler')
         self.assertFalse(shared_stack_json.install(self.conf.conf))
