@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 
+from heatclient import exc as heat_exc
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -241,11 +242,23 @@ def stack_events(heat, stack_id):
             for e in events if e.resource_name != stack_name]
 
 
-def wait_for(heat, stack_id, timeout):
-    """Poll until the stack is no longer IN_PROGRESS or timeout passes."""
+def wait_for(heat, stack_id, timeout, api_errors_allowed=0):
+    """Poll until the stack is no longer IN_PROGRESS or timeout passes.
+
+    ``api_errors_allowed``: how many HTTP 500 answers of heat-api to poll
+    through, as a user would, after a broker restart (heat-api answers 500
+    for a call whose reply the restarted broker lost); one more is raised.
+    """
     deadline = time.time() + timeout
     while True:
-        stack = heat.stacks.get(stack_id, resolve_outputs=False)
+        try:
+            stack = heat.stacks.get(stack_id, resolve_outputs=False)
+        except heat_exc.HTTPInternalServerError:
+            if api_errors_allowed <= 0:
+                raise
+            api_errors_allowed -= 1
+            time.sleep(2)
+            continue
         if not stack.stack_status.endswith('IN_PROGRESS'):
             return stack
         if time.time() > deadline:
