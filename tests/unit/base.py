@@ -22,6 +22,50 @@ class TestCase(testtools.TestCase):
         self.conf.config(auth_encryption_key='k' * 32)
 
 
+class HeatDbTestCase(TestCase):
+    """A test on Heat's own sqlite test database, with one stored stack.
+
+    ``self.ctx`` is a context of the stack's project; ``self.stack`` a
+    convergence stack named ``stack_name`` of ``template`` in CREATE
+    IN_PROGRESS, with a stack user project, and ``stack_kwargs``.
+    """
+
+    stack_name = 'stack'
+    template = {'heat_template_version': '2021-04-16', 'resources': {}}
+    stack_kwargs = {}
+
+    def setUp(self):
+        super().setUp()
+        from heat.engine import resources
+        from heat.engine import template as heat_template
+        from heat.tests import utils as heat_test_utils
+        resources.initialise()   # Heat's plugins and their options, once
+        self.conf.config(
+            keystone_backend='heat.engine.clients.os.keystone.'
+                             'fake_keystoneclient.FakeKeystoneClient')
+        heat_test_utils.setup_dummy_db()
+        self.addCleanup(heat_test_utils.reset_dummy_db)
+        self.ctx = heat_test_utils.dummy_context()
+        self.stack = heat_stack.Stack(
+            self.ctx, self.stack_name, heat_template.Template(self.template),
+            convergence=True, status='IN_PROGRESS', action='CREATE',
+            stack_user_project_id='stack-user-project', **self.stack_kwargs)
+        self.stack.store()
+
+    @staticmethod
+    def context(project_id, is_admin=False):
+        from heat.tests import utils as heat_test_utils
+        return heat_test_utils.dummy_context(tenant_id=project_id,
+                                             is_admin=is_admin)
+
+    def visibility_cases(self):
+        """(context, whether Heat's stack_get shows it the stack)."""
+        return ((self.context('another-project'), False),
+                (self.context('another-project', is_admin=True), True),
+                (self.context('stack-user-project'), True),
+                (self.context(self.ctx.project_id), True))
+
+
 # Every Heat method heat.hooks.install replaces.
 HOOKED_HEAT_METHODS = ((heat_stack.Stack, '_converge_create_or_update'),
                        (heat_stack.Stack, 'validate'),

@@ -7,12 +7,10 @@ import json
 
 import fixtures
 from heat.engine import environment
-from heat.engine import resources
 from heat.engine import stack as heat_stack
 from heat.engine import template as heat_template
 from heat.objects import raw_template as raw_template_object
 from heat.objects import stack as stack_object
-from heat.tests import utils as heat_test_utils
 
 from heat_mistral_engine.heat import frozen_json
 from heat_mistral_engine.heat import lean_defn
@@ -26,24 +24,15 @@ TEMPLATE = {'heat_template_version': '2021-04-16', 'resources': {
         'x': {'get_attr': ['a', 'y']}}}}}
 
 
-class SharedStackJsonTest(base.TestCase):
+class SharedStackJsonTest(base.HeatDbTestCase):
+
+    stack_name = 'shared-json'
+    template = TEMPLATE
+    stack_kwargs = {'current_deps': {'edges': [[[1, True], [2, True]],
+                                               [[2, True], None]]}}
 
     def setUp(self):
         super().setUp()
-        resources.initialise()   # Heat's plugins and their options, once
-        self.conf.config(
-            keystone_backend='heat.engine.clients.os.keystone.'
-                             'fake_keystoneclient.FakeKeystoneClient')
-        heat_test_utils.setup_dummy_db()
-        self.addCleanup(heat_test_utils.reset_dummy_db)
-        self.ctx = heat_test_utils.dummy_context()
-        self.stack = heat_stack.Stack(
-            self.ctx, 'shared-json', heat_template.Template(TEMPLATE),
-            convergence=True, status='IN_PROGRESS', action='CREATE',
-            stack_user_project_id='stack-user-project',
-            current_deps={'edges': [[[1, True], [2, True]],
-                                    [[2, True], None]]})
-        self.stack.store()
         self.assertTrue(shared_stack_json.install(self.conf.conf))
         self.addCleanup(shared_stack_json.uninstall)
 
@@ -54,10 +43,6 @@ class SharedStackJsonTest(base.TestCase):
     def in_node(self, cnxt=None, **kwargs):
         with lean_defn.node_scope():
             return self.get(cnxt, **kwargs)
-
-    def context(self, project_id, is_admin=False):
-        return heat_test_utils.dummy_context(tenant_id=project_id,
-                                             is_admin=is_admin)
 
     def test_a_node_reads_what_heat_reads(self):
         heat_s = self.get()
@@ -148,11 +133,7 @@ class SharedStackJsonTest(base.TestCase):
         self.assertNotEqual(before.current_deps, after.current_deps)
 
     def test_visible_as_to_heat_s_stack_get(self):
-        for cnxt, visible in (
-                (self.context('another-project'), False),
-                (self.context('another-project', is_admin=True), True),
-                (self.context('stack-user-project'), True),
-                (self.context(self.ctx.project_id), True)):
+        for cnxt, visible in self.visibility_cases():
             self.assertEqual(visible, self.get(cnxt) is not None)
             self.assertEqual(visible, self.in_node(cnxt) is not None)
 
