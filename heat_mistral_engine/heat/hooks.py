@@ -42,7 +42,8 @@ from heat.engine import resources as heat_resources
 from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 from oslo_log import log as logging
-import pbr.version
+
+from heat_mistral_engine.heat import heat_release
 
 LOG = logging.getLogger(__name__)
 
@@ -57,18 +58,12 @@ class IncompatibleHeat(RuntimeError):
     pass
 
 
-def heat_version():
-    return pbr.version.VersionInfo('openstack-heat').semantic_version()
-
-
 def check_heat_version():
     """Raise IncompatibleHeat unless Heat is a release this code knows."""
-    version = heat_version().version_tuple()[:2]
-    low, high = SUPPORTED_HEAT
-    if not (low <= tuple(version) < high):
-        raise IncompatibleHeat(
-            'heat-mistral-engine supports openstack-heat >= %d.%d, < %d.%d; '
-            'found %s' % (low + high + (heat_version().release_string(),)))
+    problem = heat_release.problem(SUPPORTED_HEAT,
+                                   'heat-mistral-engine supports')
+    if problem:
+        raise IncompatibleHeat(problem)
     params = tuple(inspect.signature(
         _original_converge()).parameters)
     if params[:len(_EXPECTED_PARAMS)] != _EXPECTED_PARAMS:

@@ -61,9 +61,9 @@ from heat.engine import resource
 from heat.engine import service
 from heat.engine import stk_defn
 from oslo_log import log as logging
-import pbr.version
 
 from heat_mistral_engine.heat import bounded_cache
+from heat_mistral_engine.heat import heat_release
 
 LOG = logging.getLogger(__name__)
 
@@ -101,21 +101,15 @@ class IncompatibleHeat(RuntimeError):
     pass
 
 
-def heat_version():
-    return pbr.version.VersionInfo('openstack-heat').semantic_version()
-
-
 def check_heat():
     """Raise IncompatibleHeat unless Heat is what this module was written for.
 
     Checks the release and the parameters of every replaced method.
     """
-    version = tuple(heat_version().version_tuple()[:2])
-    low, high = SUPPORTED_HEAT
-    if not (low <= version < high):
-        raise IncompatibleHeat(
-            'lean node definitions support openstack-heat >= %d.%d, < %d.%d; '
-            'found %s' % (low + high + (heat_version().release_string(),)))
+    problem = heat_release.problem(SUPPORTED_HEAT,
+                                   'lean node definitions support')
+    if problem:
+        raise IncompatibleHeat(problem)
     source = inspect.getsource(stk_defn.StackDefinition.__init__)
     for attribute in DEFN_ATTRIBUTES:
         if attribute not in source:

@@ -36,9 +36,9 @@ import inspect
 
 from heat.objects import stack as stack_object
 from oslo_log import log as logging
-import pbr.version
 
 from heat_mistral_engine.heat import frozen_json
+from heat_mistral_engine.heat import heat_release
 from heat_mistral_engine.heat import lean_defn
 from heat_mistral_engine.heat import stack_row
 
@@ -62,12 +62,10 @@ class IncompatibleHeat(RuntimeError):
 
 def check_heat():
     """Raise IncompatibleHeat unless Heat is what this module was read on."""
-    version = pbr.version.VersionInfo('openstack-heat').semantic_version()
-    low, high = SUPPORTED_HEAT
-    if not (low <= tuple(version.version_tuple()[:2]) < high):
-        raise IncompatibleHeat(
-            'shared stack JSON supports openstack-heat >= %d.%d, < %d.%d; '
-            'found %s' % (low + high + (version.release_string(),)))
+    problem = heat_release.problem(SUPPORTED_HEAT,
+                                   'shared stack JSON supports')
+    if problem:
+        raise IncompatibleHeat(problem)
     params = tuple(inspect.signature(stack_object.Stack.get_by_id).parameters)
     if params != EXPECTED_PARAMS:
         raise IncompatibleHeat('heat.objects.stack.Stack.get_by_id%s does not '
