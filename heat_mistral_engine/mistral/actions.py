@@ -15,9 +15,7 @@ LOG = logging.getLogger(__name__)
 # Mistral imports this module (its action plugin) in every Mistral process
 # on first use; that is the only hook this package gets into Mistral's
 # engine.
-engine_patch.install()
-engine_patch.install_expression_cache()
-engine_patch.install_async_heartbeat_skip()
+engine_patch.install_all()
 
 
 class RunNode(actions.Action):

@@ -46,6 +46,16 @@ OPTS = [
                      'of a generated workflow evaluates five or more. '
                      'Applied only to Mistral 23.x, where it was '
                      'checked.'),
+    cfg.BoolOpt('prompt_joins', default=True,
+                help='Check a join task (a resource that needs two or more '
+                     'others) right after the transaction that completed '
+                     'one of its inbound tasks commits, in the thread '
+                     'Mistral runs its post-commit work in. Without this, '
+                     'only Mistral\'s scheduler starts join tasks: each '
+                     'waits for its next poll ([scheduler] fixed_delay, '
+                     '1 s), and one thread per engine starts them all. '
+                     'Mistral\'s scheduled check is kept either way. '
+                     'Applied only to Mistral 23.x, where it was checked.'),
 ]
 
 

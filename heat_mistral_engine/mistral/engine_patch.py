@@ -1,6 +1,6 @@
 """The one place that touches Mistral's internals (in Mistral's processes).
 
-Three patches, each with its own option in ``[heat_mistral_engine]`` and each
+Four patches, each with its own option in ``[heat_mistral_engine]`` and each
 applied only to a Mistral whose version and signatures are the ones read
 here (otherwise Mistral is left alone and a warning says why). They take
 effect in each Mistral process when that process first loads this
@@ -42,6 +42,26 @@ publish). The patch keeps the compiled expressions of the last
 for the life of a process (entry points are read once). A compiled
 expression holds no data: it is the code of the text, run in Jinja's
 sandbox with a new context at every call, as before.
+
+``prompt_joins`` (``install_prompt_joins``): a Mistral 23 task with
+``join`` (every resource that needs more than one other) is created
+WAITING, and only a job of Mistral's scheduler starts it:
+``_check_affected_tasks`` stores a job that re-reads the join's inbound
+tasks after the completing transaction commits, and the scheduler polls
+its jobs once per ``[scheduler] fixed_delay`` (1 s) and runs them one after
+another in a single thread. So every join waits for the next poll, and in
+a layered stack every resource after the first layer is started by that
+one thread. The patch also runs that same check
+(``task_handler._refresh_task_state``) right after the commit, in the
+thread Mistral already runs its post-commit operations in; checks of one
+join requested while one runs are merged into one more run
+(``coalesced_calls``). Mistral's scheduled job stays as it was: if the
+prompt check fails or the process dies, the job starts the join as before,
+and when the prompt check has started it the job finds it RUNNING and
+does nothing. The check runs after the commit, in a transaction of its
+own, as the scheduled job's does (the reason Mistral does not check in
+the completing transaction: two inbound tasks finishing together would
+each miss the other's commit).
 """
 
 import functools
@@ -52,6 +72,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from heat_mistral_engine.mistral import coalesced_calls
 from heat_mistral_engine.mistral import config
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +86,7 @@ _RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'safe_rerun',
                       'timeout')
 _DO_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'exec_ctx',
                          'redelivered', 'safe_rerun', 'timeout')
+_QUEUE_LOCAL = '__operation_queue_thread_local'
 # Distinct expression texts kept compiled per process. Generated workflows
 # use a few texts per resource (``{{ _.node_<id> }}``), so this covers the
 # stacks a Mistral runs at once; an evicted text is compiled again.
@@ -146,6 +168,32 @@ def heartbeat_incompatibility():
     return None
 
 
+def prompt_joins_incompatibility():
+    """Why Mistral's join tasks must not be refreshed promptly, or None."""
+    problem = _release_problem()
+    if problem:
+        return problem
+    from mistral.engine import post_tx_queue
+    from mistral.engine import task_handler
+    from mistral.workflow import direct_workflow
+    expected = (
+        (task_handler._check_affected_tasks, ('task',)),
+        (task_handler._refresh_task_state, ('task_ex_id',)),
+        (post_tx_queue.register_operation, ('func', 'args', 'in_tx')),
+        (_original(direct_workflow.DirectWorkflowController.
+                   find_indirectly_affected_task_executions),
+         ('self', 't_name')),
+    )
+    for function, params in expected:
+        found = tuple(inspect.signature(function).parameters)
+        if found != params:
+            return '%s%s is not the expected %s' % (
+                function.__qualname__, found, params)
+    if getattr(post_tx_queue, '_THREAD_LOCAL_NAME', None) != _QUEUE_LOCAL:
+        return 'post_tx_queue no longer keeps its queue in %s' % _QUEUE_LOCAL
+    return None
+
+
 def _original(method):
     return getattr(method, '_hme_original', method)
 
@@ -162,6 +210,14 @@ def _in_mistral(conf, option):
         return False
     config.register_opts(conf)
     return bool(conf[config.GROUP][option])
+
+
+def install_all(conf=cfg.CONF):
+    """Apply every patch its option turns on (see the module)."""
+    install(conf)
+    install_expression_cache(conf)
+    install_async_heartbeat_skip(conf)
+    install_prompt_joins(conf)
 
 
 def install(conf=cfg.CONF):
@@ -282,3 +338,85 @@ def install_async_heartbeat_skip(conf=cfg.CONF):
              'actions without heartbeats nobody reads ([%s] '
              'async_heartbeats_off).', config.GROUP)
     return True
+
+
+def install_prompt_joins(conf=cfg.CONF):
+    """Refresh join tasks right after the commit that may start them.
+
+    Idempotent. Returns True when the patch is in place; does nothing
+    outside a Mistral process (see ``_in_mistral``).
+    """
+    if not _in_mistral(conf, 'prompt_joins'):
+        return False
+    from mistral.workflow import direct_workflow
+    controller = direct_workflow.DirectWorkflowController
+    if getattr(controller.find_indirectly_affected_task_executions,
+               '_hme_original', None):
+        return True
+    problem = prompt_joins_incompatibility()
+    if problem:
+        LOG.warning('heat-mistral-engine leaves Mistral\'s join tasks to '
+                    'its scheduler (%s): each resource that needs two or '
+                    'more others waits for the scheduler\'s next poll.',
+                    problem)
+        return False
+
+    controller.find_indirectly_affected_task_executions = refreshing_joins(
+        controller.find_indirectly_affected_task_executions,
+        join_refresher())
+    LOG.info('heat-mistral-engine: Mistral checks join tasks right after '
+             'the commit that may start them, besides its scheduler '
+             '([%s] prompt_joins).', config.GROUP)
+    return True
+
+
+def join_refresher():
+    """``refresh_now(task_ex_id)``: Mistral's join check, run now.
+
+    Meant for Mistral's post-commit queue; checks of one join requested
+    while one runs are merged (``coalesced_calls``). Never raises: a
+    failed check is logged, and Mistral's scheduled check remains.
+    """
+    from mistral.engine import task_handler
+    from mistral_lib import utils as mistral_lib_utils
+
+    refreshes = coalesced_calls.CoalescedCalls(
+        lambda task_ex_id: task_handler._refresh_task_state(task_ex_id))
+
+    def refresh_now(task_ex_id):
+        # Runs inside Mistral's post-commit queue runner, whose own queue
+        # lives in a thread-local that _refresh_task_state (a queue runner
+        # itself) replaces and clears: keep it for the operations after
+        # this one.
+        outer = mistral_lib_utils.get_thread_local(_QUEUE_LOCAL)
+        try:
+            refreshes.request(task_ex_id)
+        except Exception:
+            LOG.warning('Prompt check of join task execution %s failed; '
+                        'Mistral\'s scheduled check will start it.',
+                        task_ex_id, exc_info=True)
+        finally:
+            mistral_lib_utils.set_thread_local(_QUEUE_LOCAL, outer)
+
+    return refresh_now
+
+
+def refreshing_joins(find, refresh_now):
+    """Wrap ``find_indirectly_affected_task_executions`` to queue checks.
+
+    Only ``_check_affected_tasks`` calls it, in the transaction that
+    completed ``t_name``; Mistral schedules its own check of each join it
+    returns, and the wrapper queues ``refresh_now`` for each, to run as
+    soon as that transaction commits.
+    """
+    from mistral.engine import post_tx_queue
+
+    @functools.wraps(find)
+    def find_indirectly_affected_task_executions(self, t_name):
+        affected = find(self, t_name)
+        for task_ex in affected:
+            post_tx_queue.register_operation(refresh_now, args=[task_ex.id])
+        return affected
+
+    find_indirectly_affected_task_executions._hme_original = find
+    return find_indirectly_affected_task_executions

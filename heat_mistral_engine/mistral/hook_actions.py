@@ -13,7 +13,7 @@ from heat_mistral_engine import protocol
 LOG = logging.getLogger(__name__)
 
 # As in ``actions``: whichever action module Mistral imports first patches.
-engine_patch.install()
+engine_patch.install_all()
 
 
 class HookReport(actions.Action):

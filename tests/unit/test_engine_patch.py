@@ -1,5 +1,6 @@
 """The Mistral-side patches: start_task without the workflow spec,
-compiled Jinja expressions kept, no heartbeats for asynchronous actions.
+compiled Jinja expressions kept, no heartbeats for asynchronous actions,
+join tasks checked right after the commit that may start them.
 
 Mistral's options and Heat's clash in one process, so the checks run in a
 child process that loads Mistral's configuration as a Mistral server does
@@ -21,6 +22,7 @@ SIDE = os.path.join(os.path.dirname(__file__), 'mistral_side')
 CHECK = os.path.join(SIDE, 'check_engine_patch.py')
 CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
 CHECK_HEARTBEATS = os.path.join(SIDE, 'check_heartbeats.py')
+CHECK_JOINS = os.path.join(SIDE, 'check_prompt_joins.py')
 
 
 def run_check(*args, check=CHECK):
@@ -110,3 +112,34 @@ class AsyncHeartbeatTest(base.TestCase):
         self.assertFalse(seen['installed_again'])
         self.assertEqual([['ax-async'], ['ax-sync']], seen['heartbeats'])
         self.assertEqual(['async', 'sync'], seen['ran'])
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class PromptJoinsTest(base.TestCase):
+
+    def test_each_join_found_is_checked_after_the_commit(self):
+        seen = run_check(check=CHECK_JOINS)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['installed_again'])
+        self.assertTrue(seen['finished'])
+        # Checked in Mistral's post-commit thread, after the completing
+        # function returned; operations queued after the checks still run
+        # and can queue their own (the runner's queue is kept).
+        self.assertEqual([['found', ['join-1', 'join-2']],
+                          ['check', 'join-1', True],
+                          ['check', 'join-2', True],
+                          ['later'], ['queued by later']], seen['events'])
+
+    def test_a_failing_check_stops_nothing_else(self):
+        seen = run_check('failing', check=CHECK_JOINS)
+        self.assertTrue(seen['finished'])
+        self.assertEqual(['check', 'join-2', True], seen['events'][2])
+        self.assertEqual(['queued by later'], seen['events'][-1])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = run_check('disabled', check=CHECK_JOINS)
+        self.assertFalse(seen['installed'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
+                          ['queued by later']], seen['events'])

@@ -1,0 +1,92 @@
+"""Run by test_engine_patch in a child process: Mistral's options and Heat's
+clash in one process.
+
+Installs the prompt_joins patch on the real Mistral, then completes a task
+inside Mistral's post-commit queue runner the way the engine does, with the
+join lookup and the join check (``_refresh_task_state``) replaced by
+recorders. Prints one JSON line with what ran, in which order, and whether
+the checks ran outside the completing thread. Arguments: ``disabled`` (the
+option off), ``failing`` (every check raises).
+"""
+
+import json
+import sys
+import threading
+from unittest import mock
+
+import mistral.config  # noqa: F401  (what makes this a Mistral process)
+from oslo_config import cfg
+
+cfg.CONF([], project='mistral')
+if 'disabled' in sys.argv[1:]:
+    from heat_mistral_engine.mistral import config
+    config.register_opts(cfg.CONF)
+    cfg.CONF.set_override('prompt_joins', False, group=config.GROUP)
+
+from mistral.engine import post_tx_queue  # noqa: E402
+from mistral.engine import task_handler  # noqa: E402
+from mistral.workflow import direct_workflow  # noqa: E402
+
+from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+
+controller = direct_workflow.DirectWorkflowController
+installed = engine_patch.install_prompt_joins()
+patched = hasattr(controller.find_indirectly_affected_task_executions,
+                  '_hme_original')
+events = []
+done = threading.Event()
+completing_thread = []
+
+
+class TaskEx(object):
+    def __init__(self, id):
+        self.id = id
+
+
+@post_tx_queue.run   # as Mistral's _refresh_task_state is
+def refresh(task_ex_id):
+    events.append(['check', task_ex_id,
+                   threading.current_thread() is not completing_thread[0]])
+    if 'failing' in sys.argv[1:]:
+        raise RuntimeError('database went away')
+
+
+def later_operation():
+    # Queued after the checks, and queues one of its own: that needs the
+    # runner's queue, which _refresh_task_state would have replaced.
+    events.append(['later'])
+    post_tx_queue.register_operation(queued_by_later)
+
+
+def queued_by_later():
+    events.append(['queued by later'])
+    done.set()
+
+
+def lookup(self, t_name):
+    return [TaskEx('join-1'), TaskEx('join-2')]
+
+
+@post_tx_queue.run
+def complete_a_task(find):
+    # What Mistral's _check_affected_tasks does in the completing
+    # transaction: look up the joins, queue work for after the commit.
+    completing_thread.append(threading.current_thread())
+    affected = find(mock.Mock(), 'inbound')
+    events.append(['found', [t.id for t in affected]])
+    post_tx_queue.register_operation(later_operation)
+
+
+find = (engine_patch.refreshing_joins(lookup, engine_patch.join_refresher())
+        if patched else lookup)
+with mock.patch.object(task_handler, '_refresh_task_state', refresh):
+    complete_a_task(find)
+    finished = done.wait(10)
+
+print(json.dumps({
+    'incompatibility': engine_patch.prompt_joins_incompatibility(),
+    'installed': installed,
+    'installed_again': engine_patch.install_prompt_joins(),
+    'finished': finished,
+    'events': events,
+}))
