@@ -55,8 +55,9 @@ one thread. The patch also runs that same check
 (``task_handler._refresh_task_state``) right after the commit, in the
 thread Mistral already runs its post-commit operations in; checks of one
 join requested while one runs are merged into one more run
-(``coalesced_calls``). Mistral's scheduled job stays as it was: if the
-prompt check fails or the process dies, the job starts the join as before,
+(``coalesced_calls``). Mistral's scheduled job stays as it was, and is
+stored before the prompt check runs: if the prompt check fails or the
+process dies, the job starts the join as before,
 and when the prompt check has started it the job finds it RUNNING and
 does nothing. The check runs after the commit, in a transaction of its
 own, as the scheduled job's does (the reason Mistral does not check in
@@ -405,17 +406,26 @@ def refreshing_joins(find, refresh_now):
     """Wrap ``find_indirectly_affected_task_executions`` to queue checks.
 
     Only ``_check_affected_tasks`` calls it, in the transaction that
-    completed ``t_name``; Mistral schedules its own check of each join it
-    returns, and the wrapper queues ``refresh_now`` for each, to run as
-    soon as that transaction commits.
+    completed ``t_name``; it then queues Mistral's own scheduling of a
+    check of each join returned. The wrapper queues ``refresh_now`` for
+    each, to run once that transaction has committed and the operations
+    queued with it (Mistral's scheduled checks among them) have run: a
+    process that dies during the prompt check leaves the scheduled ones
+    behind, as it would without the patch.
     """
     from mistral.engine import post_tx_queue
+
+    def after_queued_operations(task_ex_id):
+        # Runs in Mistral's post-commit queue runner: what it queues runs
+        # after every operation of the current queue.
+        post_tx_queue.register_operation(refresh_now, args=[task_ex_id])
 
     @functools.wraps(find)
     def find_indirectly_affected_task_executions(self, t_name):
         affected = find(self, t_name)
         for task_ex in affected:
-            post_tx_queue.register_operation(refresh_now, args=[task_ex.id])
+            post_tx_queue.register_operation(after_queued_operations,
+                                             args=[task_ex.id])
         return affected
 
     find_indirectly_affected_task_executions._hme_original = find

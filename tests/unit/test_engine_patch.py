@@ -123,23 +123,24 @@ class PromptJoinsTest(base.TestCase):
         self.assertTrue(seen['installed'])
         self.assertTrue(seen['installed_again'])
         self.assertTrue(seen['finished'])
-        # Checked in Mistral's post-commit thread, after the completing
-        # function returned; operations queued after the checks still run
-        # and can queue their own (the runner's queue is kept).
-        self.assertEqual([['found', ['join-1', 'join-2']],
+        # Checked in Mistral's post-commit threads, after the completing
+        # function returned and after the operations queued with it
+        # (Mistral's scheduled checks); operations queued behind the checks
+        # still run and can queue their own (the runner's queue is kept).
+        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
                           ['check', 'join-1', True],
                           ['check', 'join-2', True],
-                          ['later'], ['queued by later']], seen['events'])
+                          ['after checks'], ['last']], seen['events'])
 
     def test_a_failing_check_stops_nothing_else(self):
         seen = run_check('failing', check=CHECK_JOINS)
         self.assertTrue(seen['finished'])
-        self.assertEqual(['check', 'join-2', True], seen['events'][2])
-        self.assertEqual(['queued by later'], seen['events'][-1])
+        self.assertEqual(['check', 'join-2', True], seen['events'][3])
+        self.assertEqual(['last'], seen['events'][-1])
 
     def test_disabled_option_leaves_mistral_alone(self):
         seen = run_check('disabled', check=CHECK_JOINS)
         self.assertFalse(seen['installed'])
         self.assertFalse(seen['installed_again'])
         self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
-                          ['queued by later']], seen['events'])
+                          ['after checks'], ['last']], seen['events'])

@@ -52,14 +52,21 @@ def refresh(task_ex_id):
 
 
 def later_operation():
-    # Queued after the checks, and queues one of its own: that needs the
-    # runner's queue, which _refresh_task_state would have replaced.
+    # Queued with the completion, after the lookup: in Mistral, the
+    # scheduling of its own checks of the joins found.
     events.append(['later'])
-    post_tx_queue.register_operation(queued_by_later)
+    post_tx_queue.register_operation(after_checks)
 
 
-def queued_by_later():
-    events.append(['queued by later'])
+def after_checks():
+    # Queued behind the prompt checks; queues one of its own, which needs
+    # the runner's queue that _refresh_task_state replaces and clears.
+    events.append(['after checks'])
+    post_tx_queue.register_operation(last)
+
+
+def last():
+    events.append(['last'])
     done.set()
 
 
