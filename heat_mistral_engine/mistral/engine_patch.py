@@ -57,12 +57,12 @@ thread Mistral already runs its post-commit operations in; checks of one
 join requested while one runs are merged into one more run
 (``coalesced_calls``). Mistral's scheduled job stays as it was, and is
 stored before the prompt check runs: if the prompt check fails or the
-process dies, the job starts the join as before,
-and when the prompt check has started it the job finds it RUNNING and
-does nothing. The check runs after the commit, in a transaction of its
-own, as the scheduled job's does (the reason Mistral does not check in
-the completing transaction: two inbound tasks finishing together would
-each miss the other's commit).
+process dies, the job starts the join as before, and when the prompt
+check has started it the job finds it RUNNING and does nothing. The check
+runs after the commit, in a transaction of its own, as the scheduled
+job's does (the reason Mistral does not check in the completing
+transaction: two inbound tasks finishing together would each miss the
+other's commit).
 """
 
 import functools
