@@ -14,13 +14,13 @@ class Gate(object):
 
     def __init__(self):
         self.starts = []
-        self.started = threading.Event()
+        self.started = threading.Semaphore(0)   # released once per start
         self.release = threading.Event()
         self.fail = False
 
     def __call__(self, key):
         self.starts.append(key)
-        self.started.set()
+        self.started.release()
         if not self.release.wait(WAIT):
             raise AssertionError('never released')
         if self.fail:
@@ -47,7 +47,7 @@ class CoalescedCallsTest(base.TestCase):
         gate = Gate()
         calls = coalesced_calls.CoalescedCalls(gate)
         runner = self.start_first(calls)
-        self.assertTrue(gate.started.wait(WAIT))
+        self.assertTrue(gate.started.acquire(timeout=WAIT))
         # Three inbound tasks finish while the first check runs: none of
         # them waits, and together they cost one more check.
         for _ in range(3):
@@ -63,13 +63,9 @@ class CoalescedCallsTest(base.TestCase):
         gate = Gate()
         calls = coalesced_calls.CoalescedCalls(gate)
         self.start_first(calls, 'one')
-        self.assertTrue(gate.started.wait(WAIT))
+        self.assertTrue(gate.started.acquire(timeout=WAIT))
         other = self.start_first(calls, 'two')
-        deadline = threading.Event()
-        for _ in range(100):
-            if len(gate.starts) == 2:
-                break
-            deadline.wait(0.05)
+        self.assertTrue(gate.started.acquire(timeout=WAIT))
         self.assertEqual(['one', 'two'], gate.starts)
         self.assertEqual({'one', 'two'}, calls.running())
         gate.release.set()

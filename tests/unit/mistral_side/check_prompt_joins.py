@@ -25,14 +25,10 @@ if 'disabled' in sys.argv[1:]:
 
 from mistral.engine import post_tx_queue  # noqa: E402
 from mistral.engine import task_handler  # noqa: E402
-from mistral.workflow import direct_workflow  # noqa: E402
 
 from heat_mistral_engine.mistral import engine_patch  # noqa: E402
 
-controller = direct_workflow.DirectWorkflowController
 installed = engine_patch.install_prompt_joins()
-patched = hasattr(controller.find_indirectly_affected_task_executions,
-                  '_hme_original')
 events = []
 done = threading.Event()
 completing_thread = []
@@ -85,7 +81,7 @@ def complete_a_task(find):
 
 
 find = (engine_patch.refreshing_joins(lookup, engine_patch.join_refresher())
-        if patched else lookup)
+        if installed else lookup)
 with mock.patch.object(task_handler, '_refresh_task_state', refresh):
     complete_a_task(find)
     finished = done.wait(10)
