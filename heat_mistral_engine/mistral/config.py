@@ -27,6 +27,16 @@ OPTS = [
                      'workflow costs CPU that grows with the workflow '
                      '(seconds per task for a fan-out of 500). Applied '
                      'only to Mistral 23.x, where it was checked.'),
+    cfg.BoolOpt('local_task_start', default=True,
+                help='Let the Mistral engine that completed a task start '
+                     'the first task that this completion makes ready '
+                     'itself, right after its commit, instead of sending '
+                     'it over RPC to any engine (itself included). Saves a '
+                     'broker round trip per resource along every chain of '
+                     'dependencies. The other tasks made ready by the same '
+                     'completion (a fan-out) are still sent over RPC, so '
+                     'they spread over the engines. Applied only to '
+                     'Mistral 23.x, where it was checked.'),
     cfg.BoolOpt('async_heartbeats_off', default=True,
                 help='Let Mistral\'s executor run asynchronous actions '
                      '(heat.run_node) without registering them for action '

@@ -1,6 +1,7 @@
-"""The Mistral-side patches: start_task without the workflow spec,
-compiled Jinja expressions kept, no heartbeats for asynchronous actions,
-join tasks checked right after the commit that may start them.
+"""The Mistral-side patches: start_task without the workflow spec, the
+first task of a commit started in-process, compiled Jinja expressions kept,
+no heartbeats for asynchronous actions, join tasks checked right after the
+commit that may start them.
 
 Mistral's options and Heat's clash in one process, so the checks run in a
 child process that loads Mistral's configuration as a Mistral server does
@@ -23,6 +24,7 @@ CHECK = os.path.join(SIDE, 'check_engine_patch.py')
 CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
 CHECK_HEARTBEATS = os.path.join(SIDE, 'check_heartbeats.py')
 CHECK_JOINS = os.path.join(SIDE, 'check_prompt_joins.py')
+CHECK_LOCAL_START = os.path.join(SIDE, 'check_local_task_start.py')
 
 
 def run_check(*args, check=CHECK):
@@ -144,3 +146,60 @@ class PromptJoinsTest(base.TestCase):
         self.assertFalse(seen['installed_again'])
         self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
                           ['after checks'], ['last']], seen['events'])
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class LocalTaskStartTest(base.TestCase):
+
+    @staticmethod
+    def without_threads_own(events):
+        """The events of the queue runner, in its order.
+
+        What the local start queues runs in a thread of its own, so its
+        place among the runner's events is not fixed.
+        """
+        return [e for e in events if e[0] != 'queued by the start']
+
+    def test_first_task_of_a_commit_starts_here_the_rest_over_rpc(self):
+        seen = run_check(check=CHECK_LOCAL_START)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['installed_again'])
+        self.assertTrue(seen['lean_kept'])
+        self.assertTrue(seen['finished'])
+        # The casts still leave out the workflow spec (lean_start_task);
+        # operations queued behind the local start run and can queue
+        # their own (the runner's queue is kept); outside a queue runner
+        # start_task is sent over RPC.
+        self.assertEqual([['here', 'task-1', True],
+                          ['cast', 'task-2', []], ['cast', 'task-3', []],
+                          ['after starts'], ['last'],
+                          ['cast', 'task-outside', []]],
+                         self.without_threads_own(seen['events']))
+        # The started task's own post-commit work ran.
+        self.assertIn(['queued by the start', 'task-1'], seen['events'])
+
+    def test_database_deadlock_is_retried(self):
+        seen = run_check('deadlock', check=CHECK_LOCAL_START)
+        self.assertTrue(seen['finished'])
+        self.assertEqual([['here', 'task-1', True]] * 2,
+                         seen['events'][:2])
+        self.assertEqual(1, seen['events'].count(
+            ['queued by the start', 'task-1']))
+
+    def test_a_failing_start_stops_nothing_else(self):
+        seen = run_check('failing', check=CHECK_LOCAL_START)
+        self.assertTrue(seen['finished'])
+        self.assertEqual([['here', 'task-1', True],
+                          ['cast', 'task-2', []], ['cast', 'task-3', []],
+                          ['after starts'], ['last'],
+                          ['cast', 'task-outside', []]], seen['events'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = run_check('disabled', check=CHECK_LOCAL_START)
+        self.assertFalse(seen['installed'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['cast', 'task-1', []], ['cast', 'task-2', []],
+                          ['cast', 'task-3', []], ['after starts'],
+                          ['last'], ['cast', 'task-outside', []]],
+                         seen['events'])
