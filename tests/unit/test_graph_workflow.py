@@ -150,6 +150,19 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual(definition, yaml.safe_load(text))
         self.assertLess(text.index('  a:'), text.index('  d:'))
 
+    @testtools.skipUnless(hasattr(yaml, 'CSafeDumper'), 'needs libyaml')
+    def test_libyaml_writes_what_pure_python_writes(self):
+        # Names, descriptions and expressions with characters YAML quotes.
+        graph = model.TaskGraph(
+            [node(1, "db: 'main' #1"), node(2, 'web\u00e9 & *x'),
+             node(3, '@cleanup', is_update=False)],
+            [((1, True), (2, True)), ((2, True), (3, False))])
+        definition = workflow.build(
+            graph, 'wf', description='Stack "s": {{ x }} \u2013 ' + 'y' * 300)
+        self.assertIs(yaml.CSafeDumper, workflow._DUMPER)
+        self.assertEqual(workflow.to_yaml(definition, yaml.SafeDumper),
+                         workflow.to_yaml(definition))
+
     def test_no_yaql_expressions(self):
         # Mistral's YAQL parser is not thread-safe; only Jinja is used.
         text = workflow.to_yaml(workflow.build(diamond(), 'wf'))
