@@ -78,6 +78,7 @@ transaction: two inbound tasks finishing together would each miss the
 other's commit).
 """
 
+import contextlib
 import functools
 import importlib.metadata
 import inspect
@@ -93,10 +94,9 @@ from heat_mistral_engine.mistral import config
 LOG = logging.getLogger(__name__)
 
 SUPPORTED_MISTRAL = ((23, 0), (24, 0))   # [min, max)
-_CLIENT_PARAMS = ('self', 'task_ex_id', 'first_run', 'waiting',
-                  'triggered_by', 'rerun', 'reset', 'params')
-_ENGINE_START_PARAMS = ('self', 'task_ex_id', 'first_run', 'waiting',
-                        'triggered_by', 'rerun', 'reset', 'params')
+# EngineClient.start_task and DefaultEngine.start_task take the same.
+_START_TASK_PARAMS = ('self', 'task_ex_id', 'first_run', 'waiting',
+                      'triggered_by', 'rerun', 'reset', 'params')
 _COMPILE_PARAMS = ('self', 'source', 'undefined_to_none')
 _RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'safe_rerun',
                       'exec_ctx', 'redelivered', 'target', 'async_',
@@ -130,11 +130,10 @@ def incompatibility():
         return problem
     from mistral.engine import default_engine
     from mistral.rpc import clients
-    client_params = tuple(inspect.signature(
-        _original(clients.EngineClient.start_task)).parameters)
-    if client_params != _CLIENT_PARAMS:
-        return ('EngineClient.start_task%s is not the expected %s'
-                % (client_params, _CLIENT_PARAMS))
+    problem = _signature_problem((
+        (_original(clients.EngineClient.start_task), _START_TASK_PARAMS),))
+    if problem:
+        return problem
     engine_params = inspect.signature(
         default_engine.DefaultEngine.start_task).parameters.values()
     if not any(p.kind == p.VAR_KEYWORD for p in engine_params):
@@ -149,22 +148,16 @@ def local_task_start_incompatibility():
         return problem
     from mistral.db import utils as db_utils
     from mistral.engine import default_engine
-    from mistral.engine import post_tx_queue
     from mistral.rpc import clients
-    expected = (
-        (_original(clients.EngineClient.start_task), _CLIENT_PARAMS),
-        (default_engine.DefaultEngine.start_task, _ENGINE_START_PARAMS),
-    )
-    for function, params in expected:
-        found = tuple(inspect.signature(function).parameters)
-        if found != params:
-            return '%s%s is not the expected %s' % (
-                function.__qualname__, found, params)
+    problem = _signature_problem((
+        (_original(clients.EngineClient.start_task), _START_TASK_PARAMS),
+        (default_engine.DefaultEngine.start_task, _START_TASK_PARAMS),
+    ))
+    if problem:
+        return problem
     if not callable(getattr(db_utils, 'retry_on_db_error', None)):
         return 'mistral.db.utils.retry_on_db_error is gone'
-    if getattr(post_tx_queue, '_THREAD_LOCAL_NAME', None) != _QUEUE_LOCAL:
-        return 'post_tx_queue no longer keeps its queue in %s' % _QUEUE_LOCAL
-    return None
+    return _queue_local_problem()
 
 
 def expression_cache_incompatibility():
@@ -218,22 +211,49 @@ def prompt_joins_incompatibility():
     from mistral.engine import post_tx_queue
     from mistral.engine import task_handler
     from mistral.workflow import direct_workflow
-    expected = (
+    return _signature_problem((
         (task_handler._check_affected_tasks, ('task',)),
         (task_handler._refresh_task_state, ('task_ex_id',)),
         (post_tx_queue.register_operation, ('func', 'args', 'in_tx')),
         (_original(direct_workflow.DirectWorkflowController.
                    find_indirectly_affected_task_executions),
          ('self', 't_name')),
-    )
+    )) or _queue_local_problem()
+
+
+def _signature_problem(expected):
+    """Which of (function, parameter names) ``expected`` differs, or None."""
     for function, params in expected:
         found = tuple(inspect.signature(function).parameters)
         if found != params:
             return '%s%s is not the expected %s' % (
                 function.__qualname__, found, params)
+    return None
+
+
+def _queue_local_problem():
+    """Why ``_runner_queue_kept`` would not keep the queue, or None."""
+    from mistral.engine import post_tx_queue
     if getattr(post_tx_queue, '_THREAD_LOCAL_NAME', None) != _QUEUE_LOCAL:
         return 'post_tx_queue no longer keeps its queue in %s' % _QUEUE_LOCAL
     return None
+
+
+@contextlib.contextmanager
+def _runner_queue_kept():
+    """Keep the post-commit queue runner's queue across a nested runner.
+
+    Each of Mistral's queue runners (``post_tx_queue.run``: engine methods,
+    ``_refresh_task_state``) replaces the thread-local queue and clears it
+    when it returns. Called from inside a runner, one would leave that
+    runner's operations after the call with no queue to register in.
+    """
+    from mistral_lib import utils as mistral_lib_utils
+    outer = mistral_lib_utils.get_thread_local(_QUEUE_LOCAL)
+    try:
+        yield
+    finally:
+        mistral_lib_utils.set_thread_local(_QUEUE_LOCAL, outer)
 
 
 def _original(method):
@@ -333,7 +353,6 @@ def task_starter():
     """
     from mistral.db import utils as db_utils
     from mistral.engine import default_engine
-    from mistral_lib import utils as mistral_lib_utils
 
     def start(*args):
         # Looked up at each call, as the RPC server's engine method is.
@@ -343,17 +362,14 @@ def task_starter():
 
     def start_here(task_ex_id, first_run, waiting, triggered_by, rerun,
                    reset):
-        # DefaultEngine.start_task is a queue runner itself: it replaces
-        # and clears the thread-local queue of the runner this is called
-        # from; keep it for the operations after this one.
-        outer = mistral_lib_utils.get_thread_local(_QUEUE_LOCAL)
-        try:
-            start_with_retries(task_ex_id, first_run, waiting, triggered_by,
-                               rerun, reset)
-        except Exception:
-            LOG.exception('Could not start task execution %s', task_ex_id)
-        finally:
-            mistral_lib_utils.set_thread_local(_QUEUE_LOCAL, outer)
+        # DefaultEngine.start_task is a queue runner itself.
+        with _runner_queue_kept():
+            try:
+                start_with_retries(task_ex_id, first_run, waiting,
+                                   triggered_by, rerun, reset)
+            except Exception:
+                LOG.exception('Could not start task execution %s',
+                              task_ex_id)
 
     return start_here
 
@@ -511,25 +527,20 @@ def join_refresher():
     failed check is logged, and Mistral's scheduled check remains.
     """
     from mistral.engine import task_handler
-    from mistral_lib import utils as mistral_lib_utils
 
     refreshes = coalesced_calls.CoalescedCalls(
         lambda task_ex_id: task_handler._refresh_task_state(task_ex_id))
 
     def refresh_now(task_ex_id):
-        # Runs inside Mistral's post-commit queue runner, whose own queue
-        # lives in a thread-local that _refresh_task_state (a queue runner
-        # itself) replaces and clears: keep it for the operations after
-        # this one.
-        outer = mistral_lib_utils.get_thread_local(_QUEUE_LOCAL)
-        try:
-            refreshes.request(task_ex_id)
-        except Exception:
-            LOG.warning('Prompt check of join task execution %s failed; '
-                        'Mistral\'s scheduled check will start it.',
-                        task_ex_id, exc_info=True)
-        finally:
-            mistral_lib_utils.set_thread_local(_QUEUE_LOCAL, outer)
+        # Runs inside Mistral's post-commit queue runner;
+        # _refresh_task_state is a queue runner itself.
+        with _runner_queue_kept():
+            try:
+                refreshes.request(task_ex_id)
+            except Exception:
+                LOG.warning('Prompt check of join task execution %s '
+                            'failed; Mistral\'s scheduled check will start '
+                            'it.', task_ex_id, exc_info=True)
 
     return refresh_now
 
