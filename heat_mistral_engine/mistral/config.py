@@ -56,6 +56,15 @@ OPTS = [
                      'of a generated workflow evaluates five or more. '
                      'Applied only to Mistral 23.x, where it was '
                      'checked.'),
+    cfg.BoolOpt('load_execution_data_together', default=True,
+                help='Load a workflow execution\'s input, params and '
+                     'context in one database query, the first time a '
+                     'transaction reads one of them, instead of one query '
+                     'each: Mistral\'s engine reads all three in every '
+                     'transaction that starts or completes a task. They '
+                     'stay deferred: a query that reads none of them does '
+                     'not load them. Applied only to Mistral 23.x with '
+                     'SQLAlchemy 2.0 or 2.1, where it was checked.'),
     cfg.BoolOpt('prompt_joins', default=True,
                 help='Check a join task (a resource that needs two or more '
                      'others) right after the transaction that completed '

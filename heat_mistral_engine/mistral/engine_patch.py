@@ -1,6 +1,6 @@
 """The one place that touches Mistral's internals (in Mistral's processes).
 
-Five patches, each with its own option in ``[heat_mistral_engine]`` and each
+Six patches, each with its own option in ``[heat_mistral_engine]`` and each
 applied only to a Mistral whose version and signatures are the ones read
 here (otherwise Mistral is left alone and a warning says why). They take
 effect in each Mistral process when that process first loads this
@@ -56,6 +56,18 @@ for the life of a process (entry points are read once). A compiled
 expression holds no data: it is the code of the text, run in Jinja's
 sandbox with a new context at every call, as before.
 
+``load_execution_data_together`` (``install_execution_data_group``):
+Mistral 23 defers a workflow execution's ``input``, ``params`` and
+``context`` columns, each on its own, so the first read of each in a
+transaction is a query of its own. Every transaction that completes or
+starts a task reads all three (``params`` to look for notifiers, the other
+two to evaluate expressions): six of the 27 queries Mistral's engine sent
+per resource of a 100-resource chain, where two do. The patch
+puts the three in one SQLAlchemy deferred-column group, so that the first
+read loads them together; the columns stay deferred (a query that does not
+read them does not load them), and SQLAlchemy's group load leaves a column
+already changed in the transaction as it is.
+
 ``prompt_joins`` (``install_prompt_joins``): a Mistral 23 task with
 ``join`` (every resource that needs more than one other) is created
 WAITING, and only a job of Mistral's scheduler starts it:
@@ -104,6 +116,12 @@ _RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'safe_rerun',
 _DO_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'exec_ctx',
                          'redelivered', 'safe_rerun', 'timeout')
 _QUEUE_LOCAL = '__operation_queue_thread_local'
+# WorkflowExecution's deferred columns that engine transactions read
+# together; ``spec`` (the whole workflow, cached by Mistral's spec parser)
+# and ``output`` (read when the workflow ends) stay on their own.
+EXECUTION_DATA_COLUMNS = ('input', 'params', 'context')
+EXECUTION_DATA_GROUP = 'hme_execution_data'
+SUPPORTED_SQLALCHEMY = ((2, 0), (2, 2))   # [min, max)
 # Distinct expression texts kept compiled per process. Generated workflows
 # use a few texts per resource (``{{ _.node_<id> }}``), so this covers the
 # stacks a Mistral runs at once; an evicted text is compiled again.
@@ -203,6 +221,43 @@ def heartbeat_incompatibility():
     return None
 
 
+def execution_data_group_incompatibility():
+    """Why the execution columns must not be grouped, or None."""
+    problem = _release_problem()
+    if problem:
+        return problem
+    import sqlalchemy
+    version = tuple(int(p) for p in sqlalchemy.__version__.split('.')[:2])
+    low, high = SUPPORTED_SQLALCHEMY
+    if not (low <= version < high):
+        return ('SQLAlchemy %s is not a release this patch was read for'
+                % sqlalchemy.__version__)
+    loader = _deferred_column_loader()
+    if loader is None:
+        return 'SQLAlchemy has no deferred column loader'
+    if 'group' not in getattr(loader, '__slots__', ()):
+        return 'SQLAlchemy\'s deferred column loader has no group'
+    from mistral.db.v2.sqlalchemy import models
+    mapper = sqlalchemy.inspect(models.WorkflowExecution)
+    for key in EXECUTION_DATA_COLUMNS:
+        prop = mapper.attrs.get(key)
+        if prop is None or not getattr(prop, 'deferred', False):
+            return 'WorkflowExecution.%s is not a deferred column' % key
+        if prop.group not in (None, EXECUTION_DATA_GROUP):
+            return 'WorkflowExecution.%s is already in group %s' % (
+                key, prop.group)
+        if not isinstance(prop.strategy, loader):
+            return 'WorkflowExecution.%s is not loaded on first read' % key
+    return None
+
+
+def _deferred_column_loader():
+    """SQLAlchemy's loader strategy of deferred columns (named by release)."""
+    from sqlalchemy.orm import strategies
+    return (getattr(strategies, '_DeferredColumnLoader', None) or
+            getattr(strategies, 'DeferredColumnLoader', None))
+
+
 def prompt_joins_incompatibility():
     """Why Mistral's join tasks must not be refreshed promptly, or None."""
     problem = _release_problem()
@@ -280,6 +335,7 @@ def install_all(conf=cfg.CONF):
     install_local_task_start(conf)
     install_expression_cache(conf)
     install_async_heartbeat_skip(conf)
+    install_execution_data_group(conf)
     install_prompt_joins(conf)
 
 
@@ -486,6 +542,41 @@ def install_async_heartbeat_skip(conf=cfg.CONF):
     LOG.info('heat-mistral-engine: Mistral\'s executor runs asynchronous '
              'actions without heartbeats nobody reads ([%s] '
              'async_heartbeats_off).', config.GROUP)
+    return True
+
+
+def install_execution_data_group(conf=cfg.CONF):
+    """Load a workflow execution's input, params and context together.
+
+    Idempotent. Returns True when the patch is in place; does nothing
+    outside a Mistral process (see ``_in_mistral``).
+    """
+    if not _in_mistral(conf, 'load_execution_data_together'):
+        return False
+    import sqlalchemy
+    from mistral.db.v2.sqlalchemy import models
+    mapper = sqlalchemy.inspect(models.WorkflowExecution)
+    props = [mapper.attrs[key] for key in EXECUTION_DATA_COLUMNS]
+    if all(p.group == EXECUTION_DATA_GROUP for p in props):
+        return True
+    problem = execution_data_group_incompatibility()
+    if problem:
+        LOG.warning('heat-mistral-engine leaves Mistral\'s workflow '
+                    'execution columns as they are (%s): each task loads '
+                    'them in one query each.', problem)
+        return False
+    loader = _deferred_column_loader()
+    # The properties first: a loader that already sees the group loads the
+    # properties that are in it, its own always among them.
+    for prop in props:
+        prop.group = EXECUTION_DATA_GROUP
+    for prop in props:
+        for strategy in list(prop._strategies.values()):
+            if isinstance(strategy, loader):
+                strategy.group = EXECUTION_DATA_GROUP
+    LOG.info('heat-mistral-engine: Mistral loads a workflow execution\'s '
+             '%s in one query ([%s] load_execution_data_together).',
+             ', '.join(EXECUTION_DATA_COLUMNS), config.GROUP)
     return True
 
 

@@ -1,7 +1,8 @@
 """The Mistral-side patches: start_task without the workflow spec, the
 first task of a commit started in-process, compiled Jinja expressions kept,
-no heartbeats for asynchronous actions, join tasks checked right after the
-commit that may start them.
+no heartbeats for asynchronous actions, a workflow execution's data columns
+loaded in one query, join tasks checked right after the commit that may
+start them.
 
 Mistral's options and Heat's clash in one process, so the checks run in a
 child process that loads Mistral's configuration as a Mistral server does
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 
+import fixtures
 import testtools
 
 from heat_mistral_engine.mistral import engine_patch
@@ -25,6 +27,7 @@ CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
 CHECK_HEARTBEATS = os.path.join(SIDE, 'check_heartbeats.py')
 CHECK_JOINS = os.path.join(SIDE, 'check_prompt_joins.py')
 CHECK_LOCAL_START = os.path.join(SIDE, 'check_local_task_start.py')
+CHECK_DATA_GROUP = os.path.join(SIDE, 'check_execution_data_group.py')
 
 
 def run_check(*args, check=CHECK):
@@ -203,3 +206,63 @@ class LocalTaskStartTest(base.TestCase):
                           ['cast', 'task-3', []], ['after starts'],
                           ['last'], ['cast', 'task-outside', []]],
                          seen['events'])
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class ExecutionDataGroupTest(base.TestCase):
+
+    @staticmethod
+    def column_loads(read):
+        """The SELECTs of ``read`` after the one that loads the row."""
+        return [q.split(' FROM ')[0] for q in read['selects'][1:]]
+
+    def test_first_read_loads_input_params_and_context_together(self):
+        seen = run_check(check=CHECK_DATA_GROUP)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['installed_again'])
+        self.assertEqual(
+            ['SELECT workflow_executions_v2.input, '
+             'workflow_executions_v2.params, workflow_executions_v2.context'],
+            self.column_loads(seen['first']))
+        self.assertEqual({'params': {'env': {}}, 'context': {'var': 1},
+                          'input': {'token': 'T'}},
+                         seen['first']['values'])
+
+    def test_spec_stays_on_its_own(self):
+        seen = run_check(check=CHECK_DATA_GROUP)
+        self.assertEqual(['SELECT workflow_executions_v2.spec'],
+                         self.column_loads(seen['spec']))
+
+    def test_a_column_changed_before_the_load_keeps_its_change(self):
+        seen = run_check(check=CHECK_DATA_GROUP)
+        self.assertEqual(
+            ['SELECT workflow_executions_v2.input, '
+             'workflow_executions_v2.params'],
+            self.column_loads(seen['changed']))
+        self.assertEqual({'changed': True},
+                         seen['changed']['values']['context'])
+        self.assertEqual({'context': {'changed': True}}, seen['stored'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = run_check('disabled', check=CHECK_DATA_GROUP)
+        self.assertFalse(seen['installed'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual(['SELECT workflow_executions_v2.params',
+                          'SELECT workflow_executions_v2.context',
+                          'SELECT workflow_executions_v2.input'],
+                         self.column_loads(seen['first']))
+
+
+class ExecutionDataGroupCheckTest(base.TestCase):
+    """What install refuses without looking at Mistral's models."""
+
+    def test_sqlalchemy_version_outside_the_checked_range(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'sqlalchemy.__version__', '3.0.0'))
+        self.useFixture(fixtures.MonkeyPatch(
+            'heat_mistral_engine.mistral.engine_patch._release_problem',
+            lambda: None))
+        self.assertEqual(
+            'SQLAlchemy 3.0.0 is not a release this patch was read for',
+            engine_patch.execution_data_group_incompatibility())

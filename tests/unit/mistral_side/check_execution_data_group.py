@@ -1,0 +1,78 @@
+"""Run by test_engine_patch in a child process: Mistral's options and Heat's
+clash in one process.
+
+Installs the load_execution_data_together patch on the real Mistral models,
+stores one workflow execution in an in-memory SQLite database through
+SQLAlchemy, and reads its deferred columns back in fresh sessions, counting
+the SELECT statements each read sends. Prints one JSON line. Argument:
+``disabled`` (the option off).
+"""
+
+import json
+import sys
+
+import mistral.config  # noqa: F401  (what makes this a Mistral process)
+from oslo_config import cfg
+
+cfg.CONF([], project='mistral')
+if 'disabled' in sys.argv[1:]:
+    from heat_mistral_engine.mistral import config
+    config.register_opts(cfg.CONF)
+    cfg.CONF.set_override('load_execution_data_together', False,
+                          group=config.GROUP)
+
+import sqlalchemy  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy import orm  # noqa: E402
+from mistral.db.v2.sqlalchemy import models  # noqa: E402
+
+from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+
+installed = engine_patch.install_execution_data_group()
+
+engine = sqlalchemy.create_engine('sqlite://')
+models.WorkflowExecution.__table__.create(engine)
+selects = []
+
+
+@event.listens_for(engine, 'before_cursor_execute')
+def record(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip().upper().startswith('SELECT'):
+        selects.append(' '.join(statement.split()))
+
+
+with orm.Session(engine) as session:
+    session.add(models.WorkflowExecution(
+        id='wf-1', name='wf', state='RUNNING', spec={'name': 'wf'},
+        input={'token': 'T'}, params={'env': {}}, context={'var': 1},
+        output={}))
+    session.commit()
+
+
+def reads(*keys, change_context=False):
+    """The values of ``keys``, read in that order, and the SELECTs sent."""
+    del selects[:]
+    with orm.Session(engine) as session:
+        wf_ex = session.get(models.WorkflowExecution, 'wf-1')
+        if change_context:
+            # Changed before any read: the group load must leave it as is.
+            wf_ex.context = {'changed': True}
+        values = {key: getattr(wf_ex, key) for key in keys}
+        if change_context:
+            session.commit()
+        return {'values': values, 'selects': list(selects)}
+
+
+first = reads('params', 'context', 'input')
+spec = reads('spec')
+changed = reads('params', 'context', change_context=True)
+stored = reads('context')
+print(json.dumps({
+    'incompatibility': engine_patch.execution_data_group_incompatibility(),
+    'installed': installed,
+    'installed_again': engine_patch.install_execution_data_group(),
+    'first': first,
+    'spec': spec,
+    'changed': changed,
+    'stored': stored['values'],
+}))
