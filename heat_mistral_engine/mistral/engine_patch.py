@@ -62,8 +62,8 @@ Mistral 23 defers a workflow execution's ``input``, ``params`` and
 transaction is a query of its own. Every transaction that completes or
 starts a task reads all three (``params`` to look for notifiers, the other
 two to evaluate expressions): six of the 27 queries Mistral's engine sent
-per resource of a 100-resource chain, where two do. The patch
-puts the three in one SQLAlchemy deferred-column group, so that the first
+per resource of a 100-resource chain (two with the patch). The patch puts
+the three in one SQLAlchemy deferred-column group, so that the first
 read loads them together; the columns stay deferred (a query that does not
 read them does not load them), and SQLAlchemy's group load leaves a column
 already changed in the transaction as it is.
@@ -246,7 +246,8 @@ def execution_data_group_incompatibility():
         if prop.group not in (None, EXECUTION_DATA_GROUP):
             return 'WorkflowExecution.%s is already in group %s' % (
                 key, prop.group)
-        if not isinstance(prop.strategy, loader):
+        if (not isinstance(prop.strategy, loader) or
+                not isinstance(getattr(prop, '_strategies', None), dict)):
             return 'WorkflowExecution.%s is not loaded on first read' % key
     return None
 
@@ -553,18 +554,18 @@ def install_execution_data_group(conf=cfg.CONF):
     """
     if not _in_mistral(conf, 'load_execution_data_together'):
         return False
+    problem = execution_data_group_incompatibility()
+    if problem:
+        LOG.warning('heat-mistral-engine leaves Mistral\'s workflow '
+                    'execution columns as they are (%s): each task loads '
+                    'each of them with a query of its own.', problem)
+        return False
     import sqlalchemy
     from mistral.db.v2.sqlalchemy import models
     mapper = sqlalchemy.inspect(models.WorkflowExecution)
     props = [mapper.attrs[key] for key in EXECUTION_DATA_COLUMNS]
     if all(p.group == EXECUTION_DATA_GROUP for p in props):
         return True
-    problem = execution_data_group_incompatibility()
-    if problem:
-        LOG.warning('heat-mistral-engine leaves Mistral\'s workflow '
-                    'execution columns as they are (%s): each task loads '
-                    'them in one query each.', problem)
-        return False
     loader = _deferred_column_loader()
     # The properties first: a loader that already sees the group loads the
     # properties that are in it, its own always among them.

@@ -253,6 +253,16 @@ class ExecutionDataGroupTest(base.TestCase):
                           'SELECT workflow_executions_v2.input'],
                          self.column_loads(seen['first']))
 
+    def test_a_column_mistral_lacks_is_refused(self):
+        seen = run_check('not-deferred', check=CHECK_DATA_GROUP)
+        self.assertEqual('WorkflowExecution.gone is not a deferred column',
+                         seen['incompatibility'])
+        self.assertFalse(seen['installed'])
+        self.assertEqual(['SELECT workflow_executions_v2.params',
+                          'SELECT workflow_executions_v2.context',
+                          'SELECT workflow_executions_v2.input'],
+                         self.column_loads(seen['first']))
+
 
 class ExecutionDataGroupCheckTest(base.TestCase):
     """What install refuses without looking at Mistral's models."""
