@@ -134,10 +134,20 @@ def _release_problem():
         version = importlib.metadata.version('mistral')
     except importlib.metadata.PackageNotFoundError:
         return 'Mistral is not installed'
+    return _version_problem('Mistral', version, SUPPORTED_MISTRAL)
+
+
+def _version_problem(name, version, supported):
+    """Why ``version`` of ``name`` is outside ``supported``, or None.
+
+    ``supported`` is ``((min major, minor), (max major, minor))``, the
+    maximum excluded.
+    """
     parts = tuple(int(p) for p in version.split('.')[:2] if p.isdigit())
-    low, high = SUPPORTED_MISTRAL
+    low, high = supported
     if not (low <= parts < high):
-        return 'Mistral %s is not a release this patch was read for' % version
+        return '%s %s is not a release this patch was read for' % (
+            name, version)
     return None
 
 
@@ -227,11 +237,10 @@ def execution_data_group_incompatibility():
     if problem:
         return problem
     import sqlalchemy
-    version = tuple(int(p) for p in sqlalchemy.__version__.split('.')[:2])
-    low, high = SUPPORTED_SQLALCHEMY
-    if not (low <= version < high):
-        return ('SQLAlchemy %s is not a release this patch was read for'
-                % sqlalchemy.__version__)
+    problem = _version_problem('SQLAlchemy', sqlalchemy.__version__,
+                               SUPPORTED_SQLALCHEMY)
+    if problem:
+        return problem
     loader = _deferred_column_loader()
     if loader is None:
         return 'SQLAlchemy has no deferred column loader'

@@ -254,7 +254,7 @@ class ExecutionDataGroupTest(base.TestCase):
                          self.column_loads(seen['first']))
 
     def test_a_column_mistral_lacks_is_refused(self):
-        seen = run_check('not-deferred', check=CHECK_DATA_GROUP)
+        seen = run_check('missing-column', check=CHECK_DATA_GROUP)
         self.assertEqual('WorkflowExecution.gone is not a deferred column',
                          seen['incompatibility'])
         self.assertFalse(seen['installed'])

@@ -5,7 +5,7 @@ Installs the load_execution_data_together patch on the real Mistral models,
 stores one workflow execution in an in-memory SQLite database through
 SQLAlchemy, and reads its deferred columns back in fresh sessions, counting
 the SELECT statements each read sends. Prints one JSON line. Arguments:
-``disabled`` (the option off), ``not-deferred`` (the patch is asked to
+``disabled`` (the option off), ``missing-column`` (the patch is asked to
 group a column that Mistral's model does not have).
 """
 
@@ -29,7 +29,7 @@ from mistral.db.v2.sqlalchemy import models  # noqa: E402
 
 from heat_mistral_engine.mistral import engine_patch  # noqa: E402
 
-if 'not-deferred' in sys.argv[1:]:
+if 'missing-column' in sys.argv[1:]:
     engine_patch.EXECUTION_DATA_COLUMNS = ('input', 'gone')
 installed = engine_patch.install_execution_data_group()
 
