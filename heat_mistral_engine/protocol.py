@@ -4,7 +4,7 @@ Pure and shared: mistral-executor builds it with ``node_request``,
 heat-engine parses it with ``NodeRequest.from_dict``. Anything that does not
 parse is refused with ``BadNodeRequest``, whose message names the field.
 
-Version 2 fields (all required):
+Version 2 fields (all required, except ``completion_topic``):
 
 =====================  ======  ==============================================
 action_execution_id    str     the Mistral action execution to complete
@@ -14,12 +14,18 @@ resource_id            int     the resource row of the node
 is_update              bool    True: create/update node, False: cleanup node
 data                   dict    {data_key: receipt} of predecessors
 token                  str     sealed traversal token (see traversal_token)
+completion_topic       str     optional: the topic on Heat's bus where
+                               Mistral's engines take this node's result
+                               (``complete_action``); absent: through
+                               Mistral's API
 =====================  ======  ==============================================
 
 ``data`` maps ``data_key(resource_id, is_update)`` of each predecessor to
 the receipt heat-engine sealed when it completed that node (see
 ``heat.node_seal``); Mistral carries receipts but cannot read or forge them.
 Version 1 carried node data in clear text; heat-engine refuses it.
+``completion_topic`` was added to version 2 as an optional field: an
+engine that does not know it ignores it and completes through the API.
 """
 
 import dataclasses
@@ -28,6 +34,14 @@ VERSION = 2
 RPC_METHOD = 'run_node'
 RPC_API_VERSION = '1.0'
 MAX_ID_LENGTH = 255
+
+# Direct completions (see ``mistral.completion_server``): heat-engine calls
+# this method on a request's ``completion_topic``, on Heat's exchange, with
+# ``action_execution_id``, ``state`` (SUCCESS or ERROR) and ``output`` (the
+# JSON object the API would have been sent).
+COMPLETION_METHOD = 'complete_action'
+COMPLETION_RPC_API_VERSION = '1.0'
+COMPLETION_STATES = ('SUCCESS', 'ERROR')
 
 
 def data_key(resource_id, is_update):
@@ -53,19 +67,28 @@ class NodeRequest:
     is_update: bool
     data: dict
     token: str
+    completion_topic: str = None
 
     @classmethod
     def from_dict(cls, message):
         _check_envelope(message, 'node request', VERSION)
         values = {}
         for field in dataclasses.fields(cls):
+            optional = field.default is not dataclasses.MISSING
             if field.name not in message:
+                if optional:
+                    continue
                 raise BadNodeRequest('node request lacks %s' % field.name)
+            if optional and message[field.name] is None:
+                continue
             values[field.name] = _checked(field.name, message[field.name])
         return cls(**values)
 
     def to_dict(self):
         message = dataclasses.asdict(self)
+        if self.completion_topic is None:
+            # As a request of an engine without direct completions.
+            del message['completion_topic']
         message['version'] = VERSION
         return message
 

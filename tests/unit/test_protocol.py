@@ -47,3 +47,26 @@ class NodeRequestTest(testtools.TestCase):
                           protocol.NodeRequest.from_dict, message)
         self.assertRaises(protocol.BadNodeRequest,
                           protocol.NodeRequest.from_dict, 'garbage')
+
+    def test_completion_topic_is_optional(self):
+        # A request of a Mistral without direct completions has none, and
+        # its message is the one an engine without them knows.
+        message = protocol.node_request(**GOOD)
+        self.assertNotIn('completion_topic', message)
+        self.assertIsNone(
+            protocol.NodeRequest.from_dict(message).completion_topic)
+        message = protocol.node_request(**dict(GOOD, completion_topic=None))
+        self.assertNotIn('completion_topic', message)
+        message = protocol.node_request(
+            **dict(GOOD, completion_topic='heat-mistral-engine-completions'))
+        parsed = protocol.NodeRequest.from_dict(message)
+        self.assertEqual('heat-mistral-engine-completions',
+                         parsed.completion_topic)
+        self.assertEqual(message, parsed.to_dict())
+
+    def test_bad_completion_topic_is_refused(self):
+        for value in ('', 7, 'x' * 300):
+            exc = self.assertRaises(
+                protocol.BadNodeRequest, protocol.node_request,
+                **dict(GOOD, completion_topic=value))
+            self.assertIn('completion_topic', str(exc))
