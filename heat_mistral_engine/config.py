@@ -89,6 +89,15 @@ OPTS = [
                     'the tag mistral_max_concurrent_resources=N (0 lifts '
                     'the limit for that stack). Nested stacks are '
                     'separate stacks: each has its own limit.'),
+    cfg.IntOpt('direct_completion_timeout', default=10, min=1,
+               help='Seconds a heat-engine waits for a Mistral engine to '
+                    'take a finished resource node directly (offered by '
+                    'Mistral, see [heat_mistral_engine] direct_completions '
+                    'in mistral.conf). Without an answer by then, the '
+                    'result goes through Mistral\'s API, as do all results '
+                    'of that heat-engine for the next minute (no Mistral '
+                    'engine has loaded the plugin yet, after a Mistral '
+                    'restart).'),
     cfg.IntOpt('report_retry_timeout', default=120, min=0,
                help='Seconds a heat-engine keeps retrying to report a '
                     'finished resource node to Mistral while Mistral cannot '

@@ -6,6 +6,7 @@ is what the user sees in the stack's status reason.
 """
 
 import json
+import threading
 import time
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -15,6 +16,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat import direct_completion
 
 LOG = logging.getLogger(__name__)
 
@@ -114,6 +116,9 @@ class MistralService:
                         'catalog: %s' % (SERVICE_TYPE, exc))
                 kwargs['mistral_url'] = self._url
         self._client = mistral_client.client(auth_type='', **kwargs)
+        # Created on first use: only heat-engine has Heat's RPC transport.
+        self._direct = None
+        self._direct_lock = threading.Lock()
 
     @property
     def url(self):
@@ -275,11 +280,14 @@ class MistralService:
             '/executions/%s' % execution_id, body)
 
     def complete_action(self, action_execution_id, output=None, error=None,
-                        retry_for=None):
+                        retry_for=None, completion_topic=None):
         """Finish an asynchronous action.
 
         SUCCESS with ``output`` (a JSON object, or None for an empty one),
         or ERROR with the message ``error``, sent as ``{"reason": error}``.
+        With ``completion_topic`` (from the node request), first by a call
+        to a Mistral engine on that topic (``direct_completion``); through
+        the API when that call did not complete it.
         While Mistral cannot be reached or answers 5xx (a Mistral restart),
         the report is retried for ``retry_for`` seconds (default
         ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
@@ -296,10 +304,20 @@ class MistralService:
             state, value = 'ERROR', {'reason': error}
         else:
             state, value = 'SUCCESS', output
+        retried = False
+        if completion_topic:
+            try:
+                if self._complete_directly(completion_topic,
+                                           action_execution_id, state,
+                                           value):
+                    return None
+            except direct_completion.Unanswered:
+                # It may have landed: "already completed" from the API
+                # then means it did.
+                retried = True
         if retry_for is None:
             retry_for = cfg.CONF[config.GROUP].report_retry_timeout
         deadline = time.monotonic() + retry_for
-        retried = False
         while True:
             try:
                 return self._client.action_executions.update(
@@ -323,6 +341,37 @@ class MistralService:
                             action_execution_id, exc)
                 retried = True
             time.sleep(REPORT_RETRY_SECONDS)
+
+    def _complete_directly(self, topic, action_execution_id, state, value):
+        """True if a Mistral engine on ``topic`` completed the action.
+
+        False when the API is to be used: the topic is not worth a call
+        now, or an engine refused for another reason than an earlier
+        completion. Raises ``Unanswered``, or MistralUnavailable for an
+        action execution completed before (as the API path does).
+        """
+        direct = self._direct_completions()
+        if not direct.usable(topic):
+            return False
+        try:
+            direct.complete(topic, action_execution_id, state, value)
+            return True
+        except direct_completion.Refused as exc:
+            if already_completed(exc):
+                raise MistralUnavailable(
+                    'Mistral\'s engine failed to complete action execution '
+                    '%s: %s' % (action_execution_id, exc))
+            LOG.warning('A Mistral engine refused the result of action '
+                        'execution %s (%s); sending it through Mistral\'s '
+                        'API', action_execution_id, exc)
+            return False
+
+    def _direct_completions(self):
+        with self._direct_lock:
+            if self._direct is None:
+                self._direct = direct_completion.DirectCompletions(
+                    cfg.CONF[config.GROUP].direct_completion_timeout)
+            return self._direct
 
     def action_result(self, action_execution_id):
         """(state, result) of an action execution.

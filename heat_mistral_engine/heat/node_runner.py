@@ -159,9 +159,10 @@ class NodeRunner:
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
         try:
-            self.mistral.complete_action(request.action_execution_id,
-                                         output=outcome.output,
-                                         error=outcome.error)
+            self.mistral.complete_action(
+                request.action_execution_id, output=outcome.output,
+                error=outcome.error,
+                completion_topic=request.completion_topic)
         except mistral_client.MistralUnavailable as exc:
             if (outcome.replayed_for == request.action_execution_id and
                     mistral_client.already_completed(exc)):
@@ -238,8 +239,9 @@ class NodeRunner:
 
     def _report_error_quietly(self, request, reason):
         try:
-            self.mistral.complete_action(request.action_execution_id,
-                                         error=reason)
+            self.mistral.complete_action(
+                request.action_execution_id, error=reason,
+                completion_topic=request.completion_topic)
         except mistral_client.MistralUnavailable as exc:
             LOG.error('Node %s of stack %s: could not report the error '
                       'either: %s', request.resource_id, request.stack_id,

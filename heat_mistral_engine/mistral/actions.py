@@ -6,6 +6,7 @@ Registered with Mistral through the ``mistral.actions`` entry point group.
 from mistral_lib import actions
 from oslo_log import log as logging
 
+from heat_mistral_engine.mistral import completion_server
 from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine import protocol
@@ -16,6 +17,7 @@ LOG = logging.getLogger(__name__)
 # on first use; that is the only hook this package gets into Mistral's
 # engine.
 engine_patch.install_all()
+completion_server.start()
 
 
 class RunNode(actions.Action):
@@ -23,9 +25,10 @@ class RunNode(actions.Action):
 
     ``run`` only casts the node to the heat-engines and returns, so no
     executor thread is held while the resource takes minutes. The engine
-    that runs the node completes this action execution through Mistral's API:
-    SUCCESS with the node's sealed receipt (the task publishes it for its
-    dependents), or ERROR with Heat's failure reason.
+    that runs the node completes this action execution, through a Mistral
+    engine directly (``completion_server``) or Mistral's API: SUCCESS with
+    the node's sealed receipt (the task publishes it for its dependents),
+    or ERROR with Heat's failure reason.
 
     :param stack_id: the stack.
     :param traversal: the traversal the workflow was compiled for.
@@ -49,11 +52,15 @@ class RunNode(actions.Action):
         self.resource_name = resource_name
 
     def run(self, context):
+        # Also here: in an engine process that loaded the actions before
+        # its engine server started, the first node it runs starts it.
+        completion_server.start()
         request = protocol.node_request(
             action_execution_id=context.execution.action_execution_id,
             stack_id=self.stack_id, traversal=self.traversal,
             resource_id=self.resource_id, is_update=self.is_update,
-            data=self.data, token=self.token)
+            data=self.data, token=self.token,
+            completion_topic=completion_server.advertised_topic())
         heat_rpc.cast_run_node(request)
         # INFO, once per node: the only line in mistral.log that joins
         # Mistral's ids (execution, task, action execution) with Heat's

@@ -65,6 +65,19 @@ OPTS = [
                      'stay deferred: a query that reads none of them does '
                      'not load them. Applied only to Mistral 23.x with '
                      'SQLAlchemy 2.0 or 2.1, where it was checked.'),
+    cfg.BoolOpt('direct_completions', default=True,
+                help='Let heat-engines hand each finished resource node '
+                     'straight to a Mistral engine, over the broker of '
+                     'transport_url, instead of through Mistral\'s API '
+                     '(an HTTP request that mistral-api turns into the '
+                     'same call to an engine). Each Mistral engine that has '
+                     'loaded this package\'s actions serves the call on '
+                     'topic <rpc_topic>-completions of heat_exchange; a '
+                     'heat-engine whose call is not answered uses the API. '
+                     'Applied only to Mistral 23.x without authentication '
+                     '([pecan] auth_enable = false): with Keystone, the '
+                     'caller\'s identity is what the API checks, so the '
+                     'API is kept.'),
     cfg.BoolOpt('prompt_joins', default=True,
                 help='Check a join task (a resource that needs two or more '
                      'others) right after the transaction that completed '

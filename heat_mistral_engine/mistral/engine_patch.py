@@ -115,6 +115,8 @@ _RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'safe_rerun',
                       'timeout')
 _DO_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'exec_ctx',
                          'redelivered', 'safe_rerun', 'timeout')
+_ON_ACTION_COMPLETE_PARAMS = ('self', 'action_ex_id', 'result',
+                              'wf_action', 'async_')
 _QUEUE_LOCAL = '__operation_queue_thread_local'
 # WorkflowExecution's deferred columns that engine transactions read
 # together; ``spec`` (the whole workflow, cached by Mistral's spec parser)
@@ -261,6 +263,71 @@ def execution_data_group_incompatibility():
     return None
 
 
+def direct_completion_incompatibility():
+    """Why Mistral must not take completions from heat-engine, or None.
+
+    Read by ``completion_server``, which calls the engine's
+    ``on_action_complete`` as Mistral's own RPC server does, with the
+    context Mistral's API gives a request when it checks no identity.
+    """
+    problem = _release_problem()
+    if problem:
+        return problem
+    from mistral import config as mistral_config  # noqa: F401 ([pecan])
+    if cfg.CONF.pecan.auth_enable:
+        return ('Mistral checks identities ([pecan] auth_enable = true), '
+                'which only its API does')
+    from mistral.engine import default_engine
+    return _signature_problem((
+        (default_engine.DefaultEngine.on_action_complete,
+         _ON_ACTION_COMPLETE_PARAMS),))
+
+
+def in_engine_process():
+    """True in a Mistral engine process (one whose engine server started).
+
+    ``EngineServer.start`` creates the system scheduler before its RPC
+    server takes any call, and only engine code creates it; this package's
+    actions are loaded while such a call is handled.
+    """
+    from mistral.scheduler import base as scheduler_base
+    return scheduler_base._SCHEDULER is not None
+
+
+def in_mistral_process():
+    """True in a Mistral process: Mistral's configuration module is loaded.
+
+    Elsewhere (heat-side tools that import the actions) nothing of
+    Mistral's engine may be imported: it would register Mistral's options
+    into a foreign configuration.
+    """
+    return 'mistral.config' in sys.modules
+
+
+def complete_action(action_ex_id, state, output):
+    """Complete an action execution as Mistral's API does, in this engine.
+
+    ``state`` SUCCESS (``output`` the result) or ERROR (``output`` the
+    error), as the API turns ``PUT /v2/action_executions/<id>`` into a
+    ``mistral_lib`` Result; the call runs under the context the API gives
+    a request when Mistral checks no identity. Returns the engine's copy
+    of the action execution.
+    """
+    from mistral import context as auth_ctx
+    from mistral.engine import default_engine
+    from mistral_lib import actions as ml_actions
+    if state == 'SUCCESS':
+        result = ml_actions.Result(data=output)
+    else:
+        result = ml_actions.Result(error=output or 'Unknown error')
+    auth_ctx.set_ctx(auth_ctx.MistralContext())
+    try:
+        return default_engine.DefaultEngine().on_action_complete(
+            action_ex_id, result)
+    finally:
+        auth_ctx.set_ctx(None)
+
+
 def _deferred_column_loader():
     """SQLAlchemy's loader strategy of deferred columns (named by release)."""
     from sqlalchemy.orm import strategies
@@ -333,7 +400,7 @@ def _in_mistral(conf, option):
     Mistral's engine there would register Mistral's options into a foreign
     configuration.
     """
-    if 'mistral.config' not in sys.modules:
+    if not in_mistral_process():
         return False
     config.register_opts(conf)
     return bool(conf[config.GROUP][option])

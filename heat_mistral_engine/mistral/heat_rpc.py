@@ -14,21 +14,31 @@ from heat_mistral_engine.mistral import config
 from heat_mistral_engine import protocol
 
 _lock = threading.Lock()
+_transport = None
 _client = None
+
+
+def transport(conf=cfg.CONF):
+    """This process's transport to Heat's broker, created on first use."""
+    global _transport
+    with _lock:
+        if _transport is None:
+            config.register_opts(conf)
+            _transport = oslo_messaging.get_rpc_transport(
+                conf, url=conf[config.GROUP].transport_url)
+        return _transport
 
 
 def _get_client(conf=cfg.CONF):
     global _client
+    heat_transport = transport(conf)
     with _lock:
         if _client is None:
-            config.register_opts(conf)
             group = conf[config.GROUP]
-            transport = oslo_messaging.get_rpc_transport(
-                conf, url=group.transport_url)
             target = oslo_messaging.Target(
                 exchange=group.heat_exchange, topic=group.rpc_topic,
                 version=protocol.RPC_API_VERSION)
-            _client = oslo_messaging.get_rpc_client(transport, target)
+            _client = oslo_messaging.get_rpc_client(heat_transport, target)
         return _client
 
 

@@ -111,10 +111,11 @@ class CompleteActionTest(base.TestCase):
 class NodeRunnerReportTest(base.TestCase):
     """A result Mistral refuses must still end the task."""
 
-    def request(self):
+    def request(self, completion_topic=None):
         return protocol.NodeRequest.from_dict(protocol.node_request(
             action_execution_id='a1', stack_id='s1', traversal='t1',
-            resource_id=7, is_update=True, data={}, token='tok'))
+            resource_id=7, is_update=True, data={}, token='tok',
+            completion_topic=completion_topic))
 
     def test_refused_success_is_reported_as_error_and_fails_the_stack(self):
         mistral = mock.Mock()
@@ -124,9 +125,13 @@ class NodeRunnerReportTest(base.TestCase):
         stack = mock.Mock()
         outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
         with mock.patch.object(runner, 'execute', return_value=outcome):
-            runner.run(self.request())
+            runner.run(self.request(completion_topic='topic-c'))
         first, second = mistral.complete_action.call_args_list
         self.assertEqual({'attrs': {}}, first.kwargs['output'])
+        # Both reports offered to Mistral's engines first.
+        self.assertEqual(['topic-c', 'topic-c'],
+                         [first.kwargs['completion_topic'],
+                          second.kwargs['completion_topic']])
         self.assertIn('could not be reported to Mistral: too big',
                       second.kwargs['error'])
         stack.mark_failed.assert_called_once_with(second.kwargs['error'])
@@ -163,7 +168,8 @@ class NodeRunnerReportTest(base.TestCase):
         reason = 'Unexpected error in heat-engine: boom'
         self.assertEqual(reason, outcome.error)
         stack.mark_failed.assert_called_once_with(reason)
-        mistral.complete_action.assert_called_once_with('a1', error=reason)
+        mistral.complete_action.assert_called_once_with(
+            'a1', error=reason, completion_topic=None)
 
     def test_unexpected_error_of_stale_traversal_leaves_stack(self):
         mistral, stack, _outcome = self.run_unexpected_error('newer')

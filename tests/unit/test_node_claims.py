@@ -53,7 +53,8 @@ class ReplayTest(base.TestCase):
             outcome = self.runner.run(request(AX2))
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
-            AX2, output={'node': 'receipt-1'}, error=None)
+            AX2, output={'node': 'receipt-1'}, error=None,
+            completion_topic=None)
         self.execute.assert_not_called()
         # The completion point counts each root once; the first run may
         # have died before it got there.
@@ -67,7 +68,8 @@ class ReplayTest(base.TestCase):
         with mock.patch.object(node_claims, 'claim', return_value=first):
             outcome = self.runner.run(request(AX1))
         self.mistral.complete_action.assert_called_once_with(
-            AX1, output={'node': 'receipt-1'}, error=None)
+            AX1, output={'node': 'receipt-1'}, error=None,
+            completion_topic=None)
         self.execute.assert_not_called()
         self.complete.assert_called_once()
         self.assertFalse(outcome.stack_failed)
@@ -112,7 +114,8 @@ class ReplayTest(base.TestCase):
         with mock.patch.object(node_claims, 'claim', return_value=first):
             self.runner.run(request(AX2))
         self.mistral.complete_action.assert_called_once_with(
-            AX2, output=None, error='Resource CREATE failed: x')
+            AX2, output=None, error='Resource CREATE failed: x',
+            completion_topic=None)
         self.execute.assert_not_called()
 
     def test_running_node_is_waited_for(self):
@@ -148,14 +151,15 @@ class ReplayTest(base.TestCase):
         opened.assert_called_once_with('receipt-1', 's', 't', 4, True)
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
-            AX2, output={'node': 'receipt-1'}, error=None)
+            AX2, output={'node': 'receipt-1'}, error=None,
+            completion_topic=None)
         self.execute.assert_not_called()
 
     def test_answer_in_mistral_that_heat_did_not_seal_is_refused(self):
         outcome = self.run_after_claims_purged(('SUCCESS', {'node': 'x'}))
         self.assertIn('Refused by Heat', outcome.error)
         self.mistral.complete_action.assert_called_once_with(
-            AX2, output=None, error=outcome.error)
+            AX2, output=None, error=outcome.error, completion_topic=None)
         self.execute.assert_not_called()
 
     def test_error_answer_in_mistral_is_passed_on(self):

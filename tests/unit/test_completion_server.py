@@ -1,0 +1,221 @@
+"""Direct completions: heat-engine's call, the Mistral engine's endpoint.
+
+The call and the endpoint meet over oslo.messaging's in-memory transport,
+so the method, its arguments and its version are checked on both sides;
+the endpoint's call into Mistral's engine is checked against Mistral's
+real engine and database in a child process (Mistral's options and Heat's
+clash in one process).
+"""
+
+import importlib.util
+import os
+from unittest import mock
+
+import fixtures
+import oslo_messaging
+from oslo_config import cfg
+import testtools
+
+from heat_mistral_engine.heat import direct_completion
+from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.mistral import completion_server
+from heat_mistral_engine.mistral import engine_patch
+from heat_mistral_engine import protocol
+from tests.unit import base
+from tests.unit import test_engine_patch
+
+CHECK = os.path.join(test_engine_patch.SIDE, 'check_completion_server.py')
+TOPIC = 'heat-mistral-engine-completions'
+
+
+class ActionException(Exception):
+    """As Mistral's: a class oslo.messaging sends back as a RemoteError."""
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class RoundTripTest(base.TestCase):
+    """DirectCompletions against a served CompletionEndpoint."""
+
+    def setUp(self):
+        super().setUp()
+        self.transport = oslo_messaging.get_rpc_transport(
+            cfg.CONF, url='fake:/')
+        self.addCleanup(self.transport.cleanup)
+        self.engine = self.useFixture(fixtures.MockPatchObject(
+            engine_patch, 'complete_action')).mock
+        self.engine.return_value = mock.Mock(state='SUCCESS')
+        self.clock = Clock()
+        self.direct = direct_completion.DirectCompletions(
+            timeout=1, clock=self.clock, client_factory=self.client)
+
+    def client(self, topic, timeout):
+        target = oslo_messaging.Target(
+            topic=topic, version=protocol.COMPLETION_RPC_API_VERSION)
+        return oslo_messaging.get_rpc_client(self.transport, target,
+                                             timeout=timeout)
+
+    def serve(self):
+        target = oslo_messaging.Target(topic=TOPIC, server='mistral-1')
+        server = oslo_messaging.get_rpc_server(
+            self.transport, target, [completion_server.CompletionEndpoint()],
+            executor='threading')
+        server.start()
+        self.addCleanup(server.wait)
+        self.addCleanup(server.stop)
+
+    def test_a_served_call_completes_the_action_execution(self):
+        self.serve()
+        self.direct.complete(TOPIC, 'ax-1', 'SUCCESS', {'node': 'r'})
+        self.engine.assert_called_once_with('ax-1', 'SUCCESS',
+                                            {'node': 'r'})
+
+    def test_already_completed_comes_back_as_a_refusal(self):
+        self.serve()
+        self.engine.side_effect = ActionException(
+            'Action ax-1 is already completed')
+        exc = self.assertRaises(direct_completion.Refused,
+                                self.direct.complete, TOPIC, 'ax-1',
+                                'ERROR', {'reason': 'boom'})
+        self.assertTrue(mistral_client.already_completed(exc))
+
+    def test_a_state_other_than_success_or_error_is_refused(self):
+        # A built-in exception: oslo.messaging raises it again here.
+        self.serve()
+        exc = self.assertRaises(direct_completion.Refused,
+                                self.direct.complete, TOPIC, 'ax-1',
+                                'RUNNING', None)
+        self.assertIn('SUCCESS or ERROR', str(exc))
+        self.engine.assert_not_called()
+
+    def test_no_answer_sends_results_through_the_api_for_a_while(self):
+        self.assertTrue(self.direct.usable(TOPIC))
+        self.assertRaises(direct_completion.Unanswered,
+                          self.direct.complete, TOPIC, 'ax-1', 'SUCCESS', {})
+        self.assertFalse(self.direct.usable(TOPIC))
+        self.clock.now += direct_completion.RETRY_DIRECT_AFTER - 1
+        self.assertFalse(self.direct.usable(TOPIC))
+        self.clock.now += 1
+        self.assertTrue(self.direct.usable(TOPIC))
+
+    def test_a_request_without_topic_is_not_worth_a_call(self):
+        self.assertFalse(self.direct.usable(None))
+
+
+class CompleteActionDirectlyTest(base.TestCase):
+    """MistralService.complete_action with a request's completion topic."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:1/v2')
+        self.service = mistral_client.MistralService()
+        self.update = mock.Mock()
+        self.service._client = mock.Mock()
+        self.service._client.action_executions.update = self.update
+        self.direct = mock.Mock(spec=direct_completion.DirectCompletions)
+        self.direct.usable.return_value = True
+        self.service._direct = self.direct
+
+    def complete(self, **kwargs):
+        return self.service.complete_action(
+            'ax-1', output={'node': 'r'}, completion_topic=TOPIC, **kwargs)
+
+    def test_completed_by_the_engine_skips_the_api(self):
+        self.assertIsNone(self.complete())
+        self.direct.complete.assert_called_once_with(
+            TOPIC, 'ax-1', 'SUCCESS', {'node': 'r'})
+        self.update.assert_not_called()
+
+    def test_error_is_sent_as_the_api_would_get_it(self):
+        self.service.complete_action('ax-1', error='Resource failed',
+                                     completion_topic=TOPIC)
+        self.direct.complete.assert_called_once_with(
+            TOPIC, 'ax-1', 'ERROR', {'reason': 'Resource failed'})
+
+    def test_without_topic_only_the_api_is_used(self):
+        self.service.complete_action('ax-1', output={})
+        self.direct.complete.assert_not_called()
+        self.update.assert_called_once()
+
+    def test_while_not_usable_the_api_is_used(self):
+        self.direct.usable.return_value = False
+        self.complete()
+        self.direct.complete.assert_not_called()
+        self.update.assert_called_once()
+
+    def test_unanswered_goes_to_the_api_where_already_completed_is_done(self):
+        # The unanswered call landed after all: the API's refusal says so.
+        self.direct.complete.side_effect = direct_completion.Unanswered('t')
+        done = Exception('Action ax-1 is already completed')
+        done.error_code = 400
+        self.update.side_effect = done
+        self.assertIsNone(self.complete())
+        self.update.assert_called_once()
+
+    def test_already_completed_by_someone_else_is_raised(self):
+        self.direct.complete.side_effect = direct_completion.Refused(
+            'ActionException: Action ax-1 is already completed')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                self.complete)
+        self.assertTrue(mistral_client.already_completed(exc))
+        self.update.assert_not_called()
+
+    def test_other_refusals_go_to_the_api(self):
+        self.direct.complete.side_effect = direct_completion.Refused(
+            'DBError: database is locked')
+        self.complete()
+        self.update.assert_called_once()
+        (action_id,), kwargs = self.update.call_args
+        self.assertEqual(('ax-1', 'SUCCESS'), (action_id, kwargs['state']))
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class MistralEngineTest(base.TestCase):
+    """The endpoint on Mistral's real engine and database (child)."""
+
+    def test_success_is_stored_as_through_the_api(self):
+        seen = test_engine_patch.run_check(check=CHECK)
+        self.assertEqual(TOPIC, seen['advertised'])
+        self.assertEqual({'state': 'SUCCESS'}, seen['answer'])
+        self.assertEqual({'state': 'SUCCESS', 'state_info': None,
+                          'output': {'result': {'node': 'receipt'}}},
+                         seen['stored'])
+
+    def test_error_is_stored_as_through_the_api(self):
+        seen = test_engine_patch.run_check('error', check=CHECK)
+        self.assertEqual('ERROR', seen['stored']['state'])
+        self.assertEqual({'result': {'reason': 'boom'}},
+                         seen['stored']['output'])
+
+    def test_a_second_completion_is_an_expected_refusal(self):
+        seen = test_engine_patch.run_check(check=CHECK)
+        self.assertTrue(seen['again'].startswith('ExpectedException: '))
+        self.assertIn('is already completed', seen['again'])
+        self.assertIn('SUCCESS or ERROR', seen['bad_state'])
+
+    def test_served_only_in_engine_processes(self):
+        seen = test_engine_patch.run_check(check=CHECK)
+        self.assertFalse(seen['engine_before'])
+        self.assertFalse(seen['served_before'])
+        self.assertTrue(seen['engine_after'])
+        self.assertTrue(seen['served_after'])
+        self.assertTrue(seen['started_once'])
+
+    def test_not_offered_when_mistral_checks_identities(self):
+        seen = test_engine_patch.run_check('auth', check=CHECK)
+        self.assertIsNone(seen['advertised'])
+        self.assertFalse(seen['served_after'])
+        self.assertIn('[pecan] auth_enable = true', seen['incompatibility'])
+
+    def test_not_offered_with_the_option_off(self):
+        seen = test_engine_patch.run_check('disabled', check=CHECK)
+        self.assertIsNone(seen['advertised'])
+        self.assertFalse(seen['served_after'])
+        self.assertIsNone(seen['incompatibility'])
