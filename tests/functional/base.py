@@ -232,6 +232,7 @@ class FunctionalTest(testtools.TestCase):
             self.assertEqual(1, len(actions), 'task %s ran %d actions'
                              % (task.name, len(actions)))
             action = self.mistral.action_executions.get(actions[0].id)
+            task.action_execution_id = action.id
             task.action_input = json.loads(action.input)
             # Mistral carries sealed receipts; open them to see the node
             # data (result_value) and the data each task received.
@@ -248,6 +249,13 @@ class FunctionalTest(testtools.TestCase):
                               for k, t in result.items()})
             result[name] = task
         return result
+
+    def mistral_log(self):
+        """The local cloud's current mistral.log (every Mistral server)."""
+        path = os.path.join(os.environ['DEVCLOUD_DIR'], 'logs',
+                            'mistral.log')
+        with open(path, errors='replace') as f:
+            return f.read()
 
     def assert_tasks_succeeded(self, stack_id, names, action_label='create'):
         """The newest execution succeeded with one SUCCESS task per name."""

@@ -53,6 +53,15 @@ class CreateDeleteTest(base.FunctionalTest):
                                   for d in b_input.values()])
         self.assertEqual({}, tasks['a'].action_input['data'])
         self.assertIn(stack.id, execution.description)
+        # The local cloud's Mistral runs without authentication: it offers
+        # direct completions, and its engine took every node's result.
+        log = self.mistral_log()
+        for name, task in tasks.items():
+            self.assertIn('Completed action execution %s (SUCCESS) for '
+                          'heat-engine, without Mistral\'s API'
+                          % task.action_execution_id, log, name)
+            self.assertNotIn("'on_action_complete'[action_ex_id=%s"
+                             % task.action_execution_id, log, name)
 
     def test_get_resource_depends_on_and_attribute_paths(self):
         stack = self.create_stack(self.template('refs.yaml'))
