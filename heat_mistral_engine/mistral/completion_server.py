@@ -18,7 +18,7 @@ heat-engine whose call gets no answer falls back to the API
 actions yet (after a Mistral restart) only delays results.
 
 Only for a Mistral that checks no identity (``engine_patch.
-direct_completion_incompatibility``): the API then gives each request the
+mistral_checks_identities`` false): the API then gives each request the
 same anonymous context this server gives each call.
 """
 
@@ -64,6 +64,13 @@ def _usable_topic(conf):
         return None
     config.register_opts(conf)
     if not conf[config.GROUP].direct_completions:
+        return None
+    if engine_patch.mistral_checks_identities():
+        # Expected with Keystone: not worth a warning in every process.
+        LOG.info('heat-mistral-engine: heat-engines complete nodes through '
+                 'Mistral\'s API, which checks who completes a task ([%s] '
+                 'direct_completions applies only with [pecan] auth_enable '
+                 '= false).', config.GROUP)
         return None
     problem = engine_patch.direct_completion_incompatibility()
     if problem:

@@ -268,19 +268,22 @@ def direct_completion_incompatibility():
 
     Read by ``completion_server``, which calls the engine's
     ``on_action_complete`` as Mistral's own RPC server does, with the
-    context Mistral's API gives a request when it checks no identity.
+    context Mistral's API gives a request when it checks no identity
+    (``mistral_checks_identities`` is false).
     """
     problem = _release_problem()
     if problem:
         return problem
-    from mistral import config as mistral_config  # noqa: F401 ([pecan])
-    if cfg.CONF.pecan.auth_enable:
-        return ('Mistral checks identities ([pecan] auth_enable = true), '
-                'which only its API does')
     from mistral.engine import default_engine
     return _signature_problem((
         (default_engine.DefaultEngine.on_action_complete,
          _ON_ACTION_COMPLETE_PARAMS),))
+
+
+def mistral_checks_identities():
+    """True if Mistral's API authenticates callers ([pecan] auth_enable)."""
+    from mistral import config as mistral_config  # noqa: F401 ([pecan])
+    return bool(cfg.CONF.pecan.auth_enable)
 
 
 def in_engine_process():

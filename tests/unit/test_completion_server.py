@@ -183,6 +183,8 @@ class MistralEngineTest(base.TestCase):
     def test_success_is_stored_as_through_the_api(self):
         seen = test_engine_patch.run_check(check=CHECK)
         self.assertEqual(TOPIC, seen['advertised'])
+        self.assertIsNone(seen['incompatibility'])
+        self.assertFalse(seen['checks_identities'])
         self.assertEqual({'state': 'SUCCESS'}, seen['answer'])
         self.assertEqual({'state': 'SUCCESS', 'state_info': None,
                           'output': {'result': {'node': 'receipt'}}},
@@ -212,10 +214,40 @@ class MistralEngineTest(base.TestCase):
         seen = test_engine_patch.run_check('auth', check=CHECK)
         self.assertIsNone(seen['advertised'])
         self.assertFalse(seen['served_after'])
-        self.assertIn('[pecan] auth_enable = true', seen['incompatibility'])
+        self.assertTrue(seen['checks_identities'])
+        self.assertIsNone(seen['incompatibility'])
 
     def test_not_offered_with_the_option_off(self):
         seen = test_engine_patch.run_check('disabled', check=CHECK)
         self.assertIsNone(seen['advertised'])
         self.assertFalse(seen['served_after'])
         self.assertIsNone(seen['incompatibility'])
+
+
+class NotOfferedTest(base.TestCase):
+    """What the action advertises outside the checked Mistral."""
+
+    def setUp(self):
+        super().setUp()
+        completion_server._advertised.clear()
+        self.addCleanup(completion_server._advertised.clear)
+
+    def test_nothing_outside_a_mistral_process(self):
+        self.useFixture(fixtures.MockPatchObject(
+            engine_patch, 'in_mistral_process', return_value=False))
+        self.assertIsNone(completion_server.advertised_topic())
+        self.assertIsNone(completion_server.start())
+
+    def test_another_mistral_release_keeps_the_api_with_a_warning(self):
+        self.useFixture(fixtures.MockPatchObject(
+            engine_patch, 'in_mistral_process', return_value=True))
+        self.useFixture(fixtures.MockPatchObject(
+            engine_patch, 'mistral_checks_identities', return_value=False))
+        self.useFixture(fixtures.MockPatchObject(
+            engine_patch, '_release_problem',
+            return_value='Mistral 24.0.0 is not a release this patch was '
+                         'read for'))
+        logged = self.useFixture(fixtures.FakeLogger())
+        self.assertIsNone(completion_server.advertised_topic())
+        self.assertIn('direct_completions is not applied: Mistral 24.0.0',
+                      logged.output)

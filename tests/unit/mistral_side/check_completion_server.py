@@ -96,6 +96,7 @@ with db_api.transaction():
 print(json.dumps({
     'advertised': completion_server.advertised_topic(),
     'incompatibility': engine_patch.direct_completion_incompatibility(),
+    'checks_identities': engine_patch.mistral_checks_identities(),
     'engine_before': engine_before,
     'engine_after': engine_after,
     'served_before': served_before,
