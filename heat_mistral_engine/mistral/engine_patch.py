@@ -88,6 +88,14 @@ runs after the commit, in a transaction of its own, as the scheduled
 job's does (the reason Mistral does not check in the completing
 transaction: two inbound tasks finishing together would each miss the
 other's commit).
+
+For ``direct_completions`` (``completion_server``), which patches nothing,
+this module also holds what that server reads of Mistral: its release and
+``DefaultEngine.on_action_complete``'s signature
+(``direct_completion_incompatibility``), whether the API authenticates,
+whether this process is an engine (Mistral's system scheduler exists), and
+the call into the engine with the API's anonymous context
+(``complete_action``).
 """
 
 import contextlib
