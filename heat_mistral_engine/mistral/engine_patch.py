@@ -93,7 +93,7 @@ For ``direct_completions`` (``completion_server``), which patches nothing,
 this module also holds what that server reads of Mistral: its release and
 ``DefaultEngine.on_action_complete``'s signature
 (``direct_completion_incompatibility``), whether the API authenticates,
-whether this process is an engine (Mistral's system scheduler exists), and
+whether this process is an engine (``in_engine_process``), and
 the call into the engine with the API's anonymous context
 (``complete_action``).
 """
@@ -297,12 +297,16 @@ def mistral_checks_identities():
 def in_engine_process():
     """True in a Mistral engine process (one whose engine server started).
 
-    ``EngineServer.start`` creates the system scheduler before its RPC
-    server takes any call, and only engine code creates it; this package's
-    actions are loaded while such a call is handled.
+    ``EngineServer.start`` creates the system scheduler and loads the RPC
+    server driver before its RPC server takes any call; this package's
+    actions are loaded while such a call is handled. Other processes have
+    one at most: executors and the other servers the driver, mistral-api
+    the scheduler once an operator changes the maintenance mode.
     """
+    from mistral.rpc import base as rpc_base
     from mistral.scheduler import base as scheduler_base
-    return scheduler_base._SCHEDULER is not None
+    return (scheduler_base._SCHEDULER is not None and
+            rpc_base._IMPL_SERVER is not None)
 
 
 def in_mistral_process():

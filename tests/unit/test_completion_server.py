@@ -206,6 +206,7 @@ class MistralEngineTest(base.TestCase):
         seen = test_engine_patch.run_check(check=CHECK)
         self.assertFalse(seen['engine_before'])
         self.assertFalse(seen['served_before'])
+        self.assertFalse(seen['engine_scheduler_only'])
         self.assertTrue(seen['engine_after'])
         self.assertTrue(seen['served_after'])
         self.assertTrue(seen['started_once'])

@@ -34,6 +34,7 @@ import oslo_messaging  # noqa: E402
 
 from mistral import context as auth_ctx  # noqa: E402
 from mistral.db.v2 import api as db_api  # noqa: E402
+from mistral.rpc import base as rpc_base  # noqa: E402
 from mistral.scheduler import base as scheduler_base  # noqa: E402
 
 from heat_mistral_engine.mistral import completion_server  # noqa: E402
@@ -51,7 +52,11 @@ auth_ctx.set_ctx(None)
 
 engine_before = engine_patch.in_engine_process()
 served_before = completion_server.start() is not None
+# As mistral-api once an operator changed the maintenance mode.
 scheduler_base.get_system_scheduler()
+engine_scheduler_only = engine_patch.in_engine_process()
+# As EngineServer.start.
+rpc_base.get_rpc_server_driver()
 engine_after = engine_patch.in_engine_process()
 server = completion_server.start()
 served_after = server is not None
@@ -98,6 +103,7 @@ print(json.dumps({
     'incompatibility': engine_patch.direct_completion_incompatibility(),
     'checks_identities': engine_patch.mistral_checks_identities(),
     'engine_before': engine_before,
+    'engine_scheduler_only': engine_scheduler_only,
     'engine_after': engine_after,
     'served_before': served_before,
     'served_after': served_after,
