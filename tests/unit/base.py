@@ -22,6 +22,16 @@ class TestCase(testtools.TestCase):
         self.conf.config(auth_encryption_key='k' * 32)
 
 
+class FakeClock:
+    """A monotonic clock that moves only when a test sets ``now``."""
+
+    def __init__(self, now=100.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 class HeatDbTestCase(TestCase):
     """A test on Heat's own sqlite test database, with one stored stack.
 

@@ -23,6 +23,7 @@ from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine import protocol
 from tests.unit import base
 from tests.unit import test_engine_patch
+from tests.unit import test_mistral_client
 
 CHECK = os.path.join(test_engine_patch.SIDE, 'check_completion_server.py')
 TOPIC = 'heat-mistral-engine-completions'
@@ -30,14 +31,6 @@ TOPIC = 'heat-mistral-engine-completions'
 
 class ActionException(Exception):
     """As Mistral's: a class oslo.messaging sends back as a RemoteError."""
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 class RoundTripTest(base.TestCase):
@@ -51,7 +44,7 @@ class RoundTripTest(base.TestCase):
         self.engine = self.useFixture(fixtures.MockPatchObject(
             engine_patch, 'complete_action')).mock
         self.engine.return_value = mock.Mock(state='SUCCESS')
-        self.clock = Clock()
+        self.clock = base.FakeClock()
         self.direct = direct_completion.DirectCompletions(
             timeout=1, clock=self.clock, client_factory=self.client)
 
@@ -108,17 +101,11 @@ class RoundTripTest(base.TestCase):
         self.assertFalse(self.direct.usable(None))
 
 
-class CompleteActionDirectlyTest(base.TestCase):
+class CompleteActionDirectlyTest(test_mistral_client.FakeApiTestCase):
     """MistralService.complete_action with a request's completion topic."""
 
     def setUp(self):
         super().setUp()
-        self.conf.config(group='mistral_scheduler',
-                         mistral_url='http://127.0.0.1:1/v2')
-        self.service = mistral_client.MistralService()
-        self.update = mock.Mock()
-        self.service._client = mock.Mock()
-        self.service._client.action_executions.update = self.update
         self.direct = mock.Mock(spec=direct_completion.DirectCompletions)
         self.direct.usable.return_value = True
         self.service._direct = self.direct

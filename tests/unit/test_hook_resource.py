@@ -83,18 +83,10 @@ def error(info):
     return Obj(state='ERROR', state_info=info, output=None)
 
 
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
 class HookRunTest(base.TestCase):
 
     def run_of(self, client, **kwargs):
-        self.clock = Clock()
+        self.clock = base.FakeClock()
         return hook_run.HookRun(client, 'h', 'wf1', {'a': 1}, 'desc',
                                 clock=self.clock, **kwargs)
 

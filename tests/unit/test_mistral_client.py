@@ -10,8 +10,8 @@ from heat_mistral_engine import protocol
 from tests.unit import base
 
 
-class CompleteActionTest(base.TestCase):
-    """What heat-engine sends to Mistral's PUT /action_executions/<id>."""
+class FakeApiTestCase(base.TestCase):
+    """A MistralService whose client is a mock; ``update`` is the PUT."""
 
     def setUp(self):
         super().setUp()
@@ -21,6 +21,10 @@ class CompleteActionTest(base.TestCase):
         self.update = mock.Mock()
         self.service._client = mock.Mock()
         self.service._client.action_executions.update = self.update
+
+
+class CompleteActionTest(FakeApiTestCase):
+    """What heat-engine sends to Mistral's PUT /action_executions/<id>."""
 
     def sent(self):
         (action_id,), kwargs = self.update.call_args
