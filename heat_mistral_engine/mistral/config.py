@@ -65,6 +65,15 @@ OPTS = [
                      'stay deferred: a query that reads none of them does '
                      'not load them. Applied only to Mistral 23.x with '
                      'SQLAlchemy 2.0 or 2.1, where it was checked.'),
+    cfg.BoolOpt('skip_redundant_queries', default=True,
+                help='Spare Mistral\'s engine three database queries per task '
+                     'that read what its transaction already holds: '
+                     'task() in a task\'s publish takes the task being '
+                     'completed from the transaction instead of selecting '
+                     'it again, and a task\'s or workflow\'s state change '
+                     '(an UPDATE that matches the row\'s id and old '
+                     'state) no longer selects that id back afterwards. '
+                     'Applied only to Mistral 23.x, where it was checked.'),
     cfg.BoolOpt('direct_completions', default=True,
                 help='Let heat-engines hand each finished resource node '
                      'straight to a Mistral engine, over the broker of '
