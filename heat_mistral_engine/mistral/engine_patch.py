@@ -602,7 +602,7 @@ def starting_first_task_here(send, start_here):
 
 
 def install_redundant_query_skip(conf=cfg.CONF):
-    """Spare Mistral's engine two queries per task; idempotent.
+    """Spare Mistral's engine three queries per task; idempotent.
 
     Returns True when the patch is in place; does nothing outside a
     Mistral process (see ``_in_mistral``). Must run before
