@@ -8,6 +8,7 @@ is what the user sees in the stack's status reason.
 import json
 import threading
 import time
+from urllib import parse
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
@@ -131,31 +132,74 @@ class MistralService:
             raise MistralUnavailable('Mistral at %s failed to %s: %s'
                                      % (self._url, what, exc))
 
-    def upsert_workflow(self, name, definition_yaml):
-        """Create the workflow, or replace its definition; return its id.
+    def create_workflow(self, name, definition_yaml, namespace):
+        """Create the workflow ``name`` in ``namespace``; return its id.
 
-        Only the service project's own workflow of that name counts. Mistral
-        answers a lookup by name with any workflow it lets the caller see:
-        one another project shares, or, when the service account has
-        Mistral's admin role, any project's. A user could name a workflow
-        after a stack's; so the service's own is found by project, updated
-        by id, and executions are started by that id, never by name.
-        Running executions keep the definition they started with.
+        Each traversal gets a definition of its own, in a namespace named
+        after the traversal, never an update of an earlier one. Mistral
+        23's engine caches a parsed definition by (id, ``updated_at``),
+        and ``updated_at`` counts whole seconds: a definition updated twice
+        within a second started its next execution with the previous
+        text, so a rollback or delete ran the graph of the traversal before
+        it. A new definition has a new id, so no cached text can stand in
+        for it, and no other traversal's start can change it between its
+        upload and its execution. If the service already has ``name`` in
+        ``namespace`` (a start retried after its upload), that one is
+        replaced, by id.
         """
-        own = self._own_workflow(name)
-        if own is not None:
+        try:
+            created = self._upload(definition_yaml, namespace=namespace)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) != 409:
+                raise MistralUnavailable(
+                    'Mistral at %s failed to create workflow %s: %s'
+                    % (self._url, name, exc))
+            (own,) = [w for w in self._own_workflows(name)
+                      if (w.namespace or '') == namespace]
             self._call('update workflow %s' % name, self._upload,
-                       definition_yaml, workflow_id=own.id)
+                       definition_yaml, namespace=namespace,
+                       workflow_id=own.id)
             return own.id
-        created = self._call('create workflow %s' % name, self._upload,
-                             definition_yaml, workflow_id=None)
         return [w for w in created if w.name == name][0].id
 
-    def _own_workflow(self, name):
-        """The service project's workflow called ``name``, or None."""
+    def delete_workflows(self, name, keep_namespace):
+        """Delete the service's workflows ``name`` but the one to keep.
+
+        For a traversal's start, after the executions of the stack's
+        earlier traversals were ended: their definitions are no longer
+        needed (an execution keeps its own copy of the definition it
+        started with). Returns the ids deleted; a definition Mistral
+        refuses to delete is logged and left, so that the cleanup never
+        fails a traversal.
+        """
+        deleted = []
+        for found in self._own_workflows(name):
+            if (found.namespace or '') == keep_namespace:
+                continue
+            try:
+                self._client.workflows.delete(found.id)
+            except Exception as exc:
+                LOG.warning('Could not delete workflow %s (%s, namespace '
+                            '%r) of an earlier traversal: %s', name,
+                            found.id, found.namespace or '', exc)
+                continue
+            deleted.append(found.id)
+        return deleted
+
+    def _own_workflows(self, name):
+        """The service project's workflows called ``name``, any namespace."""
         found = self._call('look up workflow %s' % name,
                            self._client.workflows.list, name=name)
-        own = [w for w in self._own(found) if w.name == name]
+        return [w for w in self._own(found) if w.name == name]
+
+    def _own_workflow(self, name):
+        """The service project's workflow ``name`` of the default namespace.
+
+        None if there is none. Operator hook workflows, which Mistral
+        runs as sub-workflows, are looked up there.
+        """
+        own = [w for w in self._own_workflows(name)
+               if not getattr(w, 'namespace', '')]
         return own[0] if own else None
 
     def _own(self, found):
@@ -170,8 +214,8 @@ class MistralService:
         return [item for item in found
                 if getattr(item, 'project_id', None) == self._project_id]
 
-    def _upload(self, definition_yaml, workflow_id):
-        """Create, or update by id; skip Mistral's syntax check if asked.
+    def _upload(self, definition_yaml, namespace='', workflow_id=None):
+        """Create in ``namespace``, or update by id; skip Mistral's check.
 
         mistralclient's create()/update() cannot ask for skip_validation, so
         this is its request with that query parameter added; the only place
@@ -180,9 +224,12 @@ class MistralService:
         workflows = self._client.workflows
         if not self._skip_validation:
             if workflow_id:
-                return workflows.update(definition_yaml, id=workflow_id)
-            return workflows.create(definition_yaml)
-        query = '?scope=private&namespace=&skip_validation'
+                return workflows.update(definition_yaml, namespace=namespace,
+                                        id=workflow_id)
+            return workflows.create(definition_yaml, namespace=namespace)
+        query = '?' + parse.urlencode({'scope': 'private',
+                                       'namespace': namespace,
+                                       'skip_validation': ''})
         if workflow_id:
             return workflows._update(
                 '/workflows/%s%s' % (workflow_id, query), definition_yaml,

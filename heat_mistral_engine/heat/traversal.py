@@ -3,8 +3,12 @@
 Called instead of Heat's traversal starter for the actions Mistral drives.
 After Heat's own preamble (resource rows, graph, ``current_deps``), it
 
-1. builds the task graph and compiles it into the stack's workflow;
-2. cancels executions of earlier traversals of the stack that still run;
+1. builds the task graph and compiles it into a workflow of the traversal's
+   own: ``heat_stack_<stack id>`` in the Mistral namespace named after the
+   traversal (see ``MistralService.create_workflow`` for why a traversal
+   never reuses an earlier one's definition);
+2. cancels executions of earlier traversals of the stack that still run,
+   and deletes their definitions;
 3. creates the stack's completion sync point, so that the last root node
    marks the stack complete exactly as Heat's workers do, and the slots
    that limit how many resource actions run at once (when a limit is set,
@@ -121,7 +125,11 @@ def start(stack, pre_converge=None):
         hooks=operator,
         plans=hook_plan.plans(stack, graph) if operator else None,
         stack_name=stack.name)
-    workflow_id = service.upsert_workflow(name, workflow.to_yaml(definition))
+    workflow_id = service.create_workflow(
+        name, workflow.to_yaml(definition), namespace=current)
+    # The earlier traversals' executions were ended above: their
+    # definitions are not needed any more.
+    service.delete_workflows(name, keep_namespace=current)
     execution = service.start_execution(
         workflow_id,
         workflow_input={

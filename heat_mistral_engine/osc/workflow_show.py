@@ -204,7 +204,9 @@ class ShowStackWorkflow(command.ShowOne):
                 'Stack %s (%s) has no Mistral execution: it was ordered by '
                 'Heat itself (the scheduler was off, or the action is one '
                 'Mistral does not order).' % (stack.stack_name, stack.id))
-        definition = mistral.workflows.get(name).definition
+        # Each traversal runs a definition of its own (a namespace per
+        # traversal): the execution's, not whatever is called ``name``.
+        definition = mistral.workflows.get(execution.workflow_id).definition
         tasks = mistral.tasks.list(workflow_execution_id=execution.id,
                                    limit=-1)
         rows = add_hooks(task_rows(definition, name, tasks),

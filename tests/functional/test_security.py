@@ -306,7 +306,7 @@ class AttackTest(base.FunctionalTest):
         self.running_task(stack.id, 'slow')
         execution = self.executions(stack.id)[-1]
         definition = self.mistral.workflows.get(
-            'heat_stack_%s' % stack.id).definition
+            execution.workflow_id).definition
         spec = yaml.safe_load(definition)['heat_stack_%s' % stack.id]
         after = spec['tasks']['after']
         name = 'attack_%s' % uuid.uuid4().hex[:8]

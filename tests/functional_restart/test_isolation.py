@@ -113,7 +113,7 @@ class IsolationTest(testtools.TestCase):
 
         Not a GET by name: the service account holds Mistral's admin role
         here, so Mistral would answer with any project's workflow of that
-        name (see upsert_workflow in heat/mistral_client.py).
+        name (see create_workflow in heat/mistral_client.py).
         """
         mistral = self.service.mistral()
         (own,) = [w for w in mistral.workflows.list(name=name)
@@ -165,7 +165,7 @@ class IsolationTest(testtools.TestCase):
     # -- who owns what ----------------------------------------------------
     def test_service_project_owns_workflow_and_executions(self):
         service_project = self.service.project_id
-        workflow = self.service.mistral().workflows.get(self.workflow_name())
+        workflow = self.service_workflow(self.workflow_name())
         self.assertEqual(service_project, workflow.project_id)
         self.assertEqual('private', workflow.scope)
         executions = self.service_executions()

@@ -244,14 +244,20 @@ class UploadWorkflowTest(base.TestCase):
         self.conf.config(group='mistral_scheduler',
                          mistral_url='http://127.0.0.1:1/v2')
 
-    def service(self, exists, project_id=None, others=()):
+    def service(self, exists, project_id=None, others=(), namespace=''):
+        """A service whose Mistral lists ``wf`` workflows.
+
+        ``exists``: the service's own ``wf`` in ``namespace``; ``others``:
+        (id, project, namespace) of more workflows called ``wf``.
+        """
         service = mistral_client.MistralService()
         service._project_id = project_id
         service._client = mock.Mock()
-        found = [mock.Mock(id=ident, project_id=project)
-                 for ident, project in others]
+        found = [mock.Mock(id=ident, project_id=project, namespace=space)
+                 for ident, project, space in others]
         if exists:
-            found.append(mock.Mock(id='own-id', project_id=project_id))
+            found.append(mock.Mock(id='own-id', project_id=project_id,
+                                   namespace=namespace))
         for workflow in found:
             workflow.name = 'wf'
         service._client.workflows.list.return_value = found
@@ -261,44 +267,77 @@ class UploadWorkflowTest(base.TestCase):
         service._client.workflows.create.return_value = [created]
         return service
 
-    def test_new_workflow_is_created_without_mistral_revalidating_it(self):
-        service = self.service(exists=False)
-        self.assertEqual('new-id', service.upsert_workflow('wf', 'text'))
+    @staticmethod
+    def conflict(service):
+        """Make creating a workflow fail as Mistral does for a duplicate."""
+        exc = Exception('Duplicate entry for WorkflowDefinition')
+        exc.error_code = 409
+        service._client.workflows._create.side_effect = exc
+        service._client.workflows.create.side_effect = exc
+
+    def test_each_traversal_gets_a_new_definition_in_its_namespace(self):
+        # Never an update of an earlier traversal's definition: Mistral's
+        # engine caches definitions by (id, updated_at in whole seconds).
+        service = self.service(exists=True, namespace='t0')
+        self.assertEqual('new-id', service.create_workflow('wf', 'text',
+                                                           namespace='t1'))
         (url, text), kwargs = service._client.workflows._create.call_args
         self.assertIn('skip_validation', url)
+        self.assertIn('namespace=t1', url)
         self.assertEqual('text', text)
         self.assertEqual({'content-type': 'text/plain'}, kwargs['headers'])
+        service._client.workflows._update.assert_not_called()
 
-    def test_existing_workflow_is_updated_by_its_id(self):
-        service = self.service(exists=True)
-        self.assertEqual('own-id', service.upsert_workflow('wf', 'text'))
+    def test_a_retried_start_replaces_its_own_definition_by_id(self):
+        service = self.service(
+            exists=True, namespace='t1', project_id='service',
+            others=[('older', 'service', 't0'), ('squat-id', 'demo', 't1')])
+        self.conflict(service)
+        self.assertEqual('own-id', service.create_workflow('wf', 'text',
+                                                           namespace='t1'))
         (url, _text), _kwargs = service._client.workflows._update.call_args
         self.assertIn('/workflows/own-id?', url)
+        self.assertIn('namespace=t1', url)
         self.assertIn('skip_validation', url)
 
-    def test_another_projects_workflow_of_that_name_is_never_touched(self):
-        # Shared with the service project, or seen through an admin role.
-        service = self.service(exists=False, project_id='service',
-                               others=[('squat-id', 'demo')])
-        self.assertEqual('new-id', service.upsert_workflow('wf', 'text'))
-        service._client.workflows._update.assert_not_called()
-        service = self.service(exists=True, project_id='service',
-                               others=[('squat-id', 'demo')])
-        self.assertEqual('own-id', service.upsert_workflow('wf', 'text'))
-        (url, _text), _kwargs = service._client.workflows._update.call_args
-        self.assertIn('/workflows/own-id?', url)
+    def test_other_errors_are_reported(self):
+        service = self.service(exists=False)
+        service._client.workflows._create.side_effect = OSError('refused')
+        self.assertRaisesRegex(mistral_client.MistralUnavailable,
+                               'failed to create workflow wf: refused',
+                               service.create_workflow, 'wf', 'text', 't1')
 
     def test_validation_can_be_kept(self):
         self.conf.config(group='mistral_scheduler',
                          skip_workflow_validation=False)
         service = self.service(exists=False)
-        service.upsert_workflow('wf', 'text')
-        service._client.workflows.create.assert_called_once_with('text')
+        service.create_workflow('wf', 'text', namespace='t1')
+        service._client.workflows.create.assert_called_once_with(
+            'text', namespace='t1')
         service._client.workflows._create.assert_not_called()
-        service = self.service(exists=True)
-        service.upsert_workflow('wf', 'text')
+        service = self.service(exists=True, namespace='t1')
+        self.conflict(service)
+        service.create_workflow('wf', 'text', namespace='t1')
         service._client.workflows.update.assert_called_once_with(
-            'text', id='own-id')
+            'text', namespace='t1', id='own-id')
+
+    def test_earlier_traversals_definitions_are_deleted(self):
+        service = self.service(
+            exists=True, namespace='t2', project_id='service',
+            others=[('legacy', 'service', ''), ('t1-id', 'service', 't1'),
+                    ('squat-id', 'demo', 't1')])
+        self.assertEqual(['legacy', 't1-id'],
+                         service.delete_workflows('wf', keep_namespace='t2'))
+        self.assertEqual(
+            [mock.call('legacy'), mock.call('t1-id')],
+            service._client.workflows.delete.call_args_list)
+
+    def test_a_refused_delete_is_left_for_later(self):
+        service = self.service(exists=True, namespace='t2',
+                               others=[('a', None, 't0'), ('b', None, 't1')])
+        service._client.workflows.delete.side_effect = [
+            Exception('has cron triggers'), None]
+        self.assertEqual(['b'], service.delete_workflows('wf', 't2'))
 
 
 class OwnObjectsTest(UploadWorkflowTest):
@@ -310,7 +349,8 @@ class OwnObjectsTest(UploadWorkflowTest):
 
     def test_hook_input_is_read_from_the_services_own_workflow(self):
         service = self.service(exists=True, project_id='service',
-                               others=[('squat-id', 'demo')])
+                               others=[('squat-id', 'demo', ''),
+                                       ('traversal-id', 'service', 't1')])
         service._client.workflows.get.return_value = mock.Mock(
             interface={'input': ['resource', {'note': None}]})
         self.assertEqual(['resource', {'note': None}],
@@ -319,12 +359,12 @@ class OwnObjectsTest(UploadWorkflowTest):
 
     def test_only_another_projects_workflow_counts_as_missing(self):
         service = self.service(exists=False, project_id='service',
-                               others=[('squat-id', 'demo')])
+                               others=[('squat-id', 'demo', '')])
         self.assertIsNone(service.workflow_input('wf'))
         service._client.workflows.get.assert_not_called()
 
     def test_without_keystone_every_workflow_is_own(self):
-        service = self.service(exists=False, others=[('any-id', None)])
+        service = self.service(exists=False, others=[('any-id', None, '')])
         service._client.workflows.get.return_value = mock.Mock(
             interface='{"input": ["resource"]}')
         self.assertEqual(['resource'], service.workflow_input('wf'))
