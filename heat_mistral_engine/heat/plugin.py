@@ -29,12 +29,24 @@ def install(conf=cfg.CONF):
     Returns True when installed. Configuration errors are logged at ERROR
     with the option at fault; the scheduler is still installed so that
     stacks fail with that message instead of silently running natively.
+    So is Heat's legacy engine (``[DEFAULT] convergence_engine = false``),
+    under which only stacks stored with convergence reach the scheduler.
     """
     config.register_opts(conf)
     if not conf.mistral_scheduler.enabled:
         LOG.info('heat-mistral-engine loaded; [mistral_scheduler] enabled '
                  'is false, Heat orders stacks natively.')
         return False
+    if not conf.convergence_engine:
+        # Heat's legacy engine never calls the traversal starter the
+        # plugin wraps. Stacks stored with convergence keep using it, so
+        # the plugin is still installed for them.
+        LOG.error('heat-mistral-engine is enabled, but [DEFAULT] '
+                  'convergence_engine is false: Heat orders new stacks with '
+                  'its legacy engine, which Mistral cannot order. Set '
+                  '[DEFAULT] convergence_engine = true (Heat\'s default) '
+                  'for Mistral to order them; only stacks created with '
+                  'convergence are ordered by Mistral meanwhile.')
     from heat_mistral_engine.heat import hooks
     from heat_mistral_engine.heat import mistral_client
     problems = mistral_client.config_problems(conf)

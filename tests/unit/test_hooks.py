@@ -105,3 +105,23 @@ class PluginInstallTest(base.TestCase):
         remote.assert_called_once_with()
         self.assertIn('misconfigured', logger.output)
         self.assertIn('mistral_url is unset', logger.output)
+
+    def test_legacy_engine_is_named_in_an_error(self):
+        self.conf.config(enabled=True, mistral_url='http://mistral:8989/v2',
+                         group='mistral_scheduler')
+        self.conf.config(convergence_engine=False)
+        logger = self.useFixture(fixtures.FakeLogger(
+            format='%(levelname)s %(message)s'))
+        with mock.patch.object(hooks, 'install'), \
+                mock.patch.object(lean_defn, 'install'), \
+                mock.patch.object(remote_stack_link, 'install'):
+            self.assertTrue(plugin.install())
+        self.assertIn('ERROR heat-mistral-engine is enabled, but [DEFAULT] '
+                      'convergence_engine is false', logger.output)
+        self.conf.config(convergence_engine=True)
+        logger = self.useFixture(fixtures.FakeLogger())
+        with mock.patch.object(hooks, 'install'), \
+                mock.patch.object(lean_defn, 'install'), \
+                mock.patch.object(remote_stack_link, 'install'):
+            plugin.install()
+        self.assertNotIn('convergence_engine', logger.output)
