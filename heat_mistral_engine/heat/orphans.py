@@ -33,6 +33,8 @@ import dataclasses
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from heat_mistral_engine.heat import traversal_mark
+
 LOG = logging.getLogger(__name__)
 
 WORKFLOW_PREFIX = 'heat_stack_'
@@ -241,11 +243,12 @@ class HeatView:
         return [self._state(row) for row in rows]
 
     def _state(self, row):
-        from heat.objects import snapshot as snapshot_objects
-        driven = row.action in DRIVEN_ACTIONS
-        if driven and row.action == 'DELETE':
-            # A stack with snapshots is deleted by Heat's own path.
-            driven = not snapshot_objects.Snapshot.get_all(self.cnxt, row.id)
+        # Only a traversal the plugin started: not a native fallback, nor
+        # one started before the plugin was enabled or by an engine where
+        # it is still off.
+        driven = (row.action in DRIVEN_ACTIONS and
+                  row.status == 'IN_PROGRESS' and
+                  traversal_mark.is_marked(self.cnxt, row.current_traversal))
         return StackState(row.id, row.status, row.action,
                           row.current_traversal,
                           row.updated_at or row.created_at, driven)

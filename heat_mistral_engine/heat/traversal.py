@@ -10,7 +10,9 @@ After Heat's own preamble (resource rows, graph, ``current_deps``), it
 2. cancels executions of earlier traversals of the stack that still run,
    and deletes their definitions;
 3. creates the stack's completion sync point, so that the last root node
-   marks the stack complete exactly as Heat's workers do, and the slots
+   marks the stack complete exactly as Heat's workers do, the mark that
+   tells the orphan check this traversal is Mistral's (``traversal_mark``),
+   and the slots
    that limit how many resource actions run at once (when a limit is set,
    see ``concurrency_cap`` and ``slots``);
 4. starts the execution, whose input is the stack id, the traversal id and
@@ -50,6 +52,7 @@ from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import nested_link
 from heat_mistral_engine.heat import operator_hooks_file
 from heat_mistral_engine.heat import slots
+from heat_mistral_engine.heat import traversal_mark
 from heat_mistral_engine.heat import traversal_token
 
 LOG = logging.getLogger(__name__)
@@ -114,6 +117,7 @@ def start(stack, pre_converge=None):
 
     sync_point.create(stack.context, stack.id, stack.current_traversal,
                       True, stack.id)
+    traversal_mark.mark(stack.context, stack.id, stack.current_traversal)
     if cap:
         slots.create(stack.context, stack.id, stack.current_traversal, cap)
     link = nested_link.parent_link(stack, service)

@@ -1,0 +1,42 @@
+"""Which traversals Mistral orders: a mark stored with the traversal.
+
+The orphan check fails a stack IN_PROGRESS whose current traversal has no
+running Mistral execution. That judgement holds only for traversals the
+plugin started. Others are Heat's own: native fallbacks (check, suspend,
+resume, snapshot, restore, abandon, adopt, delete of a stack with
+snapshots), a traversal started before the plugin was enabled, or one
+started by an engine where the plugin is still off during a rolling
+enable. So the traversal starter marks each traversal it hands to Mistral
+with one row of Heat's ``sync_point`` table (``entity_id`` ``mistral``,
+the traversal's id, ``is_update`` true, the stack's id), beside the
+completion sync point and the slots (see ``slots``). Heat deletes a
+traversal's sync points when it ends, fails or is replaced, so the mark
+goes with its traversal.
+"""
+
+from heat.common import exception
+from heat.engine import sync_point
+from oslo_db import exception as db_exception
+
+ENTITY = 'mistral'
+
+
+def mark(cnxt, stack_id, traversal):
+    """Record that Mistral orders ``traversal`` of the stack.
+
+    Called once per traversal, before its execution starts; a second call
+    for the same traversal (a retried start) is a no-op.
+    """
+    try:
+        sync_point.create(cnxt, ENTITY, traversal, True, stack_id)
+    except db_exception.DBDuplicateEntry:
+        pass
+
+
+def is_marked(cnxt, traversal):
+    """True if the traversal starter handed ``traversal`` to Mistral."""
+    try:
+        sync_point.get(cnxt, ENTITY, traversal, True)
+    except exception.EntityNotFound:
+        return False
+    return True

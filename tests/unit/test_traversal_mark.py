@@ -1,0 +1,46 @@
+"""The mark of traversals Mistral orders, and the orphan check's use of it."""
+
+from heat.engine import sync_point
+
+from heat_mistral_engine.heat import orphans
+from heat_mistral_engine.heat import traversal_mark
+from tests.unit import base
+
+
+class TraversalMarkTest(base.HeatDbTestCase):
+
+    def setUp(self):
+        super().setUp()
+        stored = self.stack.current_traversal
+        self.traversal = self.stack.current_traversal = 'trav-1'
+        self.stack.store(exp_trvsl=stored)
+        self.view = orphans.HeatView(self.ctx)
+
+    def test_a_traversal_is_marked_once(self):
+        self.assertFalse(traversal_mark.is_marked(self.ctx, self.traversal))
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.assertTrue(traversal_mark.is_marked(self.ctx, self.traversal))
+        self.assertFalse(traversal_mark.is_marked(self.ctx, 'trav-2'))
+
+    def test_the_mark_goes_with_the_traversals_sync_points(self):
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        # What Heat does when a traversal ends, fails or is replaced.
+        sync_point.delete_all(self.ctx, self.stack.id, self.traversal)
+        self.assertFalse(traversal_mark.is_marked(self.ctx, self.traversal))
+
+    def test_the_orphan_check_judges_marked_traversals_only(self):
+        # Started natively: before the plugin was enabled, by an engine
+        # where it is still off, or a native fallback.
+        self.assertFalse(self.view.stack(self.stack.id).mistral_driven)
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.assertTrue(self.view.stack(self.stack.id).mistral_driven)
+        self.stack.action = self.stack.CHECK
+        self.stack.store()
+        self.assertFalse(self.view.stack(self.stack.id).mistral_driven)
+
+    def test_a_stack_not_in_progress_is_not_judged_on_its_mark(self):
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.stack.status = self.stack.COMPLETE
+        self.stack.store()
+        self.assertFalse(self.view.stack(self.stack.id).mistral_driven)
