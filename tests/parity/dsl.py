@@ -178,6 +178,17 @@ class Runner(object):
                     timeout))
             time.sleep(self.POLL)
 
+    def wait_stack_status(self, status, timeout=120):
+        deadline = time.time() + timeout
+        while True:
+            found = self.get_stack().stack_status
+            if found == status:
+                return
+            if time.time() > deadline:
+                raise StepError('%s: stack %s not %s after %d s (%s)' % (
+                    self.cloud.label, self.stack, status, timeout, found))
+            time.sleep(self.POLL / 2)
+
     def wait_resource(self, name, status, timeout=120):
         deadline = time.time() + timeout
         while True:
@@ -425,6 +436,16 @@ class WaitStack(object):
     def run(self, runner):
         runner.wait_stack()
         runner.snapshot(self.label)
+
+
+class WaitStackStatus(object):
+    """Wait until the stack shows ``status`` (e.g. ROLLBACK_IN_PROGRESS)."""
+
+    def __init__(self, status):
+        self.status = status
+
+    def run(self, runner):
+        runner.wait_stack_status(self.status)
 
 
 class WaitResource(object):

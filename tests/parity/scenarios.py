@@ -18,6 +18,7 @@ from tests.parity.dsl import StackAction
 from tests.parity.dsl import Update
 from tests.parity.dsl import WaitResource
 from tests.parity.dsl import WaitStack
+from tests.parity.dsl import WaitStackStatus
 
 CHAIN = 'chain.yaml'
 SLOW = 'slow.yaml'
@@ -83,6 +84,48 @@ SCENARIOS = [
                extra=['--rollback', 'enabled']),
         Delete(),
     ]),
+    # Issue 23's two failures. Each traversal of the plugin used to update
+    # one workflow definition in place, and Mistral's engine caches
+    # definitions by (id, updated_at in whole seconds): a rollback that
+    # started within the second of the failed update ran the update's
+    # graph (ROLLBACK_FAILED, "Mistral passed data for 'cleanup:N'..."),
+    # and a delete right after a rollback the rollback's ("... is not a
+    # node of traversal"). tests/functional/test_lifecycle_races.py
+    # repeats these sequences until the race would show.
+    Scenario(
+        'replace_add_remove_then_failed_update_rolls_back',
+        volatile_outputs=RANDOM, unordered=[
+            ('DELETE', 'a', 'b', HEAT_DELETE_AFTER_REPLACE),
+            ('DELETE', 'b', 'c', HEAT_DELETE_AFTER_REPLACE),
+            ('DELETE', 'b', 'rnd', HEAT_DELETE_AFTER_REPLACE)],
+        doc=('Update replacing a, adding e and removing n; then an update '
+             'that replaces a again and fails b with --rollback enabled; '
+             'delete.'),
+        steps=[
+            Create(CHAIN),
+            Update(CHAIN.replace('.yaml', '_v2.yaml'),
+                   params={'replace_value': 'r2'}),
+            Update(CHAIN.replace('.yaml', '_v2.yaml'),
+                   params={'replace_value': 'r3', 'fail_b': 'true',
+                           'greeting': 'x'},
+                   extra=['--rollback', 'enabled'], label='failing update'),
+            Delete(),
+        ]),
+    Scenario(
+        'delete_during_rollback',
+        doc=('An update that fails with --rollback enabled, whose rollback '
+             'takes slow back to its 40-second update; delete while it '
+             'runs.'),
+        steps=[
+            Create(SLOW, params={'wait': SLOW_SECS}),
+            Update(existing=True, params={'wait': 0, 'value': 'v2',
+                                          'fail_z': 'true'},
+                   extra=['--rollback', 'enabled'], wait=False,
+                   label='failing update'),
+            WaitStackStatus('ROLLBACK_IN_PROGRESS'),
+            WaitResource('slow', 'UPDATE_IN_PROGRESS'),
+            Delete(),
+        ]),
     Scenario('update_fails_disable_rollback', **B_REPLACED, doc=(
         'Failed update with --rollback disabled stays UPDATE_FAILED; a '
         'later good update recovers.'), steps=[
