@@ -520,8 +520,12 @@ class NodeRunner:
         The holder is an earlier traversal's action still running (for
         example a create interrupted by delete). A dead holder's lock is
         taken over and the resource marked FAILED, as Heat's own
-        ``_stale_resource_needs_retry`` does.
+        ``_stale_resource_needs_retry`` does. A live holder's action is
+        first asked to give way with the resource's ``handle_preempt``, as
+        Heat's ``CheckResource`` does: a nested stack cancels its running
+        update, without rollback, instead of finishing it.
         """
+        preempted = False
         while True:
             row = resource_objects.Resource.get_obj(
                 cnxt, rsrc.id, refresh=True, fields={'engine_id'})
@@ -535,6 +539,9 @@ class NodeRunner:
                                'Worker went down during resource %s'
                                % rsrc.action)
                 return
+            if not preempted:
+                preempted = True
+                _preempt(rsrc)
             if stack.has_timed_out():
                 raise scheduler.Timeout(rsrc, stack.timeout_secs())
             time.sleep(LOCK_POLL_SECONDS)
@@ -579,6 +586,20 @@ def complete_node(stack, traversal, resource_id, is_update):
     stack_completion.root_done(
         stack, traversal, resource_id, is_update,
         node_guard.TRAVERSAL_GRAPHS.of(stack, traversal))
+
+
+def _preempt(rsrc):
+    """Ask the earlier traversal's action on ``rsrc`` to give way.
+
+    Heat's ``Resource.handle_preempt`` (a nested stack cancels its update);
+    a failure only means the wait for the lock is longer, so it is logged.
+    """
+    try:
+        rsrc.handle_preempt()
+    except Exception:
+        LOG.exception('Resource %s: the earlier traversal\'s action could '
+                      'not be pre-empted; waiting for it to finish',
+                      rsrc.name)
 
 
 def superseded(stack, request):

@@ -189,6 +189,19 @@ SCENARIOS = [
                label='superseding update'),
         Delete(),
     ]),
+    Scenario('update_preempts_nested_update', doc=(
+        'A second update while the first one updates a nested stack: Heat '
+        'asks the nested stack to give way (handle_preempt cancels its '
+        'update) and the second update wins.'), steps=[
+        Create('preempt.yaml', environments=['preempt_env.yaml']),
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': SLOW_SECS, 'value': 'v2'}, wait=False),
+        WaitResource('member', 'UPDATE_IN_PROGRESS'),
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': 0, 'value': 'v3'},
+               label='preempting update'),
+        Delete(),
+    ]),
     Scenario('hooks_from_environment', volatile_outputs=RANDOM, doc=(
         'pre/post create and update and pre-delete hooks on a, from the '
         'environment: listed by hook poll, released by hook clear (or, for '
