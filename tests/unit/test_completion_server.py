@@ -8,7 +8,6 @@ clash in one process).
 """
 
 import importlib.util
-import os
 from unittest import mock
 
 import fixtures
@@ -22,10 +21,9 @@ from heat_mistral_engine.mistral import completion_server
 from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine import protocol
 from tests.unit import base
-from tests.unit import test_engine_patch
+from tests.unit import mistral_side
 from tests.unit import test_mistral_client
 
-CHECK = os.path.join(test_engine_patch.SIDE, 'check_completion_server.py')
 TOPIC = 'heat-mistral-engine-completions'
 
 
@@ -168,7 +166,7 @@ class MistralEngineTest(base.TestCase):
     """The endpoint on Mistral's real engine and database (child)."""
 
     def test_success_is_stored_as_through_the_api(self):
-        seen = test_engine_patch.run_check(check=CHECK)
+        seen = mistral_side.run_check('completion_server')
         self.assertEqual(TOPIC, seen['advertised'])
         self.assertIsNone(seen['incompatibility'])
         self.assertFalse(seen['checks_identities'])
@@ -178,19 +176,19 @@ class MistralEngineTest(base.TestCase):
                          seen['stored'])
 
     def test_error_is_stored_as_through_the_api(self):
-        seen = test_engine_patch.run_check('error', check=CHECK)
+        seen = mistral_side.run_check('completion_server', 'error')
         self.assertEqual('ERROR', seen['stored']['state'])
         self.assertEqual({'result': {'reason': 'boom'}},
                          seen['stored']['output'])
 
     def test_a_second_completion_is_an_expected_refusal(self):
-        seen = test_engine_patch.run_check(check=CHECK)
+        seen = mistral_side.run_check('completion_server')
         self.assertTrue(seen['again'].startswith('ExpectedException: '))
         self.assertIn('is already completed', seen['again'])
         self.assertIn('SUCCESS or ERROR', seen['bad_state'])
 
     def test_served_only_in_engine_processes(self):
-        seen = test_engine_patch.run_check(check=CHECK)
+        seen = mistral_side.run_check('completion_server')
         self.assertFalse(seen['engine_before'])
         self.assertFalse(seen['served_before'])
         self.assertFalse(seen['engine_scheduler_only'])
@@ -199,14 +197,14 @@ class MistralEngineTest(base.TestCase):
         self.assertTrue(seen['started_once'])
 
     def test_not_offered_when_mistral_checks_identities(self):
-        seen = test_engine_patch.run_check('auth', check=CHECK)
+        seen = mistral_side.run_check('completion_server', 'auth')
         self.assertIsNone(seen['advertised'])
         self.assertFalse(seen['served_after'])
         self.assertTrue(seen['checks_identities'])
         self.assertIsNone(seen['incompatibility'])
 
     def test_not_offered_with_the_option_off(self):
-        seen = test_engine_patch.run_check('disabled', check=CHECK)
+        seen = mistral_side.run_check('completion_server', 'disabled')
         self.assertIsNone(seen['advertised'])
         self.assertFalse(seen['served_after'])
         self.assertIsNone(seen['incompatibility'])

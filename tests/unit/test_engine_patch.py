@@ -10,9 +10,6 @@ child process that loads Mistral's configuration as a Mistral server does
 """
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 
 import fixtures
@@ -20,15 +17,15 @@ import testtools
 
 from heat_mistral_engine.mistral import engine_patch
 from tests.unit import base
+from tests.unit import mistral_side
 
-SIDE = os.path.join(os.path.dirname(__file__), 'mistral_side')
-CHECK = os.path.join(SIDE, 'check_engine_patch.py')
-CHECK_EXPRESSIONS = os.path.join(SIDE, 'check_expression_cache.py')
-CHECK_HEARTBEATS = os.path.join(SIDE, 'check_heartbeats.py')
-CHECK_JOINS = os.path.join(SIDE, 'check_prompt_joins.py')
-CHECK_LOCAL_START = os.path.join(SIDE, 'check_local_task_start.py')
-CHECK_DATA_GROUP = os.path.join(SIDE, 'check_execution_data_group.py')
-CHECK_QUERIES = os.path.join(SIDE, 'check_redundant_queries.py')
+CHECK = 'engine_patch'
+CHECK_EXPRESSIONS = 'expression_cache'
+CHECK_HEARTBEATS = 'heartbeats'
+CHECK_JOINS = 'prompt_joins'
+CHECK_LOCAL_START = 'local_task_start'
+CHECK_DATA_GROUP = 'execution_data_group'
+CHECK_QUERIES = 'redundant_queries'
 # Mistral's query of a task execution by id (its secure query: the
 # project's rows or shared ones), as the child records it.
 TASK_BY_ID = ('task_executions_v2 WHERE (task_executions_v2.project_id IS '
@@ -37,9 +34,7 @@ TASK_BY_ID = ('task_executions_v2 WHERE (task_executions_v2.project_id IS '
 
 
 def run_check(*args, check=CHECK):
-    out = subprocess.run([sys.executable, '-W', 'ignore', check] + list(args),
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return mistral_side.run_check(check, *args)
 
 
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
