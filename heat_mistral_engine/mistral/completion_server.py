@@ -30,7 +30,7 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from heat_mistral_engine.mistral import config
+from heat_mistral_engine.mistral import options
 from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine import protocol
@@ -44,7 +44,7 @@ _advertised = {}
 
 def completion_topic(conf=cfg.CONF):
     """The topic engines serve completions on, from ``rpc_topic``."""
-    return '%s-completions' % conf[config.GROUP].rpc_topic
+    return '%s-completions' % conf[options.GROUP].rpc_topic
 
 
 def advertised_topic(conf=cfg.CONF):
@@ -62,21 +62,21 @@ def advertised_topic(conf=cfg.CONF):
 def _usable_topic(conf):
     if not engine_patch.in_mistral_process():
         return None
-    config.register_opts(conf)
-    if not conf[config.GROUP].direct_completions:
+    options.register_opts(conf)
+    if not conf[options.GROUP].direct_completions:
         return None
     if engine_patch.mistral_checks_identities():
         # Expected with Keystone: not worth a warning in every process.
         LOG.info('heat-mistral-engine: heat-engines complete nodes through '
                  'Mistral\'s API, which checks who completes a task ([%s] '
                  'direct_completions applies only with [pecan] auth_enable '
-                 '= false).', config.GROUP)
+                 '= false).', options.GROUP)
         return None
     problem = engine_patch.direct_completion_incompatibility()
     if problem:
         LOG.warning('heat-mistral-engine: heat-engines complete nodes '
                     'through Mistral\'s API ([%s] direct_completions is '
-                    'not applied: %s).', config.GROUP, problem)
+                    'not applied: %s).', options.GROUP, problem)
         return None
     return completion_topic(conf)
 
@@ -95,7 +95,7 @@ def start(conf=cfg.CONF):
         return None
     with _lock:
         if _server is None:
-            group = conf[config.GROUP]
+            group = conf[options.GROUP]
             target = oslo_messaging.Target(
                 exchange=group.heat_exchange, topic=topic,
                 server='%s-%d' % (socket.gethostname(), os.getpid()),
@@ -107,7 +107,7 @@ def start(conf=cfg.CONF):
             _server = server
             LOG.info('heat-mistral-engine: this Mistral engine takes '
                      'heat-engines\' node results on topic %s ([%s] '
-                     'direct_completions).', topic, config.GROUP)
+                     'direct_completions).', topic, options.GROUP)
         return _server
 
 

@@ -125,7 +125,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine.mistral import coalesced_calls
-from heat_mistral_engine.mistral import config
+from heat_mistral_engine.mistral import options
 
 LOG = logging.getLogger(__name__)
 
@@ -465,8 +465,8 @@ def _in_mistral(conf, option):
     """
     if not in_mistral_process():
         return False
-    config.register_opts(conf)
-    return bool(conf[config.GROUP][option])
+    options.register_opts(conf)
+    return bool(conf[options.GROUP][option])
 
 
 def install_all(conf=cfg.CONF):
@@ -512,7 +512,7 @@ def install(conf=cfg.CONF):
     clients.EngineClient.start_task = start_task
     LOG.info('heat-mistral-engine: Mistral\'s start_task no longer sends '
              'the unused workflow spec ([%s] lean_start_task).',
-             config.GROUP)
+             options.GROUP)
     return True
 
 
@@ -537,7 +537,7 @@ def install_local_task_start(conf=cfg.CONF):
         clients.EngineClient.start_task, task_starter())
     LOG.info('heat-mistral-engine: Mistral\'s engine starts the first task '
              'of each commit in-process, the others over RPC ([%s] '
-             'local_task_start).', config.GROUP)
+             'local_task_start).', options.GROUP)
     return True
 
 
@@ -631,7 +631,7 @@ def install_redundant_query_skip(conf=cfg.CONF):
     LOG.info('heat-mistral-engine: Mistral\'s engine reads the task being '
              'completed from its transaction and changes states without '
              'selecting the row back ([%s] skip_redundant_queries).',
-             config.GROUP)
+             options.GROUP)
     return True
 
 
@@ -746,7 +746,7 @@ def install_expression_cache(conf=cfg.CONF):
     base.get_custom_functions = get_custom_functions
     LOG.info('heat-mistral-engine: Mistral keeps Jinja expressions '
              'compiled and its expression functions loaded '
-             '([%s] cache_expressions).', config.GROUP)
+             '([%s] cache_expressions).', options.GROUP)
     return True
 
 
@@ -788,7 +788,7 @@ def install_async_heartbeat_skip(conf=cfg.CONF):
     executor.run_action = run_action
     LOG.info('heat-mistral-engine: Mistral\'s executor runs asynchronous '
              'actions without heartbeats nobody reads ([%s] '
-             'async_heartbeats_off).', config.GROUP)
+             'async_heartbeats_off).', options.GROUP)
     return True
 
 
@@ -823,7 +823,7 @@ def install_execution_data_group(conf=cfg.CONF):
                 strategy.group = EXECUTION_DATA_GROUP
     LOG.info('heat-mistral-engine: Mistral loads a workflow execution\'s '
              '%s in one query ([%s] load_execution_data_together).',
-             ', '.join(EXECUTION_DATA_COLUMNS), config.GROUP)
+             ', '.join(EXECUTION_DATA_COLUMNS), options.GROUP)
     return True
 
 
@@ -853,7 +853,7 @@ def install_prompt_joins(conf=cfg.CONF):
         join_refresher())
     LOG.info('heat-mistral-engine: Mistral checks join tasks right after '
              'the commit that may start them, besides its scheduler '
-             '([%s] prompt_joins).', config.GROUP)
+             '([%s] prompt_joins).', options.GROUP)
     return True
 
 

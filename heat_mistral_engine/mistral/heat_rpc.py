@@ -10,7 +10,7 @@ import threading
 import oslo_messaging
 from oslo_config import cfg
 
-from heat_mistral_engine.mistral import config
+from heat_mistral_engine.mistral import options
 from heat_mistral_engine import protocol
 
 _lock = threading.Lock()
@@ -23,9 +23,9 @@ def transport(conf=cfg.CONF):
     global _transport
     with _lock:
         if _transport is None:
-            config.register_opts(conf)
+            options.register_opts(conf)
             _transport = oslo_messaging.get_rpc_transport(
-                conf, url=conf[config.GROUP].transport_url)
+                conf, url=conf[options.GROUP].transport_url)
         return _transport
 
 
@@ -34,7 +34,7 @@ def _get_client(conf=cfg.CONF):
     heat_transport = transport(conf)
     with _lock:
         if _client is None:
-            group = conf[config.GROUP]
+            group = conf[options.GROUP]
             target = oslo_messaging.Target(
                 exchange=group.heat_exchange, topic=group.rpc_topic,
                 version=protocol.RPC_API_VERSION)

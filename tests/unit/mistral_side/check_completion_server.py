@@ -24,11 +24,11 @@ cfg.CONF([], project='mistral')
 cfg.CONF.set_override('connection', 'sqlite://', group='database')
 # Mistral's default is true; a Mistral without Keystone sets it false.
 cfg.CONF.set_override('auth_enable', 'auth' in sys.argv[1:], group='pecan')
-from heat_mistral_engine.mistral import config  # noqa: E402
-config.register_opts(cfg.CONF)
-cfg.CONF.set_override('transport_url', 'fake:/', group=config.GROUP)
+from heat_mistral_engine.mistral import options  # noqa: E402
+options.register_opts(cfg.CONF)
+cfg.CONF.set_override('transport_url', 'fake:/', group=options.GROUP)
 if 'disabled' in sys.argv[1:]:
-    cfg.CONF.set_override('direct_completions', False, group=config.GROUP)
+    cfg.CONF.set_override('direct_completions', False, group=options.GROUP)
 
 import oslo_messaging  # noqa: E402
 

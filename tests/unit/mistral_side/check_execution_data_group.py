@@ -17,10 +17,10 @@ from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
 if 'disabled' in sys.argv[1:]:
-    from heat_mistral_engine.mistral import config
-    config.register_opts(cfg.CONF)
+    from heat_mistral_engine.mistral import options
+    options.register_opts(cfg.CONF)
     cfg.CONF.set_override('load_execution_data_together', False,
-                          group=config.GROUP)
+                          group=options.GROUP)
 
 import sqlalchemy  # noqa: E402
 from sqlalchemy import event  # noqa: E402

@@ -13,9 +13,9 @@ from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
 if sys.argv[1:] == ['disabled']:
-    from heat_mistral_engine.mistral import config
-    config.register_opts(cfg.CONF)
-    cfg.CONF.set_override('async_heartbeats_off', False, group=config.GROUP)
+    from heat_mistral_engine.mistral import options
+    options.register_opts(cfg.CONF)
+    cfg.CONF.set_override('async_heartbeats_off', False, group=options.GROUP)
 
 from heat_mistral_engine.mistral import actions  # noqa: E402,F401
 from heat_mistral_engine.mistral import engine_patch  # noqa: E402

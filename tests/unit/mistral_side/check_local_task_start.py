@@ -21,9 +21,9 @@ from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
 if 'disabled' in sys.argv[1:]:
-    from heat_mistral_engine.mistral import config
-    config.register_opts(cfg.CONF)
-    cfg.CONF.set_override('local_task_start', False, group=config.GROUP)
+    from heat_mistral_engine.mistral import options
+    options.register_opts(cfg.CONF)
+    cfg.CONF.set_override('local_task_start', False, group=options.GROUP)
 
 from mistral.engine import default_engine  # noqa: E402
 from oslo_db import exception as db_exc  # noqa: E402

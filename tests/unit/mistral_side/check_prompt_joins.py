@@ -19,9 +19,9 @@ from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
 if 'disabled' in sys.argv[1:]:
-    from heat_mistral_engine.mistral import config
-    config.register_opts(cfg.CONF)
-    cfg.CONF.set_override('prompt_joins', False, group=config.GROUP)
+    from heat_mistral_engine.mistral import options
+    options.register_opts(cfg.CONF)
+    cfg.CONF.set_override('prompt_joins', False, group=options.GROUP)
 
 from mistral.engine import post_tx_queue  # noqa: E402
 from mistral.engine import task_handler  # noqa: E402

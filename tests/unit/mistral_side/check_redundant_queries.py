@@ -21,10 +21,10 @@ db_options.set_defaults(cfg.CONF)
 cfg.CONF([], project='mistral')
 cfg.CONF.set_override('connection', 'sqlite://', group='database')
 if 'disabled' in sys.argv[1:]:
-    from heat_mistral_engine.mistral import config
-    config.register_opts(cfg.CONF)
+    from heat_mistral_engine.mistral import options
+    options.register_opts(cfg.CONF)
     cfg.CONF.set_override('skip_redundant_queries', False,
-                          group=config.GROUP)
+                          group=options.GROUP)
 
 from sqlalchemy import event  # noqa: E402
 
