@@ -7,8 +7,8 @@ from mistral_lib import actions
 from oslo_log import log as logging
 
 from heat_mistral_engine.mistral import completion_server
-from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
+from heat_mistral_engine.mistral.patches import registry
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ LOG = logging.getLogger(__name__)
 # Mistral imports this module (its action plugin) in every Mistral process
 # on first use; that is the only hook this package gets into Mistral's
 # engine.
-engine_patch.install_all()
+registry.install_all()
 completion_server.start()
 
 

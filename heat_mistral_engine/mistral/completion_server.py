@@ -17,7 +17,7 @@ heat-engine whose call gets no answer falls back to the API
 (``heat.direct_completion``), so an engine process that has not loaded the
 actions yet (after a Mistral restart) only delays results.
 
-Only for a Mistral that checks no identity (``engine_patch.
+Only for a Mistral that checks no identity (``patches.direct_completions.
 mistral_checks_identities`` false): the API then gives each request the
 same anonymous context this server gives each call.
 """
@@ -30,9 +30,10 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from heat_mistral_engine.mistral import options
-from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
+from heat_mistral_engine.mistral import options
+from heat_mistral_engine.mistral.patches import base
+from heat_mistral_engine.mistral.patches import direct_completions
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -60,19 +61,19 @@ def advertised_topic(conf=cfg.CONF):
 
 
 def _usable_topic(conf):
-    if not engine_patch.in_mistral_process():
+    if not base.in_mistral_process():
         return None
     options.register_opts(conf)
     if not conf[options.GROUP].direct_completions:
         return None
-    if engine_patch.mistral_checks_identities():
+    if direct_completions.mistral_checks_identities():
         # Expected with Keystone: not worth a warning in every process.
         LOG.info('heat-mistral-engine: heat-engines complete nodes through '
                  'Mistral\'s API, which checks who completes a task ([%s] '
                  'direct_completions applies only with [pecan] auth_enable '
                  '= false).', options.GROUP)
         return None
-    problem = engine_patch.direct_completion_incompatibility()
+    problem = direct_completions.incompatibility()
     if problem:
         LOG.warning('heat-mistral-engine: heat-engines complete nodes '
                     'through Mistral\'s API ([%s] direct_completions is '
@@ -91,7 +92,7 @@ def start(conf=cfg.CONF):
     if _server is not None:
         return _server
     topic = advertised_topic(conf)
-    if topic is None or not engine_patch.in_engine_process():
+    if topic is None or not direct_completions.in_engine_process():
         return None
     with _lock:
         if _server is None:
@@ -134,7 +135,7 @@ class CompletionEndpoint:
             raise ValueError('action_execution_id must be a string, not %s'
                              % protocol.short(action_execution_id))
         try:
-            action_ex = engine_patch.complete_action(
+            action_ex = direct_completions.complete_action(
                 action_execution_id, state, output)
         except Exception as exc:
             if 'is already completed' in str(exc):

@@ -6,14 +6,14 @@ Registered as ``heat.hook_report`` (``mistral.actions`` entry point).
 from mistral_lib import actions
 from oslo_log import log as logging
 
-from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import heat_rpc
+from heat_mistral_engine.mistral.patches import registry
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
 
 # As in ``actions``: whichever action module Mistral imports first patches.
-engine_patch.install_all()
+registry.install_all()
 
 
 class HookReport(actions.Action):

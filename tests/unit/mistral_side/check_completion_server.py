@@ -1,5 +1,5 @@
-"""Run by test_completion_server in a child process: Mistral's options and
-Heat's clash in one process.
+"""Run by tests/unit/mistral/test_completion_server.py in a child process:
+Mistral's options and Heat's clash in one process.
 
 Stores one running action execution in Mistral's real database API
 (in-memory SQLite), completes it through the completion server's endpoint
@@ -38,7 +38,8 @@ from mistral.rpc import base as rpc_base  # noqa: E402
 from mistral.scheduler import base as scheduler_base  # noqa: E402
 
 from heat_mistral_engine.mistral import completion_server  # noqa: E402
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    direct_completions)
 from heat_mistral_engine.mistral import heat_rpc  # noqa: E402
 
 db_api.setup_db()
@@ -50,14 +51,14 @@ with db_api.transaction():
     action_ex_id = action_ex.id
 auth_ctx.set_ctx(None)
 
-engine_before = engine_patch.in_engine_process()
+engine_before = direct_completions.in_engine_process()
 served_before = completion_server.start() is not None
 # As mistral-api once an operator changed the maintenance mode.
 scheduler_base.get_system_scheduler()
-engine_scheduler_only = engine_patch.in_engine_process()
+engine_scheduler_only = direct_completions.in_engine_process()
 # As EngineServer.start.
 rpc_base.get_rpc_server_driver()
-engine_after = engine_patch.in_engine_process()
+engine_after = direct_completions.in_engine_process()
 server = completion_server.start()
 served_after = server is not None
 started_once = completion_server.start() is server
@@ -100,8 +101,8 @@ with db_api.transaction():
               'state_info': stored.state_info}
 print(json.dumps({
     'advertised': completion_server.advertised_topic(),
-    'incompatibility': engine_patch.direct_completion_incompatibility(),
-    'checks_identities': engine_patch.mistral_checks_identities(),
+    'incompatibility': direct_completions.incompatibility(),
+    'checks_identities': direct_completions.mistral_checks_identities(),
     'engine_before': engine_before,
     'engine_scheduler_only': engine_scheduler_only,
     'engine_after': engine_after,

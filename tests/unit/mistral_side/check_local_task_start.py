@@ -1,5 +1,5 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process.
+"""Run by tests/unit/mistral/patches/test_local_task_start.py in a child
+process: Mistral's options and Heat's clash in one process.
 
 Installs the local_task_start patch (with lean_start_task, as Mistral loads
 them) on the real Mistral, then has a post-commit queue runner start three
@@ -30,10 +30,13 @@ from oslo_db import exception as db_exc  # noqa: E402
 from mistral.engine import post_tx_queue  # noqa: E402
 from mistral.rpc import clients  # noqa: E402
 
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    lean_start_task)
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    local_task_start)
 
-engine_patch.install()
-installed = engine_patch.install_local_task_start()
+lean_start_task.install()
+installed = local_task_start.install()
 events = []
 done = threading.Event()
 
@@ -91,10 +94,10 @@ with mock.patch.object(clients.auth_ctx, 'ctx', return_value='ctx'), \
     starter('task-outside')()
 
 print(json.dumps({
-    'incompatibility': engine_patch.local_task_start_incompatibility(),
+    'incompatibility': local_task_start.incompatibility(),
     'installed': installed,
-    'installed_again': engine_patch.install_local_task_start(),
-    'lean_kept': engine_patch.install(),
+    'installed_again': local_task_start.install(),
+    'lean_kept': lean_start_task.install(),
     'finished': finished,
     'events': events,
 }))

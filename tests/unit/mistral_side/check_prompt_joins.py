@@ -1,5 +1,5 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process.
+"""Run by tests/unit/mistral/patches/test_prompt_joins.py in a child
+process: Mistral's options and Heat's clash in one process.
 
 Installs the prompt_joins patch on the real Mistral, then completes a task
 inside Mistral's post-commit queue runner the way the engine does, with the
@@ -26,9 +26,10 @@ if 'disabled' in sys.argv[1:]:
 from mistral.engine import post_tx_queue  # noqa: E402
 from mistral.engine import task_handler  # noqa: E402
 
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    prompt_joins)
 
-installed = engine_patch.install_prompt_joins()
+installed = prompt_joins.install()
 events = []
 done = threading.Event()
 completing_thread = []
@@ -80,16 +81,16 @@ def complete_a_task(find):
     post_tx_queue.register_operation(later_operation)
 
 
-find = (engine_patch.refreshing_joins(lookup, engine_patch.join_refresher())
+find = (prompt_joins.refreshing_joins(lookup, prompt_joins.join_refresher())
         if installed else lookup)
 with mock.patch.object(task_handler, '_refresh_task_state', refresh):
     complete_a_task(find)
     finished = done.wait(10)
 
 print(json.dumps({
-    'incompatibility': engine_patch.prompt_joins_incompatibility(),
+    'incompatibility': prompt_joins.incompatibility(),
     'installed': installed,
-    'installed_again': engine_patch.install_prompt_joins(),
+    'installed_again': prompt_joins.install(),
     'finished': finished,
     'events': events,
 }))

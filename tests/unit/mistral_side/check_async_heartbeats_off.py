@@ -1,7 +1,8 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process. Runs one asynchronous and one synchronous action
-through Mistral's DefaultExecutor with heartbeats enabled; prints one JSON
-line with the heartbeats sent and what the actions did."""
+"""Run by tests/unit/mistral/patches/test_async_heartbeats_off.py in a child
+process: Mistral's options and Heat's clash in one process. Runs one
+asynchronous and one synchronous action through Mistral's DefaultExecutor
+with heartbeats enabled; prints one JSON line with the heartbeats sent and
+what the actions did."""
 
 import json
 import sys
@@ -18,7 +19,8 @@ if sys.argv[1:] == ['disabled']:
     cfg.CONF.set_override('async_heartbeats_off', False, group=options.GROUP)
 
 from heat_mistral_engine.mistral import actions  # noqa: E402,F401
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    async_heartbeats_off)
 from mistral.executors import default_executor  # noqa: E402
 from mistral.services import action_heartbeat_sender  # noqa: E402
 
@@ -56,8 +58,8 @@ beats = [list(c.args[0])
          for c in engine.process_action_heartbeats.call_args_list]
 completed = [c.args[0] for c in engine.on_action_complete.call_args_list]
 print(json.dumps({
-    'incompatibility': engine_patch.heartbeat_incompatibility(),
-    'installed_again': engine_patch.install_async_heartbeat_skip(),
+    'incompatibility': async_heartbeats_off.incompatibility(),
+    'installed_again': async_heartbeats_off.install(),
     'heartbeats': beats,
     'ran': ran,
     'completed': completed,

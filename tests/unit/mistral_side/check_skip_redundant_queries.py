@@ -1,5 +1,5 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process.
+"""Run by tests/unit/mistral/patches/test_skip_redundant_queries.py in a
+child process: Mistral's options and Heat's clash in one process.
 
 Installs the skip_redundant_queries patch on the real Mistral (database
 API on in-memory SQLite), stores a workflow execution with one completed
@@ -33,9 +33,10 @@ from mistral.db.sqlalchemy import base as db_base  # noqa: E402
 from mistral.db.v2 import api as db_api  # noqa: E402
 from mistral import expressions  # noqa: E402
 
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    skip_redundant_queries)
 
-installed = engine_patch.install_redundant_query_skip()
+installed = skip_redundant_queries.install()
 db_api.setup_db()
 auth_ctx.set_ctx(auth_ctx.MistralContext())
 selects = []
@@ -111,9 +112,9 @@ with db_api.transaction():
               db_api.get_workflow_execution(wf_ex_id).state]
 
 print(json.dumps({
-    'incompatibility': engine_patch.redundant_query_incompatibility(),
+    'incompatibility': skip_redundant_queries.incompatibility(),
     'installed': installed,
-    'installed_again': engine_patch.install_redundant_query_skip(),
+    'installed_again': skip_redundant_queries.install(),
     'published': published, 'publish_selects': publish_selects,
     'by_name': by_name, 'by_name_selects': by_name_selects,
     'swapped_state': swapped_state, 'same_object': same_object,

@@ -1,6 +1,7 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process. Evaluates Jinja expressions as Mistral's engine does
-and prints one JSON line with what it saw."""
+"""Run by tests/unit/mistral/patches/test_cache_expressions.py in a child
+process: Mistral's options and Heat's clash in one process. Evaluates Jinja
+expressions as Mistral's engine does and prints one JSON line with what it
+saw."""
 
 import json
 import sys
@@ -15,7 +16,8 @@ if sys.argv[1:] == ['disabled']:
     cfg.CONF.set_override('cache_expressions', False, group=options.GROUP)
 
 from heat_mistral_engine.mistral import actions  # noqa: E402,F401
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    cache_expressions)
 from mistral import exceptions  # noqa: E402
 from mistral.expressions import base  # noqa: E402
 from mistral.expressions import jinja_expression  # noqa: E402
@@ -56,8 +58,8 @@ unsafe = evaluate('{{ _.x.__class__.__mro__ }}', {'x': 'text'})
 functions = base.get_custom_functions()
 functions['mutated'] = None
 print(json.dumps({
-    'incompatibility': engine_patch.expression_cache_incompatibility(),
-    'installed_again': engine_patch.install_expression_cache(),
+    'incompatibility': cache_expressions.incompatibility(),
+    'installed_again': cache_expressions.install(),
     'cached': cached,
     'first': first, 'second': second,
     'undefined_fails': undefined.startswith('error: '),

@@ -1,5 +1,5 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process.
+"""Run by tests/unit/mistral/patches/test_load_execution_data_together.py in
+a child process: Mistral's options and Heat's clash in one process.
 
 Installs the load_execution_data_together patch on the real Mistral models,
 stores one workflow execution in an in-memory SQLite database through
@@ -27,11 +27,12 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy import orm  # noqa: E402
 from mistral.db.v2.sqlalchemy import models  # noqa: E402
 
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    load_execution_data_together)
 
 if 'missing-column' in sys.argv[1:]:
-    engine_patch.EXECUTION_DATA_COLUMNS = ('input', 'gone')
-installed = engine_patch.install_execution_data_group()
+    load_execution_data_together.EXECUTION_DATA_COLUMNS = ('input', 'gone')
+installed = load_execution_data_together.install()
 
 engine = sqlalchemy.create_engine('sqlite://')
 models.WorkflowExecution.__table__.create(engine)
@@ -71,9 +72,9 @@ spec = reads('spec')
 changed = reads('params', 'context', change_context=True)
 stored = reads('context')
 print(json.dumps({
-    'incompatibility': engine_patch.execution_data_group_incompatibility(),
+    'incompatibility': load_execution_data_together.incompatibility(),
     'installed': installed,
-    'installed_again': engine_patch.install_execution_data_group(),
+    'installed_again': load_execution_data_together.install(),
     'first': first,
     'spec': spec,
     'changed': changed,

@@ -1,5 +1,6 @@
-"""Run by test_engine_patch in a child process: Mistral's options and Heat's
-clash in one process. Prints one JSON line with what it saw."""
+"""Run by tests/unit/mistral/patches/test_lean_start_task.py in a child
+process: Mistral's options and Heat's clash in one process. Prints one JSON
+line with what it saw."""
 
 import json
 import sys
@@ -15,7 +16,8 @@ if sys.argv[1:] == ['disabled']:
     cfg.CONF.set_override('lean_start_task', False, group=options.GROUP)
 
 from heat_mistral_engine.mistral import actions  # noqa: E402,F401
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import (  # noqa: E402
+    lean_start_task)
 from mistral.rpc import clients  # noqa: E402
 
 client = clients.EngineClient.__new__(clients.EngineClient)
@@ -25,8 +27,8 @@ with mock.patch.object(clients.auth_ctx, 'ctx', return_value='ctx'):
                       wf_spec='THE SPEC', other='kept')
 sent = client._client.async_call.call_args
 print(json.dumps({
-    'incompatibility': engine_patch.incompatibility(),
-    'installed_again': engine_patch.install(),
+    'incompatibility': lean_start_task.incompatibility(),
+    'installed_again': lean_start_task.install(),
     'method': sent.args[1],
     'task_ex_id': sent.kwargs['task_ex_id'],
     'params': sent.kwargs['params'],

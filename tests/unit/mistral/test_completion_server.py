@@ -18,7 +18,8 @@ import testtools
 from heat_mistral_engine.heat import direct_completion
 from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.mistral import completion_server
-from heat_mistral_engine.mistral import engine_patch
+from heat_mistral_engine.mistral.patches import base as patches_base
+from heat_mistral_engine.mistral.patches import direct_completions
 from heat_mistral_engine import protocol
 from tests.unit import base
 from tests.unit import mistral_side
@@ -40,7 +41,7 @@ class RoundTripTest(base.TestCase):
             cfg.CONF, url='fake:/')
         self.addCleanup(self.transport.cleanup)
         self.engine = self.useFixture(fixtures.MockPatchObject(
-            engine_patch, 'complete_action')).mock
+            direct_completions, 'complete_action')).mock
         self.engine.return_value = mock.Mock(state='SUCCESS')
         self.clock = base.FakeClock()
         self.direct = direct_completion.DirectCompletions(
@@ -220,17 +221,18 @@ class NotOfferedTest(base.TestCase):
 
     def test_nothing_outside_a_mistral_process(self):
         self.useFixture(fixtures.MockPatchObject(
-            engine_patch, 'in_mistral_process', return_value=False))
+            patches_base, 'in_mistral_process', return_value=False))
         self.assertIsNone(completion_server.advertised_topic())
         self.assertIsNone(completion_server.start())
 
     def test_another_mistral_release_keeps_the_api_with_a_warning(self):
         self.useFixture(fixtures.MockPatchObject(
-            engine_patch, 'in_mistral_process', return_value=True))
+            patches_base, 'in_mistral_process', return_value=True))
         self.useFixture(fixtures.MockPatchObject(
-            engine_patch, 'mistral_checks_identities', return_value=False))
+            direct_completions, 'mistral_checks_identities',
+            return_value=False))
         self.useFixture(fixtures.MockPatchObject(
-            engine_patch, '_release_problem',
+            patches_base, 'release_problem',
             return_value='Mistral 24.0.0 is not a release this patch was '
                          'read for'))
         logged = self.useFixture(fixtures.FakeLogger())

@@ -1,0 +1,147 @@
+"""What every patch of Mistral's engine shares.
+
+A patch replaces one function or attribute of Mistral 23's engine in the
+Mistral process that loads this package's actions (see ``registry``).
+``Patch.install`` makes every patch behave alike:
+
+* outside a Mistral process (Mistral's configuration module not loaded,
+  e.g. heat-side tools that import the actions) it does nothing and
+  imports nothing of Mistral's engine, whose import would register
+  Mistral's options into a foreign configuration. That is why the patches
+  import Mistral inside their methods, never at module level;
+* with its option in ``[heat_mistral_engine]`` off it does nothing;
+* it is idempotent: a patch already in place is left as it is;
+* on a Mistral that is not a release in ``SUPPORTED_MISTRAL``, or whose
+  functions no longer have the parameters the patch was read with, it
+  patches nothing and logs one WARNING that says why and what stays slow;
+* once applied it logs one INFO line naming its option.
+"""
+
+import importlib.metadata
+import inspect
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine.mistral import options
+
+SUPPORTED_MISTRAL = ((23, 0), (24, 0))   # [min, max)
+
+
+class Patch:
+    """One patch of Mistral; subclasses fill in the class attributes."""
+
+    #: Its boolean option in ``[heat_mistral_engine]`` (mistral.conf).
+    option = None
+    #: The WARNING when Mistral is left alone: "heat-mistral-engine leaves
+    #: <left_alone> (<why>): <cost>."
+    left_alone = None
+    cost = None
+    #: The INFO once applied: "heat-mistral-engine: <applied> ([group]
+    #: <option>)."
+    applied = None
+
+    def installed(self):
+        """True if Mistral already carries this patch."""
+        raise NotImplementedError
+
+    def mistral_problem(self):
+        """Why this Mistral (a supported release) must not be patched.
+
+        Returns None when what the patch replaces is as it was read.
+        """
+        raise NotImplementedError
+
+    def apply(self):
+        """Patch Mistral; called once ``incompatibility`` found nothing."""
+        raise NotImplementedError
+
+    def incompatibility(self):
+        """Why Mistral must not be patched, or None."""
+        return release_problem() or self.mistral_problem()
+
+    def install(self, conf=cfg.CONF):
+        """Apply the patch if its option is on; idempotent.
+
+        Returns True when the patch is in place, False otherwise (not a
+        Mistral process, the option off, or Mistral not as read: logged).
+        """
+        if not enabled(conf, self.option):
+            return False
+        # The release first: another release may not have what
+        # ``installed`` looks at.
+        problem = release_problem()
+        if problem is None:
+            if self.installed():
+                return True
+            problem = self.mistral_problem()
+        log = logging.getLogger(type(self).__module__)
+        if problem:
+            log.warning('heat-mistral-engine leaves %s (%s): %s.',
+                        self.left_alone, problem, self.cost)
+            return False
+        self.apply()
+        log.info('heat-mistral-engine: %s ([%s] %s).', self.applied,
+                 options.GROUP, self.option)
+        return True
+
+
+def in_mistral_process():
+    """True in a Mistral process: Mistral's configuration module is loaded.
+
+    Elsewhere (heat-side tools that import the actions) nothing of
+    Mistral's engine may be imported: it would register Mistral's options
+    into a foreign configuration.
+    """
+    return 'mistral.config' in sys.modules
+
+
+def enabled(conf, option):
+    """True if this is a Mistral process and ``option`` is on in ``conf``."""
+    if not in_mistral_process():
+        return False
+    options.register_opts(conf)
+    return bool(conf[options.GROUP][option])
+
+
+def release_problem():
+    """Why the installed Mistral is not a release read here, or None."""
+    try:
+        version = importlib.metadata.version('mistral')
+    except importlib.metadata.PackageNotFoundError:
+        return 'Mistral is not installed'
+    return version_problem('Mistral', version, SUPPORTED_MISTRAL)
+
+
+def version_problem(name, version, supported):
+    """Why ``version`` of ``name`` is outside ``supported``, or None.
+
+    ``supported`` is ``((min major, minor), (max major, minor))``, the
+    maximum excluded.
+    """
+    parts = tuple(int(p) for p in version.split('.')[:2] if p.isdigit())
+    low, high = supported
+    if not (low <= parts < high):
+        return '%s %s is not a release this patch was read for' % (
+            name, version)
+    return None
+
+
+def signature_problem(expected):
+    """Which of (function, parameter names) ``expected`` differs, or None."""
+    for function, params in expected:
+        found = tuple(inspect.signature(function).parameters)
+        if found != params:
+            return '%s%s is not the expected %s' % (
+                function.__qualname__, found, params)
+    return None
+
+
+def original(function):
+    """What a patch replaced in ``function`` (``function`` if unpatched).
+
+    Every wrapper a patch installs names the function it replaced in its
+    ``_hme_original`` attribute.
+    """
+    return getattr(function, '_hme_original', function)

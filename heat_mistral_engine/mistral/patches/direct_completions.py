@@ -1,0 +1,81 @@
+"""``direct_completions``: what the completion server reads of Mistral.
+
+Not a patch: nothing of Mistral is replaced, and the registry does not
+install it. ``heat_mistral_engine.mistral.completion_server`` serves node
+completions from heat-engines in Mistral's engine processes; this module
+holds what that server reads of Mistral 23 and how it calls it, checked
+the way the patches are (``base``): the release and
+``DefaultEngine.on_action_complete``'s signature (``incompatibility``),
+whether Mistral's API authenticates (``mistral_checks_identities``),
+whether this process is an engine (``in_engine_process``), and the call
+into the engine with the API's anonymous context (``complete_action``).
+"""
+
+from mistral_lib import actions as ml_actions
+from oslo_config import cfg
+
+from heat_mistral_engine.mistral.patches import base
+
+ON_ACTION_COMPLETE_PARAMS = ('self', 'action_ex_id', 'result', 'wf_action',
+                             'async_')
+
+
+def incompatibility():
+    """Why Mistral must not take completions from heat-engine, or None.
+
+    ``complete_action`` calls the engine's ``on_action_complete`` as
+    Mistral's own RPC server does, with the context Mistral's API gives a
+    request when it checks no identity (``mistral_checks_identities`` is
+    false).
+    """
+    problem = base.release_problem()
+    if problem:
+        return problem
+    from mistral.engine import default_engine
+    return base.signature_problem((
+        (default_engine.DefaultEngine.on_action_complete,
+         ON_ACTION_COMPLETE_PARAMS),))
+
+
+def mistral_checks_identities():
+    """True if Mistral's API authenticates callers ([pecan] auth_enable)."""
+    from mistral import config as mistral_config  # noqa: F401 ([pecan])
+    return bool(cfg.CONF.pecan.auth_enable)
+
+
+def in_engine_process():
+    """True in a Mistral engine process (one whose engine server started).
+
+    ``EngineServer.start`` creates the system scheduler and loads the RPC
+    server driver before its RPC server takes any call; this package's
+    actions are loaded while such a call is handled. Other processes have
+    one at most: executors and the other servers the driver, mistral-api
+    the scheduler once an operator changes the maintenance mode.
+    """
+    from mistral.rpc import base as rpc_base
+    from mistral.scheduler import base as scheduler_base
+    return (scheduler_base._SCHEDULER is not None and
+            rpc_base._IMPL_SERVER is not None)
+
+
+def complete_action(action_ex_id, state, output):
+    """Complete an action execution as Mistral's API does, in this engine.
+
+    ``state`` SUCCESS (``output`` the result) or ERROR (``output`` the
+    error), as the API turns ``PUT /v2/action_executions/<id>`` into a
+    ``mistral_lib`` Result; the call runs under the context the API gives
+    a request when Mistral checks no identity. Returns the engine's copy
+    of the action execution; raises what the engine raises.
+    """
+    from mistral import context as auth_ctx
+    from mistral.engine import default_engine
+    if state == 'SUCCESS':
+        result = ml_actions.Result(data=output)
+    else:
+        result = ml_actions.Result(error=output or 'Unknown error')
+    auth_ctx.set_ctx(auth_ctx.MistralContext())
+    try:
+        return default_engine.DefaultEngine().on_action_complete(
+            action_ex_id, result)
+    finally:
+        auth_ctx.set_ctx(None)

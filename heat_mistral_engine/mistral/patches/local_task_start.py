@@ -1,0 +1,122 @@
+"""``local_task_start``: start the first task of a commit in this process.
+
+Mistral 23's engine creates a task in the transaction that completed its
+predecessor, and after the commit sends ``start_task`` over RPC to any
+engine, itself included: a broker round trip and a hand-over between
+threads on the critical path of every dependency. The patch starts the
+first task that a post-commit queue starts in that queue's own thread, in
+this process, through the same ``DefaultEngine.start_task`` the RPC
+server calls (retried on database errors as Mistral's RPC entry points
+are); the other tasks of the queue (a fan-out) still go over RPC, so they
+spread over the engines as before. A process that dies before the local
+start commits leaves the task IDLE, as one that dies before its RPC cast
+is sent or received does.
+"""
+
+import functools
+import threading
+
+from oslo_log import log as logging
+
+from heat_mistral_engine.mistral.patches import base
+from heat_mistral_engine.mistral.patches import lean_start_task
+from heat_mistral_engine.mistral.patches import queue_runner
+
+LOG = logging.getLogger(__name__)
+
+
+class LocalTaskStart(base.Patch):
+    option = 'local_task_start'
+    left_alone = 'Mistral\'s engine to start every task over RPC'
+    cost = 'each resource waits for a broker round trip after the one it needs'
+    applied = ('Mistral\'s engine starts the first task of each commit '
+               'in-process, the others over RPC')
+
+    def installed(self):
+        from mistral.rpc import clients
+        return getattr(clients.EngineClient.start_task, '_hme_local', False)
+
+    def mistral_problem(self):
+        from mistral.db import utils as db_utils
+        from mistral.engine import default_engine
+        from mistral.rpc import clients
+        problem = base.signature_problem((
+            (base.original(clients.EngineClient.start_task),
+             lean_start_task.START_TASK_PARAMS),
+            (default_engine.DefaultEngine.start_task,
+             lean_start_task.START_TASK_PARAMS),
+        ))
+        if problem:
+            return problem
+        if not callable(getattr(db_utils, 'retry_on_db_error', None)):
+            return 'mistral.db.utils.retry_on_db_error is gone'
+        return queue_runner.queue_local_problem()
+
+    def apply(self):
+        from mistral.rpc import clients
+        clients.EngineClient.start_task = starting_first_task_here(
+            clients.EngineClient.start_task, task_starter())
+
+
+def task_starter():
+    """``start_here(...)``: Mistral's ``DefaultEngine.start_task``, here.
+
+    Takes ``EngineClient.start_task``'s arguments. Meant for Mistral's
+    post-commit queue runner; never raises: a task that could not be
+    started is logged with its id and stays IDLE, as it does when the
+    engine that receives Mistral's RPC cast fails to start it.
+    """
+    from mistral.db import utils as db_utils
+    from mistral.engine import default_engine
+
+    def start(*args):
+        # Looked up at each call, as the RPC server's engine method is.
+        return default_engine.DefaultEngine().start_task(*args)
+
+    start_with_retries = db_utils.retry_on_db_error(start)
+
+    def start_here(task_ex_id, first_run, waiting, triggered_by, rerun,
+                   reset):
+        # DefaultEngine.start_task is a queue runner itself.
+        with queue_runner.runner_queue_kept():
+            try:
+                start_with_retries(task_ex_id, first_run, waiting,
+                                   triggered_by, rerun, reset)
+            except Exception:
+                LOG.exception('Could not start task execution %s',
+                              task_ex_id)
+
+    return start_here
+
+
+def starting_first_task_here(send, start_here):
+    """Wrap ``EngineClient.start_task`` (``send``) to start one task here.
+
+    Mistral's dispatcher calls ``start_task`` from the post-commit queue
+    runner of the transaction that created the tasks, once per task. The
+    first call of a runner goes to ``start_here`` (and returns None, as a
+    cast does); later calls of the same runner, and calls from anywhere
+    else, are sent over RPC as before.
+    """
+    seen = threading.local()
+
+    @functools.wraps(send)
+    def start_task(self, task_ex_id, first_run, waiting, triggered_by,
+                   rerun, reset, **params):
+        runner = queue_runner.current_runner()
+        if runner is not None and getattr(seen, 'runner', None) is not runner:
+            seen.runner = runner
+            start_here(task_ex_id, first_run, waiting, triggered_by, rerun,
+                       reset)
+            return None
+        return send(self, task_ex_id, first_run, waiting, triggered_by,
+                    rerun, reset, **params)
+
+    start_task._hme_original = base.original(send)
+    start_task._hme_local = True
+    return start_task
+
+
+PATCH = LocalTaskStart()
+install = PATCH.install
+incompatibility = PATCH.incompatibility

@@ -1,0 +1,1 @@
+"""Tests of heat_mistral_engine.mistral (what runs in Mistral's processes)."""

@@ -1,0 +1,1 @@
+"""Tests of heat_mistral_engine.mistral.patches, one module per patch."""

@@ -1,0 +1,35 @@
+"""The async_heartbeats_off patch: no heartbeats for asynchronous actions.
+
+Mistral's options and Heat's clash in one process, so the checks run in a
+child process (tests/unit/mistral_side/check_async_heartbeats_off.py).
+"""
+
+import importlib.util
+
+import testtools
+
+from tests.unit import base
+from tests.unit import mistral_side
+
+CHECK = 'async_heartbeats_off'
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class AsyncHeartbeatsOffTest(base.TestCase):
+
+    def test_only_synchronous_actions_send_heartbeats(self):
+        seen = mistral_side.run_check(CHECK)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed_again'])
+        self.assertEqual([['ax-sync']], seen['heartbeats'])
+        # Both actions still ran; only the synchronous one is completed
+        # by the executor (the asynchronous one by heat-engine).
+        self.assertEqual(['async', 'sync'], seen['ran'])
+        self.assertEqual(['ax-sync'], seen['completed'])
+        self.assertEqual([], seen['left_registered'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = mistral_side.run_check(CHECK, 'disabled')
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['ax-async'], ['ax-sync']], seen['heartbeats'])
+        self.assertEqual(['async', 'sync'], seen['ran'])

@@ -1,0 +1,72 @@
+"""The local_task_start patch: the first task of a commit started in-
+process.
+
+Mistral's options and Heat's clash in one process, so the checks run in a
+child process (tests/unit/mistral_side/check_local_task_start.py).
+"""
+
+import importlib.util
+
+import testtools
+
+from tests.unit import base
+from tests.unit import mistral_side
+
+CHECK = 'local_task_start'
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class LocalTaskStartTest(base.TestCase):
+
+    @staticmethod
+    def without_threads_own(events):
+        """The events of the queue runner, in its order.
+
+        What the local start queues runs in a thread of its own, so its
+        place among the runner's events is not fixed.
+        """
+        return [e for e in events if e[0] != 'queued by the start']
+
+    def test_first_task_of_a_commit_starts_here_the_rest_over_rpc(self):
+        seen = mistral_side.run_check(CHECK)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['installed_again'])
+        self.assertTrue(seen['lean_kept'])
+        self.assertTrue(seen['finished'])
+        # The casts still leave out the workflow spec (lean_start_task);
+        # operations queued behind the local start run and can queue
+        # their own (the runner's queue is kept); outside a queue runner
+        # start_task is sent over RPC.
+        self.assertEqual([['here', 'task-1', True],
+                          ['cast', 'task-2', []], ['cast', 'task-3', []],
+                          ['after starts'], ['last'],
+                          ['cast', 'task-outside', []]],
+                         self.without_threads_own(seen['events']))
+        # The started task's own post-commit work ran.
+        self.assertIn(['queued by the start', 'task-1'], seen['events'])
+
+    def test_database_deadlock_is_retried(self):
+        seen = mistral_side.run_check(CHECK, 'deadlock')
+        self.assertTrue(seen['finished'])
+        self.assertEqual([['here', 'task-1', True]] * 2,
+                         seen['events'][:2])
+        self.assertEqual(1, seen['events'].count(
+            ['queued by the start', 'task-1']))
+
+    def test_a_failing_start_stops_nothing_else(self):
+        seen = mistral_side.run_check(CHECK, 'failing')
+        self.assertTrue(seen['finished'])
+        self.assertEqual([['here', 'task-1', True],
+                          ['cast', 'task-2', []], ['cast', 'task-3', []],
+                          ['after starts'], ['last'],
+                          ['cast', 'task-outside', []]], seen['events'])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = mistral_side.run_check(CHECK, 'disabled')
+        self.assertFalse(seen['installed'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['cast', 'task-1', []], ['cast', 'task-2', []],
+                          ['cast', 'task-3', []], ['after starts'],
+                          ['last'], ['cast', 'task-outside', []]],
+                         seen['events'])

@@ -1,0 +1,47 @@
+"""The prompt_joins patch: join tasks checked right after the commit that
+may start them.
+
+Mistral's options and Heat's clash in one process, so the checks run in a
+child process (tests/unit/mistral_side/check_prompt_joins.py).
+"""
+
+import importlib.util
+
+import testtools
+
+from tests.unit import base
+from tests.unit import mistral_side
+
+CHECK = 'prompt_joins'
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class PromptJoinsTest(base.TestCase):
+
+    def test_each_join_found_is_checked_after_the_commit(self):
+        seen = mistral_side.run_check(CHECK)
+        self.assertIsNone(seen['incompatibility'])
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['installed_again'])
+        self.assertTrue(seen['finished'])
+        # Checked in Mistral's post-commit threads, after the completing
+        # function returned and after the operations queued with it
+        # (Mistral's scheduled checks); operations queued behind the checks
+        # still run and can queue their own (the runner's queue is kept).
+        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
+                          ['check', 'join-1', True],
+                          ['check', 'join-2', True],
+                          ['after checks'], ['last']], seen['events'])
+
+    def test_a_failing_check_stops_nothing_else(self):
+        seen = mistral_side.run_check(CHECK, 'failing')
+        self.assertTrue(seen['finished'])
+        self.assertEqual(['check', 'join-2', True], seen['events'][3])
+        self.assertEqual(['last'], seen['events'][-1])
+
+    def test_disabled_option_leaves_mistral_alone(self):
+        seen = mistral_side.run_check(CHECK, 'disabled')
+        self.assertFalse(seen['installed'])
+        self.assertFalse(seen['installed_again'])
+        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
+                          ['after checks'], ['last']], seen['events'])

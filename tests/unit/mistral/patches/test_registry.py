@@ -1,0 +1,37 @@
+"""The registry: every patch, in order, and nothing outside Mistral."""
+
+import sys
+
+from heat_mistral_engine.mistral import options
+from heat_mistral_engine.mistral.patches import cache_expressions
+from heat_mistral_engine.mistral.patches import lean_start_task
+from heat_mistral_engine.mistral.patches import registry
+from heat_mistral_engine.mistral.patches import skip_redundant_queries
+from tests.unit import base
+
+
+class RegistryTest(base.TestCase):
+
+    def test_redundant_queries_before_the_expression_cache(self):
+        # The cache keeps the expression functions it finds: task() must
+        # be replaced before.
+        order = [patch.option for patch in registry.PATCHES]
+        self.assertLess(order.index(skip_redundant_queries.PATCH.option),
+                        order.index(cache_expressions.PATCH.option))
+
+    def test_one_patch_per_option(self):
+        order = [patch.option for patch in registry.PATCHES]
+        self.assertEqual(len(order), len(set(order)))
+        known = {opt.name for opt in options.OPTS}
+        self.assertEqual(set(), set(order) - known)
+
+    def test_does_nothing_outside_a_mistral_process(self):
+        # Heat-side tests import the actions too; they must not pull in
+        # Mistral's engine (its options clash with Heat's).
+        self.assertNotIn('mistral.config', sys.modules)
+        self.assertEqual([], registry.install_all())
+        self.assertFalse(lean_start_task.install())
+        self.assertFalse(cache_expressions.install())
+        self.assertNotIn('mistral.rpc.clients', sys.modules)
+        self.assertNotIn('mistral.expressions', sys.modules)
+        self.assertNotIn('mistral.db.v2.sqlalchemy.models', sys.modules)
