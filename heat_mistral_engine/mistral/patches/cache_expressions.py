@@ -6,7 +6,7 @@ expression's text into Python code again
 generator and ``compile``) and loads its custom functions from their entry
 points again (``get_custom_functions``, a stevedore ``ExtensionManager``);
 compiling costs many times what evaluating the compiled expression does
-(see doc/source/benchmarks.rst, "Compiling expressions"), and each task of
+(see doc/source/benchmarks.rst, "Where Mistral's CPU goes"), and each task of
 a generated workflow evaluates five or more expressions (its action input,
 its publish). The patch keeps the compiled expressions of the last
 ``EXPRESSION_CACHE_SIZE`` texts and the custom functions, which are fixed

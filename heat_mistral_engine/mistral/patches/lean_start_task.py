@@ -7,7 +7,9 @@ extra parameter (``wf_spec``). The engine that receives it never reads it
 costs CPU in proportion to the spec for every task, which grows
 quadratically with fan-out (see doc/source/benchmarks.rst, "Found and
 fixed while measuring"). The patch makes ``start_task`` drop that one
-parameter and changes nothing else.
+parameter and changes nothing else. Mistral loads this package's actions,
+and so installs the patch, while it starts the first task of a process:
+that one task still carries the spec.
 """
 
 import functools

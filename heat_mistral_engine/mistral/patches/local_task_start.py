@@ -3,7 +3,8 @@
 Mistral 23's engine creates a task in the transaction that completed its
 predecessor, and after the commit sends ``start_task`` over RPC to any
 engine, itself included: a broker round trip and a hand-over between
-threads on the critical path of every dependency. The patch starts the
+threads on the critical path of every dependency (see
+doc/source/benchmarks.rst, "One hop of a chain"). The patch starts the
 first task that a post-commit queue starts in that queue's own thread, in
 this process, through the same ``DefaultEngine.start_task`` the RPC
 server calls (retried on database errors as Mistral's RPC entry points
