@@ -19,21 +19,21 @@ from heat_mistral_engine.mistral.patches import skip_redundant_queries
 install_all = registry.install_all
 in_mistral_process = base.in_mistral_process
 
-install = lean_start_task.install
-incompatibility = lean_start_task.incompatibility
-install_local_task_start = local_task_start.install
-local_task_start_incompatibility = local_task_start.incompatibility
-install_redundant_query_skip = skip_redundant_queries.install
-redundant_query_incompatibility = skip_redundant_queries.incompatibility
-install_expression_cache = cache_expressions.install
-expression_cache_incompatibility = cache_expressions.incompatibility
-install_async_heartbeat_skip = async_heartbeats_off.install
-heartbeat_incompatibility = async_heartbeats_off.incompatibility
-install_execution_data_group = load_execution_data_together.install
+install = lean_start_task.PATCH.install
+incompatibility = lean_start_task.PATCH.incompatibility
+install_local_task_start = local_task_start.PATCH.install
+local_task_start_incompatibility = local_task_start.PATCH.incompatibility
+install_redundant_query_skip = skip_redundant_queries.PATCH.install
+redundant_query_incompatibility = skip_redundant_queries.PATCH.incompatibility
+install_expression_cache = cache_expressions.PATCH.install
+expression_cache_incompatibility = cache_expressions.PATCH.incompatibility
+install_async_heartbeat_skip = async_heartbeats_off.PATCH.install
+heartbeat_incompatibility = async_heartbeats_off.PATCH.incompatibility
+install_execution_data_group = load_execution_data_together.PATCH.install
 execution_data_group_incompatibility = (
-    load_execution_data_together.incompatibility)
-install_prompt_joins = prompt_joins.install
-prompt_joins_incompatibility = prompt_joins.incompatibility
+    load_execution_data_together.PATCH.incompatibility)
+install_prompt_joins = prompt_joins.PATCH.install
+prompt_joins_incompatibility = prompt_joins.PATCH.incompatibility
 
 direct_completion_incompatibility = direct_completions.incompatibility
 mistral_checks_identities = direct_completions.mistral_checks_identities

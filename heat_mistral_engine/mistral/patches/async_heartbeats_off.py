@@ -85,5 +85,3 @@ def without_async_heartbeats(run_action):
 
 
 PATCH = AsyncHeartbeatsOff()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

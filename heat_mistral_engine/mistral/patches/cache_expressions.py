@@ -91,5 +91,3 @@ def functions_kept(get_custom_functions):
 
 
 PATCH = CacheExpressions()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

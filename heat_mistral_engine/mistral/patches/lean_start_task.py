@@ -72,5 +72,3 @@ def without_spec(send):
 
 
 PATCH = LeanStartTask()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

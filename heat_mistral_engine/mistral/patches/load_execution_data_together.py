@@ -88,5 +88,3 @@ def deferred_column_loader():
 
 
 PATCH = LoadExecutionDataTogether()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

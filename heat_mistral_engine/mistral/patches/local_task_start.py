@@ -119,5 +119,3 @@ def starting_first_task_here(send, start_here):
 
 
 PATCH = LocalTaskStart()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

@@ -126,5 +126,3 @@ def refreshing_joins(find, refresh_now):
 
 
 PATCH = PromptJoins()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

@@ -160,5 +160,3 @@ def state_swapper(original, model):
 
 
 PATCH = SkipRedundantQueries()
-install = PATCH.install
-incompatibility = PATCH.incompatibility

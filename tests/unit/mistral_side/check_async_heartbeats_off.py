@@ -58,8 +58,8 @@ beats = [list(c.args[0])
          for c in engine.process_action_heartbeats.call_args_list]
 completed = [c.args[0] for c in engine.on_action_complete.call_args_list]
 print(json.dumps({
-    'incompatibility': async_heartbeats_off.incompatibility(),
-    'installed_again': async_heartbeats_off.install(),
+    'incompatibility': async_heartbeats_off.PATCH.incompatibility(),
+    'installed_again': async_heartbeats_off.PATCH.install(),
     'heartbeats': beats,
     'ran': ran,
     'completed': completed,

@@ -58,8 +58,8 @@ unsafe = evaluate('{{ _.x.__class__.__mro__ }}', {'x': 'text'})
 functions = base.get_custom_functions()
 functions['mutated'] = None
 print(json.dumps({
-    'incompatibility': cache_expressions.incompatibility(),
-    'installed_again': cache_expressions.install(),
+    'incompatibility': cache_expressions.PATCH.incompatibility(),
+    'installed_again': cache_expressions.PATCH.install(),
     'cached': cached,
     'first': first, 'second': second,
     'undefined_fails': undefined.startswith('error: '),

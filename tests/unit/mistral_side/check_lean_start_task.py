@@ -27,8 +27,8 @@ with mock.patch.object(clients.auth_ctx, 'ctx', return_value='ctx'):
                       wf_spec='THE SPEC', other='kept')
 sent = client._client.async_call.call_args
 print(json.dumps({
-    'incompatibility': lean_start_task.incompatibility(),
-    'installed_again': lean_start_task.install(),
+    'incompatibility': lean_start_task.PATCH.incompatibility(),
+    'installed_again': lean_start_task.PATCH.install(),
     'method': sent.args[1],
     'task_ex_id': sent.kwargs['task_ex_id'],
     'params': sent.kwargs['params'],

@@ -32,7 +32,7 @@ from heat_mistral_engine.mistral.patches import (  # noqa: E402
 
 if 'missing-column' in sys.argv[1:]:
     load_execution_data_together.EXECUTION_DATA_COLUMNS = ('input', 'gone')
-installed = load_execution_data_together.install()
+installed = load_execution_data_together.PATCH.install()
 
 engine = sqlalchemy.create_engine('sqlite://')
 models.WorkflowExecution.__table__.create(engine)
@@ -72,9 +72,9 @@ spec = reads('spec')
 changed = reads('params', 'context', change_context=True)
 stored = reads('context')
 print(json.dumps({
-    'incompatibility': load_execution_data_together.incompatibility(),
+    'incompatibility': load_execution_data_together.PATCH.incompatibility(),
     'installed': installed,
-    'installed_again': load_execution_data_together.install(),
+    'installed_again': load_execution_data_together.PATCH.install(),
     'first': first,
     'spec': spec,
     'changed': changed,

@@ -35,8 +35,8 @@ from heat_mistral_engine.mistral.patches import (  # noqa: E402
 from heat_mistral_engine.mistral.patches import (  # noqa: E402
     local_task_start)
 
-lean_start_task.install()
-installed = local_task_start.install()
+lean_start_task.PATCH.install()
+installed = local_task_start.PATCH.install()
 events = []
 done = threading.Event()
 
@@ -94,10 +94,10 @@ with mock.patch.object(clients.auth_ctx, 'ctx', return_value='ctx'), \
     starter('task-outside')()
 
 print(json.dumps({
-    'incompatibility': local_task_start.incompatibility(),
+    'incompatibility': local_task_start.PATCH.incompatibility(),
     'installed': installed,
-    'installed_again': local_task_start.install(),
-    'lean_kept': lean_start_task.install(),
+    'installed_again': local_task_start.PATCH.install(),
+    'lean_kept': lean_start_task.PATCH.install(),
     'finished': finished,
     'events': events,
 }))

@@ -29,7 +29,7 @@ from mistral.engine import task_handler  # noqa: E402
 from heat_mistral_engine.mistral.patches import (  # noqa: E402
     prompt_joins)
 
-installed = prompt_joins.install()
+installed = prompt_joins.PATCH.install()
 events = []
 done = threading.Event()
 completing_thread = []
@@ -88,9 +88,9 @@ with mock.patch.object(task_handler, '_refresh_task_state', refresh):
     finished = done.wait(10)
 
 print(json.dumps({
-    'incompatibility': prompt_joins.incompatibility(),
+    'incompatibility': prompt_joins.PATCH.incompatibility(),
     'installed': installed,
-    'installed_again': prompt_joins.install(),
+    'installed_again': prompt_joins.PATCH.install(),
     'finished': finished,
     'events': events,
 }))

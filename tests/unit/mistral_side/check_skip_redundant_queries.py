@@ -36,7 +36,7 @@ from mistral import expressions  # noqa: E402
 from heat_mistral_engine.mistral.patches import (  # noqa: E402
     skip_redundant_queries)
 
-installed = skip_redundant_queries.install()
+installed = skip_redundant_queries.PATCH.install()
 db_api.setup_db()
 auth_ctx.set_ctx(auth_ctx.MistralContext())
 selects = []
@@ -112,9 +112,9 @@ with db_api.transaction():
               db_api.get_workflow_execution(wf_ex_id).state]
 
 print(json.dumps({
-    'incompatibility': skip_redundant_queries.incompatibility(),
+    'incompatibility': skip_redundant_queries.PATCH.incompatibility(),
     'installed': installed,
-    'installed_again': skip_redundant_queries.install(),
+    'installed_again': skip_redundant_queries.PATCH.install(),
     'published': published, 'publish_selects': publish_selects,
     'by_name': by_name, 'by_name_selects': by_name_selects,
     'swapped_state': swapped_state, 'same_object': same_object,

@@ -84,4 +84,4 @@ class LoadExecutionDataTogetherCheckTest(base.TestCase):
             lambda: None))
         self.assertEqual(
             'SQLAlchemy 3.0.0 is not a release this patch was read for',
-            load_execution_data_together.incompatibility())
+            load_execution_data_together.PATCH.incompatibility())

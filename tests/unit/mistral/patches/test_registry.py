@@ -30,8 +30,8 @@ class RegistryTest(base.TestCase):
         # Mistral's engine (its options clash with Heat's).
         self.assertNotIn('mistral.config', sys.modules)
         self.assertEqual([], registry.install_all())
-        self.assertFalse(lean_start_task.install())
-        self.assertFalse(cache_expressions.install())
+        self.assertFalse(lean_start_task.PATCH.install())
+        self.assertFalse(cache_expressions.PATCH.install())
         self.assertNotIn('mistral.rpc.clients', sys.modules)
         self.assertNotIn('mistral.expressions', sys.modules)
         self.assertNotIn('mistral.db.v2.sqlalchemy.models', sys.modules)

@@ -93,4 +93,4 @@ class SkipRedundantQueriesCheckTest(base.TestCase):
                     'for'))
         self.assertEqual(
             'Mistral 24.0.0 is not a release this patch was read for',
-            skip_redundant_queries.incompatibility())
+            skip_redundant_queries.PATCH.incompatibility())
