@@ -1,0 +1,44 @@
+"""Paths that something outside the code stores keep working.
+
+Mistral loads the actions through the ``mistral.actions`` entry points of
+setup.cfg, and mistral_lib's ActionSerializer puts an action's
+``<module>.<class>`` in the RPC message that hands it to an executor,
+which imports it from there; installs made before a rename name the
+former modules in their entry point metadata.
+"""
+
+import configparser
+import os
+
+from heat_mistral_engine.mistral import actions
+from heat_mistral_engine.mistral import config
+from heat_mistral_engine.mistral import engine_patch
+from heat_mistral_engine.mistral import hook_actions
+from heat_mistral_engine.mistral import options
+from heat_mistral_engine.mistral.patches import registry
+from tests.unit import base
+
+SETUP_CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         os.pardir, os.pardir, os.pardir, 'setup.cfg')
+
+
+class StoredPathsTest(base.TestCase):
+
+    def test_action_classes_live_where_entry_points_name_them(self):
+        setup = configparser.ConfigParser()
+        setup.read(SETUP_CFG)
+        entries = dict(
+            line.split(' = ') for line in
+            setup['entry_points']['mistral.actions'].strip().splitlines())
+        self.assertEqual(
+            {'heat.run_node': 'heat_mistral_engine.mistral.actions:RunNode',
+             'heat.hook_report':
+                 'heat_mistral_engine.mistral.hook_actions:HookReport'},
+            entries)
+        for cls in (actions.RunNode, hook_actions.HookReport):
+            self.assertIn('%s:%s' % (cls.__module__, cls.__name__),
+                          entries.values())
+
+    def test_former_module_names_still_import(self):
+        self.assertIs(options.list_opts, config.list_opts)
+        self.assertIs(registry.install_all, engine_patch.install_all)
