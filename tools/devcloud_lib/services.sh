@@ -1,0 +1,128 @@
+# devcloud_lib/services.sh: MariaDB and RabbitMQ, the machine's (started
+# when down, never stopped) or a private RabbitMQ node of this cloud.
+# Sourced by tools/devcloud.
+# shellcheck shell=bash
+
+# ----------------------------------------------------------------- MariaDB
+sql() {
+    MYSQL_PWD="$DB_PASSWORD" mysql -h "$DB_HOST" -u "$DB_USER" -N -e "$1"
+}
+
+db_url() {
+    local auth=$DB_USER
+    [[ -n "$DB_PASSWORD" ]] && auth="$DB_USER:$DB_PASSWORD"
+    echo "mysql+pymysql://$auth@$DB_HOST/$1?charset=utf8"
+}
+
+# MariaDB and RabbitMQ belong to the machine: devcloud installs and starts
+# them when they are missing or down, but never stops them.
+ensure_mariadb() {
+    if ! tcp_open "$DB_HOST" 3306; then
+        [[ "$DB_HOST" == 127.0.0.1 || "$DB_HOST" == localhost ]] \
+            || die "MariaDB does not answer on $DB_HOST:3306"
+        ensure_packages mariadbd mariadb-server
+        say "MariaDB does not answer on $DB_HOST:3306; starting it"
+        service mariadb start >>"$LOGS/services.log" 2>&1 || true
+        wait_tcp "$DB_HOST" 3306 60 || die "MariaDB is not answering on $DB_HOST:3306"
+    fi
+    ensure_packages mysql mariadb-client
+    sql "CREATE DATABASE IF NOT EXISTS \`$HEAT_DB\` CHARACTER SET utf8;
+         CREATE DATABASE IF NOT EXISTS \`$MISTRAL_DB\` CHARACTER SET utf8;" \
+        || die "cannot create databases $HEAT_DB/$MISTRAL_DB as $DB_USER@$DB_HOST"
+    if ((KEYSTONE)); then
+        sql "CREATE DATABASE IF NOT EXISTS \`$KEYSTONE_DB\` CHARACTER SET utf8;" \
+            || die "cannot create database $KEYSTONE_DB as $DB_USER@$DB_HOST"
+    fi
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+ensure_rabbitmq() {
+    if [[ -n "$PRIVATE_RABBIT_PORT" ]]; then
+        start_private_rabbit
+        return 0
+    fi
+    tcp_open 127.0.0.1 5672 && return 0
+    [[ "$RABBIT_URL" == *@127.0.0.1:5672/ ]] \
+        || die "RabbitMQ does not answer at $RABBIT_URL"
+    ensure_packages rabbitmq-server rabbitmq-server
+    say "RabbitMQ does not answer on 127.0.0.1:5672; starting it"
+    service rabbitmq-server start >>"$LOGS/services.log" 2>&1 || true
+    wait_tcp 127.0.0.1 5672 90 || die "RabbitMQ is not answering on 127.0.0.1:5672"
+}
+
+# A cloud of its own vhost: create it (idempotent) and point the URL at it.
+ensure_rabbit_vhost() {
+    [[ -n "$RABBIT_VHOST" ]] || return 0
+    [[ "$RABBIT_URL" == *@127.0.0.1:5672/ ]] \
+        || die "DEVCLOUD_RABBIT_VHOST needs the local RabbitMQ (DEVCLOUD_RABBIT_URL unset)"
+    command -v rabbitmqctl >/dev/null || die "DEVCLOUD_RABBIT_VHOST needs rabbitmqctl"
+    {
+        rabbitmqctl -q list_vhosts | grep -qx "$RABBIT_VHOST" \
+            || rabbitmqctl -q add_vhost "$RABBIT_VHOST"
+        rabbitmqctl -q set_permissions -p "$RABBIT_VHOST" guest '.*' '.*' '.*'
+    } >>"$LOGS/services.log" 2>&1 || die "cannot create RabbitMQ vhost $RABBIT_VHOST (see $LOGS/services.log)"
+    RABBIT_URL="${RABBIT_URL}${RABBIT_VHOST}"
+}
+
+# ------------------------------------------------ the private RabbitMQ
+# A RabbitMQ node of this cloud alone (DEVCLOUD_PRIVATE_RABBIT_PORT), so
+# that fault tests can stop and start a broker no other cloud uses. Its
+# own node name, ports, epmd, Erlang cookie (HOME) and state directory;
+# rabbitmq-server runs as the calling user. Its HOME is under $ETC/, so
+# is_ours recognises its processes as for every other component.
+# RABBIT_HOME, RABBIT_STATE and RABBIT_SERVER are set in settings.sh.
+
+rabbit_server_bin() {
+    local f
+    [[ -n "$RABBIT_SERVER" ]] && { echo "$RABBIT_SERVER"; return 0; }
+    # The Debian package's /usr/sbin wrapper switches to the rabbitmq user
+    # and its /var/lib state: the script behind it runs as we are.
+    for f in /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server; do
+        [[ -x "$f" ]] && { echo "$f"; return 0; }
+    done
+    command -v rabbitmq-server || true
+}
+
+write_rabbit_conf() {
+    mkdir -p "$RABBIT_HOME" "$RABBIT_STATE/mnesia" "$RABBIT_STATE/log"
+    printf 'listeners.tcp.1 = 127.0.0.1:%d\nloopback_users.guest = true\n' \
+        "$PRIVATE_RABBIT_PORT" >"$RABBIT_HOME/rabbitmq.conf"
+    echo '[].' >"$RABBIT_HOME/enabled_plugins"
+    if [[ ! -s "$RABBIT_HOME/.erlang.cookie" ]]; then
+        (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+            >"$RABBIT_HOME/.erlang.cookie")
+    fi
+    chmod 400 "$RABBIT_HOME/.erlang.cookie"
+}
+
+rabbit_running() { running rabbitmq && tcp_open 127.0.0.1 "$PRIVATE_RABBIT_PORT"; }
+
+# Start the private node (no-op if it answers) and wait for its AMQP port.
+start_private_rabbit() {
+    local bin epmd_port=$((PRIVATE_RABBIT_PORT + 2))
+    rabbit_running && return 0
+    stop_component rabbitmq
+    port_busy "$PRIVATE_RABBIT_PORT" && check_port_free "$PRIVATE_RABBIT_PORT" private_rabbit
+    bin=$(rabbit_server_bin)
+    [[ -n "$bin" ]] || die "DEVCLOUD_PRIVATE_RABBIT_PORT needs rabbitmq-server (apt-get install rabbitmq-server)"
+    command -v epmd >/dev/null || die "DEVCLOUD_PRIVATE_RABBIT_PORT needs epmd (Erlang)"
+    write_rabbit_conf
+    # epmd in the foreground in the node's own process group: stopping the
+    # group stops it too (a daemonised epmd would outlive the cloud). The
+    # single quotes are deliberate: the inner bash expands ERL_EPMD_PORT.
+    # shellcheck disable=SC2016
+    spawn rabbitmq env HOME="$RABBIT_HOME" ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1 \
+        RABBITMQ_NODENAME="devcloud-$DB_PREFIX@localhost" \
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_NODE_PORT="$PRIVATE_RABBIT_PORT" \
+        RABBITMQ_DIST_PORT=$((PRIVATE_RABBIT_PORT + 1)) \
+        RABBITMQ_CONFIG_FILE="$RABBIT_HOME/rabbitmq" \
+        RABBITMQ_ADVANCED_CONFIG_FILE="$RABBIT_HOME/advanced.config" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_HOME/enabled_plugins" \
+        RABBITMQ_MNESIA_BASE="$RABBIT_STATE/mnesia" \
+        RABBITMQ_LOG_BASE="$RABBIT_STATE/log" \
+        RABBITMQ_PID_FILE="$RABBIT_STATE/rabbitmq.pid" \
+        bash -c 'epmd -port "$ERL_EPMD_PORT" & exec "$0"' "$bin"
+    wait_tcp 127.0.0.1 "$PRIVATE_RABBIT_PORT" 120 \
+        || { show_log rabbitmq 30; die "private RabbitMQ does not answer on 127.0.0.1:$PRIVATE_RABBIT_PORT"; }
+}

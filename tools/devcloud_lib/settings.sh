@@ -1,0 +1,80 @@
+# devcloud_lib/settings.sh: the paths, ports, databases, broker and
+# versions of this cloud, from the DEVCLOUD_* environment knobs (see
+# tools/devcloud's header). Sourced first by tools/devcloud, after REPO and
+# LIB are set; checks the knobs and exits on a bad one.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the other parts read these
+
+DC=${DEVCLOUD_DIR:-$REPO/.devcloud}
+mkdir -p "$DC"
+DC=$(cd "$DC" && pwd -P)   # absolute: it goes into config files and cmdlines
+VENV="$DC/venv"
+ETC="$DC/etc"
+LOGS="$DC/logs"
+PIDS="$DC/pids"
+
+HEAT_PORT=${DEVCLOUD_HEAT_PORT:-8004}
+MISTRAL_PORT=${DEVCLOUD_MISTRAL_PORT:-8989}
+HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/admin"   # 'admin' = the noauth project
+MISTRAL_URL="http://127.0.0.1:$MISTRAL_PORT/v2"
+KEYSTONE_PORT=${DEVCLOUD_KEYSTONE_PORT:-5000}
+KEYSTONE_URL="http://127.0.0.1:$KEYSTONE_PORT"
+# The catalog's orchestration endpoint: Keystone substitutes the project.
+HEAT_CATALOG_URL="http://127.0.0.1:$HEAT_PORT/v1/%(project_id)s"
+
+DB_PREFIX=${DEVCLOUD_DB_PREFIX:-hme}
+DB_HOST=${DEVCLOUD_DB_HOST:-127.0.0.1}
+DB_USER=${DEVCLOUD_DB_USER:-root}
+DB_PASSWORD=${DEVCLOUD_DB_PASSWORD:-}
+HEAT_DB="${DB_PREFIX}_heat"
+MISTRAL_DB="${DB_PREFIX}_mistral"
+KEYSTONE_DB="${DB_PREFIX}_keystone"
+RABBIT_URL=${DEVCLOUD_RABBIT_URL:-rabbit://guest:guest@127.0.0.1:5672/}
+RABBIT_VHOST=${DEVCLOUD_RABBIT_VHOST:-}
+[[ -z "$RABBIT_VHOST" || "$RABBIT_VHOST" =~ ^[A-Za-z0-9_-]+$ ]] \
+    || { echo "devcloud: DEVCLOUD_RABBIT_VHOST must be letters, digits, _ or -" >&2; exit 1; }
+PRIVATE_RABBIT_PORT=${DEVCLOUD_PRIVATE_RABBIT_PORT:-}
+if [[ -n "$PRIVATE_RABBIT_PORT" ]]; then
+    if ! [[ "$PRIVATE_RABBIT_PORT" =~ ^[1-9][0-9]{2,4}$ ]] || ((PRIVATE_RABBIT_PORT >= 65534)); then
+        echo "devcloud: DEVCLOUD_PRIVATE_RABBIT_PORT must be a TCP port below 65534" >&2; exit 1
+    fi
+    RABBIT_URL="rabbit://guest:guest@127.0.0.1:$PRIVATE_RABBIT_PORT/"
+    RABBIT_VHOST=""
+fi
+TIMEOUT=${DEVCLOUD_TIMEOUT:-180}
+DEBUG=false
+[[ "${DEVCLOUD_DEBUG:-0}" == 1 ]] && DEBUG=true
+PYTHON=${DEVCLOUD_PYTHON:-python3.11}
+PLUGIN_ENABLED=true
+case "${DEVCLOUD_PLUGIN:-1}" in
+    1) ;;
+    0) PLUGIN_ENABLED=false ;;
+    *) echo "devcloud: DEVCLOUD_PLUGIN must be 0 or 1" >&2; exit 1 ;;
+esac
+# Keystone mode; the start/restart options --keystone/--no-keystone override.
+case "${DEVCLOUD_KEYSTONE:-0}" in
+    0) KEYSTONE=0 ;;
+    1) KEYSTONE=1 ;;
+    *) echo "devcloud: DEVCLOUD_KEYSTONE must be 0 or 1" >&2; exit 1 ;;
+esac
+# Keystone mode passwords: a local test cloud, so fixed and written to
+# accounts.json/openrc.* (mode 600); admin's is ADMIN_PASSWORD, every
+# other account's is ACCOUNT_PASSWORD_PREFIX + its name.
+ADMIN_PASSWORD=devcloud-admin
+ACCOUNT_PASSWORD_PREFIX=devcloud-
+
+# Installed next to the package itself (-e REPO). Part of the install hash.
+PINNED=(openstack-heat==27.0.1 mistral==23.0.0 python-openstackclient
+        python-heatclient python-mistralclient PyMySQL)
+# Keystone mode only, installed on top with every installed version held
+# (see ensure_keystone_installed). 30.0.0 is the release of Heat 27.0.1's
+# and Mistral 23.0.0's OpenStack series.
+KEYSTONE_PIN=keystone==30.0.0
+
+# The private RabbitMQ (DEVCLOUD_PRIVATE_RABBIT_PORT, see services.sh).
+RABBIT_HOME="$ETC/rabbitmq"
+RABBIT_STATE="$DC/rabbitmq"
+RABBIT_SERVER=${DEVCLOUD_RABBITMQ_SERVER:-}
+
+# Seconds stop waits after TERM before it KILLs (see stop_all).
+STOP_GRACE=${DEVCLOUD_STOP_GRACE:-10}
