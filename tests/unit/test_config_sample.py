@@ -14,7 +14,7 @@ import stevedore
 import testtools
 
 from heat_mistral_engine import config
-from heat_mistral_engine.mistral import config as mistral_config
+from heat_mistral_engine.mistral import options as mistral_options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -57,7 +57,7 @@ class ConfigSampleTest(testtools.TestCase):
         mgr = stevedore.ExtensionManager('oslo.config.opts')
         found = {ext.name: ext.plugin for ext in mgr}
         self.assertIs(config.list_opts, found.get('heat_mistral_engine'))
-        self.assertIs(mistral_config.list_opts,
+        self.assertIs(mistral_options.list_opts,
                       found.get('heat_mistral_engine.mistral'))
 
 
@@ -65,7 +65,7 @@ class HelpTextTest(testtools.TestCase):
 
     def test_every_option_has_help_text(self):
         missing = []
-        for list_opts in (config.list_opts, mistral_config.list_opts):
+        for list_opts in (config.list_opts, mistral_options.list_opts):
             for group, opts in list_opts():
                 for opt in opts:
                     if not (opt.help or '').strip():
@@ -76,4 +76,4 @@ class HelpTextTest(testtools.TestCase):
         self.assertEqual(['mistral_scheduler'],
                          [g for g, _ in config.list_opts()])
         self.assertEqual(['heat_mistral_engine'],
-                         [g for g, _ in mistral_config.list_opts()])
+                         [g for g, _ in mistral_options.list_opts()])

@@ -5,7 +5,7 @@ expressions Mistral evaluates for each of its tasks (the action input,
 with one predecessor's receipt, and the publish of the receipt) with
 Mistral's own evaluator, in this process, ``--rounds`` times: first as
 Mistral 23 does it, then with ``[heat_mistral_engine] cache_expressions``
-(``engine_patch.install_expression_cache``). Reports CPU
+(``patches/cache_expressions.py``). Reports CPU
 (``time.process_time``) per task; asserts nothing. ``task()`` in the
 publish is replaced by the result it would read from Mistral's database,
 which is not measured here.
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
 
 from heat_mistral_engine.graph import model  # noqa: E402
 from heat_mistral_engine.graph import workflow  # noqa: E402
-from heat_mistral_engine.mistral import engine_patch  # noqa: E402
+from heat_mistral_engine.mistral.patches import cache_expressions  # noqa: E402,E501
 
 
 def task_expressions():
@@ -70,9 +70,9 @@ def main():
     cfg.CONF([], project='mistral')
     per_task_ms(10)   # imports, first compilations
     before = per_task_ms(args.rounds)
-    if not engine_patch.install_expression_cache():
+    if not cache_expressions.PATCH.install():
         sys.exit('the expression cache could not be installed: %s'
-                 % engine_patch.expression_cache_incompatibility())
+                 % cache_expressions.PATCH.incompatibility())
     after = per_task_ms(args.rounds)
     print('CPU per task for its expressions: %.2f ms as Mistral 23 does, '
           '%.2f ms with cache_expressions' % (before, after))

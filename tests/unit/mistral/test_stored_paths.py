@@ -3,19 +3,14 @@
 Mistral loads the actions through the ``mistral.actions`` entry points of
 setup.cfg, and mistral_lib's ActionSerializer puts an action's
 ``<module>.<class>`` in the RPC message that hands it to an executor,
-which imports it from there; installs made before a rename name the
-former modules in their entry point metadata.
+which imports it from there: those two classes stay where they are.
 """
 
 import configparser
 import os
 
 from heat_mistral_engine.mistral import actions
-from heat_mistral_engine.mistral import config
-from heat_mistral_engine.mistral import engine_patch
 from heat_mistral_engine.mistral import hook_actions
-from heat_mistral_engine.mistral import options
-from heat_mistral_engine.mistral.patches import registry
 from tests.unit import base
 
 SETUP_CFG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -38,7 +33,3 @@ class StoredPathsTest(base.TestCase):
         for cls in (actions.RunNode, hook_actions.HookReport):
             self.assertIn('%s:%s' % (cls.__module__, cls.__name__),
                           entries.values())
-
-    def test_former_module_names_still_import(self):
-        self.assertIs(options.list_opts, config.list_opts)
-        self.assertIs(registry.install_all, engine_patch.install_all)
