@@ -42,6 +42,10 @@ def load(conf=cfg.CONF):
         raise operator_hooks.HooksFileError(
             '[%s] operator_hooks_file %s cannot be read: %s'
             % (config.GROUP, path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        raise operator_hooks.HooksFileError(
+            '[%s] operator_hooks_file %s is not UTF-8 text (byte %d)'
+            % (config.GROUP, path, exc.start))
     hooks = operator_hooks.parse(text, source=path)
     with _lock:
         _cache[path] = (stamp, hooks)

@@ -42,7 +42,6 @@ from oslo_log import log as logging
 
 from heat_mistral_engine import config
 from heat_mistral_engine.graph import hook_tasks
-from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat import concurrency_cap
 from heat_mistral_engine.heat import graph_source
@@ -186,7 +185,9 @@ def traversal_hooks(stack):
     """
     try:
         return operator_hooks_file.load()
-    except operator_hooks.HooksFileError as exc:
+    except Exception as exc:
+        # Any failure, not only a refused file: nothing in it may keep a
+        # stack from being deleted.
         if stack.action in (stack.CREATE, stack.UPDATE):
             raise
         LOG.error('Stack %s %s runs without operator hooks: %s', stack.id,
