@@ -162,6 +162,8 @@ class HookReport:
     ``details``: its result; ``workflow``, ``when``, ``action`` and
     ``timeout`` describe it). Otherwise
     ``receipt`` is the node's sealed receipt: its after hooks are done.
+    The resource's name is not part of a report (it is template text, which
+    the workflow may not carry); fields not listed are ignored.
     """
 
     stack_id: str
@@ -169,7 +171,6 @@ class HookReport:
     token: str
     resource_id: int
     is_update: bool
-    resource_name: str = None
     hook: str = None
     workflow: str = None
     when: str = None

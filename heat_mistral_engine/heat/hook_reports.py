@@ -19,6 +19,7 @@ by failing one of its tasks, so this grants nothing new.
 """
 
 from heat.engine import stack as heat_stack
+from heat.objects import resource as resource_objects
 from oslo_log import log as logging
 
 from heat_mistral_engine.heat import node_runner
@@ -31,20 +32,22 @@ LOG = logging.getLogger(__name__)
 TIMEOUT_MARK = 'timed out'
 
 
-def failure_reason(report):
+def failure_reason(report, resource_name=None):
     """The stack's status reason for a failed hook.
 
     ``Operator hook NAME after create of RESOURCE failed: MESSAGE``, or
     ``... timed out after N seconds: MESSAGE`` when Mistral's task timeout
     ended it. MESSAGE is the hook workflow's own error (its ``fail``
     message, or what its failed task said) when Mistral gives one, else
-    the hook task's state info.
+    the hook task's state info. RESOURCE is ``resource_name``, read by
+    heat-engine from the resource row (reports carry only the id), else the
+    resource id.
     """
     message = (workflow_error(report.details) or report.error or
                'no message').strip()
     what = 'Operator hook %s %s %s of %s' % (
         report.hook, report.when or '', report.action or 'action',
-        report.resource_name or report.resource_id)
+        resource_name or report.resource_id)
     if report.timeout and TIMEOUT_MARK in message.lower():
         return '%s timed out after %d seconds: %s' % (what, report.timeout,
                                                       message)
@@ -89,7 +92,8 @@ def _handle(runner, report):
                  % (stack.action, stack.status))
         return
     if report.failed:
-        reason = failure_reason(report)
+        reason = failure_reason(report, _resource_name(grant.context,
+                                                       report.resource_id))
         LOG.error('Stack %s: %s', stack.id, reason)
         runner.fail_stack(stack, reason)
         return
@@ -110,3 +114,15 @@ def _handle(runner, report):
         return
     node_runner.complete_node(stack, report.traversal, report.resource_id,
                               report.is_update)
+
+
+def _resource_name(context, resource_id):
+    """The name of a resource row, or None if it cannot be read."""
+    try:
+        return resource_objects.Resource.get_obj(
+            context, resource_id, fields=('name',)).name
+    except Exception as exc:
+        # The reason then names the resource by id; the stack still fails.
+        LOG.warning('Could not read the name of resource %s: %s',
+                    resource_id, exc)
+        return None

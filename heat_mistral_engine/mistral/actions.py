@@ -37,11 +37,13 @@ class RunNode(actions.Action):
     :param token: the sealed traversal token from the workflow input.
     :param data: sealed receipts of the predecessors, by
         ``protocol.data_key``; Mistral cannot read or forge them.
-    :param resource_name: the resource's name, for people reading tasks.
+    :param resource_name: ignored; workflows compiled before tasks stopped
+        carrying the resource's name (template text, which Mistral would
+        evaluate) may still give it while they run.
     """
 
     def __init__(self, stack_id, traversal, resource_id, is_update, token,
-                 data=None, resource_name=''):
+                 data=None, resource_name=None):
         super().__init__()
         self.stack_id = stack_id
         self.traversal = traversal
@@ -49,7 +51,6 @@ class RunNode(actions.Action):
         self.is_update = is_update
         self.token = token
         self.data = data or {}
-        self.resource_name = resource_name
 
     def run(self, context):
         # Also here: in an engine process that loaded the actions before
@@ -67,11 +68,11 @@ class RunNode(actions.Action):
         # (stack, traversal, resource); heat-engine logs the same action
         # execution id when the node starts and ends.
         execution = context.execution
-        LOG.info('Handed node %(name)s (resource %(rid)s, %(kind)s) of Heat '
+        LOG.info('Handed node (resource %(rid)s, %(kind)s) of Heat '
                  'stack %(stack)s traversal %(trav)s to heat-engine '
                  '[execution %(wf)s, task %(task)s, action execution '
                  '%(ax)s]',
-                 {'name': self.resource_name, 'rid': self.resource_id,
+                 {'rid': self.resource_id,
                   'kind': protocol.node_kind(self.is_update),
                   'stack': self.stack_id, 'trav': self.traversal,
                   'wf': execution.workflow_execution_id,

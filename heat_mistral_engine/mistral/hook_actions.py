@@ -25,6 +25,8 @@ class HookReport(actions.Action):
     The parameters are those of ``protocol.HookReport``; heat-engine checks
     the token and the receipt, fails the stack with the hook's message, or
     completes the node in Heat (see ``heat.hook_reports``).
+    ``resource_name`` is ignored: workflows compiled before tasks stopped
+    carrying it (template text) may still give it while they run.
     """
 
     def __init__(self, stack_id, traversal, token, resource_id, is_update,
@@ -35,20 +37,21 @@ class HookReport(actions.Action):
         self.fields = dict(
             stack_id=stack_id, traversal=traversal, token=token,
             resource_id=resource_id, is_update=is_update,
-            resource_name=resource_name, hook=hook, workflow=workflow,
+            hook=hook, workflow=workflow,
             when=when, action=action, timeout=timeout, error=error,
             receipt=receipt, details=details)
 
     def run(self, context):
         report = protocol.hook_report(**self.fields)
         heat_rpc.cast_hook_report(report)
-        LOG.info('Reported operator hook %(hook)s of resource %(name)s of '
+        LOG.info('Reported operator hook %(hook)s of resource %(rid)s of '
                  'Heat stack %(stack)s traversal %(trav)s to heat-engine: '
-                 '%(what)s [execution %(wf)s]',
+                 '%(what)s [execution %(wf)s, task %(task)s]',
                  {'hook': self.fields['hook'] or '(all)',
-                  'name': self.fields['resource_name'],
+                  'rid': self.fields['resource_id'],
                   'stack': self.fields['stack_id'],
                   'trav': self.fields['traversal'],
                   'what': 'failed' if self.fields['hook'] else 'done',
-                  'wf': context.execution.workflow_execution_id})
+                  'wf': context.execution.workflow_execution_id,
+                  'task': context.execution.task_execution_id})
         return None

@@ -222,7 +222,13 @@ class FunctionalTest(testtools.TestCase):
             time.sleep(0.5)
 
     def tasks(self, execution_id):
-        """{resource name: task} with the action input and result parsed."""
+        """{resource name: task} with the action input and result parsed.
+
+        Tasks carry the resource id, not its name: the name is read from
+        the task's, which for the plain names these tests use is the
+        resource's (``_cleanup`` appended for cleanup tasks; see
+        ``graph.naming``).
+        """
         result = {}
         for task in self.mistral.tasks.list(workflow_execution_id=execution_id,
                                             limit=-1):
@@ -243,7 +249,9 @@ class FunctionalTest(testtools.TestCase):
             task.action_input['data'] = {
                 key: open_receipt(value)['d']
                 for key, value in task.action_input['data'].items()}
-            name = task.action_input['resource_name']
+            name = task.name
+            if not task.action_input['is_update']:
+                name = name[:-len('_cleanup')]
             self.assertNotIn((name, task.action_input['is_update']),
                              {(k, t.action_input['is_update'])
                               for k, t in result.items()})

@@ -44,27 +44,29 @@ class FailureReasonTest(testtools.TestCase):
 
     def test_the_hook_workflows_own_message(self):
         failed = report(hook='cmdb', when='after', action='create',
-                        resource_name='web',
                         error='One or more actions had failed.',
                         details=[{'result': 'CMDB refused web'}])
         self.assertEqual('Operator hook cmdb after create of web failed: '
                          'CMDB refused web',
-                         hook_reports.failure_reason(failed))
+                         hook_reports.failure_reason(failed, 'web'))
+        # Without the row's name, the resource id.
+        self.assertIn('after create of 3 failed',
+                      hook_reports.failure_reason(failed))
 
     def test_before_hook_result_is_a_dict(self):
         failed = report(hook='q', when='before', action='create',
-                        resource_name='web', error='Failure caused by ...',
+                        error='Failure caused by ...',
                         details={'result': 'over quota'})
         self.assertIn('failed: over quota',
                       hook_reports.failure_reason(failed))
 
     def test_timeout(self):
         failed = report(hook='slow', when='after', action='create',
-                        resource_name='web', timeout=5, details=[],
+                        timeout=5, details=[],
                         error='Task timed out [timeout(s)=5].')
         self.assertEqual('Operator hook slow after create of web timed out '
                          'after 5 seconds: Task timed out [timeout(s)=5].',
-                         hook_reports.failure_reason(failed))
+                         hook_reports.failure_reason(failed, 'web'))
 
 
 class HandleTest(base.TestCase):
@@ -88,9 +90,14 @@ class HandleTest(base.TestCase):
         self.addCleanup(patcher.stop)
 
     def test_failure_fails_the_stack(self):
-        hook_reports.handle(self.runner, report(
-            hook='h', when='after', action='create', resource_name='web',
-            details=[{'result': 'no'}]))
+        # The name comes from the resource row; a report's is ignored.
+        row = types.SimpleNamespace(name='web')
+        with mock.patch.object(hook_reports.resource_objects.Resource,
+                               'get_obj', return_value=row) as get:
+            hook_reports.handle(self.runner, report(
+                hook='h', when='after', action='create',
+                resource_name='x{{ 6*7 }}', details=[{'result': 'no'}]))
+        get.assert_called_once_with('ctx', 3, fields=('name',))
         self.runner.fail_stack.assert_called_once_with(
             self.stack, 'Operator hook h after create of web failed: no')
         self.complete.assert_not_called()

@@ -88,8 +88,10 @@ class EndpointLogTest(LogTest):
 class RunNodeLogTest(LogTest):
 
     def test_mistral_side_names_heat_and_mistral_ids(self):
+        # A definition compiled before tasks stopped carrying the name
+        # may still give it: accepted, not used.
         action = actions.RunNode(STACK, TRAVERSAL, 957, True, 'token',
-                                 resource_name='r0499')
+                                 resource_name='r{{ 6*7 }}')
         context = types.SimpleNamespace(execution=types.SimpleNamespace(
             workflow_execution_id='wf-ex', task_execution_id='task-ex',
             action_execution_id=ACTION_EX))
@@ -97,7 +99,7 @@ class RunNodeLogTest(LogTest):
             self.assertIsNone(action.run(context))
         self.assertEqual(ACTION_EX,
                          cast.call_args[0][0]['action_execution_id'])
-        self.assertLogged('r0499', 'resource 957', STACK, TRAVERSAL,
+        self.assertLogged('resource 957', STACK, TRAVERSAL,
                           'wf-ex', 'task-ex', ACTION_EX)
 
 
