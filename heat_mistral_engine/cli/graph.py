@@ -97,7 +97,7 @@ def run(args, out=sys.stdout):
             graph, workflow.workflow_name('STACK_ID'),
             description='Heat stack %s %s (offline preview)'
                         % (stack.name, args.action),
-            hooks=hooks, stack_name=stack.name,
+            hooks=hooks,
             plans={node.key: {'action': action} for node in graph})))
     return 0
 

@@ -8,13 +8,20 @@ single task was::
 
 * A hook task runs the operator's workflow as a sub-workflow. Its input is
   ``resource`` (``operator_hooks.resource_input``) plus the entry's static
-  ``input``; its output is published as ``hook_<task>``, so it is visible
+  ``input`` (operator configuration, passed as written); its output is
+  published as ``hook_<task>``, so it is visible
   in Mistral and in ``openstack stack workflow show``. Receipts published
   by the node (``node_<id>``) pass through the hook tasks unchanged: Mistral
   hands each task's context on to its successors.
 * A before hook runs for the action heat-engine expects when the traversal
   starts (``plan``: create for a resource never created, update for one
-  that exists, delete for a cleanup node that removes its resource).
+  that exists, delete for a cleanup node that removes its resource). Its
+  ``resource`` names the stack and the resource, template text that
+  Mistral must not evaluate: heat-engine gives it in the execution's input
+  (``RESOURCES_INPUT``, built by ``before_resources``), under a key the
+  compiler makes from the node's id, and the task reads it with
+  ``{{ _.hook_resources["<key>"] }}``. Mistral evaluates neither an
+  execution's input nor what an expression returns.
 * An after hook runs only for what Heat actually did: the node's action
   output carries ``hook`` (what the node did, its physical id and the
   attributes the hooks asked for; heat-engine decides what, see
@@ -23,28 +30,32 @@ single task was::
   hook's actions, and is empty otherwise, which Mistral completes as
   SUCCESS without running anything. A skipped task still feeds its
   successors, so ``join: all`` tasks behind it never starve.
-* A hook task that fails or times out goes to ``<task>_failed``, which
+* A hook task that fails or times out goes to ``<task>__failed``, which
   reports the error to heat-engine (action ``heat.hook_report``): Heat fails
   the stack with the hook's message, and rolls back if enabled, as for a
   failed resource.
 * A node that nothing depends on completes the stack in Heat only after its
-  after hooks: ``<node>_hooks_done`` hands its receipt to heat-engine
+  after hooks: ``<node>__hooks_done`` hands its receipt to heat-engine
   (``heat.hook_report``) instead of the node doing it.
 
 Tags: every hook task has ``operator-hook:<when>:<node task>:<hook name>``,
 the report tasks ``operator-hook-report:<node task>``; tools reading the
-definition back tell them from resource tasks with ``hook_of``.
+definition back tell them from resource tasks with ``hook_of``. Task names
+follow ``naming``: ``<node task>__before__<hook>``,
+``<node task>__after__<hook>``, unique and short by construction.
 """
 
 import collections
-import re
 
+from heat_mistral_engine.graph import naming
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine import protocol
+
 REPORT_ACTION = 'heat.hook_report'
 HOOK_TAG = 'operator-hook:'
 REPORT_TAG = 'operator-hook-report:'
-_UNSAFE = re.compile(r'[^A-Za-z0-9_-]+')
+# The workflow input holding before hooks' ``resource``, by ``resource_key``.
+RESOURCES_INPUT = 'hook_resources'
 
 Chain = collections.namedtuple('Chain', ['order', 'tasks', 'after',
                                          'completes'])
@@ -61,15 +72,14 @@ def node_actions(node):
     return ('create', 'update') if node.is_update else ('delete',)
 
 
-def chain(node, node_task, receipt_variable, hooks, plan, taken,
-          stack_name='', task_timeout=None, completes_stack=False):
+def chain(node, node_task, receipt_variable, hooks, plan,
+          task_timeout=None, completes_stack=False):
     """The hook tasks of one node, or None if no hook applies.
 
     :param node_task: the node's task name.
     :param receipt_variable: where the node publishes its receipt.
     :param plan: {'action', 'physical_resource_id'} expected for the node,
         for before hooks (no action: no before hook).
-    :param taken: task names already used; extended with the new ones.
     :param completes_stack: nothing depends on the node: Heat completes
         the stack when it is done, so after hooks must report it.
     :returns: Chain(task names in run order, the node's included;
@@ -79,11 +89,8 @@ def chain(node, node_task, receipt_variable, hooks, plan, taken,
         the predecessors to its first task, its last task to the successors,
         or to ``completes`` when the node has none.
     """
-    plan = plan or {}
-    planned = plan.get('action')
-    before = (operator_hooks.matching(hooks, node.resource_name,
-                                      node.resource_type, 'before',
-                                      (planned,)) if planned else [])
+    planned = (plan or {}).get('action')
+    before = _before_hooks(node, hooks, plan)
     after = operator_hooks.matching(hooks, node.resource_name,
                                     node.resource_type, 'after',
                                     node_actions(node))
@@ -92,21 +99,18 @@ def chain(node, node_task, receipt_variable, hooks, plan, taken,
     tasks = {}
     order = []
     for hook in before:
-        name = _unique('%s_before_%s' % (node_task, hook.name), taken)
-        task = _hook_task(hook, node, node_task, name, task_timeout)
+        name = naming.hook_task(node_task, hook)
+        task = _hook_task(hook, node_task, name, task_timeout)
         task['input'][operator_hooks.RESOURCE_INPUT] = (
-            operator_hooks.resource_input(
-                '{{ _.stack_id }}', stack_name, node.resource_name,
-                node.resource_type, planned,
-                plan.get('physical_resource_id')))
+            '{{ _.%s["%s"] }}' % (RESOURCES_INPUT, resource_key(node)))
         tasks[name] = task
         order.append(name)
-        tasks.update(_failure_task(node, name, hook, planned, taken))
+        tasks.update(_failure_task(node, name, hook, planned))
     order.append(node_task)
     variable = resource_variable(node)
     for hook in after:
-        name = _unique('%s_after_%s' % (node_task, hook.name), taken)
-        task = _hook_task(hook, node, node_task, name, task_timeout)
+        name = naming.hook_task(node_task, hook)
+        task = _hook_task(hook, node_task, name, task_timeout)
         task['with-items'] = (
             'resource in {{ [_.%s] if (_.%s or {}).get("action") in %s '
             'else [] }}' % (variable, variable, sorted(hook.actions)))
@@ -114,17 +118,39 @@ def chain(node, node_task, receipt_variable, hooks, plan, taken,
         tasks[name] = task
         order.append(name)
         tasks.update(_failure_task(
-            node, name, hook, '{{ (_.%s or {}).get("action") }}' % variable,
-            taken))
+            node, name, hook, '{{ (_.%s or {}).get("action") }}' % variable))
     completes = None
     if after and completes_stack:
-        completes = _unique('%s_hooks_done' % node_task, taken)
+        completes = naming.hooks_done_task(node_task)
         tasks[completes] = _report_task(node, node_task, {
             'receipt': '{{ _.%s }}' % receipt_variable})
     for first, then in zip(order, order[1:]):
         if first != node_task:
             tasks[first]['on-success'] = [then]
     return Chain(tuple(order), tasks, bool(after), completes)
+
+
+def resource_key(node):
+    """A node's key in ``RESOURCES_INPUT``: made by the compiler alone."""
+    return protocol.data_key(node.resource_id, node.is_update)
+
+
+def before_resources(graph, hooks, plans, stack_id, stack_name):
+    """The ``RESOURCES_INPUT`` of an execution: before hooks' ``resource``.
+
+    {``resource_key``: ``operator_hooks.resource_input``} for the nodes of
+    ``graph`` that have before hooks under ``plans`` (as given to
+    ``workflow.build``); JSON-safe, for the execution's input.
+    """
+    found = {}
+    for node in graph:
+        plan = (plans or {}).get(node.key)
+        if _before_hooks(node, hooks, plan):
+            found[resource_key(node)] = operator_hooks.resource_input(
+                stack_id, stack_name, node.resource_name,
+                node.resource_type, plan['action'],
+                plan.get('physical_resource_id'))
+    return found
 
 
 def hook_of(task):
@@ -141,12 +167,20 @@ def is_report(task):
     return any(tag.startswith(REPORT_TAG) for tag in task.get('tags') or ())
 
 
-def _hook_task(hook, node, node_task, name, task_timeout):
+def _before_hooks(node, hooks, plan):
+    planned = (plan or {}).get('action')
+    if not planned:
+        return []
+    return operator_hooks.matching(hooks, node.resource_name,
+                                   node.resource_type, 'before', (planned,))
+
+
+def _hook_task(hook, node_task, name, task_timeout):
     task = {
         'workflow': hook.workflow,
         'input': dict(hook.input),
         'publish': {'hook_%s' % name: '{{ task().result }}'},
-        'on-error': ['%s_failed' % name],
+        'on-error': [naming.failure_task(name)],
         'tags': ['%s%s:%s:%s' % (HOOK_TAG, hook.when, node_task, hook.name)],
     }
     timeout = hook.timeout or task_timeout
@@ -155,11 +189,8 @@ def _hook_task(hook, node, node_task, name, task_timeout):
     return task
 
 
-def _failure_task(node, hook_task, hook, action, taken):
-    name = '%s_failed' % hook_task
-    if name in taken:
-        raise ValueError('task name %s is taken' % name)
-    taken.add(name)
+def _failure_task(node, hook_task, hook, action):
+    name = naming.failure_task(hook_task)
     task = _report_task(node, hook_task, {
         'hook': hook.name, 'workflow': hook.workflow, 'when': hook.when,
         'action': action,
@@ -179,22 +210,10 @@ def _report_task(node, about, fields):
         'token': '{{ _.token }}',
         'resource_id': node.resource_id,
         'is_update': node.is_update,
-        'resource_name': node.resource_name,
     }
     task_input.update(fields)
     return {'action': REPORT_ACTION, 'input': task_input,
             'tags': ['%s%s' % (REPORT_TAG, about)]}
-
-
-def _unique(name, taken):
-    name = _UNSAFE.sub('_', name)
-    candidate = name
-    serial = 1
-    while candidate in taken or '%s_failed' % candidate in taken:
-        serial += 1
-        candidate = '%s_%d' % (name, serial)
-    taken.add(candidate)
-    return candidate
 
 
 def after_hook_attributes(graph, hooks):

@@ -26,6 +26,19 @@ The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
 stack's request context, encrypted by heat-engine); every task passes them to
 its action. Nothing else about the stack is in the definition.
 
+No text from a template, an environment, parameters or a user is written
+where Mistral evaluates (task inputs, ``publish``, ``with-items``,
+transitions): Mistral renders every string there as Jinja or YAQL in the
+service project's context, so a resource named ``x{{ 6*7 }}`` would reach
+heat-engine as ``x42``, and worse expressions could read other stacks'
+executions and tokens. Tasks carry the resource id, not its name
+(heat-engine reads the name from the resource row); task names are
+compiler-made identifiers (``naming``); what an operator hook is told
+about a resource travels as data in the execution's input
+(``hook_tasks.RESOURCES_INPUT``), which Mistral does not evaluate, and
+the task reads it with an expression whose text only the compiler writes.
+The workflow ``description`` (which names the stack) is not evaluated.
+
 Expressions are Jinja (``{{ _.x }}``), not YAQL (``<% $.x %>``): Mistral's
 YAQL parser is shared by the threads of mistral-api and mistral-engine and
 is not thread-safe, so concurrent stacks got random "Parse error" failures
@@ -33,11 +46,10 @@ when creating workflows. A Jinja expression that is the whole value
 evaluates to the raw object, so published node data keeps its types.
 """
 
-import re
-
 import yaml
 
 from heat_mistral_engine.graph import hook_tasks
+from heat_mistral_engine.graph import naming
 from heat_mistral_engine import protocol
 
 # Everything the compiler writes into expressions goes through these.
@@ -47,8 +59,6 @@ _TASK_HOOK_DATA = '{{ task().result.get("hook") }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
-_RESERVED_TASK_NAMES = frozenset(('fail', 'succeed', 'pause', 'noop'))
-_UNSAFE = re.compile(r'[^A-Za-z0-9_-]+')
 _KINDS_TAG = 'kinds:'
 
 
@@ -58,24 +68,18 @@ def workflow_name(stack_id):
 
 
 def task_names(graph):
-    """Map node key -> Mistral task name, unique and safe in transitions.
+    """Map node key -> Mistral task name: unique, safe and short enough.
 
-    Create/update tasks are named after the resource, cleanup tasks
-    ``<resource>_cleanup``; characters Mistral's transition syntax could
-    misread become ``_``, and collisions get the resource id appended.
+    Create/update tasks are named after the resource and cleanup tasks
+    ``<resource>_cleanup`` when the name is plain (words of
+    ``[A-Za-z0-9-]`` joined by single ``_``, short, not ending like a
+    generated name, not one of Mistral's engine commands, not shared by
+    another node of the same kind); any other name becomes
+    ``<sanitised name>_<resource id>`` (``_cleanup`` appended for cleanup
+    nodes). Unique by construction, at most ``naming.NODE_MAX``
+    characters: see ``naming`` for the rule and the argument.
     """
-    names = {}
-    taken = set()
-    for node in graph:
-        base = _UNSAFE.sub('_', node.resource_name).strip('_') or 'resource'
-        if not node.is_update:
-            base += '_cleanup'
-        name = base
-        if name in taken or name in _RESERVED_TASK_NAMES:
-            name = '%s_%s' % (base, node.resource_id)
-        names[node.key] = name
-        taken.add(name)
-    return names
+    return naming.node_tasks(graph)
 
 
 def published_variable(node):
@@ -86,7 +90,7 @@ def published_variable(node):
 
 
 def build(graph, name, description='', task_timeout=None, hooks=(),
-          plans=None, stack_name='', node_timeouts=True):
+          plans=None, node_timeouts=True):
     """Return the workflow definition as a dict (``version`` + one workflow).
 
     :param graph: a non-empty TaskGraph.
@@ -99,19 +103,18 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
         check and a stored delayed call per task.
     :param hooks: operator hooks (``operator_hooks.Hook``) to weave in.
     :param plans: {node key: {'action', 'physical_resource_id'}}, what each
-        node is expected to do, for before hooks (see ``hook_tasks``).
-    :param stack_name: the stack's name, given to before hooks.
+        node is expected to do, for before hooks (see ``hook_tasks``); the
+        execution's input must then carry ``hook_tasks.before_resources``
+        of the same graph, hooks and plans.
     """
     if not len(graph):
         raise ValueError('a workflow needs at least one task')
     names = task_names(graph)
-    taken = set(names.values())
     chains = {}
     for node in graph:
         found = hook_tasks.chain(
             node, names[node.key], published_variable(node), hooks,
-            (plans or {}).get(node.key), taken, stack_name=stack_name,
-            task_timeout=task_timeout,
+            (plans or {}).get(node.key), task_timeout=task_timeout,
             completes_stack=not graph.required_by(node.key))
         if found is not None:
             chains[node.key] = found
@@ -160,7 +163,9 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
             task['timeout'] = int(task_timeout)
     workflow = {
         'type': 'direct',
-        'input': list(WORKFLOW_INPUT),
+        # Optional, so that the definition is valid for an execution
+        # without operator hooks.
+        'input': list(WORKFLOW_INPUT) + [{hook_tasks.RESOURCES_INPUT: {}}],
         'tasks': tasks,
     }
     if description:
@@ -206,7 +211,6 @@ def _action_input(node, requires):
         'traversal': _CONTEXT_VALUE % 'traversal',
         'token': _CONTEXT_VALUE % 'token',
         'resource_id': node.resource_id,
-        'resource_name': node.resource_name,
         'is_update': node.is_update,
         'data': data,
     }

@@ -15,8 +15,10 @@ After Heat's own preamble (resource rows, graph, ``current_deps``), it
    and the slots
    that limit how many resource actions run at once (when a limit is set,
    see ``concurrency_cap`` and ``slots``);
-4. starts the execution, whose input is the stack id, the traversal id and
-   the sealed traversal token (which carries the limit).
+4. starts the execution, whose input is the stack id, the traversal id,
+   the sealed traversal token (which carries the limit) and what before
+   hooks are told about their resources (template text, which the
+   definition may not hold: see ``graph.workflow``).
 
 Any failure raises; the caller (decorated like Heat's method with
 ``reset_state_on_error``) then marks the stack FAILED with the message, so a
@@ -121,13 +123,12 @@ def start(stack, pre_converge=None):
         slots.create(stack.context, stack.id, stack.current_traversal, cap)
     link = nested_link.parent_link(stack, service)
     description = execution_description(stack, link)
+    plans = hook_plan.plans(stack, graph) if operator else None
     definition = workflow.build(
         graph, name, description=description,
         task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE,
         node_timeouts=node_timeouts(),
-        hooks=operator,
-        plans=hook_plan.plans(stack, graph) if operator else None,
-        stack_name=stack.name)
+        hooks=operator, plans=plans)
     workflow_id = service.create_workflow(
         name, workflow.to_yaml(definition), namespace=current)
     # The earlier traversals' executions were ended above: their
@@ -143,6 +144,9 @@ def start(stack, pre_converge=None):
                 converge=stack.converge, max_concurrent=cap,
                 after_hooks=hook_tasks.after_hook_attributes(graph,
                                                              operator)),
+            # Template text, as data: the definition may not hold it.
+            hook_tasks.RESOURCES_INPUT: hook_tasks.before_resources(
+                graph, operator, plans, stack.id, stack.name),
         },
         description=description,
         params=nested_link.execution_params(link))

@@ -24,6 +24,7 @@ import yaml
 
 from heat_mistral_engine import execution_link
 from heat_mistral_engine.graph import hook_tasks
+from heat_mistral_engine.graph import naming
 from heat_mistral_engine.graph import workflow
 
 DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
@@ -61,7 +62,7 @@ def task_rows(definition_yaml, workflow_name, tasks):
         task = by_name.get(name)
         row = {
             'task': name,
-            'resource': task_spec['input'].get('resource_name', name),
+            'resource': resource_label(name, task_spec),
             'action': ('create/update' if task_spec['input'].get('is_update')
                        else 'cleanup'),
             'state': task.state if task else NOT_STARTED,
@@ -72,6 +73,25 @@ def task_rows(definition_yaml, workflow_name, tasks):
         _hook_columns(row, name, task_spec, spec, task)
         rows.append(row)
     return rows
+
+
+def resource_label(node_task, task_spec):
+    """How a row names the resource of a node's task.
+
+    Tasks carry the resource id, not its name (template text, see
+    ``graph.workflow``): the label is the task's name without the
+    ``_cleanup`` of cleanup tasks, which is the resource's name for plain
+    names and ``<sanitised name>_<resource id>`` for others (see
+    ``graph.naming``). A definition compiled before that still gives the
+    name in the task's input.
+    """
+    task_input = task_spec.get('input') or {}
+    if task_input.get('resource_name'):
+        return task_input['resource_name']
+    if (task_input.get('is_update') is False and
+            node_task.endswith(naming.CLEANUP_SUFFIX)):
+        return node_task[:-len(naming.CLEANUP_SUFFIX)]
+    return node_task
 
 
 def hook_details(heat, mistral, stack_id):
@@ -113,8 +133,8 @@ def _hook_columns(row, name, task_spec, spec, task):
     hook = hook_tasks.hook_of(task_spec)
     if hook is not None:
         when, node_task, hook_name = hook
-        row['resource'] = (spec.get(node_task, {}).get('input', {})
-                           .get('resource_name', node_task))
+        row['resource'] = resource_label(node_task,
+                                         spec.get(node_task, {}))
         row['action'] = 'hook %s: %s' % (when, hook_name)
         published = getattr(task, 'published', None)
         if isinstance(published, str):

@@ -100,20 +100,20 @@ class OperatorHooksTest(base.FunctionalTest):
                          stack.stack_status_reason)
         execution, tasks = self.hook_tasks(stack.id, 'CREATE')
         self.assertEqual('SUCCESS', execution.state, execution.state_info)
-        before = tasks['hooked_before_echo_before']
+        before = tasks['hooked__before__echo_before']
         node = tasks['hooked']
-        after = tasks['hooked_after_echo_after']
+        after = tasks['hooked__after__echo_after']
         dependent = tasks['dependent']
         # Data in: the before hook knows the planned action; the after hook
         # gets what Heat did, the physical id and the listed attribute.
-        seen = self.published(before)['hook_hooked_before_echo_before']
+        seen = self.published(before)['hook_hooked__before__echo_before']
         self.assertEqual(
             {'stack_id': stack.id, 'stack_name': stack.stack_name,
              'name': 'hooked', 'type': 'OS::Heat::TestResource',
              'action': 'create', 'physical_resource_id': None,
              'attributes': {}}, seen['seen'])
         rsrc = self.resources(stack.id)['hooked']
-        (out,) = self.published(after)['hook_hooked_after_echo_after']
+        (out,) = self.published(after)['hook_hooked__after__echo_after']
         self.assertEqual('create', out['seen']['action'])
         self.assertEqual(rsrc.physical_resource_id,
                          out['seen']['physical_resource_id'])
@@ -123,8 +123,8 @@ class OperatorHooksTest(base.FunctionalTest):
         shown = base.openstack('stack', 'workflow', 'show', stack.id)
         rows = {row['task']: row for row in shown['tasks']}
         self.assertEqual('hook after: echo_after',
-                         rows['hooked_after_echo_after']['action'])
-        self.assertEqual([out], rows['hooked_after_echo_after']['output'])
+                         rows['hooked__after__echo_after']['action'])
+        self.assertEqual([out], rows['hooked__after__echo_after']['output'])
         # Order: before hook, resource, after hook (2 s), dependent.
         self.assertLessEqual(when(before.updated_at),
                              when(node.created_at))
@@ -152,22 +152,22 @@ class OperatorHooksTest(base.FunctionalTest):
     def check_update_and_delete(self, stack_id):
         # Nothing changed: the after hook is skipped (SUCCESS, no output).
         tasks = self.update(stack_id, 'hello-hook')
-        task = tasks['hooked_after_echo_after']
+        task = tasks['hooked__after__echo_after']
         self.assertEqual('SUCCESS', task.state)
         self.assertEqual([], self.published(task)[
-            'hook_hooked_after_echo_after'])
+            'hook_hooked__after__echo_after'])
         # Changed in place: the hook runs for the update.
         tasks = self.update(stack_id, 'changed')
-        (out,) = self.published(tasks['hooked_after_echo_after'])[
-            'hook_hooked_after_echo_after']
+        (out,) = self.published(tasks['hooked__after__echo_after'])[
+            'hook_hooked__after__echo_after']
         self.assertEqual(('update', {'output': 'changed'}),
                          (out['seen']['action'], out['seen']['attributes']))
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack_id))
         _execution, tasks = self.hook_tasks(stack_id, 'DELETE')
-        (out,) = self.published(tasks['hooked_cleanup_after_echo_delete'])[
-            'hook_hooked_cleanup_after_echo_delete']
+        (out,) = self.published(tasks['hooked_cleanup__after__echo_delete'])[
+            'hook_hooked_cleanup__after__echo_delete']
         self.assertEqual('delete', out['seen']['action'])
-        self.assertEqual('SUCCESS', tasks['hooked_cleanup_hooks_done'].state)
+        self.assertEqual('SUCCESS', tasks['hooked_cleanup__hooks_done'].state)
 
     def check_failure(self, stack):
         self.assertEqual('CREATE_FAILED', stack.stack_status)
@@ -176,8 +176,8 @@ class OperatorHooksTest(base.FunctionalTest):
                          stack.stack_status_reason)
         execution, tasks = self.hook_tasks(stack.id, 'CREATE')
         self.assertEqual('ERROR', execution.state)
-        self.assertEqual('ERROR', tasks['hookfail_after_refuse'].state)
-        self.assertNotIn('hookfail_hooks_done', tasks)
+        self.assertEqual('ERROR', tasks['hookfail__after__refuse'].state)
+        self.assertNotIn('hookfail__hooks_done', tasks)
         for name, rsrc in self.resources(stack.id).items():
             self.assertNotIn('IN_PROGRESS', rsrc.resource_status, name)
 

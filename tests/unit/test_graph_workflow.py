@@ -1,4 +1,7 @@
 import importlib.util
+import json
+import random
+import re
 import subprocess
 import sys
 
@@ -6,7 +9,29 @@ import testtools
 import yaml
 
 from heat_mistral_engine.graph import model
+from heat_mistral_engine.graph import naming
+from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
+
+# Mistral's transitions and task("...") expressions: what a name may hold.
+SAFE_TASK_NAME = r'\A[A-Za-z0-9_-]+\Z'
+# Hooks on every resource, with names that need numbering, so that hook
+# task names are generated too.
+HOOKS = operator_hooks.parse('''
+hooks:
+  - {name: q.x, workflow: w, when: before, actions: [create, delete],
+     resource_name: "*"}
+  - {name: q_x, workflow: w, when: after, actions: [create],
+     resource_name: "*"}
+  - {name: audit_1, workflow: w, when: after, actions: [delete],
+     resource_type: "*"}
+''')
+# Pieces of names: expressions of both languages, suffixes the compiler
+# generates, engine commands, characters outside Mistral's safe set.
+_PIECES = ('{{ 6*7 }}', '{%', '%}', '{% raw %}', '<% $.token %>', '<%',
+           '%>', '_5', '_cleanup', '__before__', '__failed', '_', '__',
+           '-', 'fail', 'noop', ' ', ':', '"', "'", '.', 'a', 'B', '7',
+           '\u00e9', '\u4e2d', '\U0001f600', '\n', '\\', '[', '}')
 
 
 def node(rid, name, is_update=True):
@@ -29,7 +54,8 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual('2.0', definition['version'])
         wf = definition['wf']
         self.assertEqual('direct', wf['type'])
-        self.assertEqual(['stack_id', 'traversal', 'token'], wf['input'])
+        self.assertEqual(['stack_id', 'traversal', 'token',
+                          {'hook_resources': {}}], wf['input'])
         return wf['tasks']
 
     def test_one_task_per_node_running_the_heat_action(self):
@@ -105,11 +131,12 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual("['kinds:b:get_resource,hosted_on']",
                          out.stdout.strip().splitlines()[-1])
 
-    def test_action_input_names_the_node(self):
+    def test_action_input_names_the_node_by_id_only(self):
         inp = self.tasks(diamond())['c']['input']
+        self.assertEqual({'stack_id', 'traversal', 'token', 'resource_id',
+                          'is_update', 'data'}, set(inp))
         self.assertEqual(3, inp['resource_id'])
         self.assertIs(True, inp['is_update'])
-        self.assertEqual('c', inp['resource_name'])
         self.assertEqual('{{ _.token }}', inp['token'])
         self.assertEqual('{{ _.stack_id }}', inp['stack_id'])
         self.assertEqual('{{ _.traversal }}', inp['traversal'])
@@ -172,17 +199,206 @@ class WorkflowBuildTest(testtools.TestCase):
 
 class TaskNamesTest(testtools.TestCase):
 
-    def test_unsafe_characters_and_collisions(self):
+    def test_plain_names_are_kept(self):
         graph = model.TaskGraph([
-            node(1, 'my server'), node(2, 'my:server'),
-            node(3, 'fail'), node(4, 'x', False), node(5, '***')])
+            node(1, 'web'), node(2, 'my_server-1'), node(3, '0'),
+            node(4, 'web', False), node(5, 'cleanup'), node(6, 'x' * 120)])
         names = workflow.task_names(graph)
-        self.assertEqual('my_server', names[(1, True)])
-        self.assertEqual('my_server_2', names[(2, True)])
-        self.assertEqual('fail_3', names[(3, True)])
-        self.assertEqual('x_cleanup', names[(4, False)])
-        self.assertEqual('resource', names[(5, True)])
-        self.assertEqual(5, len(set(names.values())))
+        self.assertEqual({(1, True): 'web', (2, True): 'my_server-1',
+                          (3, True): '0', (4, False): 'web_cleanup',
+                          (5, True): 'cleanup', (6, True): 'x' * 120},
+                         names)
+
+    def test_other_names_get_the_resource_id(self):
+        graph = model.TaskGraph([
+            node(1, 'my server'), node(2, 'my:server'), node(3, 'fail'),
+            node(4, '***'), node(5, 'x_5'), node(6, 'x_cleanup'),
+            node(7, 'x{{ 6*7 }}'), node(8, 'a', False), node(9, 'a', False),
+            node(10, '\u00e9t\u00e9'), node(11, 'x' * 121),
+            node(12, 'a__b'), node(13, '_a')])
+        names = workflow.task_names(graph)
+        self.assertEqual(
+            {(1, True): 'my_server_1', (2, True): 'my_server_2',
+             (3, True): 'fail_3', (4, True): 'resource_4',
+             (5, True): 'x_5_5', (6, True): 'x_cleanup_6',
+             (7, True): 'x_6_7_7', (8, False): 'a_8_cleanup',
+             (9, False): 'a_9_cleanup', (10, True): 't_10',
+             (11, True): 'x' * 117 + '_11', (12, True): 'a_b_12',
+             (13, True): 'a_13'},
+            names)
+
+    def test_long_names_keep_within_the_limit(self):
+        rid = 2 ** 63 - 1
+        graph = model.TaskGraph([node(rid, 'y' * 255, False),
+                                 node(1, '\u00e9' + 'y' * 254)])
+        names = workflow.task_names(graph)
+        self.assertEqual('y' * 100 + '_%d_cleanup' % rid,
+                         names[(rid, False)])
+        self.assertEqual(naming.NODE_MAX, len(names[(rid, False)]))
+        self.assertEqual('y' * 117 + '_1', names[(1, True)])
+
+    def test_generated_task_names(self):
+        # Random graphs of names built to collide, look generated, hold
+        # expressions or be too long: task names are unique, short and
+        # safe, and the definition holds no user text where Mistral
+        # would evaluate it.
+        rnd = random.Random(28)
+        for _graph in range(2000):
+            nodes, user_text = random_nodes(rnd)
+            kept = [n for n in nodes if rnd.random() < 0.5]
+            edges = [((a.resource_id, a.is_update), (b.resource_id,
+                                                     b.is_update))
+                     for a, b in zip(kept, kept[1:])]
+            graph = model.TaskGraph(nodes, edges)
+            definition = compile_with_hooks(graph, user_text[0])
+            tasks = definition['wf']['tasks']
+            names = list(tasks)
+            self.assertEqual(len(names), len(set(names)))
+            self.assertEqual(len(nodes), len(workflow.task_names(graph)))
+            self.assertEqual(
+                len(nodes),
+                sum(t.get('action') == workflow.ACTION
+                    for t in tasks.values()))
+            for name in names:
+                self.assertLessEqual(len(name), naming.MAX_TASK_NAME)
+                self.assertRegex(name, SAFE_TASK_NAME)
+                self.assertNotIn(name, naming.RESERVED)
+            assert_no_user_text(self, definition, user_text)
+            # Task names aside, the definition does not depend on the
+            # names at all: it is the one of the same graph with
+            # neutral names.
+            neutral = model.TaskGraph(
+                [model.Node(n.resource_id, n.is_update, 'n%d' %
+                            n.resource_id, 'T') for n in nodes], edges)
+            self.assertEqual(
+                names_masked(graph, definition),
+                names_masked(neutral, compile_with_hooks(neutral, 's')))
 
     def test_workflow_name_names_the_stack(self):
         self.assertEqual('heat_stack_abc', workflow.workflow_name('abc'))
+
+
+def random_name(rnd):
+    """A resource name Heat accepts: any Unicode but "/", <= 255 long."""
+    choice = rnd.random()
+    if choice < 0.05:
+        return ''.join(rnd.choice('ab_') for _ in range(255))
+    if choice < 0.1:
+        return rnd.choice(('a', 'a_1', 'fail', '_', ''))
+    parts = []
+    for _ in range(rnd.randint(1, 8)):
+        if rnd.random() < 0.3:
+            parts.append(chr(rnd.choice((rnd.randint(32, 0x2fff),
+                                         rnd.randint(0x1f300, 0x1f6ff)))))
+        else:
+            parts.append(rnd.choice(_PIECES))
+    name = ''.join(parts).replace('/', '')
+    if rnd.random() < 0.1:
+        name = (name * 255)[:rnd.choice((120, 121, 128, 208, 255))]
+    return name
+
+
+def random_nodes(rnd):
+    """Nodes with colliding names, and the user text that they hold."""
+    names = [random_name(rnd) for _ in range(rnd.randint(1, 12))]
+    nodes = []
+    for rid in rnd.sample(range(1, 40), rnd.randint(1, 14)):
+        name = rnd.choice(names)
+        # Names that look like another node's generated task name.
+        if rnd.random() < 0.15 and nodes:
+            name = '%s_%d' % (nodes[-1].resource_name, rid)
+        nodes.append(model.Node(rid, rnd.random() < 0.6, name,
+                                rnd.choice(('T', 'OS::{{ x }}'))))
+    # One update and one cleanup node at most per resource row.
+    unique = {n.key: n for n in nodes}
+    nodes = list(unique.values())
+    texts = {n.resource_name for n in nodes} | {n.resource_type
+                                                for n in nodes}
+    return nodes, sorted(texts)
+
+
+def compile_with_hooks(graph, stack_name):
+    return workflow.build(
+        graph, 'wf', description='Heat stack %s' % stack_name, hooks=HOOKS,
+        task_timeout=60,
+        plans={n.key: {'action': 'create' if n.is_update else 'delete'}
+               for n in graph})
+
+
+def assert_no_user_text(test, definition, user_text):
+    """No user string holding an expression, outside the description.
+
+    (Shorter pieces, such as ".", are in compiler text too: that the
+    definition holds none of them is what ``names_masked`` shows.)
+    """
+    wf = dict(definition['wf'])
+    wf.pop('description', None)
+    text = workflow.to_yaml({'version': '2.0', 'wf': wf})
+    as_json = json.dumps(wf)
+    for value in user_text:
+        if not any(opener in value for opener in ('{{', '{%', '<%')):
+            continue
+        test.assertNotIn(value, text)
+        test.assertNotIn(json.dumps(value)[1:-1], as_json)
+    for expression in ('6*7', '$.token', '{%', '<%'):
+        test.assertNotIn(expression, text)
+
+
+def names_masked(graph, definition):
+    """The definition, without description, with task names replaced.
+
+    Each task name becomes one made from its node's key (hook tasks keep
+    what follows the node's task name); lists are sorted, as their order
+    follows the resource names.
+    """
+    names = workflow.task_names(graph)
+    canonical = {}
+    tasks = definition['wf']['tasks']
+    for key, name in names.items():
+        for task in tasks:
+            if task == name or task.startswith(name + '__'):
+                canonical[task] = 'T%d%s%s' % (key[0], 'u' if key[1] else 'c',
+                                               task[len(name):])
+
+    def canon(name):
+        return canonical.get(name, name)
+
+    def tag(text):
+        prefix, _sep, rest = text.partition(':')
+        parts = rest.split(':')
+        # operator-hook:WHEN:TASK:HOOK, operator-hook-report:TASK,
+        # kinds:TASK:KINDS
+        at = 1 if prefix == 'operator-hook' else 0
+        parts[at] = canon(parts[at])
+        return ':'.join([prefix] + parts)
+
+    def expression(value):
+        return re.sub(r'task\("([^"]*)"\)',
+                      lambda m: 'task("%s")' % canon(m.group(1)), value)
+
+    masked = {}
+    for name, task in tasks.items():
+        task = dict(task)
+        for clause in ('on-success', 'on-error', 'on-complete'):
+            if clause in task:
+                task[clause] = [canon(n) for n in task[clause]]
+        if 'publish' in task:
+            task['publish'] = {
+                ('hook_' + canon(k[5:]) if k.startswith('hook_') else k): v
+                for k, v in task['publish'].items()}
+        if 'tags' in task:
+            task['tags'] = [tag(t) for t in task['tags']]
+        task['input'] = {k: expression(v) if isinstance(v, str) else v
+                         for k, v in task['input'].items()}
+        masked[canon(name)] = task
+    wf = dict(definition['wf'], tasks=masked)
+    wf.pop('description', None)
+    return _sorted_lists(wf)
+
+
+def _sorted_lists(value):
+    if isinstance(value, dict):
+        return {k: _sorted_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted((_sorted_lists(v) for v in value), key=json.dumps)
+    return value

@@ -52,7 +52,7 @@ class HookTasksTest(testtools.TestCase):
         if plans is None:
             plans = {n.key: {'action': 'create'} for n in graph}
         return workflow.build(graph, 'wf', hooks=hooks, plans=plans,
-                              stack_name='s', task_timeout=100,
+                              task_timeout=100,
                               node_timeouts=node_timeouts)['wf']['tasks']
 
     def test_no_hooks_no_change(self):
@@ -62,13 +62,13 @@ class HookTasksTest(testtools.TestCase):
 
     def test_after_hooks_sit_between_the_node_and_its_successors(self):
         tasks = self.tasks()
-        self.assertEqual(['a_after_cmdb'], tasks['a']['on-success'])
-        self.assertEqual(['a_after_audit'],
-                         tasks['a_after_cmdb']['on-success'])
+        self.assertEqual(['a__after__cmdb'], tasks['a']['on-success'])
+        self.assertEqual(['a__after__audit'],
+                         tasks['a__after__cmdb']['on-success'])
         # b's before hook comes first in b's chain.
-        self.assertEqual(['b_before_quota'],
-                         tasks['a_after_audit']['on-success'])
-        self.assertEqual(['b'], tasks['b_before_quota']['on-success'])
+        self.assertEqual(['b__before__quota'],
+                         tasks['a__after__audit']['on-success'])
+        self.assertEqual(['b'], tasks['b__before__quota']['on-success'])
         self.assertEqual(['c'], tasks['b']['on-success'])
 
     def test_receipts_still_reach_the_successors(self):
@@ -83,48 +83,56 @@ class HookTasksTest(testtools.TestCase):
         self.assertNotIn('resource_2', tasks['b'].get('publish', {}))
 
     def test_after_hook_runs_only_for_its_actions(self):
-        task = self.tasks()['a_after_cmdb']
+        task = self.tasks()['a__after__cmdb']
         self.assertEqual('cmdb', task['workflow'])
         self.assertIn('in [\'create\'] else []', task['with-items'])
         self.assertIn('_.resource_1', task['with-items'])
         self.assertEqual('{{ _.resource }}', task['input']['resource'])
         self.assertIn("['create', 'update']",
-                      self.tasks()['a_after_audit']['with-items'])
+                      self.tasks()['a__after__audit']['with-items'])
 
     def test_hook_output_is_published(self):
-        task = self.tasks()['a_after_cmdb']
-        self.assertEqual({'hook_a_after_cmdb': '{{ task().result }}'},
+        task = self.tasks()['a__after__cmdb']
+        self.assertEqual({'hook_a__after__cmdb': '{{ task().result }}'},
                          task['publish'])
 
     def test_before_hook_gets_the_planned_action(self):
-        task = self.tasks()['b_before_quota']
+        task = self.tasks()['b__before__quota']
         self.assertEqual('quota', task['workflow'])
         self.assertNotIn('with-items', task)
-        resource = task['input']['resource']
-        self.assertEqual(('b', 'Other', 'create', 's'),
-                         (resource['name'], resource['type'],
-                          resource['action'], resource['stack_name']))
+        # The definition reads it from the execution's input...
+        self.assertEqual('{{ _.hook_resources["update:2"] }}',
+                         task['input']['resource'])
+        # ...which heat-engine fills with the resource as data.
+        plans = {n.key: {'action': 'create'} for n in chain_graph()}
+        plans[(2, True)]['physical_resource_id'] = 'p2'
+        self.assertEqual(
+            {'update:2': {'stack_id': 'sid', 'stack_name': 's',
+                          'name': 'b', 'type': 'Other', 'action': 'create',
+                          'physical_resource_id': 'p2', 'attributes': {}}},
+            hook_tasks.before_resources(chain_graph(), HOOKS, plans, 'sid',
+                                        's'))
         # Not planned as a create: no before-create hook.
         tasks = self.tasks(plans={(2, True): {'action': 'update'}})
-        self.assertNotIn('b_before_quota', tasks)
-        self.assertEqual(['b'], tasks['a_after_audit']['on-success'])
+        self.assertNotIn('b__before__quota', tasks)
+        self.assertEqual(['b'], tasks['a__after__audit']['on-success'])
 
     def test_hooks_keep_their_timeout_without_node_timeouts(self):
         tasks = self.tasks(node_timeouts=False)
-        self.assertEqual(7, tasks['a_after_cmdb']['timeout'])
-        self.assertEqual(100, tasks['a_after_audit']['timeout'])
+        self.assertEqual(7, tasks['a__after__cmdb']['timeout'])
+        self.assertEqual(100, tasks['a__after__audit']['timeout'])
         self.assertNotIn('timeout', tasks['a'])
         self.assertEqual(100, self.tasks()['a']['timeout'])
 
     def test_failures_and_timeouts_are_reported_to_heat(self):
         tasks = self.tasks()
-        hook = tasks['a_after_cmdb']
-        self.assertEqual(['a_after_cmdb_failed'], hook['on-error'])
+        hook = tasks['a__after__cmdb']
+        self.assertEqual(['a__after__cmdb__failed'], hook['on-error'])
         self.assertEqual(7, hook['timeout'])
-        self.assertEqual(100, tasks['a_after_audit']['timeout'])
-        report = tasks['a_after_cmdb_failed']
+        self.assertEqual(100, tasks['a__after__audit']['timeout'])
+        report = tasks['a__after__cmdb__failed']
         self.assertEqual(hook_tasks.REPORT_ACTION, report['action'])
-        self.assertEqual('{{ task("a_after_cmdb").state_info }}',
+        self.assertEqual('{{ task("a__after__cmdb").state_info }}',
                          report['input']['error'])
         self.assertEqual(('cmdb', 'after', 7, 1, True),
                          tuple(report['input'][k] for k in (
@@ -132,20 +140,20 @@ class HookTasksTest(testtools.TestCase):
                              'is_update')))
         self.assertNotIn('on-success', report)
         self.assertEqual(['fail'], report['on-complete'])
-        self.assertEqual('{{ task("a_after_cmdb").result }}',
+        self.assertEqual('{{ task("a__after__cmdb").result }}',
                          report['input']['details'])
 
     def test_last_node_completes_after_its_hooks(self):
         tasks = self.tasks()
-        self.assertEqual(['c_after_cmdb'], tasks['c']['on-success'])
-        self.assertEqual(['c_hooks_done'],
-                         tasks['c_after_audit']['on-success'])
-        done = tasks['c_hooks_done']
+        self.assertEqual(['c__after__cmdb'], tasks['c']['on-success'])
+        self.assertEqual(['c__hooks_done'],
+                         tasks['c__after__audit']['on-success'])
+        done = tasks['c__hooks_done']
         self.assertEqual('{{ _.node_3 }}', done['input']['receipt'])
         self.assertEqual('{{ task().result.node }}',
                          tasks['c']['publish']['node_3'])
         # a has successors: they, not a report, follow its hooks.
-        self.assertNotIn('a_hooks_done', tasks)
+        self.assertNotIn('a__hooks_done', tasks)
 
     def test_join_moves_to_the_first_task_of_the_chain(self):
         nodes = [model.Node(1, True, 'x', 'Other'),
@@ -154,35 +162,54 @@ class HookTasksTest(testtools.TestCase):
         graph = model.TaskGraph(nodes, [((1, True), (3, True)),
                                         ((2, True), (3, True))])
         tasks = self.tasks(graph)
-        self.assertEqual('all', tasks['b_before_quota']['join'])
+        self.assertEqual('all', tasks['b__before__quota']['join'])
         self.assertNotIn('join', tasks['b'])
-        self.assertEqual(['b_before_quota'], tasks['x']['on-success'])
+        self.assertEqual(['b__before__quota'], tasks['x']['on-success'])
 
     def test_cleanup_nodes_get_delete_hooks(self):
         tasks = self.tasks(chain_graph(False),
                            plans={(2, False): {'action': 'delete'}})
-        self.assertIn('a_cleanup_after_gone', tasks)
-        self.assertNotIn('a_cleanup_after_cmdb', tasks)
+        self.assertIn('a_cleanup__after__gone', tasks)
+        self.assertNotIn('a_cleanup__after__cmdb', tasks)
         self.assertIn("['delete']",
-                      tasks['a_cleanup_after_gone']['with-items'])
+                      tasks['a_cleanup__after__gone']['with-items'])
         self.assertEqual('{{ _.node_3_cleanup }}',
-                         tasks['c_cleanup_hooks_done']['input']['receipt'])
+                         tasks['c_cleanup__hooks_done']['input']['receipt'])
 
     def test_tags_read_back(self):
         tasks = self.tasks()
         self.assertEqual(('after', 'a', 'cmdb'),
-                         hook_tasks.hook_of(tasks['a_after_cmdb']))
+                         hook_tasks.hook_of(tasks['a__after__cmdb']))
         self.assertIsNone(hook_tasks.hook_of(tasks['a']))
-        self.assertTrue(hook_tasks.is_report(tasks['a_after_cmdb_failed']))
+        self.assertTrue(hook_tasks.is_report(tasks['a__after__cmdb__failed']))
         edges = [(a, b) for a, b, _k in workflow.edges(tasks)]
-        self.assertIn(('a_after_audit', 'b_before_quota'), edges)
+        self.assertIn(('a__after__audit', 'b__before__quota'), edges)
 
-    def test_name_collisions(self):
+    def test_resource_names_like_hook_tasks_cannot_collide(self):
         nodes = [model.Node(1, True, 'a', 'Test'),
-                 model.Node(2, True, 'a_after_cmdb', 'Other')]
+                 model.Node(2, True, 'a__after__cmdb', 'Other'),
+                 model.Node(3, True, 'a_after_cmdb', 'Other')]
         tasks = self.tasks(model.TaskGraph(nodes), plans={})
-        self.assertIn('a_after_cmdb_2', tasks)
+        self.assertEqual('cmdb', tasks['a__after__cmdb']['workflow'])
+        self.assertEqual('heat.run_node', tasks['a_after_cmdb_2']['action'])
         self.assertEqual('heat.run_node', tasks['a_after_cmdb']['action'])
+
+    def test_hook_names_in_task_names(self):
+        hooks = operator_hooks.parse(
+            'hooks: [{name: q.1, workflow: w, when: before, actions: '
+            '[create], resource_name: "*"}, {name: q_1, workflow: w, when: '
+            'before, actions: [create], resource_name: "*"}, {name: "%s", '
+            'workflow: w, when: before, actions: [create], resource_name: '
+            '"*"}]' % ('h' * 60))
+        tasks = self.tasks(model.TaskGraph([model.Node(1, True, 'a', 'T')]),
+                           hooks=hooks)
+        # q.1 is not plain, q_1 ends like a generated name: both are
+        # numbered by their entry, as is the name too long to be kept.
+        self.assertEqual(
+            ['a', 'a__before__q_1_1', 'a__before__q_1_1__failed',
+             'a__before__q_1_2', 'a__before__q_1_2__failed',
+             'a__before__%s_3' % ('h' * 46),
+             'a__before__%s_3__failed' % ('h' * 46)], list(tasks))
 
     def test_after_hook_attributes_for_the_token(self):
         found = hook_tasks.after_hook_attributes(chain_graph(), HOOKS)
@@ -202,7 +229,41 @@ class HookTasksTest(testtools.TestCase):
                  'spec = parser.get_workflow_list_spec_from_yaml('
                  'sys.stdin.read()); '
                  'print(sorted(spec.get_workflows()[0].get_tasks()'
-                 '["a_after_cmdb"].get_with_items()))')
+                 '["a__after__cmdb"].get_with_items()))')
         out = subprocess.run([sys.executable, '-c', check], input=text,
                              capture_output=True, text=True, check=True)
         self.assertEqual("['resource']", out.stdout.strip().splitlines()[-1])
+
+    @testtools.skipUnless(importlib.util.find_spec('mistral'),
+                          'needs mistral')
+    def test_longest_names_pass_mistrals_own_validation(self):
+        # 255-character names (Heat's longest), joins (whose names Mistral
+        # limits to 208) on both resource and hook tasks, and hooks.
+        long_a, long_b = 'a' * 255, '{{ 6*7 }}' + 'b' * 246
+        nodes = [model.Node(1, True, 'x', 'T'), model.Node(2, True, 'y', 'T'),
+                 model.Node(3, True, long_a, 'Test'),
+                 model.Node(4, True, long_b, 'Test'),
+                 model.Node(5, False, long_b, 'Test'),
+                 model.Node(6, True, 'c' * 255, 'Other')]
+        edges = [((1, True), (3, True)), ((2, True), (3, True)),
+                 ((1, True), (4, True)), ((2, True), (4, True)),
+                 ((1, True), (6, True)), ((2, True), (6, True))]
+        hooks = operator_hooks.parse(
+            'hooks: [{name: "%s", workflow: w, when: before, actions: '
+            '[create], resource_type: Test}]' % ('h' * 255))
+        definition = workflow.build(
+            model.TaskGraph(nodes, edges), 'wf', hooks=hooks + HOOKS,
+            plans={n.key: {'action': 'create'} for n in nodes})
+        joins = [n for n, t in definition['wf']['tasks'].items()
+                 if t.get('join')]
+        self.assertEqual(3, len(joins))
+        check = ('import sys; from mistral.lang import parser; '
+                 'spec = parser.get_workflow_list_spec_from_yaml('
+                 'sys.stdin.read()); '
+                 'print(len(spec.get_workflows()[0].get_tasks()))')
+        out = subprocess.run([sys.executable, '-c', check],
+                             input=workflow.to_yaml(definition),
+                             capture_output=True, text=True)
+        self.assertEqual(0, out.returncode, out.stderr[-2000:])
+        self.assertEqual(str(len(definition['wf']['tasks'])),
+                         out.stdout.strip().splitlines()[-1])

@@ -202,7 +202,7 @@ class GraphCommandTest(base.TestCase):
         self.assertIn('"web" -> "web after cmdb_test_resources" '
                       '[style=dashed];', dot)
         _status, text = self.run_cli(*args, '--format', 'yaml')
-        self.assertIn('web_after_cmdb_test_resources:', text)
+        self.assertIn('web__after__cmdb_test_resources:', text)
         self.assertIn('workflow: register_in_cmdb', text)
         # No hooks for a delete of these resources.
         _status, out = self.run_cli(*args, '--action', 'DELETE')

@@ -65,18 +65,18 @@ class TaskRowsTest(testtools.TestCase):
         text = workflow.to_yaml(workflow.build(
             model.TaskGraph([model.Node(1, True, 'a')]), 'wf', hooks=hooks))
         hook = types.SimpleNamespace(
-            name='a_after_cmdb', state='SUCCESS', started_at='t1',
+            name='a__after__cmdb', state='SUCCESS', started_at='t1',
             finished_at='t2', state_info=None,
-            published='{"hook_a_after_cmdb": [{"id": 7}]}')
+            published='{"hook_a__after__cmdb": [{"id": 7}]}')
         rows = {r['task']: r for r in workflow_show.task_rows(
             text, 'wf', [hook])}
         self.assertEqual(('a', 'hook after: cmdb', [{'id': 7}]),
-                         (rows['a_after_cmdb']['resource'],
-                          rows['a_after_cmdb']['action'],
-                          rows['a_after_cmdb']['output']))
+                         (rows['a__after__cmdb']['resource'],
+                          rows['a__after__cmdb']['action'],
+                          rows['a__after__cmdb']['output']))
         self.assertEqual('hook report',
-                         rows['a_after_cmdb_failed']['action'])
-        self.assertEqual('hook report', rows['a_hooks_done']['action'])
+                         rows['a__after__cmdb__failed']['action'])
+        self.assertEqual('hook report', rows['a__hooks_done']['action'])
         self.assertNotIn('output', rows['a'])
 
     def test_dot_colours_by_state(self):
