@@ -159,6 +159,13 @@ OPTS = [
                      'tasks get the timeout anyway, since nothing else '
                      'ends a lost node. Operator hook tasks keep their '
                      'timeout either way.'),
+    cfg.IntOpt('handover_delay_max_ms', default=0, min=0,
+               help='For tests only: sleep a random 0 to this many '
+                    'milliseconds at each hand-over point between Heat and '
+                    'Mistral (upload and execution start of a traversal, '
+                    'before a node runs, before its action is completed), '
+                    'so that races show on a small test machine. Never set '
+                    'it in production. 0 (the default) disables it.'),
     cfg.StrOpt('operator_hooks_file', default='',
                help='YAML file of operator hooks: Mistral workflows run '
                     'before or after the create, update or delete of the '

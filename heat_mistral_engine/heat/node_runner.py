@@ -62,6 +62,7 @@ from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_seal
 from heat_mistral_engine.heat import stack_completion
 from heat_mistral_engine.heat import sync_point_data
+from heat_mistral_engine.heat import test_delays
 from heat_mistral_engine.heat import traversal
 from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine import protocol
@@ -158,6 +159,7 @@ class NodeRunner:
 
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
+        test_delays.pause('node runner: before completing the action')
         try:
             self.mistral.complete_action(
                 request.action_execution_id, output=outcome.output,

@@ -19,6 +19,7 @@ from heat_mistral_engine.heat import admission
 from heat_mistral_engine.heat import hook_reports
 from heat_mistral_engine.heat import node_log
 from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat import test_delays
 from heat_mistral_engine.heat import watchdog
 from heat_mistral_engine import protocol
 
@@ -53,6 +54,7 @@ class NodeEndpoint:
         def finished(outcome):
             node_log.finished(parsed, outcome, time.monotonic() - began)
 
+        test_delays.pause('node server: before running a node')
         self.admission.submit(parsed, finished)
 
     def hook_report(self, ctxt, report=None):

@@ -53,6 +53,7 @@ from heat_mistral_engine.heat import mistral_client
 from heat_mistral_engine.heat import nested_link
 from heat_mistral_engine.heat import operator_hooks_file
 from heat_mistral_engine.heat import slots
+from heat_mistral_engine.heat import test_delays
 from heat_mistral_engine.heat import traversal_mark
 from heat_mistral_engine.heat import traversal_token
 
@@ -134,6 +135,7 @@ def start(stack, pre_converge=None):
     # The earlier traversals' executions were ended above: their
     # definitions are not needed any more.
     service.delete_workflows(name, keep_namespace=current)
+    test_delays.pause('traversal start: between upload and execution')
     execution = service.start_execution(
         workflow_id,
         workflow_input={

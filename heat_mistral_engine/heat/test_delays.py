@@ -1,0 +1,34 @@
+"""Random pauses at the plugin's hand-over points, for race tests only.
+
+With ``[mistral_scheduler] handover_delay_max_ms`` above 0, ``pause(point)``
+sleeps a random 0..max milliseconds and logs it, so that a race between a
+traversal and the next user action, which a 2-core test machine would hide,
+shows up in the generative differential tests (``tox -e difftest --
+--delays``). The default, 0, makes ``pause`` return at once: production
+code paths call it unconditionally.
+"""
+
+import random
+import time
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+# Not seeded: the delays are meant to vary between runs and engines.
+_random = random.Random()
+
+
+def pause(point, conf=cfg.CONF):
+    """Sleep up to ``handover_delay_max_ms`` ms at hand-over ``point``.
+
+    Returns the seconds slept (0.0 when the option is 0).
+    """
+    limit = conf.mistral_scheduler.handover_delay_max_ms
+    if limit <= 0:
+        return 0.0
+    seconds = _random.uniform(0, limit) / 1000.0
+    LOG.debug('Test delay of %.3f s at %s', seconds, point)
+    time.sleep(seconds)
+    return seconds
