@@ -143,6 +143,12 @@ class Runner(object):
         return self.record.stack_name
 
     def template_args(self, template=None, environments=(), params=None):
+        """``-t``/``-e``/``--parameter`` options of a create or update.
+
+        Template and environment paths are relative to ``TEMPLATES``, or
+        absolute (generated scenarios write theirs to a temporary
+        directory).
+        """
         args = []
         if template:
             args += ['-t', os.path.join(TEMPLATES, template)]
