@@ -72,12 +72,20 @@ def step_count(the_plan):
 
 
 def play_plan(the_plan, clouds):
-    """Play ``the_plan`` on (native, plugin): the list of Differences."""
+    """Play ``the_plan`` on (native, plugin): the list of Differences.
+
+    With ``PARITY_RECORDS`` set, both records go to
+    ``$PARITY_RECORDS/<plan name>-<time>.json``, as test_parity keeps them.
+    """
     directory = tempfile.mkdtemp(prefix='difftest-')
     try:
         scenario = generate.scenario_from_literal(
             generate.literal(the_plan), directory)
         native, plugin = compare.play_both(scenario, *clouds)
+        target = os.environ.get('PARITY_RECORDS')
+        if target:
+            compare.dump(os.path.join(target, '%s-%d.json' % (
+                scenario.name, time.time())), native, plugin)
         return compare.differences(scenario, clouds[1], native, plugin)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -131,7 +139,7 @@ def run(seed, count, clouds, shrink_runs, out=sys.stdout, play=play_plan):
             continue
         failed += 1
         for difference in found:
-            print(describe(difference), file=out)
+            print(describe(difference), file=out, flush=True)
         first = found[0].what
 
         def reproduces(candidate):

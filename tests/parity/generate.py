@@ -200,10 +200,9 @@ def render_resource(model, name):
     if kind == 'random':
         props = {'length': res['length'], 'salt': value}
     elif kind == 'group':
+        member = {'list_join': ['-', [value, '%index%']]}
         props = {'count': res['count'], 'resource_def': {
-            'type': TYPES['test'],
-            'properties': {'value': {'list_join': ['-', [value,
-                                                          '%index%']]}}}}
+            'type': TYPES['test'], 'properties': {'value': member}}}
     else:
         props = {'value': value}
     if kind == 'test':
