@@ -30,14 +30,21 @@ UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                      r'[0-9a-f]{12}')
 
 
+# Heat's physical resource names end in a random 12-character short id.
+PHYSICAL_NAME_RE = re.compile(r'(<stack>-[\w-]+?-)[a-z0-9]{12}\b')
+
+
 def normalise_text(text, stack_name=None):
     """A status or event reason with ids replaced by ``<id>``.
 
-    The stack's name (random per run) becomes ``<stack>``.
+    The stack's name (random per run) becomes ``<stack>``, and the random
+    end of a physical resource name (``<stack>-<resource>-<short id>``, in
+    a timed-out resource's reason) ``<short id>``.
     """
     text = UUID_RE.sub('<id>', text or '')
     if stack_name:
         text = text.replace(stack_name, '<stack>')
+        text = PHYSICAL_NAME_RE.sub(r'\1<short id>', text)
     return text
 
 

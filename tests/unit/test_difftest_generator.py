@@ -239,3 +239,16 @@ class RunnerTest(base.TestCase):
                                             lambda: restarts.append(1)))
         self.assertFalse(os.path.exists(path))
         self.assertEqual(2, len(restarts))
+
+
+class NormaliseTest(base.TestCase):
+
+    def test_a_physical_name_loses_its_random_end(self):
+        self.assertEqual(
+            'DELETE aborted (Task delete from TestResource "r10" '
+            '[<stack>-r10-<short id>] Stack "<stack>" [<id>] Timed out)',
+            dsl.normalise_text(
+                'DELETE aborted (Task delete from TestResource "r10" '
+                '[par-gen_1-ab12cd-r10-tmiknapusomt] Stack '
+                '"par-gen_1-ab12cd" [0e8f1c2a-1111-2222-3333-444455556666] '
+                'Timed out)', 'par-gen_1-ab12cd'))
