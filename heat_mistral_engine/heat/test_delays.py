@@ -29,6 +29,7 @@ def pause(point, conf=cfg.CONF):
     if limit <= 0:
         return 0.0
     seconds = _random.uniform(0, limit) / 1000.0
-    LOG.debug('Test delay of %.3f s at %s', seconds, point)
+    # INFO, not DEBUG: a test run should show that its delays are on.
+    LOG.info('Test delay of %.3f s at %s', seconds, point)
     time.sleep(seconds)
     return seconds
