@@ -622,14 +622,20 @@ def literal(the_plan):
 def replaced_edges(model, replaced):
     """(required, dependent) edges of ``model`` from a replaced resource.
 
-    Resources that read a replaced one's physical id (get_resource) are
-    replaced with it.
+    ``replaced``: the resources a step replaced on purpose. Every
+    RandomString counts too: a change of anything its salt reads replaces
+    it (seed 3 of the first runs). So do RandomStrings reading a replaced
+    resource, and resources reading its physical id (get_resource).
     """
     users = dependents(model)
-    by_id = {n: {d for d in users[n]
-                 if ['get_resource', n] in model['resources'][d]['deps']}
-             for n in model['resources']}
-    reached = (closure(replaced, by_id) | set(replaced)) & set(users)
+    res = model['resources']
+    start = set(replaced) | {n for n, r in res.items()
+                             if r['kind'] == 'random'}
+    follows = {n: {d for d in users[n]
+                   if ['get_resource', n] in res[d]['deps']
+                   or res[d]['kind'] == 'random'}
+               for n in res}
+    reached = (closure(start, follows) | start) & set(users)
     return {(name, dep) for name in reached for dep in users[name]}
 
 

@@ -252,3 +252,23 @@ class NormaliseTest(base.TestCase):
                 '[par-gen_1-ab12cd-r10-tmiknapusomt] Stack '
                 '"par-gen_1-ab12cd" [0e8f1c2a-1111-2222-3333-444455556666] '
                 'Timed out)', 'par-gen_1-ab12cd'))
+
+
+class ReplacedEdgesTest(base.TestCase):
+
+    def test_random_strings_and_their_id_readers_count_as_replaced(self):
+        model = {'params': {'p': 'p0', 'enable': True}, 'next': 0,
+                 'resources': {
+                     'a': {'kind': 'test', 'deps': [], 'value': 'v'},
+                     'rnd': {'kind': 'random', 'deps': [['get_attr', 'a']],
+                             'value': 'v', 'length': 4},
+                     'b': {'kind': 'test', 'deps': [['depends_on', 'rnd']],
+                           'value': 'v'},
+                     'c': {'kind': 'value', 'deps': [['get_resource', 'b']],
+                           'value': 'v'},
+                     'd': {'kind': 'value', 'deps': [['get_attr', 'c']],
+                           'value': 'v'}}}
+        self.assertEqual({('rnd', 'b')},
+                         generate.replaced_edges(model, set()))
+        self.assertEqual({('rnd', 'b'), ('b', 'c'), ('c', 'd')},
+                         generate.replaced_edges(model, {'b'}))
