@@ -586,6 +586,8 @@ def literal(the_plan):
     'volatile_outputs', 'unordered'}``; ``scenario_from_literal`` plays it.
     """
     templates, steps, volatile, edges = {}, [], set(), set()
+    models = [op['model'] for group in the_plan['groups'] for op in group
+              if op.get('model') is not None]
     replaced = set(the_plan.get('replaced', ()))
     uses_member = False
     for group in the_plan['groups']:
@@ -608,15 +610,35 @@ def literal(the_plan):
             steps.append((op['op'], kwargs))
     if uses_member:
         templates[MEMBER] = MEMBER_TEMPLATE
+    unordered = [(action, req, dep, HEAT_DELETE_AFTER_REPLACE)
+                 for req, dep in sorted(edges)
+                 for action in ('DELETE', 'UPDATE', 'ROLLBACK')]
+    unordered += [(action, req, dep, EDGE_OF_SOME_STEPS)
+                  for req, dep in sorted(varying_edges(models))
+                  for action in ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')]
     return {
         'name': the_plan['name'],
         'templates': templates,
         'steps': steps,
         'volatile_outputs': sorted(volatile),
-        'unordered': [(action, req, dep, HEAT_DELETE_AFTER_REPLACE)
-                      for req, dep in sorted(edges)
-                      for action in ('DELETE', 'UPDATE', 'ROLLBACK')],
+        'unordered': unordered,
     }
+
+
+EDGE_OF_SOME_STEPS = (
+    'the edge is in some steps\' templates only (funnel), and the order '
+    'check applies every edge it saw to every traversal')
+
+
+def varying_edges(models):
+    """(required, dependent) edges missing from a template with both."""
+    found = [{(t, n) for n, r in m['resources'].items()
+              for _how, t in r['deps']} for m in models]
+    every = set().union(*found) if found else set()
+    return {(req, dep) for req, dep in every
+            if any((req, dep) not in edges and req in m['resources']
+                   and dep in m['resources']
+                   for m, edges in zip(models, found))}
 
 
 def replaced_edges(model, replaced):

@@ -272,3 +272,13 @@ class ReplacedEdgesTest(base.TestCase):
                          generate.replaced_edges(model, set()))
         self.assertEqual({('rnd', 'b'), ('b', 'c'), ('c', 'd')},
                          generate.replaced_edges(model, {'b'}))
+
+    def test_edges_of_some_templates_only_vary(self):
+        def model(deps):
+            return {'resources': {
+                'a': {'kind': 'test', 'deps': [], 'value': 'v'},
+                'b': {'kind': 'test', 'deps': [], 'value': 'v'},
+                'c': {'kind': 'test', 'deps': deps, 'value': 'v'}}}
+        self.assertEqual({('b', 'c')}, generate.varying_edges([
+            model([['get_attr', 'a']]),
+            model([['get_attr', 'a'], ['depends_on', 'b']])]))
