@@ -158,11 +158,16 @@ class Checker:
             if e.input.get('traversal') == stack.current_traversal]
         if ended:
             execution = ended[-1]
-            info = getattr(execution, 'state_info', None)
-            reason = ('Mistral execution %s of this %s ended %s%s while the '
-                      'stack was still IN_PROGRESS; %s'
+            # Mistral's state info can hold a traceback, file paths and
+            # the sealed token: the log has it, the tenant's reason not.
+            LOG.warning('Stack %s: Mistral execution %s ended %s: %s',
+                        stack.id, execution.id, execution.state,
+                        getattr(execution, 'state_info', None))
+            reason = ('Mistral execution %s of this %s ended %s while the '
+                      'stack was still IN_PROGRESS (Mistral\'s message is in '
+                      'heat-engine\'s log); %s'
                       % (execution.id, stack.action, execution.state,
-                         ' (%s)' % info if info else '', RECOVER_HINT))
+                         RECOVER_HINT))
             return Orphan('stack', stack.id, execution.id, reason)
         reason = ('Mistral has no execution of this %s (traversal %s) '
                   'while the stack was IN_PROGRESS; %s'
