@@ -26,7 +26,7 @@ from heatclient import exc as heatclient_exc
 
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 
 FORMATS = ('json', 'dot', 'yaml')
 

@@ -2,9 +2,9 @@
 
 Reads heat.conf (Heat's database, the message bus for Heat's notifications
 and ``[mistral_scheduler]`` for Mistral), lists the orphans described in
-``heat_mistral_engine.heat.orphans`` and, with ``--repair``, cancels the
-orphaned executions and marks the orphaned stacks FAILED. heat-engine runs
-the same check with repair every ``[mistral_scheduler]
+``heat_mistral_engine.heat.recovery.orphans`` and, with ``--repair``,
+cancels the orphaned executions and marks the orphaned stacks FAILED.
+heat-engine runs the same check with repair every ``[mistral_scheduler]
 orphan_check_interval`` seconds; this command is for operators who want to
 see (or force) it now.
 
@@ -41,13 +41,13 @@ def add_parser(subparsers):
 
 
 def run(args, out=sys.stdout):
-    from heat_mistral_engine.heat import mistral_client
-    from heat_mistral_engine.heat import orphans
+    from heat_mistral_engine.heat.clients import mistral_api
+    from heat_mistral_engine.heat.recovery import orphans
     conf = _load_heat_conf(args)
     group = conf.mistral_scheduler
     grace = group.orphan_grace_period if args.grace is None else args.grace
     checker = orphans.Checker(orphans.HeatView(),
-                              mistral_client.MistralService(conf), grace)
+                              mistral_api.MistralService(conf), grace)
     found = checker.check(repair=args.repair, stack_ids=args.stack)
     print_table(found, out)
     left = [o for o in found if not o.repaired]

@@ -99,7 +99,7 @@ class BadConfigTest(base.FunctionalTest):
     def test_misconfigured_engine_logs_the_option_and_fails_stacks(self):
         self.useFixture(HeatConfOverlay(
             '[mistral_scheduler]\nmistral_url = 127.0.0.1:8989/v2\n'))
-        self.assertIn('ERROR heat_mistral_engine.heat.plugin [-] '
+        self.assertIn('ERROR heat_mistral_engine.heat.startup.plugin [-] '
                       'heat-mistral-engine is misconfigured: '
                       '[mistral_scheduler] mistral_url has an invalid value',
                       self.engine_log())

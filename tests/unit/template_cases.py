@@ -9,7 +9,7 @@ not cases of their own.
 
 import os
 
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 FILES = os.path.join(TEMPLATES, 'files')

@@ -16,14 +16,14 @@ from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 from heat.tests import utils as heat_test_utils
 
-from heat_mistral_engine.heat import admission
-from heat_mistral_engine.heat import concurrency_cap
-from heat_mistral_engine.heat import hooks
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import parking
-from heat_mistral_engine.heat import slots
-from heat_mistral_engine.heat import traversal
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import admission
+from heat_mistral_engine.heat.traversal import concurrency_cap
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.store import parking
+from heat_mistral_engine.heat.store import slots
+from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -79,13 +79,13 @@ class TagTest(base.TestCase):
             stack = mock.Mock(tags=[TAG + '=x'], action=action,
                               CREATE='CREATE', UPDATE='UPDATE')
             self.assertRaises(concurrency_cap.BadCapTag,
-                              traversal.traversal_cap, stack, 10)
+                              starter.traversal_cap, stack, 10)
         self.conf.config(group='mistral_scheduler',
                          max_concurrent_resources=3)
         for action in ('DELETE', 'ROLLBACK'):
             stack = mock.Mock(tags=[TAG + '=x'], action=action,
                               CREATE='CREATE', UPDATE='UPDATE')
-            self.assertEqual(3, traversal.traversal_cap(stack, 10))
+            self.assertEqual(3, starter.traversal_cap(stack, 10))
 
     def test_token_carries_the_limit(self):
         ctx = heat_test_utils.dummy_context()
@@ -410,7 +410,7 @@ class AdmissionTest(DatabaseTestCase):
 
     def test_parked_node_takes_over_from_a_dead_engine(self):
         self.useFixture(fixtures.MonkeyPatch(
-            'heat_mistral_engine.heat.slots.ALIVE_TTL', 0))
+            'heat_mistral_engine.heat.store.slots.ALIVE_TTL', 0))
         self.fill()
         self.submit(3)
         self.nodes.serve_parked()
@@ -489,7 +489,7 @@ class ValidateTest(base.TestCase):
         super().setUp()
         use_heat_test_db(self)
         base.restore_hooked_heat(self)
-        hooks.install()
+        convergence.install()
 
     def test_bad_tag_is_refused_when_the_stack_is_validated(self):
         stack = heat_test_utils.parse_stack(TEMPLATE, tags=[TAG + '=lots'])

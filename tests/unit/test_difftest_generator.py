@@ -12,7 +12,7 @@ import tempfile
 
 from heatclient.common import template_utils
 
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 from tests.parity import compare
 from tests.parity import difftest
 from tests.parity import dsl

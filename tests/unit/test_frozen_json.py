@@ -5,7 +5,7 @@ import json
 
 import testtools
 
-from heat_mistral_engine.heat import frozen_json
+from heat_mistral_engine.heat.cache import frozen_json
 
 TEXT = json.dumps({'resources': {'a': {'type': 'T', 'properties': {
     'value': {'list_join': [',', ['x', {'get_attr': ['b', 'out']}]]}}}},

@@ -11,10 +11,10 @@ from unittest import mock
 
 from heat.common import context as heat_context
 
-from heat_mistral_engine.heat import admission
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import rpc
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import admission
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.node import server as node_server
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -115,18 +115,18 @@ class EndpointFuzzTest(base.TestCase):
         self.mistral = mock.Mock()
         self.runner = node_runner.NodeRunner('engine-1', mock.Mock(),
                                              self.mistral)
-        self.endpoint = rpc.NodeEndpoint(admission.Admission(
+        self.endpoint = node_server.NodeEndpoint(admission.Admission(
             self.runner, background=False))
         self.touched = []
         for target, name in (
                 (node_runner.heat_stack.Stack, 'load'),
-                (node_runner.node_guard.stack_object.Stack, 'get_by_id'),
-                (node_runner.node_guard.stack_row, 'traversal_state'),
-                (node_runner.node_claims.sync_point_object.SyncPoint,
+                (node_runner.guard.stack_object.Stack, 'get_by_id'),
+                (node_runner.guard.stack_row, 'traversal_state'),
+                (node_runner.claims.sync_point_object.SyncPoint,
                  'create'),
                 (node_runner.check_resource, 'load_resource'),
                 (node_runner.check_resource, 'check_resource_update'),
-                (node_runner.stack_completion, 'root_done')):
+                (node_runner.completion, 'root_done')):
             patcher = mock.patch.object(
                 target, name, side_effect=self._trap(name))
             patcher.start()
@@ -177,7 +177,7 @@ class EndpointFuzzTest(base.TestCase):
 
     def test_mistral_failing_to_take_the_refusal_does_not_raise(self):
         self.mistral.complete_action.side_effect = \
-            node_runner.mistral_client.MistralUnavailable('down')
+            node_runner.mistral_api.MistralUnavailable('down')
         self.endpoint.run_node({}, dict(good(), token='bad'))
         self.endpoint.run_node({}, dict(good(), resource_id='x'))
         self.assertEqual(2, self.mistral.complete_action.call_count)

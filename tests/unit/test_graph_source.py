@@ -25,8 +25,8 @@ from heat.objects import stack as stack_object
 from heat.rpc import worker_client
 from heat.tests import utils as heat_test_utils
 
-from heat_mistral_engine.heat import graph_source
-from heat_mistral_engine.heat import hooks
+from heat_mistral_engine.heat.traversal import graph_source
+from heat_mistral_engine.heat.patches import convergence
 from tests.unit import base
 
 ENGINE_ID = 'unit-test-engine'
@@ -306,7 +306,7 @@ class PreparedTraversalTest(ConvergenceTestCase):
 
     def test_same_graph_as_heats_starter(self):
         def prepared(stack, pre_converge=None, abandon=False):
-            hooks.prepare_traversal(stack)
+            convergence.prepare_traversal(stack)
 
         graphs = []
         for starter in (None, prepared):

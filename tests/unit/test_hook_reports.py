@@ -5,8 +5,8 @@ from unittest import mock
 
 import testtools
 
-from heat_mistral_engine.heat import hook_plan
-from heat_mistral_engine.heat import hook_reports
+from heat_mistral_engine.heat.operator_hooks import hook_plan
+from heat_mistral_engine.heat.node import hook_reports
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -84,7 +84,7 @@ class HandleTest(base.TestCase):
             patcher = mock.patch.object(owner, attr, return_value=value)
             patcher.start()
             self.addCleanup(patcher.stop)
-        patcher = mock.patch.object(hook_reports.node_runner,
+        patcher = mock.patch.object(hook_reports.runner,
                                     'complete_node')
         self.complete = patcher.start()
         self.addCleanup(patcher.stop)
@@ -108,20 +108,20 @@ class HandleTest(base.TestCase):
         self.runner.fail_stack.assert_not_called()
 
     def test_done_needs_a_valid_receipt(self):
-        with mock.patch.object(hook_reports.node_seal, 'open_receipt'):
+        with mock.patch.object(hook_reports.seal, 'open_receipt'):
             hook_reports.handle(self.runner, report(receipt='r'))
         self.complete.assert_called_once_with(self.stack, 't', 3, True)
         self.complete.reset_mock()
         with mock.patch.object(
-                hook_reports.node_seal, 'open_receipt',
-                side_effect=hook_reports.node_seal.InvalidReceipt('forged')):
+                hook_reports.seal, 'open_receipt',
+                side_effect=hook_reports.seal.InvalidReceipt('forged')):
             hook_reports.handle(self.runner, report(receipt='r'))
         self.complete.assert_not_called()
         self.runner.fail_stack.assert_called_once_with(
             self.stack, 'Refused by Heat: forged')
 
     def test_done_for_a_node_without_hooks_is_refused(self):
-        with mock.patch.object(hook_reports.node_seal, 'open_receipt'):
+        with mock.patch.object(hook_reports.seal, 'open_receipt'):
             hook_reports.handle(self.runner, report(receipt='r',
                                                     resource_id=4))
         self.complete.assert_not_called()

@@ -15,9 +15,9 @@ from heat.engine import stack as heat_stack
 from heat.tests import utils as heat_test_utils
 from mistralclient.api import base as mistral_base
 
-from heat_mistral_engine.heat import hook_resource
-from heat_mistral_engine.heat import hook_run
-from heat_mistral_engine.heat import hooks
+from heat_mistral_engine.heat.resources import mistral_hook as hook_resource
+from heat_mistral_engine.heat.resources import mistral_hook_run as hook_run
+from heat_mistral_engine.heat.patches import convergence
 from tests.unit import base
 from tests.unit import test_concurrency_cap
 
@@ -371,8 +371,8 @@ class RegistrationTest(base.TestCase):
         with mock.patch('heat.engine.resources._environment', None), \
                 mock.patch('heat.engine.environment.read_global_environment',
                            read_global_environment):
-            hooks.register_resource_types({'X::Y': object})
-            hooks.register_resource_types({'X::Z': int})
+            convergence.register_resource_types({'X::Y': object})
+            convergence.register_resource_types({'X::Z': int})
             environment.read_global_environment(env)
         env.register_class.assert_has_calls(
             [mock.call('X::Y', object), mock.call('X::Z', int)])
@@ -382,11 +382,12 @@ class RegistrationTest(base.TestCase):
         with mock.patch('heat.engine.resources._environment', None), \
                 mock.patch('heat.engine.environment.read_global_environment',
                            lambda env: None):
-            self.assertRaises(hooks.IncompatibleHeat,
-                              hooks.register_resource_types, {'X::Y': int})
+            self.assertRaises(convergence.IncompatibleHeat,
+                              convergence.register_resource_types,
+                              {'X::Y': int})
 
     def test_registers_directly_once_built(self):
         env = mock.Mock()
         with mock.patch('heat.engine.resources._environment', env):
-            hooks.register_resource_types({'X::Y': object})
+            convergence.register_resource_types({'X::Y': object})
         env.register_class.assert_called_once_with('X::Y', object)

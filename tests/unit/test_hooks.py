@@ -4,11 +4,12 @@ import fixtures
 from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 
-from heat_mistral_engine.heat import hooks
-from heat_mistral_engine.heat import lean_defn
-from heat_mistral_engine.heat import plugin
-from heat_mistral_engine.heat import remote_stack_link
-from heat_mistral_engine.heat import traversal
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.node import server as node_server
+from heat_mistral_engine.heat.patches import remote_stack_link
+from heat_mistral_engine.heat.startup import plugin
+from heat_mistral_engine.heat.traversal import starter
 from tests.unit import base
 
 
@@ -21,19 +22,20 @@ class HooksTest(base.TestCase):
         self.native = heat_stack.Stack._converge_create_or_update
 
     def test_supported_heat_passes_the_check(self):
-        hooks.check_heat_version()
+        convergence.check_heat_version()
 
     def test_unsupported_heat_is_refused_with_versions(self):
-        with mock.patch.object(hooks, 'SUPPORTED_HEAT', ((28, 0), (29, 0))):
-            exc = self.assertRaises(hooks.IncompatibleHeat,
-                                    hooks.check_heat_version)
+        with mock.patch.object(convergence, 'SUPPORTED_HEAT',
+                               ((28, 0), (29, 0))):
+            exc = self.assertRaises(convergence.IncompatibleHeat,
+                                    convergence.check_heat_version)
         self.assertIn('>= 28.0, < 29.0', str(exc))
         self.assertIn('27.', str(exc))
 
     def test_install_is_idempotent_and_keeps_the_original(self):
-        hooks.install()
+        convergence.install()
         wrapped = heat_stack.Stack._converge_create_or_update
-        hooks.install()
+        convergence.install()
         self.assertIs(wrapped, heat_stack.Stack._converge_create_or_update)
         self.assertIs(self.native, wrapped._hme_original)
         self.assertIsNotNone(heat_worker.WorkerService.start._hme_original)
@@ -42,26 +44,26 @@ class HooksTest(base.TestCase):
         calls = []
         with mock.patch.object(heat_worker.WorkerService, 'start',
                                lambda self: calls.append('heat')):
-            hooks.install()
-            with mock.patch('heat_mistral_engine.heat.rpc.start_node_server',
-                            lambda worker: calls.append('nodes')), \
-                    mock.patch.object(hooks.gc, 'collect',
+            convergence.install()
+            with mock.patch.object(node_server, 'start_node_server',
+                                   lambda worker: calls.append('nodes')), \
+                    mock.patch.object(convergence.gc, 'collect',
                                       lambda: calls.append('collect')), \
-                    mock.patch.object(hooks.gc, 'freeze',
+                    mock.patch.object(convergence.gc, 'freeze',
                                       lambda: calls.append('freeze')):
                 heat_worker.WorkerService.start(mock.Mock())
         self.assertEqual(['heat', 'nodes', 'collect', 'freeze'], calls)
 
     def test_handled_traversals_go_to_mistral_others_to_heat(self):
-        hooks.install()
+        convergence.install()
         stack = mock.Mock(convergence=True, status='COMPLETE')
-        with mock.patch.object(traversal, 'handles', return_value=True), \
-                mock.patch.object(traversal, 'start') as start:
+        with mock.patch.object(starter, 'handles', return_value=True), \
+                mock.patch.object(starter, 'start') as start:
             heat_stack.Stack._converge_create_or_update(stack, 'pre')
         start.assert_called_once_with(stack, pre_converge='pre')
 
-        with mock.patch.object(traversal, 'handles', return_value=False), \
-                mock.patch.object(traversal, 'start') as start, \
+        with mock.patch.object(starter, 'handles', return_value=False), \
+                mock.patch.object(starter, 'start') as start, \
                 mock.patch.object(self.native, '__wrapped__') as native:
             heat_stack.Stack._converge_create_or_update(
                 stack, abandon=True, future_kwarg=1)
@@ -70,11 +72,11 @@ class HooksTest(base.TestCase):
                                        abandon=True, future_kwarg=1)
 
     def test_errors_mark_the_stack_failed_like_heat(self):
-        hooks.install()
+        convergence.install()
         stack = mock.Mock(convergence=True, status='IN_PROGRESS',
                           IN_PROGRESS='IN_PROGRESS')
-        with mock.patch.object(traversal, 'handles', return_value=True), \
-                mock.patch.object(traversal, 'start',
+        with mock.patch.object(starter, 'handles', return_value=True), \
+                mock.patch.object(starter, 'start',
                                   side_effect=RuntimeError('Mistral down')):
             self.assertRaises(RuntimeError,
                               heat_stack.Stack._converge_create_or_update,
@@ -85,7 +87,7 @@ class HooksTest(base.TestCase):
 class PluginInstallTest(base.TestCase):
 
     def test_disabled_installs_nothing(self):
-        with mock.patch.object(hooks, 'install') as install, \
+        with mock.patch.object(convergence, 'install') as install, \
                 mock.patch.object(lean_defn, 'install') as lean, \
                 mock.patch.object(remote_stack_link, 'install') as remote:
             self.assertFalse(plugin.install())
@@ -96,7 +98,7 @@ class PluginInstallTest(base.TestCase):
     def test_enabled_installs_and_logs_config_problems(self):
         self.conf.config(enabled=True, group='mistral_scheduler')
         logger = self.useFixture(fixtures.FakeLogger())
-        with mock.patch.object(hooks, 'install') as install, \
+        with mock.patch.object(convergence, 'install') as install, \
                 mock.patch.object(lean_defn, 'install') as lean, \
                 mock.patch.object(remote_stack_link, 'install') as remote:
             self.assertTrue(plugin.install())
@@ -112,7 +114,7 @@ class PluginInstallTest(base.TestCase):
         self.conf.config(convergence_engine=False)
         logger = self.useFixture(fixtures.FakeLogger(
             format='%(levelname)s %(message)s'))
-        with mock.patch.object(hooks, 'install'), \
+        with mock.patch.object(convergence, 'install'), \
                 mock.patch.object(lean_defn, 'install'), \
                 mock.patch.object(remote_stack_link, 'install'):
             self.assertTrue(plugin.install())
@@ -120,7 +122,7 @@ class PluginInstallTest(base.TestCase):
                       'convergence_engine is false', logger.output)
         self.conf.config(convergence_engine=True)
         logger = self.useFixture(fixtures.FakeLogger())
-        with mock.patch.object(hooks, 'install'), \
+        with mock.patch.object(convergence, 'install'), \
                 mock.patch.object(lean_defn, 'install'), \
                 mock.patch.object(remote_stack_link, 'install'):
             plugin.install()

@@ -23,9 +23,9 @@ from heat.engine import stack as heat_stack
 from heat.engine import stk_defn
 from heat.engine import template as heat_template
 
-from heat_mistral_engine.heat import bounded_cache
-from heat_mistral_engine.heat import lean_defn
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.cache import bounded_cache
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.node import runner as node_runner
 from tests.unit import base
 from tests.unit import template_cases
 
@@ -375,10 +375,10 @@ class ScopeAndOptionTest(LeanTestCase):
         runner = node_runner.NodeRunner('engine', mock.Mock())
         seen = []
         with mock.patch.object(node_runner.traversal_token, 'open_token'), \
-                mock.patch.object(node_runner.node_guard, 'admit'), \
-                mock.patch.object(node_runner.node_claims, 'claim',
+                mock.patch.object(node_runner.guard, 'admit'), \
+                mock.patch.object(node_runner.claims, 'claim',
                                   return_value=None), \
-                mock.patch.object(node_runner.node_claims, 'finish'), \
+                mock.patch.object(node_runner.claims, 'finish'), \
                 mock.patch.object(
                     runner, '_execute',
                     lambda *args: seen.append(lean_defn.in_node_scope()) or

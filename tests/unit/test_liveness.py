@@ -2,7 +2,7 @@
 
 from unittest import mock
 
-from heat_mistral_engine.heat import liveness
+from heat_mistral_engine.heat.clients import liveness
 from tests.unit import base
 
 

@@ -1,7 +1,7 @@
 """The log lines that link a Heat stack, its traversal and Mistral's ids.
 
 Checked with fixtures.FakeLogger: what an operator greps for (stack id,
-traversal, resource, Mistral ids, heat-api's request id) must be in the
+starter, resource, Mistral ids, heat-api's request id) must be in the
 line, whatever else changes in the wording.
 """
 
@@ -13,12 +13,12 @@ import fixtures
 from heat.common import context as heat_context
 from oslo_context import context as oslo_context
 
-from heat_mistral_engine.heat import admission
-from heat_mistral_engine.heat import node_log
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import rpc
-from heat_mistral_engine.heat import traversal
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import admission
+from heat_mistral_engine.heat.node import log as node_log
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.node import server as node_server
+from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.mistral import actions
 from heat_mistral_engine.osc import workflow_show
 from heat_mistral_engine import protocol
@@ -78,7 +78,7 @@ class EndpointLogTest(LogTest):
         runner = mock.Mock()
         runner.run.return_value = node_runner.Outcome(
             error='traversal superseded')
-        rpc.NodeEndpoint(admission.Admission(runner)).run_node(
+        node_server.NodeEndpoint(admission.Admission(runner)).run_node(
             {}, node_request().to_dict())
         runner.run.assert_called_once_with(node_request())
         self.assertLogged(ACTION_EX, STACK, 'ended ERROR: traversal '
@@ -119,25 +119,25 @@ class ExecutionDescriptionTest(base.TestCase):
         self.assertEqual(
             'Heat stack i500 (%s) CREATE, traversal %s, request %s'
             % (STACK, TRAVERSAL, REQUEST),
-            traversal.execution_description(self.stack()))
+            starter.execution_description(self.stack()))
 
     def test_long_names_are_shortened_to_fit_mistral(self):
-        text = traversal.execution_description(self.stack(name='n' * 255))
-        self.assertEqual(traversal.MAX_DESCRIPTION, len(text))
+        text = starter.execution_description(self.stack(name='n' * 255))
+        self.assertEqual(starter.MAX_DESCRIPTION, len(text))
         self.assertIn('nnn... (%s) CREATE' % STACK, text)
         self.assertTrue(text.endswith(REQUEST))
 
     def test_workflow_show_still_reads_the_action(self):
         # choose_execution ranks executions by the action in this text.
         for name in ('i500', 'n' * 255):
-            create = self.execution(traversal.execution_description(
+            create = self.execution(starter.execution_description(
                 self.stack(name=name)))
             other = self.execution('Heat stack s (id) DELETE, traversal t')
             self.assertIs(create, workflow_show.choose_execution(
                 [create, other], 'CREATE'))
 
     def test_without_a_request_id(self):
-        self.assertTrue(traversal.execution_description(
+        self.assertTrue(starter.execution_description(
             self.stack(request_id=None)).endswith(', request -'))
 
 

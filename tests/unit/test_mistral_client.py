@@ -4,8 +4,8 @@ from unittest import mock
 import fixtures
 from oslo_config import cfg
 
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
+from heat_mistral_engine.heat.node import runner as node_runner
 from heat_mistral_engine import protocol
 from tests.unit import base
 

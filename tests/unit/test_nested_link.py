@@ -7,10 +7,10 @@ from unittest import mock
 import yaml
 
 from heat_mistral_engine import execution_link
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import nested_link
-from heat_mistral_engine.heat import node_claims
-from heat_mistral_engine.heat import traversal
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
+from heat_mistral_engine.heat.traversal import nested_link
+from heat_mistral_engine.heat.store import claims as node_claims
+from heat_mistral_engine.heat.traversal import starter
 from heat_mistral_engine.osc import workflow_show
 from tests.unit import base
 from tests.unit import test_workflow_show
@@ -89,7 +89,7 @@ class ParentRowsTestCase(base.TestCase):
                  lambda cnxt, sid: self.parent if sid == PARENT else None),
                 (nested_link.resource_objects.Resource,
                  'get_all_active_by_stack', lambda cnxt, sid: self.rows),
-                (nested_link.node_claims, 'get_node',
+                (nested_link.claims, 'get_node',
                  lambda cnxt, rid, trav, is_update: self.claims.get(
                      (rid, trav, is_update)))):
             patcher = mock.patch.object(target, name, side_effect=func)
@@ -259,15 +259,15 @@ class TaskOfActionTest(base.TestCase):
 class DescriptionTest(base.TestCase):
 
     def test_names_the_parent_execution(self):
-        text = traversal.execution_description(child_stack(), LINK)
+        text = starter.execution_description(child_stack(), LINK)
         self.assertTrue(text.endswith(', parent execution %s' % PARENT_EX))
         self.assertIn('(%s) CREATE, traversal' % CHILD, text)
 
     def test_long_names_still_leave_every_id_whole(self):
         stack = child_stack()
         stack.name = 'n' * 300
-        text = traversal.execution_description(stack, LINK)
-        self.assertEqual(traversal.MAX_DESCRIPTION, len(text))
+        text = starter.execution_description(stack, LINK)
+        self.assertEqual(starter.MAX_DESCRIPTION, len(text))
         self.assertTrue(text.endswith(PARENT_EX))
         self.assertIn('nnn... (%s) CREATE' % CHILD, text)
         # workflow show still reads the action from the description.

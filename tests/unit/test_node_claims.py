@@ -2,8 +2,8 @@
 
 from unittest import mock
 
-from heat_mistral_engine.heat import node_claims
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.store import claims as node_claims
+from heat_mistral_engine.heat.node import runner as node_runner
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -33,7 +33,7 @@ class ReplayTest(base.TestCase):
         self.stack = mock.Mock()
         for target, name, value in (
                 (node_runner.traversal_token, 'open_token', self.grant),
-                (node_runner.node_guard, 'admit', mock.Mock()),
+                (node_runner.guard, 'admit', mock.Mock()),
                 (node_runner.heat_stack.Stack, 'load', self.stack)):
             patcher = mock.patch.object(target, name, return_value=value)
             patcher.start()
@@ -77,7 +77,7 @@ class ReplayTest(base.TestCase):
     def test_answer_mistral_had_already_is_not_an_error(self):
         first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
         self.mistral.complete_action.side_effect = (
-            node_runner.mistral_client.MistralUnavailable(
+            node_runner.mistral_api.MistralUnavailable(
                 'Action %s is already completed' % AX1))
         with mock.patch.object(node_claims, 'claim', return_value=first), \
                 mock.patch.object(self.runner, '_fail') as fail:
@@ -91,7 +91,7 @@ class ReplayTest(base.TestCase):
         # completed it, as for a fresh run.
         first = claim(node_claims.SUCCESS, output={'node': 'receipt-1'})
         self.mistral.complete_action.side_effect = (
-            node_runner.mistral_client.MistralUnavailable(
+            node_runner.mistral_api.MistralUnavailable(
                 'Action %s is already completed' % AX2))
         with mock.patch.object(node_claims, 'claim', return_value=first), \
                 mock.patch.object(self.runner, '_fail',
@@ -144,7 +144,7 @@ class ReplayTest(base.TestCase):
     def test_answer_after_the_traversal_ended_comes_from_mistral(self):
         # The run waited for completed the stack, and Heat deleted the
         # claims with the traversal, before this request looked again.
-        opened = self._patch(node_runner.node_seal, 'open_receipt')
+        opened = self._patch(node_runner.seal, 'open_receipt')
         outcome = self.run_after_claims_purged(
             ('SUCCESS', {'node': 'receipt-1'}))
         self.mistral.action_result.assert_called_once_with(AX1)

@@ -3,8 +3,8 @@
 import types
 from unittest import mock
 
-from heat_mistral_engine.heat import liveness
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.clients import liveness
+from heat_mistral_engine.heat.node import runner as node_runner
 from tests.unit import base
 
 

@@ -6,9 +6,9 @@ from unittest import mock
 from heat.engine import dependencies
 from heat.engine import stack as heat_stack
 
-from heat_mistral_engine.heat import node_guard
-from heat_mistral_engine.heat import node_seal
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import guard as node_guard
+from heat_mistral_engine.heat.node import seal as node_seal
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -99,7 +99,7 @@ class OpenPredecessorsTest(base.TestCase):
 
     def test_missing_predecessor_is_refused(self):
         exc = self.assertRaises(
-            node_guard.node_seal.InvalidReceipt,
+            node_guard.seal.InvalidReceipt,
             node_guard.open_predecessors,
             request(data=self.receipts(**{'cleanup:2': None})), graph())
         self.assertIn('no data from cleanup:2, which resource 4 '

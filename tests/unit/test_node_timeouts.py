@@ -1,19 +1,19 @@
 """Which resource tasks get Mistral's task timeout (heat.conf)."""
 
-from heat_mistral_engine.heat import traversal
+from heat_mistral_engine.heat.traversal import starter
 from tests.unit import base
 
 
 class NodeTimeoutsTest(base.TestCase):
 
     def test_off_by_default_while_the_watchdog_runs(self):
-        self.assertFalse(traversal.node_timeouts())
+        self.assertFalse(starter.node_timeouts())
 
     def test_on_when_asked(self):
         self.conf.config(group='mistral_scheduler', node_task_timeout=True)
-        self.assertTrue(traversal.node_timeouts())
+        self.assertTrue(starter.node_timeouts())
 
     def test_on_without_the_watchdog(self):
         # Nothing else would end a node that no heat-engine answers.
         self.conf.config(group='mistral_scheduler', watchdog_interval=0)
-        self.assertTrue(traversal.node_timeouts())
+        self.assertTrue(starter.node_timeouts())

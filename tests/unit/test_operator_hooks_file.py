@@ -7,8 +7,9 @@ import types
 import fixtures
 
 from heat_mistral_engine.graph import operator_hooks
-from heat_mistral_engine.heat import operator_hooks_file
-from heat_mistral_engine.heat import traversal
+from heat_mistral_engine.heat.operator_hooks import (
+    hooks_file as operator_hooks_file)
+from heat_mistral_engine.heat.traversal import starter
 from tests.unit import base
 
 GOOD = b"""hooks:
@@ -51,7 +52,7 @@ class HooksFileTest(base.TestCase):
         self.hooks_file(b'\xff\xfe hooks')
         for action in ('CREATE', 'UPDATE'):
             self.assertRaises(operator_hooks.HooksFileError,
-                              traversal.traversal_hooks, self.stack(action))
+                              starter.traversal_hooks, self.stack(action))
 
     def test_a_bad_file_never_blocks_deletes_or_rollbacks(self):
         logger = self.useFixture(fixtures.FakeLogger())
@@ -59,6 +60,6 @@ class HooksFileTest(base.TestCase):
                         b'- just\n- a list\n'):
             self.hooks_file(content)
             for action in ('DELETE', 'ROLLBACK'):
-                self.assertEqual((), traversal.traversal_hooks(
+                self.assertEqual((), starter.traversal_hooks(
                     self.stack(action)))
         self.assertIn('runs without operator hooks', logger.output)

@@ -5,7 +5,7 @@ import io
 import types
 
 from heat_mistral_engine.cli import orphans as orphans_cli
-from heat_mistral_engine.heat import orphans
+from heat_mistral_engine.heat.recovery import orphans
 from tests.unit import base
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0)

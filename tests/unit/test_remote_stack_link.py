@@ -13,8 +13,8 @@ from heat.common import exception as heat_exception
 from heat.engine.resources.openstack.heat import remote_stack
 import yaml
 
-from heat_mistral_engine.heat import remote_stack_link
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.patches import remote_stack_link
+from heat_mistral_engine.heat.traversal import template_graph
 from tests.unit import base
 
 PARENT = 'p0000000-0000-4000-8000-000000000000'

@@ -12,10 +12,10 @@ from heat.engine import template as heat_template
 from heat.objects import raw_template as raw_template_object
 from heat.objects import stack as stack_object
 
-from heat_mistral_engine.heat import frozen_json
-from heat_mistral_engine.heat import lean_defn
-from heat_mistral_engine.heat import shared_stack_json
-from heat_mistral_engine.heat import stack_row
+from heat_mistral_engine.heat.cache import frozen_json
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import shared_stack_json
+from heat_mistral_engine.heat.patches import stack_row
 from tests.unit import base
 
 TEMPLATE = {'heat_template_version': '2021-04-16', 'resources': {

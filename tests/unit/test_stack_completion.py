@@ -5,7 +5,7 @@ from unittest import mock
 from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 
-from heat_mistral_engine.heat import stack_completion
+from heat_mistral_engine.heat.store import completion as stack_completion
 from tests.unit import test_concurrency_cap as db_case
 
 

@@ -3,7 +3,7 @@
 import fixtures
 from heat.objects import stack as stack_object
 
-from heat_mistral_engine.heat import stack_row
+from heat_mistral_engine.heat.patches import stack_row
 from tests.unit import base
 
 

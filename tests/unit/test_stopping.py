@@ -10,10 +10,10 @@ from unittest import mock
 import fixtures
 from heat.engine import worker as heat_worker
 
-from heat_mistral_engine.heat import hooks
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import traversal
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.traversal import starter
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -59,8 +59,8 @@ class EndExecutionsTest(base.TestCase):
             mock.Mock(id='e3', input='not json')]
 
     def test_ends_the_selected_traversals_only(self):
-        ended = traversal.end_executions(
-            's1', lambda t: t == 't1', traversal.ERROR, 'Timed out',
+        ended = starter.end_executions(
+            's1', lambda t: t == 't1', starter.ERROR, 'Timed out',
             service=self.service)
         self.assertEqual(['e1'], ended)
         self.service.running_executions.assert_called_once_with(
@@ -71,17 +71,17 @@ class EndExecutionsTest(base.TestCase):
     def test_stack_without_workflow_has_nothing_to_end(self):
         self.service.running_executions.side_effect = \
             mistral_client.MistralUnavailable('Workflow not found')
-        self.assertEqual([], traversal.end_executions(
-            's1', lambda t: True, traversal.CANCELLED, 'x',
+        self.assertEqual([], starter.end_executions(
+            's1', lambda t: True, starter.CANCELLED, 'x',
             service=self.service))
 
     def test_quiet_variant_logs_instead_of_raising(self):
         logger = self.useFixture(fixtures.FakeLogger())
-        with mock.patch.object(traversal, 'end_executions',
+        with mock.patch.object(starter, 'end_executions',
                                side_effect=mistral_client.MistralUnavailable(
                                    'Mistral at u failed: down')):
-            self.assertEqual([], traversal.end_executions_quietly(
-                's1', lambda t: True, traversal.CANCELLED, 'x'))
+            self.assertEqual([], starter.end_executions_quietly(
+                's1', lambda t: True, starter.CANCELLED, 'x'))
         self.assertIn('could not end the Mistral execution', logger.output)
         self.assertIn('down', logger.output)
 
@@ -96,11 +96,11 @@ class EndExecutionsTest(base.TestCase):
             calls.append((stack_id, [t for t in ('old', 'new1', 'new2')
                                      if select(t)], state, reason))
 
-        with mock.patch.object(traversal, 'end_executions_quietly', end), \
-                mock.patch.object(traversal.stack_objects.Stack,
+        with mock.patch.object(starter, 'end_executions_quietly', end), \
+                mock.patch.object(starter.stack_objects.Stack,
                                   'get_all_by_root_owner_id',
                                   return_value=[child]):
-            traversal.traversals_stopped(stack, ['s1', 'c1'])
+            starter.traversals_stopped(stack, ['s1', 'c1'])
         self.assertEqual(
             [('s1', ['old', 'new2'], 'CANCELLED', 'Stack CREATE cancelled'),
              ('c1', ['old', 'new1'], 'CANCELLED', 'Stack CREATE cancelled')],
@@ -110,10 +110,10 @@ class EndExecutionsTest(base.TestCase):
         stack = mock.Mock(id='s1')
         children = [mock.Mock(id='c1', status='IN_PROGRESS'),
                     mock.Mock(id='c2', status='COMPLETE')]
-        with mock.patch.object(traversal.stack_objects.Stack,
+        with mock.patch.object(starter.stack_objects.Stack,
                                'get_all_by_root_owner_id',
                                return_value=children):
-            self.assertEqual(['s1', 'c1'], traversal.stacks_running(stack))
+            self.assertEqual(['s1', 'c1'], starter.stacks_running(stack))
 
 
 class StopTraversalHookTest(base.TestCase):
@@ -126,7 +126,7 @@ class StopTraversalHookTest(base.TestCase):
                 getattr(heat_worker.WorkerService, attr)))
         self.useFixture(fixtures.MonkeyPatch(
             'heat.engine.stack.Stack._converge_create_or_update',
-            hooks.heat_stack.Stack._converge_create_or_update))
+            convergence.heat_stack.Stack._converge_create_or_update))
 
     def test_heat_stops_first_then_the_executions_end(self):
         calls = []
@@ -134,11 +134,11 @@ class StopTraversalHookTest(base.TestCase):
         heat_stop = lambda self, stack: calls.append(('heat', stack))  # noqa
         with mock.patch.object(heat_worker.WorkerService, 'stop_traversal',
                                heat_stop):
-            hooks.install()
-            with mock.patch.object(traversal, 'stacks_running',
+            convergence.install()
+            with mock.patch.object(starter, 'stacks_running',
                                    lambda st: calls.append('before') or
                                    ['s1']), \
-                    mock.patch.object(traversal, 'traversals_stopped',
+                    mock.patch.object(starter, 'traversals_stopped',
                                       lambda st, ids: calls.append(
                                           ('ended', st, ids))):
                 heat_worker.WorkerService.stop_traversal(mock.Mock(), stack)
@@ -148,8 +148,8 @@ class StopTraversalHookTest(base.TestCase):
     def test_changed_signature_is_refused(self):
         with mock.patch.object(heat_worker.WorkerService, 'stop_traversal',
                                lambda self, stack, force: None):
-            exc = self.assertRaises(hooks.IncompatibleHeat,
-                                    hooks.check_heat_version)
+            exc = self.assertRaises(convergence.IncompatibleHeat,
+                                    convergence.check_heat_version)
         self.assertIn('WorkerService.stop_traversal', str(exc))
 
 
@@ -177,7 +177,7 @@ class FailedStackEndsExecutionTest(base.TestCase):
         with mock.patch.object(runner, 'execute',
                                lambda request, grant=None: runner._fail(
                                    stack, 'Timed out')), \
-                mock.patch.object(traversal, 'end_executions_quietly',
+                mock.patch.object(starter, 'end_executions_quietly',
                                   lambda *args: calls.append(
                                       ('end',) + args[2:]) or []):
             outcome = runner.run(self.request())
@@ -204,14 +204,14 @@ class FailedStackEndsExecutionTest(base.TestCase):
             return True
 
         stack.mark_failed.side_effect = mark_failed
-        with mock.patch.object(traversal, 'traversal_failed') as failed:
+        with mock.patch.object(starter, 'traversal_failed') as failed:
             outcome = runner.fail_stack(stack, 'Timed out')
         self.assertEqual('Timed out', outcome.error)
         failed.assert_called_once_with('s1', 't1', 'Timed out')
 
     def test_only_the_nodes_own_traversal_is_ended(self):
-        with mock.patch.object(traversal, 'end_executions_quietly') as end:
-            traversal.traversal_failed('s1', 't1', 'Timed out')
+        with mock.patch.object(starter, 'end_executions_quietly') as end:
+            starter.traversal_failed('s1', 't1', 'Timed out')
         (stack_id, select, state, reason), _ = end.call_args
         self.assertEqual(('s1', 'ERROR', 'Timed out'),
                          (stack_id, state, reason))

@@ -9,7 +9,7 @@ from heat.common import exception as heat_exception
 from heat.engine.resources.openstack.heat import test_resource
 from heat.engine.resources import template_resource
 
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 from tests.unit import base
 from tests.unit import template_cases
 

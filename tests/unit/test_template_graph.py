@@ -7,7 +7,7 @@ from heat.common import exception as heat_exception
 from heat.engine import service as heat_service
 
 from heat_mistral_engine.cli import main as cli_main
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 from tests.unit import base
 from tests.unit import template_cases
 

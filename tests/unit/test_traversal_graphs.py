@@ -4,8 +4,8 @@ from unittest import mock
 
 from heat.engine import dependencies
 
-from heat_mistral_engine.heat import node_guard
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.node import guard as node_guard
+from heat_mistral_engine.heat.node import runner as node_runner
 from tests.unit import base
 
 
@@ -65,7 +65,7 @@ class TraversalGraphsTest(base.TestCase):
                                       graph_resource_id=7)
         request = mock.Mock(traversal='t9', is_update=True)
         with mock.patch.object(runner, 'execute', return_value=outcome), \
-                mock.patch.object(node_runner.stack_completion,
+                mock.patch.object(node_runner.completion,
                                   'root_done') as complete:
             stack.context = 'ctx'
             runner.run(request)

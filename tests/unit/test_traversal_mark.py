@@ -2,8 +2,8 @@
 
 from heat.engine import sync_point
 
-from heat_mistral_engine.heat import orphans
-from heat_mistral_engine.heat import traversal_mark
+from heat_mistral_engine.heat.recovery import orphans
+from heat_mistral_engine.heat.store import traversal_mark
 from tests.unit import base
 
 

@@ -1,6 +1,6 @@
 from heat.common import context as heat_context
 
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.traversal import traversal_token
 from tests.unit import base
 
 

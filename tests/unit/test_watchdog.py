@@ -11,8 +11,8 @@ from unittest import mock
 from heat.common import context as heat_context
 from heat.common import exception
 
-from heat_mistral_engine.heat import traversal_token
-from heat_mistral_engine.heat import watchdog
+from heat_mistral_engine.heat.traversal import traversal_token
+from heat_mistral_engine.heat.recovery import watchdog
 from tests.unit import base
 
 

@@ -18,7 +18,7 @@ import logging
 import time
 
 from heat_mistral_engine.graph import workflow
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.traversal import template_graph
 
 LAYERS = 10
 
@@ -89,7 +89,8 @@ def main():
     mistral = None
     if args.mistral_url:
         from heat_mistral_engine import config
-        from heat_mistral_engine.heat import mistral_client
+        from heat_mistral_engine.heat.clients import (
+            mistral_api as mistral_client)
         config.register_opts(cfg.CONF)
         cfg.CONF.set_override('mistral_url', args.mistral_url,
                               group=config.GROUP)

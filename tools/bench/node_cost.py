@@ -85,8 +85,8 @@ def _setup(lean):
     # In-process transport; notifications go nowhere (no driver set).
     messaging.setup('fake://')
     resources.initialise()
-    from heat_mistral_engine.heat import lean_defn
-    from heat_mistral_engine.heat import shared_stack_json
+    from heat_mistral_engine.heat.patches import lean_defn
+    from heat_mistral_engine.heat.patches import shared_stack_json
     lean_defn.install(cfg.CONF)
     shared_stack_json.install(cfg.CONF)
 
@@ -97,8 +97,8 @@ def _store(shape):
     from heat.engine import stack as heat_stack
     from heat.engine import template
 
-    from heat_mistral_engine.heat import hooks
-    from heat_mistral_engine.heat import node_runner
+    from heat_mistral_engine.heat.patches import convergence as hooks
+    from heat_mistral_engine.heat.node import runner as node_runner
 
     cnxt = context.RequestContext(user_id='bench', project_id='bench',
                                   is_admin=True)
@@ -140,8 +140,8 @@ class _Nodes:
     """The create nodes of one stored stack, run one at a time."""
 
     def __init__(self, shape, count):
-        from heat_mistral_engine.heat import node_runner
-        from heat_mistral_engine.heat import traversal_token
+        from heat_mistral_engine.heat.node import runner as node_runner
+        from heat_mistral_engine.heat.traversal import traversal_token
 
         cnxt, self.stack = _store(shape)
         self.keys, self.graph = _depth_first(self.stack, count)
@@ -186,8 +186,8 @@ class _Nodes:
 def _lean(on):
     from oslo_config import cfg
 
-    from heat_mistral_engine.heat import lean_defn
-    from heat_mistral_engine.heat import shared_stack_json
+    from heat_mistral_engine.heat.patches import lean_defn
+    from heat_mistral_engine.heat.patches import shared_stack_json
 
     if on:
         lean_defn.install(cfg.CONF)
@@ -199,7 +199,7 @@ def _lean(on):
 
 def _comparable(output, stack):
     """The node data sealed in a node's output, without stack ids."""
-    from heat_mistral_engine.heat import node_seal
+    from heat_mistral_engine.heat.node import seal as node_seal
 
     payload = json.loads(node_seal.crypt.decrypt(
         node_seal._METHOD, output['node']))

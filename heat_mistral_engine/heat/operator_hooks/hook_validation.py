@@ -13,8 +13,8 @@ from oslo_config import cfg
 
 from heat_mistral_engine import config
 from heat_mistral_engine.graph import operator_hooks
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import operator_hooks_file
+from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.operator_hooks import hooks_file
 
 
 def check_stack(stack, conf=cfg.CONF):
@@ -22,7 +22,7 @@ def check_stack(stack, conf=cfg.CONF):
     if not conf[config.GROUP].enabled:
         return
     try:
-        hooks = operator_hooks_file.load(conf)
+        hooks = hooks_file.load(conf)
     except operator_hooks.HooksFileError as exc:
         raise exception.StackValidationFailed(message=str(exc))
     applying = hooks_for(hooks, stack)
@@ -30,14 +30,14 @@ def check_stack(stack, conf=cfg.CONF):
         return
     path = conf[config.GROUP].operator_hooks_file
     try:
-        service = mistral_client.MistralService(conf)
+        service = mistral_api.MistralService(conf)
         for hook in applying:
             problem = hook_problem(service, hook)
             if problem:
                 raise exception.StackValidationFailed(message=(
                     'Operator hook %s of hooks file %s: %s'
                     % (hook.describe(), path, problem)))
-    except mistral_client.MistralUnavailable as exc:
+    except mistral_api.MistralUnavailable as exc:
         raise exception.StackValidationFailed(message=(
             'Cannot check the operator hooks of hooks file %s: %s'
             % (path, exc)))

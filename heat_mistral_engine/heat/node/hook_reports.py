@@ -22,9 +22,9 @@ from heat.engine import stack as heat_stack
 from heat.objects import resource as resource_objects
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import node_seal
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import runner
+from heat_mistral_engine.heat.node import seal
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -66,16 +66,16 @@ def workflow_error(details):
     return '; '.join(messages) or None
 
 
-def handle(runner, report):
+def handle(node_runner, report):
     """Act on a parsed ``protocol.HookReport``; never raises."""
     try:
-        _handle(runner, report)
+        _handle(node_runner, report)
     except Exception:
         LOG.exception('Stack %s: could not act on the operator hook report '
                       'for resource %s', report.stack_id, report.resource_id)
 
 
-def _handle(runner, report):
+def _handle(node_runner, report):
     try:
         grant = traversal_token.open_token(report.token, report.stack_id,
                                            report.traversal)
@@ -85,7 +85,7 @@ def _handle(runner, report):
         return
     stack = heat_stack.Stack.load(grant.context, stack_id=report.stack_id,
                                   force_reload=True)
-    stale = node_runner.superseded(stack, report)
+    stale = runner.superseded(stack, report)
     if stale or stack.status != stack.IN_PROGRESS:
         LOG.info('Operator hook report for stack %s ignored: %s',
                  report.stack_id, stale or 'the stack is %s %s'
@@ -95,7 +95,7 @@ def _handle(runner, report):
         reason = failure_reason(report, _resource_name(grant.context,
                                                        report.resource_id))
         LOG.error('Stack %s: %s', stack.id, reason)
-        runner.fail_stack(stack, reason)
+        node_runner.fail_stack(stack, reason)
         return
     key = protocol.data_key(report.resource_id, report.is_update)
     if key not in (grant.after_hooks or {}):
@@ -104,16 +104,16 @@ def _handle(runner, report):
                   report.resource_id, report.traversal)
         return
     try:
-        node_seal.open_receipt(report.receipt, report.stack_id,
-                               report.traversal, report.resource_id,
-                               report.is_update)
-    except node_seal.InvalidReceipt as exc:
+        seal.open_receipt(report.receipt, report.stack_id,
+                          report.traversal, report.resource_id,
+                          report.is_update)
+    except seal.InvalidReceipt as exc:
         reason = 'Refused by Heat: %s' % exc
         LOG.error('Stack %s: %s', stack.id, reason)
-        runner.fail_stack(stack, reason)
+        node_runner.fail_stack(stack, reason)
         return
-    node_runner.complete_node(stack, report.traversal, report.resource_id,
-                              report.is_update)
+    runner.complete_node(stack, report.traversal, report.resource_id,
+                         report.is_update)
 
 
 def _resource_name(context, resource_id):

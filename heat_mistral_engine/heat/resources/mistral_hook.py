@@ -50,7 +50,7 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 import yaml
 
-from heat_mistral_engine.heat import hook_run
+from heat_mistral_engine.heat.resources import mistral_hook_run
 
 LOG = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class MistralHook(resource.Resource):
     # -- runs ---------------------------------------------------------------
     def _new_run(self, props, workflow_key, input_key, action):
         retry = props[self.RETRY] or {}
-        return hook_run.HookRun(
+        return mistral_hook_run.HookRun(
             self.client(), self.name, props[workflow_key],
             props[input_key], execution_description(self, action),
             timeout=props[self.TIMEOUT],
@@ -248,8 +248,9 @@ class MistralHook(resource.Resource):
         """
         previous = self.data().get(self.EXECUTION_ID)
         if previous:
-            hook_run.cancel_execution(client, previous, 'Hook %s of stack %s '
-                                      '%s' % (self.name, self.stack.id, why))
+            mistral_hook_run.cancel_execution(
+                client, previous,
+                'Hook %s of stack %s %s' % (self.name, self.stack.id, why))
 
     def _record(self, run):
         """Store the run's current execution id (a retry starts a new one)."""
@@ -270,9 +271,9 @@ class MistralHook(resource.Resource):
             return True
         try:
             done = run.poll()
-        except hook_run.RetryDelay as delay:
+        except mistral_hook_run.RetryDelay as delay:
             raise resource.PollDelay(max(1, math.ceil(delay.seconds)))
-        except hook_run.HookFailed as failed:
+        except mistral_hook_run.HookFailed as failed:
             raise exception.Error(str(failed))
         finally:
             self._record(run)

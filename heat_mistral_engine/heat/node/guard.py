@@ -11,7 +11,7 @@ traversal, and carries the user's context), a request is admitted only if
    stack (``current_deps``), not as Mistral's workflow says (``Refused``);
 3. every predecessor the stored graph requires handed over a receipt that
    opens for exactly that predecessor of this stack and traversal, and
-   nothing else was handed over (``node_seal.InvalidReceipt``): so a task
+   nothing else was handed over (``seal.InvalidReceipt``): so a task
    forced to SUCCESS in Mistral, or data edited in Mistral, never lets a
    dependent run.
 
@@ -23,9 +23,9 @@ from heat.engine import dependencies
 from heat.engine import stack as heat_stack
 from heat.objects import stack as stack_object
 
-from heat_mistral_engine.heat import bounded_cache
-from heat_mistral_engine.heat import node_seal
-from heat_mistral_engine.heat import stack_row
+from heat_mistral_engine.heat.cache import bounded_cache
+from heat_mistral_engine.heat.node import seal
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine import protocol
 
 
@@ -152,7 +152,7 @@ def open_predecessors(request, graph):
     predecessors (what Heat passes a create/update node), or {} for a
     cleanup node.
 
-    :raises node_seal.InvalidReceipt: a required predecessor handed over
+    :raises seal.InvalidReceipt: a required predecessor handed over
         nothing, or a receipt does not open for that predecessor, or data
         came for a node that is not a predecessor.
     """
@@ -160,21 +160,21 @@ def open_predecessors(request, graph):
                 for node in graph.requires(node_of(request))}
     unexpected = sorted(set(request.data) - set(expected))
     if unexpected:
-        raise node_seal.InvalidReceipt(
+        raise seal.InvalidReceipt(
             'Mistral passed data for %s, which %s does not depend on'
             % (', '.join(protocol.short(k) for k in unexpected[:5]),
                _named(request)))
     missing = sorted(set(expected) - set(request.data))
     if missing:
-        raise node_seal.InvalidReceipt(
+        raise seal.InvalidReceipt(
             'Mistral passed no data from %s, which %s depends on: those '
             'nodes have not completed in Heat' % (', '.join(missing),
                                                   _named(request)))
     found = {}
     for key, node in expected.items():
-        data = node_seal.open_receipt(request.data[key], request.stack_id,
-                                      request.traversal, node.rsrc_id,
-                                      node.is_update)
+        data = seal.open_receipt(request.data[key], request.stack_id,
+                                 request.traversal, node.rsrc_id,
+                                 node.is_update)
         if node.is_update:
             found[str(node.rsrc_id)] = data
     return found if request.is_update else {}

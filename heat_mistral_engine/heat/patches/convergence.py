@@ -6,7 +6,7 @@ Four methods are wrapped; the traversal starter's and ``stop_traversal``'s
 signatures are checked against the installed Heat at import:
 
 * ``Stack._converge_create_or_update``: the traversal starter. For the
-  actions Mistral drives, ``traversal.start`` runs instead of Heat's leaf
+  actions Mistral drives, ``starter.start`` runs instead of Heat's leaf
   casts; for everything else Heat's own method runs unchanged.
 * ``WorkerService.start``: after Heat's worker starts (in each forked engine
   worker), the RPC server that runs resource nodes for Mistral starts too.
@@ -43,7 +43,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import heat_release
+from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def prepare_traversal(stack):
 
 
 def resource_names(stack):
-    """Map resource id -> name for every resource row in the traversal.
+    """Map resource id -> name for every resource row in the starter.
 
     Valid after ``prepare_traversal``.
     """
@@ -140,10 +140,10 @@ def install():
     Idempotent.
     """
     check_heat_version()
-    from heat_mistral_engine.heat import concurrency_cap
-    from heat_mistral_engine.heat import hook_validation
-    from heat_mistral_engine.heat import rpc
-    from heat_mistral_engine.heat import traversal
+    from heat_mistral_engine.heat.traversal import concurrency_cap
+    from heat_mistral_engine.heat.operator_hooks import hook_validation
+    from heat_mistral_engine.heat.node import server
+    from heat_mistral_engine.heat.traversal import starter
 
     current = heat_stack.Stack._converge_create_or_update
     if getattr(current, '_hme_original', None) is None:
@@ -152,8 +152,8 @@ def install():
         @heat_stack.reset_state_on_error
         def _converge_create_or_update(self, pre_converge=None,
                                        abandon=False, **kwargs):
-            if traversal.handles(self, abandon=abandon, **kwargs):
-                return traversal.start(self, pre_converge=pre_converge)
+            if starter.handles(self, abandon=abandon, **kwargs):
+                return starter.start(self, pre_converge=pre_converge)
             # reset_state_on_error is already applied to the original.
             return original.__wrapped__(self, pre_converge=pre_converge,
                                         abandon=abandon, **kwargs)
@@ -181,7 +181,7 @@ def install():
         @functools.wraps(start)
         def start_worker(self):
             start(self)
-            rpc.start_node_server(self)
+            server.start_node_server(self)
             freeze_startup_objects()
 
         start_worker._hme_original = start
@@ -193,9 +193,9 @@ def install():
         def stop_traversal(self, stack):
             # Heat's method stops the stack and its IN_PROGRESS nested
             # stacks; which ones must be known before it changes them.
-            stack_ids = traversal.stacks_running(stack)
+            stack_ids = starter.stacks_running(stack)
             stop(self, stack)
-            traversal.traversals_stopped(stack, stack_ids)
+            starter.traversals_stopped(stack, stack_ids)
 
         stop_traversal._hme_original = stop
         heat_worker.WorkerService.stop_traversal = stop_traversal

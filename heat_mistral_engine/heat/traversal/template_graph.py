@@ -36,7 +36,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import template as heat_template
 
 from heat_mistral_engine.graph import model
-from heat_mistral_engine.heat import hosted_template
+from heat_mistral_engine.heat.resources import hosted_template
 
 DEPLOYMENT_TYPES = frozenset((
     'OS::Heat::SoftwareDeployment', 'OS::Heat::StructuredDeployment',

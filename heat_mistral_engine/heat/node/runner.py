@@ -52,19 +52,19 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine.graph import operator_hooks
-from heat_mistral_engine.heat import hook_plan
-from heat_mistral_engine.heat import lean_defn
-from heat_mistral_engine.heat import liveness
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import node_claims
-from heat_mistral_engine.heat import node_guard
-from heat_mistral_engine.heat import node_log
-from heat_mistral_engine.heat import node_seal
-from heat_mistral_engine.heat import stack_completion
-from heat_mistral_engine.heat import sync_point_data
+from heat_mistral_engine.heat.operator_hooks import hook_plan
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.clients import liveness
+from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.store import claims
+from heat_mistral_engine.heat.node import guard
+from heat_mistral_engine.heat.node import log
+from heat_mistral_engine.heat.node import seal
+from heat_mistral_engine.heat.store import completion
+from heat_mistral_engine.heat.store import sync_point_data
+from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.heat import test_delays
-from heat_mistral_engine.heat import traversal
-from heat_mistral_engine.heat import traversal_token
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class NodeRunner:
     @property
     def mistral(self):
         if self._mistral is None:
-            self._mistral = mistral_client.MistralService()
+            self._mistral = mistral_api.MistralService()
         return self._mistral
 
     def run(self, request, grant=None):
@@ -165,9 +165,9 @@ class NodeRunner:
                 request.action_execution_id, output=outcome.output,
                 error=outcome.error,
                 completion_topic=request.completion_topic)
-        except mistral_client.MistralUnavailable as exc:
+        except mistral_api.MistralUnavailable as exc:
             if (outcome.replayed_for == request.action_execution_id and
-                    mistral_client.already_completed(exc)):
+                    mistral_api.already_completed(exc)):
                 # The same action execution delivered again, and its first
                 # answer had reached Mistral.
                 LOG.info('Node %s of stack %s: Mistral action execution %s '
@@ -176,7 +176,7 @@ class NodeRunner:
                 return self._complete(request, outcome)
             LOG.error('Node %s of stack %s: %s', request.resource_id,
                       request.stack_id, exc)
-            if mistral_client.already_completed(exc):
+            if mistral_api.already_completed(exc):
                 reason = ('Resource %s finished, but Mistral action '
                           'execution %s had already been completed by '
                           'someone else than Heat: the stack\'s workflow '
@@ -214,8 +214,8 @@ class NodeRunner:
         rollback's new traversal has already cancelled the execution.
         """
         if outcome.stack_failed:
-            traversal.traversal_failed(request.stack_id, request.traversal,
-                                       outcome.error)
+            starter.traversal_failed(request.stack_id, request.traversal,
+                                     outcome.error)
 
     def _fail_stack_quietly(self, request, reason):
         """Mark the node's stack FAILED unless a newer traversal runs.
@@ -230,8 +230,8 @@ class NodeRunner:
                                           force_reload=True)
             self._check_current(stack, request)
             failed = self._fail(stack, reason).stack_failed
-            node_claims.finish(grant.context, request, self.engine_id,
-                               error=reason)
+            claims.finish(grant.context, request, self.engine_id,
+                          error=reason)
             return failed
         except Exception as exc:
             LOG.error('Node %s of stack %s: could not mark the stack '
@@ -244,7 +244,7 @@ class NodeRunner:
             self.mistral.complete_action(
                 request.action_execution_id, error=reason,
                 completion_topic=request.completion_topic)
-        except mistral_client.MistralUnavailable as exc:
+        except mistral_api.MistralUnavailable as exc:
             LOG.error('Node %s of stack %s: could not report the error '
                       'either: %s', request.resource_id, request.stack_id,
                       exc)
@@ -255,19 +255,19 @@ class NodeRunner:
             if grant is None:
                 grant = traversal_token.open_token(
                     request.token, request.stack_id, request.traversal)
-            graph = node_guard.admit(grant.context, request)
-        except (traversal_token.InvalidToken, node_guard.Refused) as exc:
+            graph = guard.admit(grant.context, request)
+        except (traversal_token.InvalidToken, guard.Refused) as exc:
             LOG.error('Refused node %s (%s) of stack %s: %s',
                       request.resource_id,
                       protocol.node_kind(request.is_update),
                       request.stack_id, exc)
             return Outcome(error='Refused by Heat: %s' % exc)
-        except node_guard.Stale as stop:
+        except guard.Stale as stop:
             LOG.info('Node %s of stack %s not run: %s',
                      request.resource_id, request.stack_id, stop)
             return Outcome(error=str(stop))
-        atomic_key = node_claims.FRESH_KEY
-        earlier = node_claims.claim(grant.context, request, self.engine_id)
+        atomic_key = claims.FRESH_KEY
+        earlier = claims.claim(grant.context, request, self.engine_id)
         if earlier is not None:
             answer, atomic_key = self._await_earlier_run(
                 grant.context, request, earlier)
@@ -280,9 +280,9 @@ class NodeRunner:
             LOG.info('Node %s of stack %s not run: %s',
                      request.resource_id, request.stack_id, stop)
             outcome = Outcome(error=str(stop))
-        node_claims.finish(grant.context, request, self.engine_id,
-                           atomic_key, output=outcome.output,
-                           error=outcome.error)
+        claims.finish(grant.context, request, self.engine_id,
+                      atomic_key, output=outcome.output,
+                      error=outcome.error)
         return outcome
 
     @staticmethod
@@ -318,11 +318,11 @@ class NodeRunner:
                     request.resource_id, protocol.node_kind(request.is_update),
                     request.stack_id, request.traversal,
                     earlier.action_execution, request.action_execution_id)
-        while earlier.state == node_claims.RUNNING:
+        while earlier.state == claims.RUNNING:
             if earlier.engine != self.engine_id and liveness.is_dead(
                     cnxt, earlier.engine, self.engine_id):
-                atomic_key = node_claims.take_over(cnxt, request, earlier,
-                                                   self.engine_id)
+                atomic_key = claims.take_over(cnxt, request, earlier,
+                                              self.engine_id)
                 if atomic_key is not None:
                     LOG.warning('Node %s of stack %s: engine %s that ran it '
                                 'is gone; running it again',
@@ -332,18 +332,18 @@ class NodeRunner:
             time.sleep(CLAIM_POLL_SECONDS)
             # The claim first: the traversal may end right after the run
             # the request waits for, and that run's answer is still due.
-            waited_for, earlier = earlier, node_claims.get(cnxt, request)
+            waited_for, earlier = earlier, claims.get(cnxt, request)
             if earlier is None:
                 # Heat deleted the claims with the traversal (it completed
                 # right after that run, or was replaced): the run reported
                 # to Mistral before that.
                 return self._answer_in_mistral(request, waited_for), None
-            if earlier.state == node_claims.RUNNING:
+            if earlier.state == claims.RUNNING:
                 try:
-                    node_guard.admit(cnxt, request)
-                except (node_guard.Stale, node_guard.Refused) as exc:
+                    guard.admit(cnxt, request)
+                except (guard.Stale, guard.Refused) as exc:
                     return Outcome(error=str(exc)), None
-        if earlier.state == node_claims.SUCCESS:
+        if earlier.state == claims.SUCCESS:
             return Outcome(output=earlier.output,
                            replayed_for=earlier.action_execution), None
         return Outcome(error=earlier.error or 'the node failed',
@@ -360,15 +360,15 @@ class NodeRunner:
         try:
             state, result = self.mistral.action_result(
                 claim.action_execution)
-        except mistral_client.MistralUnavailable as exc:
+        except mistral_api.MistralUnavailable as exc:
             return Outcome(error='%s (%s)' % (gone, exc))
         found = result if isinstance(result, dict) else {}
         if state == 'SUCCESS':
             try:
-                node_seal.open_receipt(
+                seal.open_receipt(
                     found.get('node'), request.stack_id, request.traversal,
                     request.resource_id, request.is_update)
-            except node_seal.InvalidReceipt as exc:
+            except seal.InvalidReceipt as exc:
                 return Outcome(error='Refused by Heat: the earlier run\'s '
                                      'answer in Mistral: %s' % exc)
             return Outcome(output=result,
@@ -382,8 +382,8 @@ class NodeRunner:
     def _execute(self, grant, request, graph):
         cnxt = grant.context
         try:
-            predecessors = node_guard.open_predecessors(request, graph)
-        except node_seal.InvalidReceipt as exc:
+            predecessors = guard.open_predecessors(request, graph)
+        except seal.InvalidReceipt as exc:
             reason = 'Refused by Heat: %s' % exc
             LOG.error('Refused node %s (%s) of stack %s: %s',
                       request.resource_id,
@@ -411,7 +411,7 @@ class NodeRunner:
             return Outcome(output=output, stack=stack,
                            graph_resource_id=request.resource_id,
                            completion_deferred=hooked is not None)
-        node_log.started(request, rsrc, stack)
+        log.started(request, rsrc, stack)
         if stack.has_timed_out():
             return self._fail(stack, 'Timed out')
 
@@ -560,7 +560,7 @@ class NodeRunner:
         failed_traversal = stack.current_traversal
         outcome = self._fail(stack, reason)
         if outcome.stack_failed:
-            traversal.traversal_failed(stack.id, failed_traversal, reason)
+            starter.traversal_failed(stack.id, failed_traversal, reason)
         return outcome
 
     def _fail(self, stack, reason):
@@ -585,9 +585,9 @@ def complete_node(stack, traversal, resource_id, is_update):
     Only root nodes count; the last one marks the stack complete
     (``stack_completion``, in place of Heat's ``check_stack_complete``).
     """
-    stack_completion.root_done(
+    completion.root_done(
         stack, traversal, resource_id, is_update,
-        node_guard.TRAVERSAL_GRAPHS.of(stack, traversal))
+        guard.TRAVERSAL_GRAPHS.of(stack, traversal))
 
 
 def _preempt(rsrc):
@@ -637,9 +637,9 @@ def oversized(output, data, limit_kb):
 
 def _receipt(request, data=None):
     """The action output of a completed node: its sealed receipt."""
-    return {'node': node_seal.seal(request.stack_id, request.traversal,
-                                   request.resource_id, request.is_update,
-                                   data)}
+    return {'node': seal.seal(request.stack_id, request.traversal,
+                              request.resource_id, request.is_update,
+                              data)}
 
 
 def _serialise(data):

@@ -16,7 +16,7 @@ when a row may change is needed.
 import copy
 import json
 
-from heat_mistral_engine.heat import bounded_cache
+from heat_mistral_engine.heat.cache import bounded_cache
 
 
 def _refuse(self, *args, **kwargs):

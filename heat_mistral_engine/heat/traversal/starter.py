@@ -45,17 +45,17 @@ from oslo_log import log as logging
 from heat_mistral_engine import config
 from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import workflow
-from heat_mistral_engine.heat import concurrency_cap
-from heat_mistral_engine.heat import graph_source
-from heat_mistral_engine.heat import hook_plan
-from heat_mistral_engine.heat import hooks
-from heat_mistral_engine.heat import mistral_client
-from heat_mistral_engine.heat import nested_link
-from heat_mistral_engine.heat import operator_hooks_file
-from heat_mistral_engine.heat import slots
+from heat_mistral_engine.heat.traversal import concurrency_cap
+from heat_mistral_engine.heat.traversal import graph_source
+from heat_mistral_engine.heat.operator_hooks import hook_plan
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.traversal import nested_link
+from heat_mistral_engine.heat.operator_hooks import hooks_file
+from heat_mistral_engine.heat.store import slots
+from heat_mistral_engine.heat.store import traversal_mark
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.heat import test_delays
-from heat_mistral_engine.heat import traversal_mark
-from heat_mistral_engine.heat import traversal_token
 
 LOG = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def handles(stack, abandon=False, **unknown_kwargs):
 
 def start(stack, pre_converge=None):
     """Run Heat's preamble, then hand the traversal to Mistral."""
-    if not hooks.prepare_traversal(stack):
+    if not convergence.prepare_traversal(stack):
         return
     if callable(pre_converge):
         pre_converge()
@@ -106,7 +106,7 @@ def start(stack, pre_converge=None):
     graph = graph_source.task_graph(stack)
     operator = traversal_hooks(stack)
     cap = traversal_cap(stack, len(graph))
-    service = mistral_client.MistralService()
+    service = mistral_api.MistralService()
     name = workflow.workflow_name(stack.id)
     current = stack.current_traversal
     end_executions(
@@ -190,7 +190,7 @@ def traversal_hooks(stack):
     runs without hooks instead, so that a stack can always be deleted.
     """
     try:
-        return operator_hooks_file.load()
+        return hooks_file.load()
     except Exception as exc:
         # Any failure, not only a refused file: nothing in it may keep a
         # stack from being deleted.
@@ -256,11 +256,11 @@ def end_executions(stack_id, select, state, reason, service=None):
     no resource action of that traversal begins any more. Returns the ids
     of the executions ended; raises MistralUnavailable.
     """
-    service = service or mistral_client.MistralService()
+    service = service or mistral_api.MistralService()
     name = workflow.workflow_name(stack_id)
     try:
         running = service.running_executions(name)
-    except mistral_client.MistralUnavailable as exc:
+    except mistral_api.MistralUnavailable as exc:
         if 'not found' in str(exc).lower():
             return []   # no traversal of this stack ever went to Mistral
         raise

@@ -65,9 +65,9 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
-from heat_mistral_engine.heat import liveness
-from heat_mistral_engine.heat import parking
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.clients import liveness
+from heat_mistral_engine.heat.store import parking
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -413,7 +413,7 @@ def start(runner, conf=cfg.CONF, submit=None):
 
     ``submit(request)`` runs a taken-over node (see ``Watchdog``).
     """
-    from heat_mistral_engine.heat import orphans
+    from heat_mistral_engine.heat.recovery import orphans
     group = conf[config.GROUP]
     watchdog = Watchdog(runner, conf, submit=submit)
 

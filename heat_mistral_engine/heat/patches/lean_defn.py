@@ -62,8 +62,8 @@ from heat.engine import service
 from heat.engine import stk_defn
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import bounded_cache
-from heat_mistral_engine.heat import heat_release
+from heat_mistral_engine.heat.cache import bounded_cache
+from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 

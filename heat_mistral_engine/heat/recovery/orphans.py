@@ -33,7 +33,7 @@ import dataclasses
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from heat_mistral_engine.heat import traversal_mark
+from heat_mistral_engine.heat.store import traversal_mark
 
 LOG = logging.getLogger(__name__)
 
@@ -264,12 +264,12 @@ class HeatView:
         Returns False when the stack left that traversal meanwhile.
         """
         from heat.engine import stack as heat_stack
-        from heat_mistral_engine.heat import node_runner
+        from heat_mistral_engine.heat.node import runner
         stack = heat_stack.Stack.load(self.cnxt, stack_id=stack_id,
                                       force_reload=True)
         if (stack.current_traversal != traversal or
                 stack.status != stack.IN_PROGRESS):
             return False
-        stack.thread_group_mgr = node_runner.INLINE_EVENTS
+        stack.thread_group_mgr = runner.INLINE_EVENTS
         stack.reset_stack_and_resources_in_progress(reason)
         return True

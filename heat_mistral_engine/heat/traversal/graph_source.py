@@ -15,8 +15,8 @@ come from stored rows, not from a template, and get none.
 from oslo_log import log as logging
 
 from heat_mistral_engine.graph import model
-from heat_mistral_engine.heat import hooks
-from heat_mistral_engine.heat import template_graph
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.traversal import template_graph
 
 LOG = logging.getLogger(__name__)
 
@@ -32,11 +32,11 @@ class UnsupportedGraph(Exception):
 def task_graph(stack):
     """Return the TaskGraph of the stack's current traversal.
 
-    Valid after ``hooks.prepare_traversal(stack)``.
+    Valid after ``convergence.prepare_traversal(stack)``.
     """
     deps = stack.convergence_dependencies
     graph = deps.graph()
-    names = hooks.resource_names(stack)
+    names = convergence.resource_names(stack)
     types = _resource_types(stack)
 
     nodes = []

@@ -49,8 +49,8 @@ from heat.objects import stack as stack_objects
 from oslo_log import log as logging
 
 from heat_mistral_engine import execution_link
-from heat_mistral_engine.heat import node_claims
-from heat_mistral_engine.heat import remote_stack_link
+from heat_mistral_engine.heat.store import claims
+from heat_mistral_engine.heat.patches import remote_stack_link
 
 LOG = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def running_action(cnxt, parent, rows, stack_id):
     found = []
     for row in rows:
         for is_update in (True, False):
-            claim = node_claims.get_node(cnxt, row.id,
-                                         parent.current_traversal, is_update)
-            if claim is not None and claim.state == node_claims.RUNNING:
+            claim = claims.get_node(cnxt, row.id,
+                                    parent.current_traversal, is_update)
+            if claim is not None and claim.state == claims.RUNNING:
                 found.append((row.physical_resource_id == stack_id,
                               claim.action_execution))
     if not found:

@@ -37,10 +37,10 @@ import inspect
 from heat.objects import stack as stack_object
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import frozen_json
-from heat_mistral_engine.heat import heat_release
-from heat_mistral_engine.heat import lean_defn
-from heat_mistral_engine.heat import stack_row
+from heat_mistral_engine.heat.cache import frozen_json
+from heat_mistral_engine.heat.patches import heat_release
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import stack_row
 
 LOG = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from heat.common import exception
 from heat.engine import sync_point
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import sync_point_data
+from heat_mistral_engine.heat.store import sync_point_data
 
 LOG = logging.getLogger(__name__)
 

@@ -38,10 +38,10 @@ from heat.common import exception
 from heat.engine import stack as heat_stack
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import node_runner
-from heat_mistral_engine.heat import parking
-from heat_mistral_engine.heat import slots as slots_mod
-from heat_mistral_engine.heat import traversal_token
+from heat_mistral_engine.heat.node import runner
+from heat_mistral_engine.heat.store import parking
+from heat_mistral_engine.heat.store import slots as slots_mod
+from heat_mistral_engine.heat.traversal import traversal_token
 
 LOG = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class Admission:
                     'believed dead); not running it here',
                     request.resource_id, request.stack_id, request.traversal)
         self._release(parked.grant.context, request, index)
-        parked.finished(node_runner.Outcome(
+        parked.finished(runner.Outcome(
             error='taken over by another engine while waiting for a slot'))
         return False
 
@@ -283,7 +283,7 @@ class Admission:
                                           force_reload=True)
         except (exception.NotFound, exception.EntityNotFound):
             return 'stack %s is gone' % request.stack_id
-        reason = node_runner.superseded(stack, request)
+        reason = runner.superseded(stack, request)
         if reason:
             return reason
         if stack.has_timed_out():

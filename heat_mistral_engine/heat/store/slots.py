@@ -31,7 +31,7 @@ from heat.common import exception
 from heat.engine import sync_point
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat import liveness
+from heat_mistral_engine.heat.clients import liveness
 
 LOG = logging.getLogger(__name__)
 

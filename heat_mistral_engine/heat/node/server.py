@@ -15,12 +15,12 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from heat_mistral_engine import config
-from heat_mistral_engine.heat import admission
-from heat_mistral_engine.heat import hook_reports
-from heat_mistral_engine.heat import node_log
-from heat_mistral_engine.heat import node_runner
+from heat_mistral_engine.heat.node import admission
+from heat_mistral_engine.heat.node import hook_reports
+from heat_mistral_engine.heat.node import log
+from heat_mistral_engine.heat.node import runner
+from heat_mistral_engine.heat.recovery import watchdog
 from heat_mistral_engine.heat import test_delays
-from heat_mistral_engine.heat import watchdog
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class NodeEndpoint:
         # Here rather than in the runner: every node, refused, run or
         # parked, gets exactly one end line, whatever path it took.
         def finished(outcome):
-            node_log.finished(parsed, outcome, time.monotonic() - began)
+            log.finished(parsed, outcome, time.monotonic() - began)
 
         test_delays.pause('node server: before running a node')
         self.admission.submit(parsed, finished)
@@ -86,9 +86,9 @@ class NodeEndpoint:
 def start_node_server(worker, conf=cfg.CONF):
     """Start the node RPC server for a started ``WorkerService``."""
     config.register_opts(conf)
-    runner = node_runner.NodeRunner(worker.engine_id,
+    node_runner = runner.NodeRunner(worker.engine_id,
                                     worker.thread_group_mgr)
-    nodes = admission.Admission(runner)
+    nodes = admission.Admission(node_runner)
     target = oslo_messaging.Target(
         topic=conf[config.GROUP].rpc_topic, server=worker.engine_id,
         version=protocol.RPC_API_VERSION)
@@ -98,8 +98,8 @@ def start_node_server(worker, conf=cfg.CONF):
     # Nodes of engines that die are taken over by the live ones, through
     # the same admission (concurrency cap) as the nodes Mistral sends.
     worker._hme_periodic = watchdog.start(
-        runner, conf, submit=lambda request: nodes.submit(
-            request, lambda outcome: node_log.finished(request, outcome, 0)))
+        node_runner, conf, submit=lambda request: nodes.submit(
+            request, lambda outcome: log.finished(request, outcome, 0)))
     LOG.info('heat-mistral-engine node server listening on topic %s in '
              'engine %s', target.topic, worker.engine_id)
     return server

@@ -1,0 +1,519 @@
+"""heat-engine's client of the Mistral v2 API, as the service account.
+
+All calls go through ``MistralService``; errors come out as
+``MistralUnavailable`` with a message that names Mistral and the URL, which
+is what the user sees in the stack's status reason.
+"""
+
+import json
+import threading
+import time
+from urllib import parse
+
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import loading as ks_loading
+from mistralclient.api import client as mistral_client
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import direct_completion
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_TYPE = 'workflowv2'
+
+# The Mistral action that carries one resource node (setup.cfg).
+NODE_ACTION = 'heat.run_node'
+
+# Seconds between two attempts to report a node to a Mistral that cannot
+# be reached.
+REPORT_RETRY_SECONDS = 2.0
+
+
+class MistralUnavailable(Exception):
+    """A Mistral API call failed; the message says which and why."""
+
+
+def config_problems(conf=cfg.CONF):
+    """Return a list of human-readable problems with ``[mistral_scheduler]``.
+
+    An empty list means heat-engine can build a client; it does not promise
+    that Mistral answers.
+    """
+    group = conf[config.GROUP]
+    problems = []
+    for name in ('mistral_url', 'endpoint_interface', 'request_timeout',
+                 'rpc_topic'):
+        try:
+            getattr(group, name)
+        except ValueError as exc:
+            # oslo.config raises only when an invalid value is read.
+            problems.append('[%s] %s has an invalid value: %s'
+                            % (config.GROUP, name, exc))
+    if problems:
+        return problems
+    url_problem = group.mistral_url and config.check_url(group.mistral_url)
+    if url_problem:
+        problems.append('[%s] mistral_url has an invalid value: %s'
+                        % (config.GROUP, url_problem))
+    if not group.mistral_url and not group.auth_type:
+        problems.append(
+            '[%s] mistral_url is unset and no auth_type is configured, so '
+            'Mistral cannot be found: set mistral_url, or auth_type and '
+            'its credentials to look Mistral up in the Keystone catalog'
+            % config.GROUP)
+    if group.auth_type:
+        try:
+            ks_loading.load_auth_from_conf_options(conf, config.GROUP)
+        except Exception as exc:
+            problems.append('[%s] auth_type = %s cannot be loaded: %s'
+                            % (config.GROUP, group.auth_type, exc))
+    if not conf.auth_encryption_key or len(conf.auth_encryption_key) < 16:
+        problems.append('[DEFAULT] auth_encryption_key is needed to seal '
+                        'the traversal tokens handed to Mistral')
+    return problems
+
+
+def already_completed(exc):
+    """True if ``exc`` says the action execution was completed before.
+
+    Mistral 23 refuses to complete an action execution twice with
+    ``Action <id> is already completed``.
+    """
+    return 'is already completed' in str(exc)
+
+
+class MistralService:
+    """Mistral operations heat-engine needs, with errors made readable."""
+
+    def __init__(self, conf=cfg.CONF):
+        problems = config_problems(conf)
+        if problems:
+            raise MistralUnavailable('heat-mistral-engine is misconfigured: '
+                                     + '; '.join(problems))
+        group = conf[config.GROUP]
+        self._url = group.mistral_url
+        self._skip_validation = group.skip_workflow_validation
+        # Without Keystone, Mistral keeps everything in one project.
+        self._project_id = None
+        kwargs = {'mistral_url': group.mistral_url,
+                  'timeout': group.request_timeout}
+        if group.auth_type:
+            auth = ks_loading.load_auth_from_conf_options(conf, config.GROUP)
+            session = ks_loading.load_session_from_conf_options(
+                conf, config.GROUP, auth=auth)
+            kwargs['session'] = session
+            # The service's own project, to tell its workflows from others'.
+            self._project_id = session.get_project_id()
+            if not self._url:
+                try:
+                    self._url = session.get_endpoint(
+                        service_type=SERVICE_TYPE,
+                        interface=group.endpoint_interface)
+                except ks_exceptions.ClientException as exc:
+                    raise MistralUnavailable(
+                        'Mistral (service type %s) is not in the Keystone '
+                        'catalog: %s' % (SERVICE_TYPE, exc))
+                kwargs['mistral_url'] = self._url
+        self._client = mistral_client.client(auth_type='', **kwargs)
+        # Created on first use: only heat-engine has Heat's RPC transport.
+        self._direct = None
+        self._direct_lock = threading.Lock()
+
+    @property
+    def url(self):
+        return self._url
+
+    def _call(self, what, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            raise MistralUnavailable('Mistral at %s failed to %s: %s'
+                                     % (self._url, what, exc))
+
+    def create_workflow(self, name, definition_yaml, namespace):
+        """Create the workflow ``name`` in ``namespace``; return its id.
+
+        Each traversal gets a definition of its own, in a namespace named
+        after the traversal, never an update of an earlier one. Mistral
+        23's engine caches a parsed definition by (id, ``updated_at``),
+        and ``updated_at`` counts whole seconds: a definition updated twice
+        within a second started its next execution with the previous
+        text, so a rollback or delete ran the graph of the traversal before
+        it. A new definition has a new id, so no cached text can stand in
+        for it, and no other traversal's start can change it between its
+        upload and its execution. If the service already has ``name`` in
+        ``namespace`` (a start retried after its upload), that one is
+        replaced, by id.
+        """
+        try:
+            created = self._upload(definition_yaml, namespace=namespace)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) != 409:
+                raise MistralUnavailable(
+                    'Mistral at %s failed to create workflow %s: %s'
+                    % (self._url, name, exc))
+            (own,) = [w for w in self._own_workflows(name)
+                      if (w.namespace or '') == namespace]
+            self._call('update workflow %s' % name, self._upload,
+                       definition_yaml, namespace=namespace,
+                       workflow_id=own.id)
+            return own.id
+        return [w for w in created if w.name == name][0].id
+
+    def delete_workflows(self, name, keep_namespace):
+        """Delete the service's workflows ``name`` but the one to keep.
+
+        For a traversal's start, after the executions of the stack's
+        earlier traversals were ended: their definitions are no longer
+        needed (an execution keeps its own copy of the definition it
+        started with). Returns the ids deleted; a definition Mistral
+        refuses to delete is logged and left, so that the cleanup never
+        fails a traversal.
+        """
+        deleted = []
+        for found in self._own_workflows(name):
+            if (found.namespace or '') == keep_namespace:
+                continue
+            try:
+                self._client.workflows.delete(found.id)
+            except Exception as exc:
+                LOG.warning('Could not delete workflow %s (%s, namespace '
+                            '%r) of an earlier traversal: %s', name,
+                            found.id, found.namespace or '', exc)
+                continue
+            deleted.append(found.id)
+        return deleted
+
+    def _own_workflows(self, name):
+        """The service project's workflows called ``name``, any namespace."""
+        found = self._call('look up workflow %s' % name,
+                           self._client.workflows.list, name=name)
+        return [w for w in self._own(found) if w.name == name]
+
+    def _own_workflow(self, name):
+        """The service project's workflow ``name`` of the default namespace.
+
+        None if there is none. Operator hook workflows, which Mistral
+        runs as sub-workflows, are looked up there.
+        """
+        own = [w for w in self._own_workflows(name)
+               if not getattr(w, 'namespace', '')]
+        return own[0] if own else None
+
+    def _own(self, found):
+        """The objects in ``found`` that belong to the service's project.
+
+        Mistral lists an admin every project's workflows and executions;
+        the service account has that role in many clouds. Without
+        Keystone, Mistral keeps everything in one project: all are own.
+        """
+        if self._project_id is None:
+            return list(found)
+        return [item for item in found
+                if getattr(item, 'project_id', None) == self._project_id]
+
+    def _upload(self, definition_yaml, namespace='', workflow_id=None):
+        """Create in ``namespace``, or update by id; skip Mistral's check.
+
+        mistralclient's create()/update() cannot ask for skip_validation, so
+        this is its request with that query parameter added; the only place
+        that uses the client's internals.
+        """
+        workflows = self._client.workflows
+        if not self._skip_validation:
+            if workflow_id:
+                return workflows.update(definition_yaml, namespace=namespace,
+                                        id=workflow_id)
+            return workflows.create(definition_yaml, namespace=namespace)
+        query = '?' + parse.urlencode({'scope': 'private',
+                                       'namespace': namespace,
+                                       'skip_validation': ''})
+        if workflow_id:
+            return workflows._update(
+                '/workflows/%s%s' % (workflow_id, query), definition_yaml,
+                response_key=None, dump_json=False,
+                headers={'content-type': 'text/plain'}, is_iter_resp=False)
+        return workflows._create(
+            '/workflows' + query, definition_yaml, response_key='workflows',
+            dump_json=False, headers={'content-type': 'text/plain'},
+            is_iter_resp=True)
+
+    def workflow_input(self, name):
+        """The declared input of the service's workflow ``name``, or None.
+
+        None when the service project has no workflow of that name; a
+        list as Mistral's ``interface`` gives it otherwise: names, and
+        {name: default} for the optional ones. Only the service's own
+        workflow counts, as Mistral runs it for an operator hook: Mistral
+        resolves a sub-workflow's name among the execution's project's
+        workflows and public ones (``load_workflow_definition``), whereas
+        a GET by name would answer an admin with any project's.
+        """
+        own = self._own_workflow(name)
+        if own is None:
+            return None
+        found = self._call('look up workflow %s' % name,
+                           self._client.workflows.get, own.id)
+        interface = getattr(found, 'interface', None) or {}
+        if isinstance(interface, str):
+            interface = json.loads(interface)
+        return list(interface.get('input') or [])
+
+    def start_execution(self, workflow, workflow_input, description,
+                        params=None):
+        """Start an execution; ``params`` are Mistral's execution params.
+
+        Mistral 23 keeps params it does not know with the execution and
+        shows them in ``GET /v2/executions/<id>``; ``root_execution_id``
+        among them becomes the execution's root (see ``nested_link``).
+        """
+        return self._call('start an execution of %s' % workflow,
+                          self._client.executions.create, workflow,
+                          workflow_input=workflow_input,
+                          description=description, **(params or {}))
+
+    def task_of_action(self, action_execution_id):
+        """Where an action execution runs: its task and workflow execution.
+
+        Returns a dict with ``task`` (the task's name),
+        ``task_execution_id``, ``execution_id`` and ``root_execution_id``
+        (the top of the execution's tree: its root, or itself).
+        """
+        action = self._call('look up action execution %s'
+                            % action_execution_id,
+                            self._client.action_executions.get,
+                            action_execution_id)
+        task = self._call('look up task execution %s'
+                          % action.task_execution_id,
+                          self._client.tasks.get, action.task_execution_id)
+        execution = self._call('look up execution %s'
+                               % task.workflow_execution_id,
+                               self._client.executions.get,
+                               task.workflow_execution_id)
+        return {'task': task.name, 'task_execution_id': task.id,
+                'execution_id': execution.id,
+                'root_execution_id': (getattr(execution, 'root_execution_id',
+                                              None) or execution.id)}
+
+    def running_executions(self, workflow):
+        """The service's executions of ``workflow`` that run or are paused."""
+        executions = self._call(
+            'list executions of %s' % workflow, self._client.executions.list,
+            workflow_name=workflow, limit=-1)
+        return [e for e in self._own(executions)
+                if e.state in ('RUNNING', 'PAUSED')]
+
+    def stop_execution(self, execution_id, state='CANCELLED', reason=None):
+        """End a running execution in ``state`` (CANCELLED or ERROR).
+
+        ``reason`` becomes the execution's state_info, which
+        ``openstack workflow execution show`` prints. Tasks still running
+        stay so until heat-engine reports them; Mistral then starts no
+        successor of a task of an ended execution.
+        """
+        if state not in ('CANCELLED', 'ERROR'):
+            raise ValueError('an execution is stopped as CANCELLED or '
+                             'ERROR, not %s' % state)
+        body = {'state': state}
+        if reason:
+            body['state_info'] = reason
+        # mistralclient's update() cannot send state_info; the API takes it
+        # and hands it to the engine as the reason for stopping.
+        return self._call('%s execution %s' % (
+            'cancel' if state == 'CANCELLED' else 'fail', execution_id),
+            self._client.executions._update,
+            '/executions/%s' % execution_id, body)
+
+    def complete_action(self, action_execution_id, output=None, error=None,
+                        retry_for=None, completion_topic=None):
+        """Finish an asynchronous action.
+
+        SUCCESS with ``output`` (a JSON object, or None for an empty one),
+        or ERROR with the message ``error``, sent as ``{"reason": error}``.
+        With ``completion_topic`` (from the node request), first by a call
+        to a Mistral engine on that topic (``direct_completion``); through
+        the API when that call did not complete it.
+        While Mistral cannot be reached or answers 5xx (a Mistral restart),
+        the report is retried for ``retry_for`` seconds (default
+        ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
+        not retried. When an earlier attempt of this call failed in a way
+        that may have hidden its success, "already completed" means that
+        attempt landed: returns None. Otherwise "already completed" raises
+        MistralUnavailable (``already_completed`` tells it apart): someone
+        else than this node completed the action.
+        """
+        # The API takes output as the JSON text of an object, never a bare
+        # string ("JsonType field value must be a dictionary"); it becomes
+        # the task's result, or the task's state_info on ERROR.
+        if error is not None:
+            state, value = 'ERROR', {'reason': error}
+        else:
+            state, value = 'SUCCESS', output
+        retried = False
+        if completion_topic:
+            try:
+                if self._complete_directly(completion_topic,
+                                           action_execution_id, state,
+                                           value):
+                    return None
+            except direct_completion.Unanswered:
+                # It may have landed: "already completed" from the API
+                # then means it did.
+                retried = True
+        if retry_for is None:
+            retry_for = cfg.CONF[config.GROUP].report_retry_timeout
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                return self._client.action_executions.update(
+                    action_execution_id, state=state,
+                    output=json.dumps(value))
+            except Exception as exc:
+                if retried and already_completed(exc):
+                    # An earlier attempt (its answer lost while Mistral
+                    # restarted) did land; Mistral keeps that result.
+                    LOG.info('Action execution %s was completed by an '
+                             'earlier attempt of this report',
+                             action_execution_id)
+                    return None
+                if (already_completed(exc) or not _transient(exc) or
+                        time.monotonic() >= deadline):
+                    raise MistralUnavailable(
+                        'Mistral at %s failed to complete action execution '
+                        '%s: %s' % (self._url, action_execution_id, exc))
+                LOG.warning('Mistral at %s cannot take the result of action '
+                            'execution %s yet (%s); retrying', self._url,
+                            action_execution_id, exc)
+                retried = True
+            time.sleep(REPORT_RETRY_SECONDS)
+
+    def _complete_directly(self, topic, action_execution_id, state, value):
+        """True if a Mistral engine on ``topic`` completed the action.
+
+        False when the API is to be used: the topic is not worth a call
+        now, or an engine refused for another reason than an earlier
+        completion. Raises ``Unanswered``, or MistralUnavailable for an
+        action execution completed before (as the API path does).
+        """
+        direct = self._direct_completions()
+        if not direct.usable(topic):
+            return False
+        try:
+            direct.complete(topic, action_execution_id, state, value)
+            return True
+        except direct_completion.Refused as exc:
+            if already_completed(exc):
+                raise MistralUnavailable(
+                    'Mistral\'s engine failed to complete action execution '
+                    '%s: %s' % (action_execution_id, exc))
+            LOG.warning('A Mistral engine refused the result of action '
+                        'execution %s (%s); sending it through Mistral\'s '
+                        'API', action_execution_id, exc)
+            return False
+
+    def _direct_completions(self):
+        with self._direct_lock:
+            if self._direct is None:
+                self._direct = direct_completion.DirectCompletions(
+                    cfg.CONF[config.GROUP].direct_completion_timeout)
+            return self._direct
+
+    def action_result(self, action_execution_id):
+        """(state, result) of an action execution.
+
+        ``result`` is what it was completed with (for heat.run_node: the
+        node's output, or ``{"reason": ...}`` on ERROR), None while it runs.
+        """
+        action = self._call('look up action execution %s'
+                            % action_execution_id,
+                            self._client.action_executions.get,
+                            action_execution_id)
+        output = action.output
+        if isinstance(output, str):
+            output = json.loads(output or 'null')
+        if isinstance(output, dict) and 'result' in output:
+            output = output['result']
+        return action.state, output
+
+    def running_node_actions(self):
+        """RUNNING ``heat.run_node`` action executions, with their input.
+
+        Each has ``id``, ``input`` (a dict: the node request's fields),
+        ``created_at`` and ``updated_at``.
+        """
+        found = self._call(
+            'list running %s action executions' % NODE_ACTION,
+            self._client.action_executions.list, limit=-1,
+            name=NODE_ACTION, state='RUNNING')
+        for action in found:
+            action.input = _json(getattr(action, 'input', None))
+        return found
+
+    def stack_executions(self, states=('RUNNING', 'PAUSED')):
+        """The service's executions in ``states`` of stacks' workflows.
+
+        That is, of workflows called heat_stack_*.
+
+        Each has ``input`` parsed into a dict.
+        """
+        found = []
+        for state in states:
+            found.extend(self._call(
+                'list %s executions' % state, self._client.executions.list,
+                limit=-1, state=state))
+        result = []
+        for execution in self._own(found):
+            if not (execution.workflow_name or '').startswith(
+                    'heat_stack_'):
+                continue
+            execution.input = _json(getattr(execution, 'input', None))
+            result.append(execution)
+        return result
+
+    def last_task_change(self, execution_id):
+        """When a task of the execution last changed (text), or None."""
+        tasks = self._call('list the tasks of execution %s' % execution_id,
+                           self._client.tasks.list,
+                           workflow_execution_id=execution_id, limit=-1,
+                           fields=['updated_at', 'created_at'])
+        stamps = [t.updated_at or t.created_at for t in tasks]
+        stamps = [s for s in stamps if s]
+        return max(stamps) if stamps else None
+
+    def executions_of(self, workflow):
+        """The service's executions of ``workflow``, with ``input`` parsed."""
+        try:
+            found = self._client.executions.list(workflow_name=workflow,
+                                                 limit=-1)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) == 404:
+                return []
+            raise MistralUnavailable('Mistral at %s failed to list '
+                                     'executions of %s: %s'
+                                     % (self._url, workflow, exc))
+        found = self._own(found)
+        for execution in found:
+            execution.input = _json(getattr(execution, 'input', None))
+        return found
+
+
+def _json(value):
+    """A JSON object given as text or already parsed -> dict ({} if not)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _transient(exc):
+    """True for errors a Mistral restart causes: no answer, or a 5xx."""
+    code = getattr(exc, 'error_code', None)
+    if code is not None:
+        return code >= 500
+    # requests' ConnectionError and Timeout are OSErrors; keystoneauth's
+    # when a session is used. Without a response nothing else is raised.
+    return isinstance(exc, (ks_exceptions.ConnectionError, OSError))

@@ -1,0 +1,90 @@
+"""The entry point heat-engine imports: it installs the Mistral scheduler.
+
+Heat has no scheduler plug point. Every heat-engine does import the modules
+named in the ``heat.stack_lifecycle_plugins`` entry point group at start-up,
+after heat.conf is parsed and before the engine forks its workers, in
+convergence mode too (where lifecycle plugins are never called). Importing
+this module therefore registers ``[mistral_scheduler]`` and, when it says
+``enabled = true``, installs the scheduler into Heat (see ``heat.hooks``).
+It also registers this package's resource types (``OS::Mistral::Hook``)
+in every heat-engine, whether the scheduler is enabled or not.
+"""
+
+from heat.engine import lifecycle_plugin
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from heat_mistral_engine import config
+
+LOG = logging.getLogger(__name__)
+
+
+class MistralSchedulerPlugin(lifecycle_plugin.LifecyclePlugin):
+    """Registered only to be imported; its pre/post ops do nothing."""
+
+
+def install(conf=cfg.CONF):
+    """Install the scheduler into Heat if heat.conf enables it.
+
+    Returns True when installed. Configuration errors are logged at ERROR
+    with the option at fault; the scheduler is still installed so that
+    stacks fail with that message instead of silently running natively.
+    So is Heat's legacy engine (``[DEFAULT] convergence_engine = false``),
+    under which only stacks stored with convergence reach the scheduler.
+    """
+    config.register_opts(conf)
+    if not conf.mistral_scheduler.enabled:
+        LOG.info('heat-mistral-engine loaded; [mistral_scheduler] enabled '
+                 'is false, Heat orders stacks natively.')
+        return False
+    if not conf.convergence_engine:
+        # Heat's legacy engine never calls the traversal starter the
+        # plugin wraps. Stacks stored with convergence keep using it, so
+        # the plugin is still installed for them.
+        LOG.error('heat-mistral-engine is enabled, but [DEFAULT] '
+                  'convergence_engine is false: Heat orders new stacks with '
+                  'its legacy engine, which Mistral cannot order. Set '
+                  '[DEFAULT] convergence_engine = true (Heat\'s default) '
+                  'for Mistral to order them; only stacks created with '
+                  'convergence are ordered by Mistral meanwhile.')
+    from heat_mistral_engine.heat.patches import convergence
+    from heat_mistral_engine.heat.clients import mistral_api
+    problems = mistral_api.config_problems(conf)
+    for problem in problems:
+        LOG.error('heat-mistral-engine is misconfigured: %s', problem)
+    convergence.install()
+    from heat_mistral_engine.heat.patches import lean_defn
+    lean_defn.install(conf)
+    from heat_mistral_engine.heat.patches import shared_stack_json
+    shared_stack_json.install(conf)
+    from heat_mistral_engine.heat.patches import remote_stack_link
+    remote_stack_link.install()
+    if problems:
+        LOG.error('heat-mistral-engine installed, but stack operations '
+                  'will fail until heat.conf is fixed (see above).')
+    else:
+        LOG.info('heat-mistral-engine installed: Mistral orders convergence '
+                 'traversals (Mistral API %s).',
+                 conf.mistral_scheduler.mistral_url or '<from catalog>')
+    return True
+
+
+def register_resource_types():
+    """Make Heat know ``OS::Mistral::Hook``; never stops the engine.
+
+    Returns True when registered. A failure is logged at ERROR and leaves
+    the scheduler's installation alone.
+    """
+    try:
+        from heat_mistral_engine.heat.resources import mistral_hook
+        from heat_mistral_engine.heat.patches import convergence
+        convergence.register_resource_types(mistral_hook.resource_mapping())
+    except Exception:
+        LOG.exception('heat-mistral-engine could not register its resource '
+                      'types; templates using OS::Mistral::Hook will fail')
+        return False
+    return True
+
+
+register_resource_types()
+install()
