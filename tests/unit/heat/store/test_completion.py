@@ -6,7 +6,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 
 from heat_mistral_engine.heat.store import completion as stack_completion
-from tests.unit import test_concurrency_cap as db_case
+from tests.unit.heat.traversal import test_concurrency_cap as db_case
 
 
 class Graph:

@@ -13,7 +13,7 @@ from heat_mistral_engine.heat.store import claims as node_claims
 from heat_mistral_engine.heat.traversal import starter
 from heat_mistral_engine.osc import workflow_show
 from tests.unit import base
-from tests.unit import test_workflow_show
+from tests.unit.osc import test_workflow_show
 
 PARENT = 'p0000000-0000-4000-8000-000000000000'
 CHILD = 'c0000000-0000-4000-8000-000000000000'

@@ -19,7 +19,7 @@ from heat_mistral_engine.heat.resources import mistral_hook as hook_resource
 from heat_mistral_engine.heat.resources import mistral_hook_run as hook_run
 from heat_mistral_engine.heat.patches import convergence
 from tests.unit import base
-from tests.unit import test_concurrency_cap
+from tests.unit.heat.traversal import test_concurrency_cap
 
 
 class Obj:

@@ -11,10 +11,11 @@ from heat_mistral_engine.heat.traversal import template_graph
 from tests.unit import base
 from tests.unit import template_cases
 
-HERE = os.path.dirname(__file__)
-UNIT_TEMPLATES = os.path.join(HERE, 'templates')
-FUNCTIONAL_TEMPLATES = os.path.join(HERE, '..', 'functional', 'templates')
-EXAMPLES = os.path.join(HERE, '..', '..', 'examples')
+TESTS = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+UNIT_TEMPLATES = os.path.join(TESTS, 'unit', 'templates')
+FUNCTIONAL_TEMPLATES = os.path.join(TESTS, 'functional', 'templates')
+EXAMPLES = os.path.join(os.path.dirname(TESTS), 'examples')
 
 
 def read(path):

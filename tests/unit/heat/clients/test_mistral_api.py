@@ -1,0 +1,386 @@
+import json
+from unittest import mock
+
+import fixtures
+from oslo_config import cfg
+
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine import protocol
+from tests.unit import base
+
+
+class FakeApiTestCase(base.TestCase):
+    """A MistralService whose client is a mock; ``update`` is the PUT."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:1/v2')
+        self.service = mistral_client.MistralService()
+        self.update = mock.Mock()
+        self.service._client = mock.Mock()
+        self.service._client.action_executions.update = self.update
+
+
+class CompleteActionTest(FakeApiTestCase):
+    """What heat-engine sends to Mistral's PUT /action_executions/<id>."""
+
+    def sent(self):
+        (action_id,), kwargs = self.update.call_args
+        return action_id, kwargs['state'], json.loads(kwargs['output'])
+
+    def test_action_result_is_what_the_action_was_completed_with(self):
+        get = self.service._client.action_executions.get
+        get.return_value = mock.Mock(
+            state='SUCCESS', output='{"result": {"node": "r"}}')
+        self.assertEqual(('SUCCESS', {'node': 'r'}),
+                         self.service.action_result('a1'))
+        get.assert_called_once_with('a1')
+        get.return_value = mock.Mock(state='RUNNING', output=None)
+        self.assertEqual(('RUNNING', None), self.service.action_result('a1'))
+
+    def test_success_sends_the_node_data_object(self):
+        self.service.complete_action('a1', output={'attrs': {'x': 1}})
+        self.assertEqual(('a1', 'SUCCESS', {'attrs': {'x': 1}}), self.sent())
+
+    def test_error_is_wrapped_in_an_object(self):
+        # Mistral's API refuses a bare string as output.
+        self.service.complete_action('a1', error='Resource CREATE failed')
+        self.assertEqual(('a1', 'ERROR', {'reason': 'Resource CREATE failed'}),
+                         self.sent())
+
+    def test_api_failure_names_mistral_and_the_url(self):
+        self.update.side_effect = RuntimeError('boom')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                self.service.complete_action, 'a1', output={})
+        self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to complete '
+                      'action execution a1: boom', str(exc))
+
+    def test_report_is_retried_while_mistral_cannot_be_reached(self):
+        # A Mistral restart: connection refused, then a 503, then it works.
+        server_error = Exception('Service Unavailable')
+        server_error.error_code = 503
+        self.update.side_effect = [ConnectionRefusedError('refused'),
+                                   server_error, None]
+        with mock.patch.object(mistral_client.time, 'sleep') as sleep:
+            self.service.complete_action('a1', output={}, retry_for=60)
+        self.assertEqual(3, self.update.call_count)
+        self.assertEqual(2, sleep.call_count)
+
+    def test_completed_by_an_earlier_attempt_is_left_as_it_is(self):
+        lost = ConnectionResetError('reset')
+        done = Exception('ValueError: Action a1 is already completed')
+        done.error_code = 500
+        self.update.side_effect = [lost, done]
+        with mock.patch.object(mistral_client.time, 'sleep'):
+            self.assertIsNone(self.service.complete_action('a1', output={}))
+        self.assertEqual(2, self.update.call_count)
+
+    def test_completed_by_someone_else_is_raised_at_once(self):
+        # Nothing of this call landed before: someone else completed the
+        # action (node_runner fails the stack as tampered with).
+        done = Exception('ValueError: Action a1 is already completed')
+        done.error_code = 500
+        self.update.side_effect = done
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                self.service.complete_action, 'a1',
+                                output={})
+        self.assertTrue(mistral_client.already_completed(exc))
+        self.assertEqual(1, self.update.call_count)
+
+    def test_refusal_is_not_retried_and_retries_end(self):
+        refused = Exception('action execution is not RUNNING')
+        refused.error_code = 400
+        self.update.side_effect = refused
+        self.assertRaises(mistral_client.MistralUnavailable,
+                          self.service.complete_action, 'a1', output={})
+        self.assertEqual(1, self.update.call_count)
+        self.update.reset_mock()
+        self.update.side_effect = ConnectionRefusedError('refused')
+        with mock.patch.object(mistral_client.time, 'sleep'):
+            exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                    self.service.complete_action, 'a1',
+                                    output={}, retry_for=0)
+        self.assertIn('refused', str(exc))
+        self.assertEqual(1, self.update.call_count)
+
+    def test_misconfiguration_is_reported_naming_the_option(self):
+        self.conf.config(group='mistral_scheduler', mistral_url=None)
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                mistral_client.MistralService)
+        self.assertIn('[mistral_scheduler] mistral_url is unset', str(exc))
+
+
+class NodeRunnerReportTest(base.TestCase):
+    """A result Mistral refuses must still end the task."""
+
+    def request(self, completion_topic=None):
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id='a1', stack_id='s1', traversal='t1',
+            resource_id=7, is_update=True, data={}, token='tok',
+            completion_topic=completion_topic))
+
+    def test_refused_success_is_reported_as_error_and_fails_the_stack(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = [
+            mistral_client.MistralUnavailable('too big'), None]
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock()
+        outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request(completion_topic='topic-c'))
+        first, second = mistral.complete_action.call_args_list
+        self.assertEqual({'attrs': {}}, first.kwargs['output'])
+        # Both reports offered to Mistral's engines first.
+        self.assertEqual(['topic-c', 'topic-c'],
+                         [first.kwargs['completion_topic'],
+                          second.kwargs['completion_topic']])
+        self.assertIn('could not be reported to Mistral: too big',
+                      second.kwargs['error'])
+        stack.mark_failed.assert_called_once_with(second.kwargs['error'])
+
+    def test_reported_error_is_not_reported_twice(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = (
+            mistral_client.MistralUnavailable('down'))
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        outcome = node_runner.Outcome(error='Resource CREATE failed')
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request())
+        self.assertEqual(1, mistral.complete_action.call_count)
+
+    def run_unexpected_error(self, current_traversal):
+        """Run a node whose execution raises; the stack is on a traversal.
+
+        Returns (mistral, stack, outcome).
+        """
+        mistral = mock.Mock()
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock(current_traversal=current_traversal)
+        with mock.patch.object(runner, 'execute',
+                               side_effect=RuntimeError('boom')), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'), \
+                mock.patch.object(node_runner.heat_stack.Stack, 'load',
+                                  return_value=stack):
+            outcome = runner.run(self.request())
+        return mistral, stack, outcome
+
+    def test_unexpected_error_fails_stack_and_task(self):
+        mistral, stack, outcome = self.run_unexpected_error('t1')
+        reason = 'Unexpected error in heat-engine: boom'
+        self.assertEqual(reason, outcome.error)
+        stack.mark_failed.assert_called_once_with(reason)
+        mistral.complete_action.assert_called_once_with(
+            'a1', error=reason, completion_topic=None)
+
+    def test_unexpected_error_of_stale_traversal_leaves_stack(self):
+        mistral, stack, _outcome = self.run_unexpected_error('newer')
+        stack.mark_failed.assert_not_called()
+        mistral.complete_action.assert_called_once()
+
+    def test_events_are_dispatched_inline(self):
+        # Heat caps a stack's thread group at 10; nodes must not use it.
+        calls = []
+        result = node_runner.INLINE_EVENTS.start(
+            's1', lambda *a, **k: calls.append((a, k)) or 'done', 1, x=2)
+        self.assertEqual('done', result)
+        self.assertEqual([((1,), {'x': 2})], calls)
+
+
+class ConfigProblemsTest(base.TestCase):
+
+    def test_valid_config_has_no_problems(self):
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:8989/v2')
+        self.assertEqual([], mistral_client.config_problems())
+
+    def test_url_without_scheme_is_named(self):
+        # Read from a file, as heat-engine reads it.
+        conf_file = self.useFixture(fixtures.TempDir()).join('heat.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[mistral_scheduler]\nmistral_url = 127.0.0.1:8989/v2\n')
+        cfg.CONF(['--config-file', conf_file], project='heat',
+                 default_config_files=[], default_config_dirs=[])
+        [problem] = mistral_client.config_problems()
+        self.assertIn("[mistral_scheduler] mistral_url has an invalid value: "
+                      "'127.0.0.1:8989/v2' is not an http:// or https:// URL",
+                      problem)
+
+    def test_missing_encryption_key_is_named(self):
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:8989/v2')
+        self.conf.config(auth_encryption_key='')
+        [problem] = mistral_client.config_problems()
+        self.assertIn('auth_encryption_key', problem)
+
+
+class OversizedNodeDataTest(base.TestCase):
+
+    def test_under_the_limit(self):
+        self.assertIsNone(node_runner.oversized(
+            {'node': 'x' * 900}, {'attrs': {'output': 'x' * 600}}, 1))
+
+    def test_over_the_limit_names_the_largest_attribute(self):
+        # The limit applies to what Mistral carries: the sealed receipt.
+        reason = node_runner.oversized(
+            {'node': 'x' * 3000},
+            {'attrs': {'small': 'y', 'output': 'x' * 2000}}, 1)
+        self.assertIn('hands 2.9 KiB of sealed node data to its dependents '
+                      '(attribute output: 2.0 KiB)', reason)
+        self.assertIn('at most 1 KiB per resource ([mistral_scheduler] '
+                      'max_node_data_kb)', reason)
+
+    def test_cleanup_receipt_has_no_attributes(self):
+        self.assertIn('sealed node data to its dependents;',
+                      node_runner.oversized({'node': 'x' * 3000}, None, 1))
+
+
+class UploadWorkflowTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf.config(group='mistral_scheduler',
+                         mistral_url='http://127.0.0.1:1/v2')
+
+    def service(self, exists, project_id=None, others=(), namespace=''):
+        """A service whose Mistral lists ``wf`` workflows.
+
+        ``exists``: the service's own ``wf`` in ``namespace``; ``others``:
+        (id, project, namespace) of more workflows called ``wf``.
+        """
+        service = mistral_client.MistralService()
+        service._project_id = project_id
+        service._client = mock.Mock()
+        found = [mock.Mock(id=ident, project_id=project, namespace=space)
+                 for ident, project, space in others]
+        if exists:
+            found.append(mock.Mock(id='own-id', project_id=project_id,
+                                   namespace=namespace))
+        for workflow in found:
+            workflow.name = 'wf'
+        service._client.workflows.list.return_value = found
+        created = mock.Mock(id='new-id')
+        created.name = 'wf'
+        service._client.workflows._create.return_value = [created]
+        service._client.workflows.create.return_value = [created]
+        return service
+
+    @staticmethod
+    def conflict(service):
+        """Make creating a workflow fail as Mistral does for a duplicate."""
+        exc = Exception('Duplicate entry for WorkflowDefinition')
+        exc.error_code = 409
+        service._client.workflows._create.side_effect = exc
+        service._client.workflows.create.side_effect = exc
+
+    def test_each_traversal_gets_a_new_definition_in_its_namespace(self):
+        # Never an update of an earlier traversal's definition: Mistral's
+        # engine caches definitions by (id, updated_at in whole seconds).
+        service = self.service(exists=True, namespace='t0')
+        self.assertEqual('new-id', service.create_workflow('wf', 'text',
+                                                           namespace='t1'))
+        (url, text), kwargs = service._client.workflows._create.call_args
+        self.assertIn('skip_validation', url)
+        self.assertIn('namespace=t1', url)
+        self.assertEqual('text', text)
+        self.assertEqual({'content-type': 'text/plain'}, kwargs['headers'])
+        service._client.workflows._update.assert_not_called()
+
+    def test_a_retried_start_replaces_its_own_definition_by_id(self):
+        service = self.service(
+            exists=True, namespace='t1', project_id='service',
+            others=[('older', 'service', 't0'), ('squat-id', 'demo', 't1')])
+        self.conflict(service)
+        self.assertEqual('own-id', service.create_workflow('wf', 'text',
+                                                           namespace='t1'))
+        (url, _text), _kwargs = service._client.workflows._update.call_args
+        self.assertIn('/workflows/own-id?', url)
+        self.assertIn('namespace=t1', url)
+        self.assertIn('skip_validation', url)
+
+    def test_other_errors_are_reported(self):
+        service = self.service(exists=False)
+        service._client.workflows._create.side_effect = OSError('refused')
+        self.assertRaisesRegex(mistral_client.MistralUnavailable,
+                               'failed to create workflow wf: refused',
+                               service.create_workflow, 'wf', 'text', 't1')
+
+    def test_validation_can_be_kept(self):
+        self.conf.config(group='mistral_scheduler',
+                         skip_workflow_validation=False)
+        service = self.service(exists=False)
+        service.create_workflow('wf', 'text', namespace='t1')
+        service._client.workflows.create.assert_called_once_with(
+            'text', namespace='t1')
+        service._client.workflows._create.assert_not_called()
+        service = self.service(exists=True, namespace='t1')
+        self.conflict(service)
+        service.create_workflow('wf', 'text', namespace='t1')
+        service._client.workflows.update.assert_called_once_with(
+            'text', namespace='t1', id='own-id')
+
+    def test_earlier_traversals_definitions_are_deleted(self):
+        service = self.service(
+            exists=True, namespace='t2', project_id='service',
+            others=[('legacy', 'service', ''), ('t1-id', 'service', 't1'),
+                    ('squat-id', 'demo', 't1')])
+        self.assertEqual(['legacy', 't1-id'],
+                         service.delete_workflows('wf', keep_namespace='t2'))
+        self.assertEqual(
+            [mock.call('legacy'), mock.call('t1-id')],
+            service._client.workflows.delete.call_args_list)
+
+    def test_a_refused_delete_is_left_for_later(self):
+        service = self.service(exists=True, namespace='t2',
+                               others=[('a', None, 't0'), ('b', None, 't1')])
+        service._client.workflows.delete.side_effect = [
+            Exception('has cron triggers'), None]
+        self.assertEqual(['b'], service.delete_workflows('wf', 't2'))
+
+
+class OwnObjectsTest(UploadWorkflowTest):
+    """Only the service project's workflows and executions are its own.
+
+    Mistral lists an admin every project's objects; a user may name a
+    workflow after an operator hook's or a stack's.
+    """
+
+    def test_hook_input_is_read_from_the_services_own_workflow(self):
+        service = self.service(exists=True, project_id='service',
+                               others=[('squat-id', 'demo', ''),
+                                       ('traversal-id', 'service', 't1')])
+        service._client.workflows.get.return_value = mock.Mock(
+            interface={'input': ['resource', {'note': None}]})
+        self.assertEqual(['resource', {'note': None}],
+                         service.workflow_input('wf'))
+        service._client.workflows.get.assert_called_once_with('own-id')
+
+    def test_only_another_projects_workflow_counts_as_missing(self):
+        service = self.service(exists=False, project_id='service',
+                               others=[('squat-id', 'demo', '')])
+        self.assertIsNone(service.workflow_input('wf'))
+        service._client.workflows.get.assert_not_called()
+
+    def test_without_keystone_every_workflow_is_own(self):
+        service = self.service(exists=False, others=[('any-id', None, '')])
+        service._client.workflows.get.return_value = mock.Mock(
+            interface='{"input": ["resource"]}')
+        self.assertEqual(['resource'], service.workflow_input('wf'))
+        service._client.workflows.get.assert_called_once_with('any-id')
+
+    def test_other_projects_executions_are_never_stopped_or_judged(self):
+        service = self.service(exists=True, project_id='service')
+        executions = [
+            mock.Mock(id='own', project_id='service', state='RUNNING',
+                      workflow_name='heat_stack_x', input='{}'),
+            mock.Mock(id='squat', project_id='demo', state='RUNNING',
+                      workflow_name='heat_stack_x', input='{}')]
+        service._client.executions.list.return_value = executions
+        self.assertEqual(['own'], [
+            e.id for e in service.running_executions('heat_stack_x')])
+        self.assertEqual(['own'], [
+            e.id for e in service.executions_of('heat_stack_x')])
+        self.assertEqual(['own'], [
+            e.id for e in service.stack_executions(states=('RUNNING',))])
