@@ -13,6 +13,14 @@ Exit status: 0 when nothing is (left) wrong, 1 when orphans remain.
 
 import sys
 
+from heat.common import config as heat_config
+from heat.common import messaging
+from oslo_config import cfg
+
+from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.recovery import orphans
+
 COLUMNS = ('kind', 'stack', 'execution', 'outcome', 'reason')
 
 
@@ -41,8 +49,6 @@ def add_parser(subparsers):
 
 
 def run(args, out=sys.stdout):
-    from heat_mistral_engine.heat.clients import mistral_api
-    from heat_mistral_engine.heat.recovery import orphans
     conf = _load_heat_conf(args)
     group = conf.mistral_scheduler
     grace = group.orphan_grace_period if args.grace is None else args.grace
@@ -69,11 +75,6 @@ def print_table(found, out):
 
 
 def _load_heat_conf(args):
-    from heat.common import config as heat_config
-    from heat.common import messaging
-    from oslo_config import cfg
-
-    from heat_mistral_engine import config
     argv = []
     for path in args.config_file:
         argv += ['--config-file', path]

@@ -1,5 +1,8 @@
 """Common unit-test base: a parsed, resettable oslo.config for each test."""
 
+import dataclasses
+from unittest import mock
+
 from heat.common import config as heat_config  # noqa: F401 (registers opts)
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
@@ -9,6 +12,7 @@ from heat.engine import worker as heat_worker
 import testtools
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat.patches import convergence
 
 
 class TestCase(testtools.TestCase):
@@ -89,3 +93,11 @@ def restore_hooked_heat(test):
         test.useFixture(fixtures.MonkeyPatch(
             '%s.%s.%s' % (cls.__module__, cls.__name__, attr),
             getattr(cls, attr)))
+
+
+def scheduler(**callables):
+    """A ``convergence.Scheduler`` of mocks, with ``callables`` in place."""
+    fields = {field.name: mock.Mock()
+              for field in dataclasses.fields(convergence.Scheduler)}
+    fields.update(callables)
+    return convergence.Scheduler(**fields)

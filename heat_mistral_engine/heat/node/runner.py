@@ -62,7 +62,7 @@ from heat_mistral_engine.heat.node import log
 from heat_mistral_engine.heat.node import seal
 from heat_mistral_engine.heat.store import completion
 from heat_mistral_engine.heat.store import sync_point_data
-from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.heat.traversal import executions
 from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.heat import test_delays
 from heat_mistral_engine import protocol
@@ -214,8 +214,8 @@ class NodeRunner:
         rollback's new traversal has already cancelled the execution.
         """
         if outcome.stack_failed:
-            starter.traversal_failed(request.stack_id, request.traversal,
-                                     outcome.error)
+            executions.traversal_failed(request.stack_id,
+                                        request.traversal, outcome.error)
 
     def _fail_stack_quietly(self, request, reason):
         """Mark the node's stack FAILED unless a newer traversal runs.
@@ -560,7 +560,7 @@ class NodeRunner:
         failed_traversal = stack.current_traversal
         outcome = self._fail(stack, reason)
         if outcome.stack_failed:
-            starter.traversal_failed(stack.id, failed_traversal, reason)
+            executions.traversal_failed(stack.id, failed_traversal, reason)
         return outcome
 
     def _fail(self, stack, reason):

@@ -1,9 +1,10 @@
 """The RPC server through which Mistral actions reach heat-engine.
 
 Started in every engine worker after Heat's own worker service (see
-``hooks``), on Heat's transport and exchange. Its target has the engine as
-server and the configured topic, so a cast to the topic alone reaches one
-engine of the deployment: resource nodes spread over all engines.
+``startup.wiring``), on Heat's transport and exchange. Its target has the
+engine as server and the configured topic, so a cast to the topic alone
+reaches one engine of the deployment: resource nodes spread over all
+engines.
 """
 
 import time
@@ -15,11 +16,8 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from heat_mistral_engine import config
-from heat_mistral_engine.heat.node import admission
 from heat_mistral_engine.heat.node import hook_reports
 from heat_mistral_engine.heat.node import log
-from heat_mistral_engine.heat.node import runner
-from heat_mistral_engine.heat.recovery import watchdog
 from heat_mistral_engine.heat import test_delays
 from heat_mistral_engine import protocol
 
@@ -83,23 +81,20 @@ class NodeEndpoint:
                           report_exc)
 
 
-def start_node_server(worker, conf=cfg.CONF):
-    """Start the node RPC server for a started ``WorkerService``."""
+def start_node_server(worker, nodes, conf=cfg.CONF):
+    """Serve node requests and hook reports for a started ``WorkerService``.
+
+    ``nodes`` is the worker's ``admission.Admission``, through which every
+    node request runs. Returns the started oslo.messaging server, also
+    kept as ``worker._hme_node_server``.
+    """
     config.register_opts(conf)
-    node_runner = runner.NodeRunner(worker.engine_id,
-                                    worker.thread_group_mgr)
-    nodes = admission.Admission(node_runner)
     target = oslo_messaging.Target(
         topic=conf[config.GROUP].rpc_topic, server=worker.engine_id,
         version=protocol.RPC_API_VERSION)
     server = heat_messaging.get_rpc_server(target, NodeEndpoint(nodes))
     server.start()
     worker._hme_node_server = server
-    # Nodes of engines that die are taken over by the live ones, through
-    # the same admission (concurrency cap) as the nodes Mistral sends.
-    worker._hme_periodic = watchdog.start(
-        node_runner, conf, submit=lambda request: nodes.submit(
-            request, lambda outcome: log.finished(request, outcome, 0)))
     LOG.info('heat-mistral-engine node server listening on topic %s in '
              'engine %s', target.topic, worker.engine_id)
     return server

@@ -1,44 +1,36 @@
-"""The one place that touches Heat's traversal and worker private code.
+"""Wrap Heat's convergence traversal and worker methods.
 
-(How a node parses resource definitions is ``lean_defn``'s, alone.)
-
-Four methods are wrapped; the traversal starter's and ``stop_traversal``'s
-signatures are checked against the installed Heat at import:
+Four methods are wrapped (``install``); the traversal starter's and
+``stop_traversal``'s signatures are checked against the installed Heat
+first. What each wrapper calls is handed in as a ``Scheduler``:
 
 * ``Stack._converge_create_or_update``: the traversal starter. For the
-  actions Mistral drives, ``starter.start`` runs instead of Heat's leaf
-  casts; for everything else Heat's own method runs unchanged.
+  actions Mistral drives (``Scheduler.handles``), ``Scheduler.start`` runs
+  instead of Heat's leaf casts; for everything else Heat's own method runs
+  unchanged.
 * ``WorkerService.start``: after Heat's worker starts (in each forked engine
-  worker), the RPC server that runs resource nodes for Mistral starts too.
-* ``Stack.validate`` (public): first refuses a bad
-  ``mistral_max_concurrent_resources`` stack tag, so that creating or
-  updating such a stack fails at once with a message naming the tag; after
-  Heat's checks, refuses operator hooks that cannot run
-  (``hook_validation``).
+  worker), ``Scheduler.worker_started`` (the node server starts).
+* ``Stack.validate`` (public): ``Scheduler.before_validate`` first (a bad
+  ``mistral_max_concurrent_resources`` stack tag fails at once with a
+  message naming the tag), ``Scheduler.after_validate`` after Heat's
+  checks (operator hooks that cannot run are refused).
 * ``WorkerService.stop_traversal``: the one place where Heat stops a
   convergence traversal without starting another (``openstack stack cancel
   --no-rollback``, and delete of a stack still IN_PROGRESS). Heat's own
   method runs first; then the Mistral executions of the traversals it
-  stopped, the stack's and its nested stacks', are cancelled.
-
-``register_resource_types`` (every heat-engine, scheduler enabled or not)
-makes Heat's global environment know this package's resource types
-(``OS::Mistral::Hook``): Heat fills that environment only from its own
-package and ``plugin_dirs``, so the type is registered into the
-environment Heat is building, just before Heat reads the operator's
-``environment.d`` files (which may still remap it, as any built-in type).
+  stopped, the stack's and its nested stacks', are cancelled
+  (``Scheduler.stacks_running``, ``Scheduler.traversals_stopped``).
 
 ``prepare_traversal`` repeats the preamble of Heat's traversal starter with
 Heat's own private helpers, so that the stored ``current_deps`` and resource
 rows are exactly what native Heat would store.
 """
 
+import dataclasses
 import functools
-import gc
 import inspect
+import typing
 
-from heat.engine import environment as heat_environment
-from heat.engine import resources as heat_resources
 from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 from oslo_log import log as logging
@@ -51,7 +43,6 @@ LOG = logging.getLogger(__name__)
 SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
 _EXPECTED_PARAMS = ('self', 'pre_converge', 'abandon')
 _EXPECTED_STOP_PARAMS = ('self', 'stack')
-_EXPECTED_READ_ENV_PARAMS = ('env', 'env_dir')
 
 
 class IncompatibleHeat(RuntimeError):
@@ -121,29 +112,49 @@ def resource_names(stack):
     return names
 
 
-def freeze_startup_objects():
-    """Keep the garbage collector from rescanning start-up objects.
+@dataclasses.dataclass(frozen=True)
+class Scheduler:
+    """What the wrapped Heat methods call instead of, or around, Heat's.
 
-    Each node parses the stack's template, allocating enough objects to
-    trigger full collections that walk the whole heap of the engine worker,
-    most of it modules and objects that live as long as the process.
-    Measured offline, the collector took 38% of a node's CPU in a
-    1000-resource stack. Called once per engine worker after start-up.
+    Built by ``startup.wiring``: this package sits below the traversal,
+    node and recovery packages, so it is handed their functions rather
+    than importing them.
+
+    :ivar handles: ``f(stack, abandon=False, **kwargs) -> bool``: whether
+        Mistral orders this traversal (else Heat's own starter runs).
+    :ivar start: ``f(stack, pre_converge=None)``: start the traversal, in
+        place of Heat's leaf casts; raising fails the stack, as Heat's
+        ``reset_state_on_error`` does for its own starter.
+    :ivar before_validate: ``f(stack)``, before Heat's ``Stack.validate``;
+        raises to refuse the stack.
+    :ivar after_validate: ``f(stack)``, after Heat's checks passed.
+    :ivar worker_started: ``f(worker)``, after Heat's ``WorkerService``
+        started, in each engine worker.
+    :ivar stacks_running: ``f(stack) -> [stack id]``, before Heat's
+        ``stop_traversal``.
+    :ivar traversals_stopped: ``f(stack, stack_ids)``, after it, with what
+        ``stacks_running`` returned.
     """
-    gc.collect()
-    gc.freeze()
+
+    handles: typing.Callable
+    start: typing.Callable
+    before_validate: typing.Callable
+    after_validate: typing.Callable
+    worker_started: typing.Callable
+    stacks_running: typing.Callable
+    traversals_stopped: typing.Callable
 
 
-def install():
+def install(scheduler):
     """Wrap Heat's traversal starter, validate, worker start and stop.
 
-    Idempotent.
+    Each wrapper calls ``scheduler`` (a ``Scheduler``). Idempotent: a
+    second call leaves the first wrappers (and their scheduler) in place.
+
+    :raises IncompatibleHeat: the installed Heat is not one this module
+        was read and tested on (nothing is wrapped then).
     """
     check_heat_version()
-    from heat_mistral_engine.heat.traversal import concurrency_cap
-    from heat_mistral_engine.heat.operator_hooks import hook_validation
-    from heat_mistral_engine.heat.node import server
-    from heat_mistral_engine.heat.traversal import starter
 
     current = heat_stack.Stack._converge_create_or_update
     if getattr(current, '_hme_original', None) is None:
@@ -152,8 +163,8 @@ def install():
         @heat_stack.reset_state_on_error
         def _converge_create_or_update(self, pre_converge=None,
                                        abandon=False, **kwargs):
-            if starter.handles(self, abandon=abandon, **kwargs):
-                return starter.start(self, pre_converge=pre_converge)
+            if scheduler.handles(self, abandon=abandon, **kwargs):
+                return scheduler.start(self, pre_converge=pre_converge)
             # reset_state_on_error is already applied to the original.
             return original.__wrapped__(self, pre_converge=pre_converge,
                                         abandon=abandon, **kwargs)
@@ -166,11 +177,9 @@ def install():
     if getattr(validate, '_hme_original', None) is None:
         @functools.wraps(validate)
         def validate_stack(self, *args, **kwargs):
-            concurrency_cap.check_tags(self.tags)
+            scheduler.before_validate(self)
             result = validate(self, *args, **kwargs)
-            # After Heat's checks: the resources (and their types) are
-            # known to be valid before Mistral is asked about hooks.
-            hook_validation.check_stack(self)
+            scheduler.after_validate(self)
             return result
 
         validate_stack._hme_original = validate
@@ -181,8 +190,7 @@ def install():
         @functools.wraps(start)
         def start_worker(self):
             start(self)
-            server.start_node_server(self)
-            freeze_startup_objects()
+            scheduler.worker_started(self)
 
         start_worker._hme_original = start
         heat_worker.WorkerService.start = start_worker
@@ -193,52 +201,9 @@ def install():
         def stop_traversal(self, stack):
             # Heat's method stops the stack and its IN_PROGRESS nested
             # stacks; which ones must be known before it changes them.
-            stack_ids = starter.stacks_running(stack)
+            stack_ids = scheduler.stacks_running(stack)
             stop(self, stack)
-            starter.traversals_stopped(stack, stack_ids)
+            scheduler.traversals_stopped(stack, stack_ids)
 
         stop_traversal._hme_original = stop
         heat_worker.WorkerService.stop_traversal = stop_traversal
-
-
-def register_resource_types(mapping):
-    """Register ``{type name: Resource class}`` in Heat's global environment.
-
-    heat-engine imports the plugin module (which calls this) while Heat
-    builds its global environment (``heat.engine.resources.initialise``),
-    between loading its own resource types and reading ``environment.d``.
-    The environment being built is reachable only as the argument of
-    ``read_global_environment``, which is therefore wrapped to register
-    the types first. Called after the environment exists (tests, other
-    processes), the types are registered into it directly. Idempotent.
-    """
-    built = heat_resources._environment
-    if built is not None:
-        _register_classes(built, mapping)
-        return
-    read = heat_environment.read_global_environment
-    pending = getattr(read, '_hme_types', None)
-    if pending is not None:
-        pending.update(mapping)
-        return
-    params = tuple(inspect.signature(read).parameters)
-    if params != _EXPECTED_READ_ENV_PARAMS:
-        raise IncompatibleHeat(
-            'heat.engine.environment.read_global_environment%s does not '
-            'match the expected parameters %s'
-            % (params, _EXPECTED_READ_ENV_PARAMS))
-
-    @functools.wraps(read)
-    def read_global_environment(env, env_dir=None):
-        _register_classes(env, read_global_environment._hme_types)
-        return read(env, env_dir)
-
-    read_global_environment._hme_types = dict(mapping)
-    read_global_environment._hme_original = read
-    heat_environment.read_global_environment = read_global_environment
-
-
-def _register_classes(env, mapping):
-    for name, cls in sorted(mapping.items()):
-        env.register_class(name, cls)
-        LOG.info('heat-mistral-engine registered resource type %s', name)

@@ -30,9 +30,13 @@ give it fakes.
 
 import dataclasses
 
+from heat.common import context
+from heat.engine import stack as heat_stack
+from heat.objects import stack as stack_objects
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from heat_mistral_engine.heat.node import runner
 from heat_mistral_engine.heat.store import traversal_mark
 
 LOG = logging.getLogger(__name__)
@@ -231,16 +235,13 @@ class HeatView:
     """The Heat side of the checker, through Heat's database objects."""
 
     def __init__(self, cnxt=None):
-        from heat.common import context
         self.cnxt = cnxt or context.get_admin_context()
 
     def stack(self, stack_id):
-        from heat.objects import stack as stack_objects
         row = stack_objects.Stack.get_by_id(self.cnxt, stack_id)
         return None if row is None else self._state(row)
 
     def in_progress_stacks(self):
-        from heat.objects import stack as stack_objects
         rows = stack_objects.Stack.get_all(
             self.cnxt, filters={'status': 'IN_PROGRESS',
                                 'convergence': True},
@@ -263,8 +264,6 @@ class HeatView:
 
         Returns False when the stack left that traversal meanwhile.
         """
-        from heat.engine import stack as heat_stack
-        from heat_mistral_engine.heat.node import runner
         stack = heat_stack.Stack.load(self.cnxt, stack_id=stack_id,
                                       force_reload=True)
         if (stack.current_traversal != traversal or

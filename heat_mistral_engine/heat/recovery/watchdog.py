@@ -406,23 +406,3 @@ class Periodic:
                                     getattr(func, '__qualname__', func), exc)
                     due[index] = self._clock() + interval
             self._wait(max(0.0, min(due) - self._clock()))
-
-
-def start(runner, conf=cfg.CONF, submit=None):
-    """Start the watchdog and the orphan check for this engine worker.
-
-    ``submit(request)`` runs a taken-over node (see ``Watchdog``).
-    """
-    from heat_mistral_engine.heat.recovery import orphans
-    group = conf[config.GROUP]
-    watchdog = Watchdog(runner, conf, submit=submit)
-
-    def check_orphans():
-        checker = orphans.Checker(orphans.HeatView(), runner.mistral,
-                                  group.orphan_grace_period)
-        checker.check(repair=True)
-
-    periodic = Periodic([(group.watchdog_interval, watchdog.scan),
-                         (group.orphan_check_interval, check_orphans)])
-    periodic.start()
-    return periodic

@@ -5,7 +5,7 @@ named in the ``heat.stack_lifecycle_plugins`` entry point group at start-up,
 after heat.conf is parsed and before the engine forks its workers, in
 convergence mode too (where lifecycle plugins are never called). Importing
 this module therefore registers ``[mistral_scheduler]`` and, when it says
-``enabled = true``, installs the scheduler into Heat (see ``heat.hooks``).
+``enabled = true``, installs the scheduler into Heat (see ``startup.wiring``).
 It also registers this package's resource types (``OS::Mistral::Hook``)
 in every heat-engine, whether the scheduler is enabled or not.
 """
@@ -47,18 +47,16 @@ def install(conf=cfg.CONF):
                   '[DEFAULT] convergence_engine = true (Heat\'s default) '
                   'for Mistral to order them; only stacks created with '
                   'convergence are ordered by Mistral meanwhile.')
-    from heat_mistral_engine.heat.patches import convergence
+    # Here, not at the top: heat-engine imports this module whether the
+    # scheduler is enabled or not, and the scheduler's modules import much
+    # of Heat's private code; an engine that does not use them must not
+    # depend on them.
     from heat_mistral_engine.heat.clients import mistral_api
+    from heat_mistral_engine.heat.startup import wiring
     problems = mistral_api.config_problems(conf)
     for problem in problems:
         LOG.error('heat-mistral-engine is misconfigured: %s', problem)
-    convergence.install()
-    from heat_mistral_engine.heat.patches import lean_defn
-    lean_defn.install(conf)
-    from heat_mistral_engine.heat.patches import shared_stack_json
-    shared_stack_json.install(conf)
-    from heat_mistral_engine.heat.patches import remote_stack_link
-    remote_stack_link.install()
+    wiring.install(conf)
     if problems:
         LOG.error('heat-mistral-engine installed, but stack operations '
                   'will fail until heat.conf is fixed (see above).')
@@ -76,9 +74,11 @@ def register_resource_types():
     the scheduler's installation alone.
     """
     try:
+        # Inside the try: a Heat these modules do not fit must be logged,
+        # not stop heat-engine.
+        from heat_mistral_engine.heat.patches import environment
         from heat_mistral_engine.heat.resources import mistral_hook
-        from heat_mistral_engine.heat.patches import convergence
-        convergence.register_resource_types(mistral_hook.resource_mapping())
+        environment.register_resource_types(mistral_hook.resource_mapping())
     except Exception:
         LOG.exception('heat-mistral-engine could not register its resource '
                       'types; templates using OS::Mistral::Hook will fail')

@@ -18,6 +18,7 @@ from mistralclient.api import base as mistral_base
 from heat_mistral_engine.heat.resources import mistral_hook as hook_resource
 from heat_mistral_engine.heat.resources import mistral_hook_run as hook_run
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import environment as env_patch
 from tests.unit import base
 from tests.unit.heat.traversal import test_concurrency_cap
 
@@ -371,8 +372,8 @@ class RegistrationTest(base.TestCase):
         with mock.patch('heat.engine.resources._environment', None), \
                 mock.patch('heat.engine.environment.read_global_environment',
                            read_global_environment):
-            convergence.register_resource_types({'X::Y': object})
-            convergence.register_resource_types({'X::Z': int})
+            env_patch.register_resource_types({'X::Y': object})
+            env_patch.register_resource_types({'X::Z': int})
             environment.read_global_environment(env)
         env.register_class.assert_has_calls(
             [mock.call('X::Y', object), mock.call('X::Z', int)])
@@ -383,11 +384,11 @@ class RegistrationTest(base.TestCase):
                 mock.patch('heat.engine.environment.read_global_environment',
                            lambda env: None):
             self.assertRaises(convergence.IncompatibleHeat,
-                              convergence.register_resource_types,
+                              env_patch.register_resource_types,
                               {'X::Y': int})
 
     def test_registers_directly_once_built(self):
         env = mock.Mock()
         with mock.patch('heat.engine.resources._environment', env):
-            convergence.register_resource_types({'X::Y': object})
+            env_patch.register_resource_types({'X::Y': object})
         env.register_class.assert_called_once_with('X::Y', object)

@@ -19,6 +19,7 @@ from heat.tests import utils as heat_test_utils
 from heat_mistral_engine.heat.node import admission
 from heat_mistral_engine.heat.traversal import concurrency_cap
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.startup import wiring
 from heat_mistral_engine.heat.node import runner as node_runner
 from heat_mistral_engine.heat.store import parking
 from heat_mistral_engine.heat.store import slots
@@ -489,7 +490,7 @@ class ValidateTest(base.TestCase):
         super().setUp()
         use_heat_test_db(self)
         base.restore_hooked_heat(self)
-        convergence.install()
+        convergence.install(wiring.scheduler())
 
     def test_bad_tag_is_refused_when_the_stack_is_validated(self):
         stack = heat_test_utils.parse_stack(TEMPLATE, tags=[TAG + '=lots'])

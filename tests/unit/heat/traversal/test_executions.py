@@ -13,7 +13,7 @@ from heat.engine import worker as heat_worker
 from heat_mistral_engine.heat.patches import convergence
 from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.heat.node import runner as node_runner
-from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.heat.traversal import executions
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -59,8 +59,8 @@ class EndExecutionsTest(base.TestCase):
             mock.Mock(id='e3', input='not json')]
 
     def test_ends_the_selected_traversals_only(self):
-        ended = starter.end_executions(
-            's1', lambda t: t == 't1', starter.ERROR, 'Timed out',
+        ended = executions.end_executions(
+            's1', lambda t: t == 't1', executions.ERROR, 'Timed out',
             service=self.service)
         self.assertEqual(['e1'], ended)
         self.service.running_executions.assert_called_once_with(
@@ -71,17 +71,17 @@ class EndExecutionsTest(base.TestCase):
     def test_stack_without_workflow_has_nothing_to_end(self):
         self.service.running_executions.side_effect = \
             mistral_client.MistralUnavailable('Workflow not found')
-        self.assertEqual([], starter.end_executions(
-            's1', lambda t: True, starter.CANCELLED, 'x',
+        self.assertEqual([], executions.end_executions(
+            's1', lambda t: True, executions.CANCELLED, 'x',
             service=self.service))
 
     def test_quiet_variant_logs_instead_of_raising(self):
         logger = self.useFixture(fixtures.FakeLogger())
-        with mock.patch.object(starter, 'end_executions',
+        with mock.patch.object(executions, 'end_executions',
                                side_effect=mistral_client.MistralUnavailable(
                                    'Mistral at u failed: down')):
-            self.assertEqual([], starter.end_executions_quietly(
-                's1', lambda t: True, starter.CANCELLED, 'x'))
+            self.assertEqual([], executions.end_executions_quietly(
+                's1', lambda t: True, executions.CANCELLED, 'x'))
         self.assertIn('could not end the Mistral execution', logger.output)
         self.assertIn('down', logger.output)
 
@@ -96,11 +96,11 @@ class EndExecutionsTest(base.TestCase):
             calls.append((stack_id, [t for t in ('old', 'new1', 'new2')
                                      if select(t)], state, reason))
 
-        with mock.patch.object(starter, 'end_executions_quietly', end), \
-                mock.patch.object(starter.stack_objects.Stack,
+        with mock.patch.object(executions, 'end_executions_quietly', end), \
+                mock.patch.object(executions.stack_objects.Stack,
                                   'get_all_by_root_owner_id',
                                   return_value=[child]):
-            starter.traversals_stopped(stack, ['s1', 'c1'])
+            executions.traversals_stopped(stack, ['s1', 'c1'])
         self.assertEqual(
             [('s1', ['old', 'new2'], 'CANCELLED', 'Stack CREATE cancelled'),
              ('c1', ['old', 'new1'], 'CANCELLED', 'Stack CREATE cancelled')],
@@ -110,10 +110,10 @@ class EndExecutionsTest(base.TestCase):
         stack = mock.Mock(id='s1')
         children = [mock.Mock(id='c1', status='IN_PROGRESS'),
                     mock.Mock(id='c2', status='COMPLETE')]
-        with mock.patch.object(starter.stack_objects.Stack,
+        with mock.patch.object(executions.stack_objects.Stack,
                                'get_all_by_root_owner_id',
                                return_value=children):
-            self.assertEqual(['s1', 'c1'], starter.stacks_running(stack))
+            self.assertEqual(['s1', 'c1'], executions.stacks_running(stack))
 
 
 class StopTraversalHookTest(base.TestCase):
@@ -134,14 +134,11 @@ class StopTraversalHookTest(base.TestCase):
         heat_stop = lambda self, stack: calls.append(('heat', stack))  # noqa
         with mock.patch.object(heat_worker.WorkerService, 'stop_traversal',
                                heat_stop):
-            convergence.install()
-            with mock.patch.object(starter, 'stacks_running',
-                                   lambda st: calls.append('before') or
-                                   ['s1']), \
-                    mock.patch.object(starter, 'traversals_stopped',
-                                      lambda st, ids: calls.append(
-                                          ('ended', st, ids))):
-                heat_worker.WorkerService.stop_traversal(mock.Mock(), stack)
+            convergence.install(base.scheduler(
+                stacks_running=lambda st: calls.append('before') or ['s1'],
+                traversals_stopped=lambda st, ids: calls.append(
+                    ('ended', st, ids))))
+            heat_worker.WorkerService.stop_traversal(mock.Mock(), stack)
         self.assertEqual(['before', ('heat', stack), ('ended', stack, ['s1'])],
                          calls)
 
@@ -177,7 +174,7 @@ class FailedStackEndsExecutionTest(base.TestCase):
         with mock.patch.object(runner, 'execute',
                                lambda request, grant=None: runner._fail(
                                    stack, 'Timed out')), \
-                mock.patch.object(starter, 'end_executions_quietly',
+                mock.patch.object(executions, 'end_executions_quietly',
                                   lambda *args: calls.append(
                                       ('end',) + args[2:]) or []):
             outcome = runner.run(self.request())
@@ -204,14 +201,14 @@ class FailedStackEndsExecutionTest(base.TestCase):
             return True
 
         stack.mark_failed.side_effect = mark_failed
-        with mock.patch.object(starter, 'traversal_failed') as failed:
+        with mock.patch.object(executions, 'traversal_failed') as failed:
             outcome = runner.fail_stack(stack, 'Timed out')
         self.assertEqual('Timed out', outcome.error)
         failed.assert_called_once_with('s1', 't1', 'Timed out')
 
     def test_only_the_nodes_own_traversal_is_ended(self):
-        with mock.patch.object(starter, 'end_executions_quietly') as end:
-            starter.traversal_failed('s1', 't1', 'Timed out')
+        with mock.patch.object(executions, 'end_executions_quietly') as end:
+            executions.traversal_failed('s1', 't1', 'Timed out')
         (stack_id, select, state, reason), _ = end.call_args
         self.assertEqual(('s1', 'ERROR', 'Timed out'),
                          (stack_id, state, reason))

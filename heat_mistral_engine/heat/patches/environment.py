@@ -1,0 +1,65 @@
+"""Register this package's resource types in Heat's global environment.
+
+``register_resource_types`` (every heat-engine, scheduler enabled or not)
+makes Heat's global environment know ``OS::Mistral::Hook``: Heat fills that
+environment only from its own package and ``plugin_dirs``, so the type is
+registered into the environment Heat is building, just before Heat reads
+the operator's ``environment.d`` files (which may still remap it, as any
+built-in type).
+"""
+
+import functools
+import inspect
+
+from heat.engine import environment as heat_environment
+from heat.engine import resources as heat_resources
+from oslo_log import log as logging
+
+from heat_mistral_engine.heat.patches import convergence
+
+LOG = logging.getLogger(__name__)
+
+_EXPECTED_READ_ENV_PARAMS = ('env', 'env_dir')
+
+
+def register_resource_types(mapping):
+    """Register ``{type name: Resource class}`` in Heat's global environment.
+
+    heat-engine imports the plugin module (which calls this) while Heat
+    builds its global environment (``heat.engine.resources.initialise``),
+    between loading its own resource types and reading ``environment.d``.
+    The environment being built is reachable only as the argument of
+    ``read_global_environment``, which is therefore wrapped to register
+    the types first. Called after the environment exists (tests, other
+    processes), the types are registered into it directly. Idempotent.
+    """
+    built = heat_resources._environment
+    if built is not None:
+        _register_classes(built, mapping)
+        return
+    read = heat_environment.read_global_environment
+    pending = getattr(read, '_hme_types', None)
+    if pending is not None:
+        pending.update(mapping)
+        return
+    params = tuple(inspect.signature(read).parameters)
+    if params != _EXPECTED_READ_ENV_PARAMS:
+        raise convergence.IncompatibleHeat(
+            'heat.engine.environment.read_global_environment%s does not '
+            'match the expected parameters %s'
+            % (params, _EXPECTED_READ_ENV_PARAMS))
+
+    @functools.wraps(read)
+    def read_global_environment(env, env_dir=None):
+        _register_classes(env, read_global_environment._hme_types)
+        return read(env, env_dir)
+
+    read_global_environment._hme_types = dict(mapping)
+    read_global_environment._hme_original = read
+    heat_environment.read_global_environment = read_global_environment
+
+
+def _register_classes(env, mapping):
+    for name, cls in sorted(mapping.items()):
+        env.register_class(name, cls)
+        LOG.info('heat-mistral-engine registered resource type %s', name)

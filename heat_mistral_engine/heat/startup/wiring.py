@@ -1,0 +1,113 @@
+"""Put the scheduler's pieces into Heat (inside heat-engine).
+
+The one module that knows every package: it hands the traversal, node and
+recovery functions to the patches of Heat's methods (a
+``convergence.Scheduler``), and starts a worker's node server, watchdog
+and orphan check, so that no package below needs to import one above it
+(see doc/source/architecture.rst, "Layout").
+"""
+
+import gc
+
+from oslo_config import cfg
+
+from heat_mistral_engine import config
+from heat_mistral_engine.heat.node import admission
+from heat_mistral_engine.heat.node import log
+from heat_mistral_engine.heat.node import runner
+from heat_mistral_engine.heat.node import server
+from heat_mistral_engine.heat.operator_hooks import hook_validation
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import remote_stack_link
+from heat_mistral_engine.heat.patches import shared_stack_json
+from heat_mistral_engine.heat.recovery import orphans
+from heat_mistral_engine.heat.recovery import watchdog
+from heat_mistral_engine.heat.traversal import concurrency_cap
+from heat_mistral_engine.heat.traversal import executions
+from heat_mistral_engine.heat.traversal import starter
+
+
+def install(conf=cfg.CONF):
+    """Patch Heat so that Mistral orders its traversals. Idempotent.
+
+    The optional patches (``lean_defn``, ``shared_stack_json``,
+    ``remote_stack_link``) leave Heat alone with a warning when Heat is
+    not what they were written for, or heat.conf turns them off.
+
+    :raises IncompatibleHeat: Heat's traversal methods are not the ones
+        ``convergence`` was written for (nothing is patched then).
+    """
+    convergence.install(scheduler())
+    lean_defn.install(conf)
+    shared_stack_json.install(conf)
+    remote_stack_link.install()
+
+
+def scheduler():
+    """The ``convergence.Scheduler`` the patched Heat methods call."""
+    return convergence.Scheduler(
+        handles=starter.handles,
+        start=starter.start,
+        before_validate=lambda stack: concurrency_cap.check_tags(stack.tags),
+        # After Heat's checks: the resources (and their types) are known to
+        # be valid before Mistral is asked about operator hooks.
+        after_validate=hook_validation.check_stack,
+        worker_started=start_worker,
+        stacks_running=executions.stacks_running,
+        traversals_stopped=executions.traversals_stopped)
+
+
+def start_worker(worker, conf=cfg.CONF):
+    """Start what an engine worker runs beside Heat's ``WorkerService``.
+
+    The node server (node requests and hook reports from Mistral, through
+    the worker's admission), then the watchdog and the orphan check, then
+    ``freeze_startup_objects``. Returns the node server.
+    """
+    config.register_opts(conf)
+    node_runner = runner.NodeRunner(worker.engine_id,
+                                    worker.thread_group_mgr)
+    nodes = admission.Admission(node_runner)
+    node_server = server.start_node_server(worker, nodes, conf)
+    # Nodes of engines that die are taken over by the live ones, through
+    # the same admission (concurrency cap) as the nodes Mistral sends.
+    worker._hme_periodic = start_recovery(
+        node_runner, conf, submit=lambda request: nodes.submit(
+            request, lambda outcome: log.finished(request, outcome, 0)))
+    freeze_startup_objects()
+    return node_server
+
+
+def start_recovery(node_runner, conf=cfg.CONF, submit=None):
+    """Start the watchdog and the orphan check for this engine worker.
+
+    ``node_runner`` is the worker's ``runner.NodeRunner``; ``submit(request)``
+    runs a taken-over node (see ``watchdog.Watchdog``). Returns the started
+    ``watchdog.Periodic``.
+    """
+    group = conf[config.GROUP]
+    dog = watchdog.Watchdog(node_runner, conf, submit=submit)
+
+    def check_orphans():
+        checker = orphans.Checker(orphans.HeatView(), node_runner.mistral,
+                                  group.orphan_grace_period)
+        checker.check(repair=True)
+
+    periodic = watchdog.Periodic([(group.watchdog_interval, dog.scan),
+                                  (group.orphan_check_interval,
+                                   check_orphans)])
+    periodic.start()
+    return periodic
+
+
+def freeze_startup_objects():
+    """Keep the garbage collector from rescanning start-up objects.
+
+    Each node parses the stack's template, allocating enough objects to
+    trigger full collections that walk the whole heap of the engine worker,
+    most of it modules and objects that live as long as the process.
+    Called once per engine worker after start-up.
+    """
+    gc.collect()
+    gc.freeze()

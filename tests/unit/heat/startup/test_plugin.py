@@ -1,0 +1,95 @@
+"""The entry point and the wiring that puts the scheduler into Heat."""
+
+from unittest import mock
+
+import fixtures
+from heat.engine import stack as heat_stack
+from heat.engine import worker as heat_worker
+
+from heat_mistral_engine.heat.node import server as node_server
+from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import remote_stack_link
+from heat_mistral_engine.heat.startup import plugin
+from heat_mistral_engine.heat.startup import wiring
+from heat_mistral_engine.heat.traversal import starter
+from tests.unit import base
+
+
+class PluginInstallTest(base.TestCase):
+
+    def test_disabled_installs_nothing(self):
+        with mock.patch.object(convergence, 'install') as install, \
+                mock.patch.object(lean_defn, 'install') as lean, \
+                mock.patch.object(remote_stack_link, 'install') as remote:
+            self.assertFalse(plugin.install())
+        install.assert_not_called()
+        lean.assert_not_called()
+        remote.assert_not_called()
+
+    def test_enabled_installs_and_logs_config_problems(self):
+        self.conf.config(enabled=True, group='mistral_scheduler')
+        logger = self.useFixture(fixtures.FakeLogger())
+        with mock.patch.object(convergence, 'install') as install, \
+                mock.patch.object(lean_defn, 'install') as lean, \
+                mock.patch.object(remote_stack_link, 'install') as remote:
+            self.assertTrue(plugin.install())
+        install.assert_called_once_with(mock.ANY)
+        lean.assert_called_once_with(self.conf.conf)
+        remote.assert_called_once_with()
+        self.assertIn('misconfigured', logger.output)
+        self.assertIn('mistral_url is unset', logger.output)
+
+    def test_legacy_engine_is_named_in_an_error(self):
+        self.conf.config(enabled=True, mistral_url='http://mistral:8989/v2',
+                         group='mistral_scheduler')
+        self.conf.config(convergence_engine=False)
+        logger = self.useFixture(fixtures.FakeLogger(
+            format='%(levelname)s %(message)s'))
+        with mock.patch.object(convergence, 'install'), \
+                mock.patch.object(lean_defn, 'install'), \
+                mock.patch.object(remote_stack_link, 'install'):
+            self.assertTrue(plugin.install())
+        self.assertIn('ERROR heat-mistral-engine is enabled, but [DEFAULT] '
+                      'convergence_engine is false', logger.output)
+        self.conf.config(convergence_engine=True)
+        logger = self.useFixture(fixtures.FakeLogger())
+        with mock.patch.object(convergence, 'install'), \
+                mock.patch.object(lean_defn, 'install'), \
+                mock.patch.object(remote_stack_link, 'install'):
+            plugin.install()
+        self.assertNotIn('convergence_engine', logger.output)
+
+
+class WiringTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        base.restore_hooked_heat(self)
+
+    def test_worker_start_starts_node_server_then_freezes_gc(self):
+        calls = []
+        with mock.patch.object(heat_worker.WorkerService, 'start',
+                               lambda self: calls.append('heat')):
+            convergence.install(wiring.scheduler())
+            with mock.patch.object(node_server, 'start_node_server',
+                                   lambda worker, nodes, conf:
+                                   calls.append('nodes')), \
+                    mock.patch.object(wiring, 'start_recovery',
+                                      lambda *args, **kwargs:
+                                      calls.append('recovery')), \
+                    mock.patch.object(wiring.gc, 'collect',
+                                      lambda: calls.append('collect')), \
+                    mock.patch.object(wiring.gc, 'freeze',
+                                      lambda: calls.append('freeze')):
+                heat_worker.WorkerService.start(mock.Mock())
+        self.assertEqual(['heat', 'nodes', 'recovery', 'collect', 'freeze'],
+                         calls)
+
+    def test_traversals_go_to_the_traversal_starter(self):
+        with mock.patch.object(starter, 'handles', return_value=True), \
+                mock.patch.object(starter, 'start') as start:
+            convergence.install(wiring.scheduler())
+            stack = mock.Mock(convergence=True, status='COMPLETE')
+            heat_stack.Stack._converge_create_or_update(stack, 'pre')
+        start.assert_called_once_with(stack, pre_converge='pre')
