@@ -28,7 +28,6 @@ rows are exactly what native Heat would store.
 
 import dataclasses
 import functools
-import inspect
 import typing
 
 from heat.engine import stack as heat_stack
@@ -39,33 +38,22 @@ from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 
-# Heat releases whose private methods below were read and tested.
-SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
 _EXPECTED_PARAMS = ('self', 'pre_converge', 'abandon')
 _EXPECTED_STOP_PARAMS = ('self', 'stack')
 
 
-class IncompatibleHeat(RuntimeError):
-    pass
-
-
 def check_heat_version():
-    """Raise IncompatibleHeat unless Heat is a release this code knows."""
-    problem = heat_release.problem(SUPPORTED_HEAT,
-                                   'heat-mistral-engine supports')
-    if problem:
-        raise IncompatibleHeat(problem)
-    params = tuple(inspect.signature(
-        _original_converge()).parameters)
-    if params[:len(_EXPECTED_PARAMS)] != _EXPECTED_PARAMS:
-        raise IncompatibleHeat(
-            'Stack._converge_create_or_update%s does not match the expected '
-            'parameters %s' % (params, _EXPECTED_PARAMS))
-    params = tuple(inspect.signature(_original_stop_traversal()).parameters)
-    if params != _EXPECTED_STOP_PARAMS:
-        raise IncompatibleHeat(
-            'WorkerService.stop_traversal%s does not match the expected '
-            'parameters %s' % (params, _EXPECTED_STOP_PARAMS))
+    """Raise ``IncompatibleHeat`` unless Heat is a release this code knows.
+
+    Checks the release and the parameters of the traversal starter (its
+    leading ones: Heat may add keyword arguments, which go to Heat's own
+    method) and of ``stop_traversal``.
+    """
+    heat_release.check('heat-mistral-engine supports', (
+        ('Stack._converge_create_or_update', _original_converge(),
+         _EXPECTED_PARAMS, True),
+        ('WorkerService.stop_traversal', _original_stop_traversal(),
+         _EXPECTED_STOP_PARAMS)))
 
 
 def _original_converge():
@@ -151,8 +139,8 @@ def install(scheduler):
     Each wrapper calls ``scheduler`` (a ``Scheduler``). Idempotent: a
     second call leaves the first wrappers (and their scheduler) in place.
 
-    :raises IncompatibleHeat: the installed Heat is not one this module
-        was read and tested on (nothing is wrapped then).
+    :raises heat_release.IncompatibleHeat: the installed Heat is not one
+        this module was read and tested on (nothing is wrapped then).
     """
     check_heat_version()
 

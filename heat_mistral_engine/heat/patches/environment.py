@@ -9,13 +9,12 @@ built-in type).
 """
 
 import functools
-import inspect
 
 from heat.engine import environment as heat_environment
 from heat.engine import resources as heat_resources
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +31,9 @@ def register_resource_types(mapping):
     ``read_global_environment``, which is therefore wrapped to register
     the types first. Called after the environment exists (tests, other
     processes), the types are registered into it directly. Idempotent.
+
+    :raises heat_release.IncompatibleHeat: ``read_global_environment``
+        does not take the parameters it is wrapped for.
     """
     built = heat_resources._environment
     if built is not None:
@@ -42,12 +44,11 @@ def register_resource_types(mapping):
     if pending is not None:
         pending.update(mapping)
         return
-    params = tuple(inspect.signature(read).parameters)
-    if params != _EXPECTED_READ_ENV_PARAMS:
-        raise convergence.IncompatibleHeat(
-            'heat.engine.environment.read_global_environment%s does not '
-            'match the expected parameters %s'
-            % (params, _EXPECTED_READ_ENV_PARAMS))
+    problem = heat_release.signature_problem(
+        'heat.engine.environment.read_global_environment', read,
+        _EXPECTED_READ_ENV_PARAMS)
+    if problem:
+        raise heat_release.IncompatibleHeat(problem)
 
     @functools.wraps(read)
     def read_global_environment(env, env_dir=None):

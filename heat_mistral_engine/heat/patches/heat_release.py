@@ -1,26 +1,78 @@
-"""Which Heat release is installed (inside heat-engine).
+"""The one check that the installed Heat is what the patches were written for.
 
-The modules that touch Heat's private code (``hooks``, ``lean_defn``,
-``shared_stack_json``) each name the releases they were read and tested
-on; ``problem`` is their one check of the installed release against that.
+Every module of this package replaces or wraps some of Heat's private code.
+They were all read and tested on the Heat releases ``SUPPORTED_HEAT``
+names, and each checks, before it patches anything, the installed release
+and the parameters of every method it replaces, with ``check`` (or, to
+collect problems rather than raise, ``release_problem`` and
+``signature_problem``). A failed check is an ``IncompatibleHeat``: the
+traversal patch (``convergence``) then stops heat-engine's start, the
+optional ones leave Heat alone with a warning.
 """
+
+import inspect
 
 import pbr.version
 
+# Heat releases whose private code the patches were read and tested on.
+SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
+
+
+class IncompatibleHeat(RuntimeError):
+    """The installed Heat is not what a patch was written for.
+
+    The message names the release, or the method and its parameters.
+    """
+
 
 def heat_version():
+    """The installed openstack-heat's ``pbr`` semantic version."""
     return pbr.version.VersionInfo('openstack-heat').semantic_version()
 
 
-def problem(supported, who):
-    """Why the installed Heat is outside ``supported``, or None.
+def release_problem(who):
+    """Why the installed Heat is outside ``SUPPORTED_HEAT``, or None.
 
-    ``supported`` is ``((min major, minor), (max major, minor))``, the
-    maximum excluded; ``who`` starts the message ("X supports").
+    ``who`` starts the message ("X supports openstack-heat >= ...").
     """
     version = heat_version()
-    low, high = supported
+    low, high = SUPPORTED_HEAT
     if low <= tuple(version.version_tuple()[:2]) < high:
         return None
     return ('%s openstack-heat >= %d.%d, < %d.%d; found %s'
             % ((who,) + low + high + (version.release_string(),)))
+
+
+def signature_problem(name, func, expected, leading=False):
+    """Why ``func``'s parameters are not ``expected``, or None.
+
+    ``name`` names ``func`` in the message (``Owner.method``);
+    ``leading``: only the first ``len(expected)`` parameters must match
+    (a method that may gain keyword arguments). A missing ``func`` (None)
+    is a problem too.
+    """
+    if not callable(func):
+        return '%s is missing' % name
+    params = tuple(inspect.signature(func).parameters)
+    found = params[:len(expected)] if leading else params
+    if found == tuple(expected):
+        return None
+    return ('%s%s does not match the expected parameters %s'
+            % (name, params, tuple(expected)))
+
+
+def check(who=None, signatures=()):
+    """Raise ``IncompatibleHeat`` unless Heat is what ``who`` was written for.
+
+    Checks the release (``release_problem(who)``; not when ``who`` is
+    None), then each ``(name, func, expected parameters)`` or ``(name,
+    func, expected, leading)`` of ``signatures`` (``signature_problem``);
+    the first problem is raised.
+    """
+    problem = who and release_problem(who)
+    if problem:
+        raise IncompatibleHeat(problem)
+    for signature in signatures:
+        problem = signature_problem(*signature)
+        if problem:
+            raise IncompatibleHeat(problem)

@@ -67,8 +67,6 @@ from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 
-SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
-
 # (owner, method name, expected parameters) of what is replaced.
 REPLACED = (
     (stk_defn.StackDefinition, 'resource_definition',
@@ -97,35 +95,24 @@ _ORIGINALS = {}
 _scope = threading.local()
 
 
-class IncompatibleHeat(RuntimeError):
-    pass
-
-
 def check_heat():
     """Raise IncompatibleHeat unless Heat is what this module was written for.
 
-    Checks the release and the parameters of every replaced method.
+    Checks the release, the attributes ``StackDefinition`` sets, Heat's
+    template and function classes (``_read_heat``) and the parameters of
+    every replaced method.
     """
-    problem = heat_release.problem(SUPPORTED_HEAT,
-                                   'lean node definitions support')
-    if problem:
-        raise IncompatibleHeat(problem)
+    heat_release.check('lean node definitions support')
     source = inspect.getsource(stk_defn.StackDefinition.__init__)
     for attribute in DEFN_ATTRIBUTES:
         if attribute not in source:
-            raise IncompatibleHeat('StackDefinition no longer sets %s'
-                                   % attribute)
+            raise heat_release.IncompatibleHeat(
+                'StackDefinition no longer sets %s' % attribute)
     _read_heat()
-    for owner, name, expected in REPLACED:
-        method = _ORIGINALS.get((owner, name), getattr(owner, name, None))
-        if method is None:
-            raise IncompatibleHeat('%s.%s is missing' % (owner.__name__,
-                                                         name))
-        params = tuple(inspect.signature(method).parameters)
-        if params != expected:
-            raise IncompatibleHeat('%s.%s%s does not match the expected '
-                                   'parameters %s' % (owner.__name__, name,
-                                                      params, expected))
+    heat_release.check(signatures=[
+        ('%s.%s' % (owner.__name__, name),
+         _ORIGINALS.get((owner, name), getattr(owner, name, None)), expected)
+        for owner, name, expected in REPLACED])
 
 
 def _read_heat():
@@ -143,7 +130,8 @@ def _read_heat():
         GET_ATTR_DEP_ATTRS = hot_functions.GetAttThenSelect.dep_attrs
         GET_ATTR_ALL_DEP_ATTRS = hot_functions.GetAttThenSelect.all_dep_attrs
     except AttributeError as exc:
-        raise IncompatibleHeat('Heat\'s template classes changed: %s' % exc)
+        raise heat_release.IncompatibleHeat(
+            'Heat\'s template classes changed: %s' % exc)
 
 
 def install(conf):
@@ -161,7 +149,7 @@ def install(conf):
         return True
     try:
         check_heat()
-    except IncompatibleHeat as exc:
+    except heat_release.IncompatibleHeat as exc:
         LOG.warning('Lean node definitions not installed, nodes parse every '
                     'resource definition as Heat does: %s', exc)
         return False

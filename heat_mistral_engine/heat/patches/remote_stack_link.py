@@ -43,7 +43,6 @@ children then run unlinked, as before).
 """
 
 import functools
-import inspect
 
 from heat.common import exception as heat_exception
 from heat.engine.resources.openstack.heat import remote_stack
@@ -52,6 +51,8 @@ from heat.objects import resource_data as resource_data_objects
 from heat.objects import stack as stack_objects
 from oslo_config import cfg
 from oslo_log import log as logging
+
+from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
 
@@ -208,19 +209,21 @@ def _marking(handler):
 
 
 def incompatibilities(cls=remote_stack.RemoteStack):
-    """What in Heat's RemoteStack differs from what this module wraps."""
+    """What in Heat's RemoteStack differs from what this module wraps.
+
+    A list of messages, empty when ``cls`` is what this module was written
+    for. Heat's release is not checked here: the module is installed
+    after ``convergence``, which refuses other releases.
+    """
     problems = []
     for name, expected in WRAPPED + (CLIENT_FACTORY,):
         method = getattr(cls, name, None)
-        method = getattr(method, '_hme_original', method)
-        params = (tuple(inspect.signature(method).parameters)
-                  if callable(method) else None)
-        if params != expected:
-            problems.append('RemoteStack.%s%s, expected %s'
-                            % (name, params, expected))
+        problems.append(heat_release.signature_problem(
+            'RemoteStack.%s' % name, getattr(method, '_hme_original', method),
+            expected))
     problems.extend('RemoteStack.%s is missing' % key
                     for key in CONTEXT_KEYS if not hasattr(cls, key))
-    return problems
+    return [problem for problem in problems if problem]
 
 
 def install(cls=remote_stack.RemoteStack):

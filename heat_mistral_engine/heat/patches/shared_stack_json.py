@@ -32,8 +32,6 @@ alone with a warning. ``[mistral_scheduler] share_decoded_stacks`` turns it
 off.
 """
 
-import inspect
-
 from heat.objects import stack as stack_object
 from oslo_log import log as logging
 
@@ -44,7 +42,6 @@ from heat_mistral_engine.heat.patches import stack_row
 
 LOG = logging.getLogger(__name__)
 
-SUPPORTED_HEAT = ((27, 0), (28, 0))   # [min, max)
 EXPECTED_PARAMS = ('context', 'stack_id', 'kwargs')
 # Distinct JSON texts kept per engine worker: a graph and a template per
 # traversal of each stack running there.
@@ -56,27 +53,21 @@ PER_NODE_SECTIONS = ('parameters', 'Parameters')
 _ORIGINAL = []
 
 
-class IncompatibleHeat(RuntimeError):
-    pass
-
-
 def check_heat():
-    """Raise IncompatibleHeat unless Heat is what this module was read on."""
-    problem = heat_release.problem(SUPPORTED_HEAT,
-                                   'shared stack JSON supports')
+    """Raise IncompatibleHeat unless Heat is what this module was read on.
+
+    Checks the release, the parameters of ``Stack.get_by_id``, that the
+    stack object still builds itself with ``_from_db_object``, and the
+    stack table's columns (``stack_row.columns_problem``).
+    """
+    heat_release.check('shared stack JSON supports', (
+        ('heat.objects.stack.Stack.get_by_id', stack_object.Stack.get_by_id,
+         EXPECTED_PARAMS),))
+    problem = (None if hasattr(stack_object.Stack, '_from_db_object') else
+               'heat.objects.stack.Stack has no _from_db_object')
+    problem = problem or stack_row.columns_problem()
     if problem:
-        raise IncompatibleHeat(problem)
-    params = tuple(inspect.signature(stack_object.Stack.get_by_id).parameters)
-    if params != EXPECTED_PARAMS:
-        raise IncompatibleHeat('heat.objects.stack.Stack.get_by_id%s does not '
-                               'match the expected parameters %s'
-                               % (params, EXPECTED_PARAMS))
-    if not hasattr(stack_object.Stack, '_from_db_object'):
-        raise IncompatibleHeat('heat.objects.stack.Stack has no '
-                               '_from_db_object')
-    problem = stack_row.columns_problem()
-    if problem:
-        raise IncompatibleHeat(problem)
+        raise heat_release.IncompatibleHeat(problem)
 
 
 def install(conf):
@@ -95,7 +86,7 @@ def install(conf):
         return True
     try:
         check_heat()
-    except IncompatibleHeat as exc:
+    except heat_release.IncompatibleHeat as exc:
         LOG.warning('Nodes decode their stack\'s template and graph each, '
                     'as Heat does: %s', exc)
         return False

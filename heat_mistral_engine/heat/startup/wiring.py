@@ -35,8 +35,8 @@ def install(conf=cfg.CONF):
     ``remote_stack_link``) leave Heat alone with a warning when Heat is
     not what they were written for, or heat.conf turns them off.
 
-    :raises IncompatibleHeat: Heat's traversal methods are not the ones
-        ``convergence`` was written for (nothing is patched then).
+    :raises heat_release.IncompatibleHeat: Heat's traversal methods are
+        not the ones ``convergence`` was written for (nothing is patched).
     """
     convergence.install(scheduler())
     lean_defn.install(conf)

@@ -4,6 +4,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import heat_release
 from tests.unit import base
 
 
@@ -19,9 +20,9 @@ class HooksTest(base.TestCase):
         convergence.check_heat_version()
 
     def test_unsupported_heat_is_refused_with_versions(self):
-        with mock.patch.object(convergence, 'SUPPORTED_HEAT',
+        with mock.patch.object(heat_release, 'SUPPORTED_HEAT',
                                ((28, 0), (29, 0))):
-            exc = self.assertRaises(convergence.IncompatibleHeat,
+            exc = self.assertRaises(heat_release.IncompatibleHeat,
                                     convergence.check_heat_version)
         self.assertIn('>= 28.0, < 29.0', str(exc))
         self.assertIn('27.', str(exc))

@@ -24,6 +24,7 @@ from heat.engine import stk_defn
 from heat.engine import template as heat_template
 
 from heat_mistral_engine.heat.cache import bounded_cache
+from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.node import runner as node_runner
 from tests.unit import base
@@ -434,7 +435,7 @@ class ScopeAndOptionTest(LeanTestCase):
     def test_unexpected_heat_release_is_refused(self):
         lean_defn.uninstall()
         native = stk_defn.StackDefinition.resource_definition
-        with mock.patch.object(lean_defn, 'SUPPORTED_HEAT',
+        with mock.patch.object(heat_release, 'SUPPORTED_HEAT',
                                ((28, 0), (29, 0))), \
                 mock.patch.object(lean_defn.LOG, 'warning') as warning:
             self.assertFalse(lean_defn.install(self.conf.conf))

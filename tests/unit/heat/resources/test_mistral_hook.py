@@ -17,7 +17,7 @@ from mistralclient.api import base as mistral_base
 
 from heat_mistral_engine.heat.resources import mistral_hook as hook_resource
 from heat_mistral_engine.heat.resources import mistral_hook_run as hook_run
-from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import environment as env_patch
 from tests.unit import base
 from tests.unit.heat.traversal import test_concurrency_cap
@@ -383,7 +383,7 @@ class RegistrationTest(base.TestCase):
         with mock.patch('heat.engine.resources._environment', None), \
                 mock.patch('heat.engine.environment.read_global_environment',
                            lambda env: None):
-            self.assertRaises(convergence.IncompatibleHeat,
+            self.assertRaises(heat_release.IncompatibleHeat,
                               env_patch.register_resource_types,
                               {'X::Y': int})
 

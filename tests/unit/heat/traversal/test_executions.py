@@ -11,6 +11,7 @@ import fixtures
 from heat.engine import worker as heat_worker
 
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.heat.node import runner as node_runner
 from heat_mistral_engine.heat.traversal import executions
@@ -145,7 +146,7 @@ class StopTraversalHookTest(base.TestCase):
     def test_changed_signature_is_refused(self):
         with mock.patch.object(heat_worker.WorkerService, 'stop_traversal',
                                lambda self, stack, force: None):
-            exc = self.assertRaises(convergence.IncompatibleHeat,
+            exc = self.assertRaises(heat_release.IncompatibleHeat,
                                     convergence.check_heat_version)
         self.assertIn('WorkerService.stop_traversal', str(exc))
 

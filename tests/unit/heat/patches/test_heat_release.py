@@ -1,0 +1,41 @@
+"""The one check of Heat's release and of the signatures the patches fit."""
+
+from unittest import mock
+
+import testtools
+
+from heat_mistral_engine.heat.patches import heat_release
+
+
+def method(self, stack, extra=None):
+    pass
+
+
+class HeatReleaseTest(testtools.TestCase):
+
+    def test_installed_heat_is_supported(self):
+        self.assertIsNone(heat_release.release_problem('X supports'))
+        heat_release.check('X supports', (('m', method,
+                                           ('self', 'stack', 'extra')),))
+
+    def test_other_release_names_both(self):
+        with mock.patch.object(heat_release, 'SUPPORTED_HEAT',
+                               ((28, 0), (29, 0))):
+            exc = self.assertRaises(heat_release.IncompatibleHeat,
+                                    heat_release.check, 'X supports')
+        self.assertIn('X supports openstack-heat >= 28.0, < 29.0; found 27.',
+                      str(exc))
+
+    def test_signatures(self):
+        self.assertIsNone(heat_release.signature_problem(
+            'm', method, ('self', 'stack'), leading=True))
+        self.assertEqual(
+            "m('self', 'stack', 'extra') does not match the expected "
+            "parameters ('self', 'stack')",
+            heat_release.signature_problem('m', method, ('self', 'stack')))
+        self.assertEqual('m is missing', heat_release.signature_problem(
+            'm', None, ('self',)))
+        exc = self.assertRaises(heat_release.IncompatibleHeat,
+                                heat_release.check, None,
+                                (('m', method, ('self',)),))
+        self.assertIn('does not match', str(exc))
