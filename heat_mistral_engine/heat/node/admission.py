@@ -287,7 +287,7 @@ class Admission:
         if reason:
             return reason
         if stack.has_timed_out():
-            return self.runner.fail_stack(stack, 'Timed out').error
+            return self.runner.fail_traversal(stack, 'Timed out').error
         return None
 
     def _end_all(self, key, reason):

@@ -6,9 +6,9 @@ verified (``traversal_token``: the request is for this stack and
 traversal, and carries the user's context), a request is admitted only if
 
 1. the traversal is still the stack's current one and not yet complete
-   (``Stale``, ``Refused``: nothing is touched);
+   (``Stale``, ``NotAdmitted``: nothing is touched);
 2. the node is a node of that traversal's graph, as Heat stored it in the
-   stack (``current_deps``), not as Mistral's workflow says (``Refused``);
+   stack (``current_deps``), not as Mistral's workflow says (``NotAdmitted``);
 3. every predecessor the stored graph requires handed over a receipt that
    opens for exactly that predecessor of this stack and traversal, and
    nothing else was handed over (``seal.InvalidReceipt``): so a task
@@ -33,7 +33,7 @@ class Stale(Exception):
     """The request's traversal is no longer the stack's current one."""
 
 
-class Refused(Exception):
+class NotAdmitted(Exception):
     """The request is not for a node Heat should run; nothing was touched."""
 
 
@@ -119,29 +119,29 @@ def admit(cnxt, request):
     """Return the traversal's graph if the request's node may run.
 
     :raises Stale: the traversal was superseded (or the stack failed).
-    :raises Refused: the stack is gone or not the user's, the traversal is
+    :raises NotAdmitted: the stack is gone or not the user's, the traversal is
         already complete, or the node is not in the traversal's graph.
     """
     # The columns the checks read: neither the template (the node's to
     # load) nor the graph (kept per traversal) is decoded here.
     row = stack_row.traversal_state(cnxt, request.stack_id)
     if row is None:
-        raise Refused('stack %s does not exist' % request.stack_id)
+        raise NotAdmitted('stack %s does not exist' % request.stack_id)
     if row.current_traversal != request.traversal:
         raise Stale('traversal %s of stack %s was superseded by %s'
                     % (request.traversal, request.stack_id,
                        row.current_traversal or '(none)'))
     if row.status == heat_stack.Stack.COMPLETE:
-        raise Refused('traversal %s of stack %s is already complete'
-                      % (request.traversal, request.stack_id))
+        raise NotAdmitted('traversal %s of stack %s is already complete'
+                          % (request.traversal, request.stack_id))
     graph = TRAVERSAL_GRAPHS.of(
         _StoredStack(cnxt, request.stack_id, request.traversal),
         request.traversal)
     if node_of(request) not in graph:
-        raise Refused('resource %s (%s) is not a node of traversal %s of '
-                      'stack %s' % (request.resource_id,
-                                    protocol.node_kind(request.is_update),
-                                    request.traversal, request.stack_id))
+        raise NotAdmitted('resource %s (%s) is not a node of traversal %s of '
+                          'stack %s' % (request.resource_id,
+                                        protocol.node_kind(request.is_update),
+                                        request.traversal, request.stack_id))
     return graph
 
 

@@ -95,7 +95,7 @@ def _handle(node_runner, report):
         reason = failure_reason(report, _resource_name(grant.context,
                                                        report.resource_id))
         LOG.error('Stack %s: %s', stack.id, reason)
-        node_runner.fail_stack(stack, reason)
+        node_runner.fail_traversal(stack, reason)
         return
     key = protocol.data_key(report.resource_id, report.is_update)
     if key not in (grant.after_hooks or {}):
@@ -110,7 +110,7 @@ def _handle(node_runner, report):
     except seal.InvalidReceipt as exc:
         reason = 'Refused by Heat: %s' % exc
         LOG.error('Stack %s: %s', stack.id, reason)
-        node_runner.fail_stack(stack, reason)
+        node_runner.fail_traversal(stack, reason)
         return
     runner.complete_node(stack, report.traversal, report.resource_id,
                          report.is_update)

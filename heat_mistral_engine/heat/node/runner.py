@@ -147,7 +147,7 @@ class NodeRunner:
                       request.resource_id, request.stack_id)
         reason = 'Unexpected error in heat-engine: %s' % exc
         outcome = Outcome(error=reason, stack_failed=(
-            self._fail_stack_quietly(request, reason)))
+            self._fail_node_quietly(request, reason)))
         self._report_error_quietly(request, reason)
         self._end_failed_traversal(request, outcome)
         return outcome
@@ -190,7 +190,7 @@ class NodeRunner:
                 # Mistral refused the result (too big, malformed, completed
                 # by someone else): fail the stack, and end the task in
                 # ERROR rather than leave it RUNNING until its timeout.
-                outcome = self._fail(outcome.stack, reason)
+                outcome = self._fail_node(outcome.stack, reason)
                 self._report_error_quietly(request, reason)
             self._end_failed_traversal(request, outcome)
             return outcome
@@ -217,7 +217,7 @@ class NodeRunner:
             executions.traversal_failed(request.stack_id,
                                         request.traversal, outcome.error)
 
-    def _fail_stack_quietly(self, request, reason):
+    def _fail_node_quietly(self, request, reason):
         """Mark the node's stack FAILED unless a newer traversal runs.
 
         Returns True if the stack is now FAILED (no rollback started).
@@ -229,7 +229,7 @@ class NodeRunner:
                                           stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            failed = self._fail(stack, reason).stack_failed
+            failed = fail_stack(stack, reason)
             claims.finish(grant.context, request, self.engine_id,
                           error=reason)
             return failed
@@ -256,7 +256,7 @@ class NodeRunner:
                 grant = traversal_token.open_token(
                     request.token, request.stack_id, request.traversal)
             graph = guard.admit(grant.context, request)
-        except (traversal_token.InvalidToken, guard.Refused) as exc:
+        except (traversal_token.InvalidToken, guard.NotAdmitted) as exc:
             LOG.error('Refused node %s (%s) of stack %s: %s',
                       request.resource_id,
                       protocol.node_kind(request.is_update),
@@ -341,7 +341,7 @@ class NodeRunner:
             if earlier.state == claims.RUNNING:
                 try:
                     guard.admit(cnxt, request)
-                except (guard.Stale, guard.Refused) as exc:
+                except (guard.Stale, guard.NotAdmitted) as exc:
                     return Outcome(error=str(exc)), None
         if earlier.state == claims.SUCCESS:
             return Outcome(output=earlier.output,
@@ -392,7 +392,7 @@ class NodeRunner:
             stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            return self._fail(stack, reason)
+            return self._fail_node(stack, reason)
         in_data = sync_point_data.unpack(predecessors)
         resource_data = node_data.load_resources_data(in_data)
         rsrc, stack = self._load(cnxt, request, request.resource_id,
@@ -413,7 +413,7 @@ class NodeRunner:
                            completion_deferred=hooked is not None)
         log.started(request, rsrc, stack)
         if stack.has_timed_out():
-            return self._fail(stack, 'Timed out')
+            return self._fail_node(stack, 'Timed out')
 
         before = hook_plan.snapshot(rsrc)
         msg_queue = queue.Queue()
@@ -433,15 +433,15 @@ class NodeRunner:
             too_big = oversized(output, data,
                                 cfg.CONF.mistral_scheduler.max_node_data_kb)
             if too_big:
-                return self._fail(stack, 'Resource %s %s' % (
+                return self._fail_node(stack, 'Resource %s %s' % (
                     rsrc.name, too_big))
             if request.is_update:
                 rsrc.store_attributes()
         except exception.ResourceFailure as exc:
-            return self._fail(stack, 'Resource %s failed: %s'
-                              % (exc.action or rsrc.action, exc))
+            return self._fail_node(stack, 'Resource %s failed: %s'
+                                   % (exc.action or rsrc.action, exc))
         except scheduler.Timeout:
-            return self._fail(stack, 'Timed out')
+            return self._fail_node(stack, 'Timed out')
         except check_resource.CancelOperation:
             raise _Stop('resource %s %s was cancelled'
                         % (rsrc.name, rsrc.action))
@@ -449,7 +449,7 @@ class NodeRunner:
             raise
         except Exception as exc:
             LOG.exception('Unexpected error in node %s', rsrc.name)
-            return self._fail(stack, str(exc))
+            return self._fail_node(stack, str(exc))
         finally:
             self.thread_group_mgr.remove_msg_queue(None, stack.id, msg_queue)
         return Outcome(output=output, stack=stack,
@@ -551,32 +551,59 @@ class NodeRunner:
                                            force_reload=True)
             self._check_current(latest, request)
 
-    def fail_stack(self, stack, reason):
-        """Fail the stack as Heat does for a failed resource; the Outcome.
+    def fail_traversal(self, stack, reason):
+        """Fail the stack (``fail_stack``) and end its traversal's execution.
 
-        For callers outside a node's run (nodes waiting for a slot): a
-        failure without rollback also ends the traversal's execution here.
+        For callers outside a node's run (nodes waiting for a slot, operator
+        hook reports), which have no node report to send to Mistral first.
+        Returns the Outcome of a node that failed the stack this way.
         """
         failed_traversal = stack.current_traversal
-        outcome = self._fail(stack, reason)
+        outcome = self._fail_node(stack, reason)
         if outcome.stack_failed:
             executions.traversal_failed(stack.id, failed_traversal, reason)
         return outcome
 
-    def _fail(self, stack, reason):
-        """Fail the stack as Heat does for a failed resource.
+    @staticmethod
+    def _fail_node(stack, reason):
+        """The Outcome of a node that fails its stack with ``reason``.
 
-        ``stack_failed`` in the Outcome says whether the stack is now FAILED
-        for this traversal: False when a newer traversal already ran, or
-        when Heat started a rollback (a new traversal) instead.
+        ``stack_failed`` says whether the stack is now FAILED for this
+        traversal (``fail_stack``); the execution is ended after the
+        node's report (``_end_failed_traversal``).
         """
-        stack.thread_group_mgr = INLINE_EVENTS
-        if not stack.mark_failed(reason):
-            LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
-                     'runs', stack.id, reason)
-            return Outcome(error=reason)
-        return Outcome(error=reason,
-                       stack_failed=stack.status == stack.FAILED)
+        return Outcome(error=reason, stack_failed=fail_stack(stack, reason))
+
+
+def fail_stack(stack, reason, rollback=True):
+    """Mark ``stack`` FAILED with ``reason``, as Heat does.
+
+    The one way this package fails a stack. ``stack`` is a loaded Heat
+    ``Stack``; its events are dispatched inline (``INLINE_EVENTS``).
+
+    * ``rollback`` (a resource failed, timed out or was refused, an
+      operator hook failed): Heat's ``Stack.mark_failed``, as for a failed
+      resource: a rollback traversal starts if the stack has rollback
+      enabled, and nothing changes if a newer traversal runs.
+    * not ``rollback`` (the orphan check: Mistral lost the traversal):
+      Heat's ``reset_stack_and_resources_in_progress``, as Heat does for a
+      stack whose engine died: the stack and its IN_PROGRESS resources
+      FAILED, no rollback. The caller checks the traversal first.
+
+    Returns True when the stack is now FAILED for this traversal; False
+    when a newer traversal runs or a rollback started instead. The
+    traversal's Mistral execution is left to the caller
+    (``NodeRunner.fail_traversal``, ``executions.traversal_failed``).
+    """
+    stack.thread_group_mgr = INLINE_EVENTS
+    if not rollback:
+        stack.reset_stack_and_resources_in_progress(reason)
+        return True
+    if not stack.mark_failed(reason):
+        LOG.info('Stack %s: failure "%s" ignored, a newer traversal '
+                 'runs', stack.id, reason)
+        return False
+    return stack.status == stack.FAILED
 
 
 def complete_node(stack, traversal, resource_id, is_update):

@@ -35,11 +35,20 @@ COLUMNS = ('id', 'current_traversal', 'status', 'tenant',
 
 @dataclasses.dataclass(frozen=True)
 class StackState:
-    """What a node's admission reads of its stack."""
+    """What this package reads of a stack row to judge a traversal.
+
+    Node admission (``traversal_state``) reads the first three; the orphan
+    check (``orphans.HeatView``) also ``action``, ``updated_at`` (a naive
+    UTC datetime) and ``mistral_driven`` (False: Heat runs this traversal
+    itself, e.g. a delete of a stack with snapshots).
+    """
 
     id: str
     current_traversal: str
     status: str
+    action: str = None
+    updated_at: object = None
+    mistral_driven: bool = True
 
 
 # Read as text by shared_row: (model, JSON column).

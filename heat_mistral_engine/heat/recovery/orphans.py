@@ -37,6 +37,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from heat_mistral_engine.heat.node import runner
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.store import traversal_mark
 
 LOG = logging.getLogger(__name__)
@@ -45,18 +46,6 @@ WORKFLOW_PREFIX = 'heat_stack_'
 DRIVEN_ACTIONS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
 RECOVER_HINT = ("recover with 'openstack stack update --existing' or "
                 "delete the stack")
-
-
-@dataclasses.dataclass
-class StackState:
-    """What the checker needs of a stack row."""
-
-    id: str
-    status: str
-    action: str
-    current_traversal: str
-    updated_at: object   # naive UTC datetime
-    mistral_driven: bool = True   # False: this traversal is Heat's own
 
 
 @dataclasses.dataclass
@@ -72,9 +61,9 @@ class Orphan:
 class Checker:
     """The rules; ``heat`` and ``mistral`` are the two sides.
 
-    ``heat`` has ``stack(stack_id) -> StackState or None`` (None: deleted),
-    ``in_progress_stacks() -> [StackState]`` and
-    ``fail_stack(stack_id, traversal, reason) -> bool``. ``mistral`` is a
+    ``heat`` has ``stack(stack_id) -> stack_row.StackState or None`` (None:
+    deleted), ``in_progress_stacks() -> [stack_row.StackState]`` and
+    ``fail_if_current(stack_id, traversal, reason) -> bool``. ``mistral`` is a
     ``mistral_client.MistralService`` (``stack_executions``,
     ``executions_of``, ``stop_execution``).
     """
@@ -199,9 +188,9 @@ class Checker:
                     stack = self.heat.stack(orphan.stack_id)
                     orphan.repaired = bool(
                         stack and stack.status == 'IN_PROGRESS' and
-                        self.heat.fail_stack(stack.id,
-                                             stack.current_traversal,
-                                             orphan.reason))
+                        self.heat.fail_if_current(stack.id,
+                                                  stack.current_traversal,
+                                                  orphan.reason))
                     if not orphan.repaired:
                         orphan.error = 'the stack moved on meanwhile'
                     elif orphan.kind == 'stalled':
@@ -255,20 +244,21 @@ class HeatView:
         driven = (row.action in DRIVEN_ACTIONS and
                   row.status == 'IN_PROGRESS' and
                   traversal_mark.is_marked(self.cnxt, row.current_traversal))
-        return StackState(row.id, row.status, row.action,
-                          row.current_traversal,
-                          row.updated_at or row.created_at, driven)
+        return stack_row.StackState(
+            row.id, row.current_traversal, row.status, action=row.action,
+            updated_at=row.updated_at or row.created_at,
+            mistral_driven=driven)
 
-    def fail_stack(self, stack_id, traversal, reason):
-        """Mark the stack and its IN_PROGRESS resources FAILED (no rollback).
+    def fail_if_current(self, stack_id, traversal, reason):
+        """Fail the stack still IN_PROGRESS in ``traversal``, without rollback.
 
-        Returns False when the stack left that traversal meanwhile.
+        The stack and its IN_PROGRESS resources become FAILED
+        (``runner.fail_stack(rollback=False)``). Returns False when the
+        stack left that traversal meanwhile.
         """
         stack = heat_stack.Stack.load(self.cnxt, stack_id=stack_id,
                                       force_reload=True)
         if (stack.current_traversal != traversal or
                 stack.status != stack.IN_PROGRESS):
             return False
-        stack.thread_group_mgr = runner.INLINE_EVENTS
-        stack.reset_stack_and_resources_in_progress(reason)
-        return True
+        return runner.fail_stack(stack, reason, rollback=False)

@@ -98,14 +98,14 @@ class HandleTest(base.TestCase):
                 hook='h', when='after', action='create',
                 resource_name='x{{ 6*7 }}', details=[{'result': 'no'}]))
         get.assert_called_once_with('ctx', 3, fields=('name',))
-        self.runner.fail_stack.assert_called_once_with(
+        self.runner.fail_traversal.assert_called_once_with(
             self.stack, 'Operator hook h after create of web failed: no')
         self.complete.assert_not_called()
 
     def test_stale_report_is_ignored(self):
         self.stack.current_traversal = 'newer'
         hook_reports.handle(self.runner, report(hook='h'))
-        self.runner.fail_stack.assert_not_called()
+        self.runner.fail_traversal.assert_not_called()
 
     def test_done_needs_a_valid_receipt(self):
         with mock.patch.object(hook_reports.seal, 'open_receipt'):
@@ -117,7 +117,7 @@ class HandleTest(base.TestCase):
                 side_effect=hook_reports.seal.InvalidReceipt('forged')):
             hook_reports.handle(self.runner, report(receipt='r'))
         self.complete.assert_not_called()
-        self.runner.fail_stack.assert_called_once_with(
+        self.runner.fail_traversal.assert_called_once_with(
             self.stack, 'Refused by Heat: forged')
 
     def test_done_for_a_node_without_hooks_is_refused(self):

@@ -154,19 +154,19 @@ class AdmitTest(base.TestCase):
         self.assertEqual({cnode(3)}, found.requires(cnode(4)))
 
     def test_gone_stale_complete_or_foreign_node_is_refused(self):
-        self.assertRaises(node_guard.Refused, self.admit, None)
+        self.assertRaises(node_guard.NotAdmitted, self.admit, None)
         exc = self.assertRaises(node_guard.Stale, self.admit,
                                 self.row(current_traversal='newer'))
         self.assertIn('superseded by newer', str(exc))
-        exc = self.assertRaises(node_guard.Refused, self.admit,
+        exc = self.assertRaises(node_guard.NotAdmitted, self.admit,
                                 self.row(status='COMPLETE'))
         self.assertIn('already complete', str(exc))
-        exc = self.assertRaises(node_guard.Refused, self.admit,
+        exc = self.assertRaises(node_guard.NotAdmitted, self.admit,
                                 self.row(id='stack-admit-2'),
                                 request(rid=77))
         self.assertIn('resource 77 (create/update) is not a node of '
                       'traversal', str(exc))
-        self.assertRaises(node_guard.Refused, self.admit,
+        self.assertRaises(node_guard.NotAdmitted, self.admit,
                           self.row(id='stack-admit-3'),
                           request(rid=4, is_update=False))
 

@@ -1,10 +1,12 @@
 """The orphan check, with fakes for Heat's stacks and Mistral's executions."""
 
+import dataclasses
 import datetime
 import io
 import types
 
 from heat_mistral_engine.cli import orphans as orphans_cli
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.recovery import orphans
 from tests.unit import base
 
@@ -22,8 +24,9 @@ class FakeHeat:
 
     def add(self, sid, status='IN_PROGRESS', action='CREATE', trav='t1',
             age=600, driven=True):
-        self.stacks[sid] = orphans.StackState(sid, status, action, trav,
-                                              ago(age), driven)
+        self.stacks[sid] = stack_row.StackState(
+            sid, trav, status, action=action, updated_at=ago(age),
+            mistral_driven=driven)
 
     def stack(self, sid):
         return self.stacks.get(sid)
@@ -32,11 +35,11 @@ class FakeHeat:
         return [s for s in self.stacks.values()
                 if s.status == 'IN_PROGRESS']
 
-    def fail_stack(self, sid, traversal, reason):
+    def fail_if_current(self, sid, traversal, reason):
         stack = self.stacks[sid]
         if stack.current_traversal != traversal:
             return False
-        stack.status = 'FAILED'
+        self.stacks[sid] = dataclasses.replace(stack, status='FAILED')
         self.failed.append((sid, reason))
         return True
 

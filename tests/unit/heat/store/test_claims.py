@@ -80,7 +80,7 @@ class ReplayTest(base.TestCase):
             node_runner.mistral_api.MistralUnavailable(
                 'Action %s is already completed' % AX1))
         with mock.patch.object(node_claims, 'claim', return_value=first), \
-                mock.patch.object(self.runner, '_fail') as fail:
+                mock.patch.object(self.runner, '_fail_node') as fail:
             outcome = self.runner.run(request(AX1))
         fail.assert_not_called()
         self.assertIsNone(outcome.error)
@@ -94,7 +94,7 @@ class ReplayTest(base.TestCase):
             node_runner.mistral_api.MistralUnavailable(
                 'Action %s is already completed' % AX2))
         with mock.patch.object(node_claims, 'claim', return_value=first), \
-                mock.patch.object(self.runner, '_fail',
+                mock.patch.object(self.runner, '_fail_node',
                                   return_value=node_runner.Outcome(
                                       error='x')) as fail:
             self.runner.run(request(AX2))

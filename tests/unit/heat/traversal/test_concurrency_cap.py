@@ -399,13 +399,13 @@ class AdmissionTest(DatabaseTestCase):
     def test_parked_node_times_out_with_the_stack(self):
         self.fill()
         self.submit(3)
-        self.runner.fail_stack.return_value = node_runner.Outcome(
+        self.runner.fail_traversal.return_value = node_runner.Outcome(
             error='Timed out')
         with mock.patch.object(heat_stack.Stack, 'has_timed_out',
                                return_value=True):
             self.nodes.serve_parked()
         self.assertEqual('Timed out', self.finished[3].error)
-        stack, reason = self.runner.fail_stack.call_args[0]
+        stack, reason = self.runner.fail_traversal.call_args[0]
         self.assertEqual((self.stack.id, 'Timed out'), (stack.id, reason))
         self.assertEqual([], self.ran)
 

@@ -173,7 +173,7 @@ class FailedStackEndsExecutionTest(base.TestCase):
 
         stack.mark_failed.side_effect = mark_failed
         with mock.patch.object(runner, 'execute',
-                               lambda request, grant=None: runner._fail(
+                               lambda request, grant=None: runner._fail_node(
                                    stack, 'Timed out')), \
                 mock.patch.object(executions, 'end_executions_quietly',
                                   lambda *args: calls.append(
@@ -203,7 +203,7 @@ class FailedStackEndsExecutionTest(base.TestCase):
 
         stack.mark_failed.side_effect = mark_failed
         with mock.patch.object(executions, 'traversal_failed') as failed:
-            outcome = runner.fail_stack(stack, 'Timed out')
+            outcome = runner.fail_traversal(stack, 'Timed out')
         self.assertEqual('Timed out', outcome.error)
         failed.assert_called_once_with('s1', 't1', 'Timed out')
 
