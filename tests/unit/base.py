@@ -80,16 +80,16 @@ class HeatDbTestCase(TestCase):
                 (self.context(self.ctx.project_id), True))
 
 
-# Every Heat method heat.hooks.install replaces.
-HOOKED_HEAT_METHODS = ((heat_stack.Stack, '_converge_create_or_update'),
-                       (heat_stack.Stack, 'validate'),
-                       (heat_worker.WorkerService, 'start'),
-                       (heat_worker.WorkerService, 'stop_traversal'))
+# Every Heat method patches.convergence.install replaces.
+PATCHED_HEAT_METHODS = ((heat_stack.Stack, '_converge_create_or_update'),
+                        (heat_stack.Stack, 'validate'),
+                        (heat_worker.WorkerService, 'start'),
+                        (heat_worker.WorkerService, 'stop_traversal'))
 
 
-def restore_hooked_heat(test):
+def restore_patched_heat(test):
     """Put Heat's own methods back after ``test`` (which may install)."""
-    for cls, attr in HOOKED_HEAT_METHODS:
+    for cls, attr in PATCHED_HEAT_METHODS:
         test.useFixture(fixtures.MonkeyPatch(
             '%s.%s.%s' % (cls.__module__, cls.__name__, attr),
             getattr(cls, attr)))

@@ -1,11 +1,12 @@
 """Refuse a stack whose operator hooks cannot run (inside heat-engine).
 
 Called while Heat validates a stack being created, updated or previewed
-(``hooks`` wraps ``Stack.validate``), so that heat-api answers HTTP 400
-before any resource exists: the hooks file cannot be read or parsed, or a
-hook that applies to one of the stack's resources names a workflow that
-does not exist in Mistral, or whose declared input does not take what the
-hook passes. Messages name the hooks file, the entry and the workflow.
+(``startup.wiring`` hands it to the ``Stack.validate`` patch), so that
+heat-api answers HTTP 400 before any resource exists: the hooks file cannot
+be read or parsed, or a hook that applies to one of the stack's resources
+names a workflow that does not exist in Mistral, or whose declared input
+does not take what the hook passes. Messages name the hooks file, the entry
+and the workflow.
 """
 
 from heat.common import exception

@@ -232,7 +232,7 @@ class MistralHook(resource.Resource):
     # -- runs ---------------------------------------------------------------
     def _new_run(self, props, workflow_key, input_key, action):
         retry = props[self.RETRY] or {}
-        return mistral_hook_run.HookRun(
+        return mistral_hook_run.MistralHookRun(
             self.client(), self.name, props[workflow_key],
             props[input_key], execution_description(self, action),
             timeout=props[self.TIMEOUT],
@@ -273,7 +273,7 @@ class MistralHook(resource.Resource):
             done = run.poll()
         except mistral_hook_run.RetryDelay as delay:
             raise resource.PollDelay(max(1, math.ceil(delay.seconds)))
-        except mistral_hook_run.HookFailed as failed:
+        except mistral_hook_run.MistralHookFailed as failed:
             raise exception.Error(str(failed))
         finally:
             self._record(run)

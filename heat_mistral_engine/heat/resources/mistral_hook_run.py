@@ -6,14 +6,14 @@ progress loop does the waiting and no thread is blocked on Mistral.
 
 Contract:
 
-* ``HookRun(client, hook, workflow, workflow_input, ...)`` holds the
+* ``MistralHookRun(client, hook, workflow, workflow_input, ...)`` holds the
   state of one hook action; ``start()`` creates the first execution and
   returns its id. ``client`` is a python-mistralclient client (the stack's
   own, so Mistral runs the workflow in the stack's project).
 * ``poll(now)`` returns True when an execution succeeded (``output`` is
   then the execution's output, a dict), False while it runs or waits for a
-  retry, and raises ``HookFailed`` when it failed, was cancelled, or timed
-  out and no retry is left. A timed-out execution is cancelled first.
+  retry, and raises ``MistralHookFailed`` when it failed, was cancelled, or
+  timed out and no retry is left. A timed-out execution is cancelled first.
   While a retry waits, ``poll`` raises ``RetryDelay`` with the seconds
   left, so that the caller can let Heat sleep that long.
 * ``cancel()`` cancels the running execution, if any (the resource's
@@ -38,7 +38,7 @@ CANCELLED = 'CANCELLED'
 TASK_FAILURE_PREFIX = 'Failure caused by error in tasks'
 
 
-class HookFailed(Exception):
+class MistralHookFailed(Exception):
     """The hook's workflow failed; the message is for the stack's reason."""
 
 
@@ -79,7 +79,7 @@ def failure_message(client, execution):
         execution.id, execution.state)
 
 
-class HookRun:
+class MistralHookRun:
     """The state of one hook action (create, update or delete)."""
 
     def __init__(self, client, hook, workflow, workflow_input, description,
@@ -154,7 +154,7 @@ class HookRun:
         if self.attempt > self.retries:
             if self.retries:
                 reason += ' (after %d attempts)' % self.attempt
-            raise HookFailed(reason)
+            raise MistralHookFailed(reason)
         LOG.warning('%s; retrying in %s s (attempt %d of %d)', reason,
                     self.delay, self.attempt + 1, self.retries + 1)
         self.retry_at = self.clock() + self.delay

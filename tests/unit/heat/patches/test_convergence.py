@@ -8,12 +8,12 @@ from heat_mistral_engine.heat.patches import heat_release
 from tests.unit import base
 
 
-class HooksTest(base.TestCase):
+class ConvergencePatchTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
         # Restore Heat's classes after each test.
-        base.restore_hooked_heat(self)
+        base.restore_patched_heat(self)
         self.native = heat_stack.Stack._converge_create_or_update
 
     def test_supported_heat_passes_the_check(self):

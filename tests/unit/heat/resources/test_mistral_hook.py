@@ -84,12 +84,12 @@ def error(info):
     return Obj(state='ERROR', state_info=info, output=None)
 
 
-class HookRunTest(base.TestCase):
+class MistralHookRunTest(base.TestCase):
 
     def run_of(self, client, **kwargs):
         self.clock = base.FakeClock()
-        return hook_run.HookRun(client, 'h', 'wf1', {'a': 1}, 'desc',
-                                clock=self.clock, **kwargs)
+        return hook_run.MistralHookRun(client, 'h', 'wf1', {'a': 1}, 'desc',
+                                       clock=self.clock, **kwargs)
 
     def test_start_then_poll_until_success(self):
         client = FakeMistral()
@@ -106,7 +106,7 @@ class HookRunTest(base.TestCase):
         client.script = [[error('boom from the workflow')]]
         run = self.run_of(client)
         run.start()
-        failed = self.assertRaises(hook_run.HookFailed, run.poll)
+        failed = self.assertRaises(hook_run.MistralHookFailed, run.poll)
         self.assertEqual('Hook workflow wf1 failed: boom from the workflow',
                          str(failed))
 
@@ -118,7 +118,7 @@ class HookRunTest(base.TestCase):
             Obj(name='t1', state='ERROR', state_info='disk full ')]
         run = self.run_of(client)
         run.start()
-        failed = self.assertRaises(hook_run.HookFailed, run.poll)
+        failed = self.assertRaises(hook_run.MistralHookFailed, run.poll)
         self.assertEqual('Hook workflow wf1 failed: t1: disk full',
                          str(failed))
 
@@ -146,7 +146,7 @@ class HookRunTest(base.TestCase):
         run.start()
         self.assertRaises(hook_run.RetryDelay, run.poll)
         run.poll()
-        failed = self.assertRaises(hook_run.HookFailed, run.poll)
+        failed = self.assertRaises(hook_run.MistralHookFailed, run.poll)
         self.assertEqual('Hook workflow wf1 failed: two (after 2 attempts)',
                          str(failed))
 
@@ -159,7 +159,7 @@ class HookRunTest(base.TestCase):
         self.assertFalse(run.poll())
         self.assertEqual([], client.cancelled)
         self.clock.now += 1
-        failed = self.assertRaises(hook_run.HookFailed, run.poll)
+        failed = self.assertRaises(hook_run.MistralHookFailed, run.poll)
         self.assertEqual([('ex-1', 'CANCELLED')], client.cancelled)
         self.assertIn('Hook h timed out', str(failed))
         self.assertIn('within 3 s', str(failed))
@@ -217,7 +217,7 @@ WF_DEL = Obj(id='wfd-id', name='wf_del', interface={'input': ['x']},
              definition='')
 
 
-class HookResourceTest(base.TestCase):
+class MistralHookTest(base.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -65,7 +65,7 @@ class WiringTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        base.restore_hooked_heat(self)
+        base.restore_patched_heat(self)
 
     def test_worker_start_starts_node_server_then_freezes_gc(self):
         calls = []

@@ -489,7 +489,7 @@ class ValidateTest(base.TestCase):
     def setUp(self):
         super().setUp()
         use_heat_test_db(self)
-        base.restore_hooked_heat(self)
+        base.restore_patched_heat(self)
         convergence.install(wiring.scheduler())
 
     def test_bad_tag_is_refused_when_the_stack_is_validated(self):

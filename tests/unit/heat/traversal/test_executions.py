@@ -117,7 +117,7 @@ class EndExecutionsTest(base.TestCase):
             self.assertEqual(['s1', 'c1'], executions.stacks_running(stack))
 
 
-class StopTraversalHookTest(base.TestCase):
+class StopTraversalPatchTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
