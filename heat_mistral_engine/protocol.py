@@ -22,7 +22,7 @@ completion_topic       str     optional: the topic on Heat's bus where
 
 ``data`` maps ``data_key(resource_id, is_update)`` of each predecessor to
 the receipt heat-engine sealed when it completed that node (see
-``heat.node_seal``); Mistral carries receipts but cannot read or forge them.
+``heat.node.seal``); Mistral carries receipts but cannot read or forge them.
 Version 1 carried node data in clear text; heat-engine refuses it.
 ``completion_topic`` was added to version 2 as an optional field: an
 engine that does not know it ignores it and completes through the API.

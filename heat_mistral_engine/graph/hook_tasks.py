@@ -25,7 +25,7 @@ single task was::
 * An after hook runs only for what Heat actually did: the node's action
   output carries ``hook`` (what the node did, its physical id and the
   attributes the hooks asked for; heat-engine decides what, see
-  ``heat.node_runner``), published as ``resource_<id>``; the hook task's
+  ``heat.node.runner``), published as ``resource_<id>``; the hook task's
   ``with-items`` list holds that one item when the action is one of the
   hook's actions, and is empty otherwise, which Mistral completes as
   SUCCESS without running anything. A skipped task still feeds its

@@ -12,7 +12,7 @@ Shape of the output (one workflow per stack traversal):
   variable named after the node; each task's ``data`` input gathers the
   receipts of all its predecessors, keyed by ``protocol.data_key``, so that
   heat-engine can check that every predecessor really completed. Mistral
-  cannot read or forge receipts (see ``heat.node_seal``);
+  cannot read or forge receipts (see ``heat.node.seal``);
 * the kinds of an edge (get_attr, hosted_on...; see model.TaskGraph) are a
   task tag of the required task, ``kinds:<requirer task>:<kind>,<kind>``:
   Mistral keeps tags with the definition and ignores them, so

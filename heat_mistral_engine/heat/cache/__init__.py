@@ -1,0 +1,1 @@
+"""In-process caches shared by the nodes of an engine worker (pure)."""

@@ -53,15 +53,18 @@ class Silences:
 
     @property
     def seconds(self):
+        """How long an engine must stay silent to be dead (seconds)."""
         if self._seconds is not None:
             return self._seconds
         return self._conf[config.GROUP].dead_engine_silence
 
     def heard(self, engine_id):
+        """``engine_id`` answered: its silence, if any, is over."""
         with self._lock:
             self._since.pop(engine_id, None)
 
     def bus_down(self):
+        """This engine got no answer either: every silence starts over."""
         with self._lock:
             self._since.clear()
 

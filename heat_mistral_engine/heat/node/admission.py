@@ -257,7 +257,7 @@ class Admission:
                                  self.runner.engine_id)
         except Exception:
             # Could not look: run it. At worst it runs twice, which the
-            # node claims (node_claims) make safe.
+            # node claims (store.claims) make safe.
             LOG.exception('Node %s of stack %s: could not update its '
                           'parking record', request.resource_id,
                           request.stack_id)

@@ -5,9 +5,9 @@ Heat's own module functions, except that the order and the predecessor data
 come from Mistral instead of sync points:
 
 1. open the sealed traversal token (refuse nodes of other stacks or
-   traversals) and admit the node (``node_guard``: current traversal, a node
+   traversals) and admit the node (``guard``: current traversal, a node
    of its stored graph); nothing is touched for a refused request;
-2. claim the node (``node_claims``): a node Heat already ran or is running
+2. claim the node (``store.claims``): a node Heat already ran or is running
    in this traversal is not run again, the request gets the first run's
    answer (reported to Mistral and fed to the completion point again: the
    first run may have died before it did either);
@@ -20,7 +20,7 @@ come from Mistral instead of sync points:
    waiting for a resource lock held by an earlier traversal (taking it over
    when its engine is dead, as Heat does);
 6. complete the Mistral action: SUCCESS with the node's sealed receipt
-   (``node_seal``; for create/update the attributes other resources
+   (``seal``; for create/update the attributes other resources
    reference), or ERROR with Heat's failure reason after marking the stack
    failed exactly as Heat would (rollback included); a failure without
    rollback then ends the traversal's execution in ERROR, so that it does
@@ -64,7 +64,7 @@ from heat_mistral_engine.heat.store import completion
 from heat_mistral_engine.heat.store import sync_point_data
 from heat_mistral_engine.heat.traversal import executions
 from heat_mistral_engine.heat.traversal import traversal_token
-from heat_mistral_engine.heat import test_delays
+from heat_mistral_engine.heat.traversal import handover_delays
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class NodeRunner:
 
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
-        test_delays.pause('node runner: before completing the action')
+        handover_delays.pause('node runner: before completing the action')
         try:
             self.mistral.complete_action(
                 request.action_execution_id, output=outcome.output,
@@ -462,7 +462,7 @@ class NodeRunner:
             request.is_update)
         if rsrc is not None:
             if stack.id != request.stack_id:
-                # node_guard admitted only nodes of the stack's graph; a
+                # guard admitted only nodes of the stack's graph; a
                 # resource row of another stack is never acted on.
                 raise _Stop('resource %s is not in stack %s'
                             % (resource_id, request.stack_id))
@@ -610,7 +610,7 @@ def complete_node(stack, traversal, resource_id, is_update):
     """Feed the stack's completion point with a node that is done.
 
     Only root nodes count; the last one marks the stack complete
-    (``stack_completion``, in place of Heat's ``check_stack_complete``).
+    (``store.completion``, in place of Heat's ``check_stack_complete``).
     """
     completion.root_done(
         stack, traversal, resource_id, is_update,

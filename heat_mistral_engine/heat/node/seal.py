@@ -14,7 +14,7 @@ nothing else about the node, so
   receipt of another stack, traversal or node does not open;
 * a receipt proves the node completed in Heat: only a heat-engine that ran
   the node seals one, so a dependent whose predecessor's receipt is missing
-  or does not open is refused (see ``node_guard``).
+  or does not open is refused (see ``guard``).
 
 The contract with the workflow compiler is ``protocol.data_key`` (the key a
 predecessor's receipt has in a request's ``data``) and the action output

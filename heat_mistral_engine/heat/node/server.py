@@ -18,7 +18,7 @@ from oslo_utils import uuidutils
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.node import hook_reports
 from heat_mistral_engine.heat.node import log
-from heat_mistral_engine.heat import test_delays
+from heat_mistral_engine.heat.traversal import handover_delays
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class NodeEndpoint:
         def finished(outcome):
             log.finished(parsed, outcome, time.monotonic() - began)
 
-        test_delays.pause('node server: before running a node')
+        handover_delays.pause('node server: before running a node')
         self.admission.submit(parsed, finished)
 
     def hook_report(self, ctxt, report=None):

@@ -7,9 +7,10 @@ them to find the attributes other resources read from it
 (``Resource.referenced_attrs``). For a stack of N resources that is O(N) per
 node and O(N^2) per traversal. Heat's ``show_stack`` (every ``openstack
 stack show``, and every poll of a client waiting for a stack) asks the
-second question for every resource: O(N^2) per call, 0.9 s of heat-engine
-CPU for 500 resources. Inside a node run by Mistral and inside
-``show_stack`` (``node_scope``), this module makes those lookups lean:
+second question for every resource: O(N^2) per call (figures in
+doc/source/benchmarks.rst, "Figures behind the code"). Inside a node run by
+Mistral and inside ``show_stack`` (``node_scope``), this module makes those
+lookups lean:
 
 * ``StackDefinition.resource_definition(name)`` parses only ``name``, with
   Heat's own ``Template.resource_definitions`` applied to a copy of the
@@ -163,6 +164,7 @@ def install(conf):
 
 
 def installed():
+    """Whether ``install`` replaced Heat's methods."""
     return bool(_ORIGINALS)
 
 
@@ -188,6 +190,7 @@ def node_scope():
 
 
 def in_node_scope():
+    """Whether this thread is inside a ``node_scope`` block."""
     return getattr(_scope, 'depth', 0) > 0
 
 
@@ -352,13 +355,13 @@ def referrers_of(tmpl, raw):
     """The ``_Referrers`` of ``raw``, the resources map of template ``tmpl``.
 
     Every node loads its stack, and so its template, afresh: building the
-    index again in each node cost O(N) per node (about 7 ms of CPU for 500
-    resources), O(N^2) per traversal. The index depends only on the
-    snippets and the template class's functions, so indexes are kept for
-    the last ``REFERRERS_CACHE_SIZE`` resources maps, found again by their
-    full text (``repr``, which tells apart every value a stored template
-    can hold: about 0.6 ms for 500 resources). A template whose functions
-    are not its class's own is indexed every time.
+    index again in each node cost O(N) per node, O(N^2) per traversal. The
+    index depends only on the snippets and the template class's functions,
+    so indexes are kept for the last ``REFERRERS_CACHE_SIZE`` resources
+    maps, found again by their full text (``repr``, which tells apart every
+    value a stored template can hold, at a fraction of the index's cost).
+    A template whose functions are not its class's own is indexed every
+    time.
     """
     cls = type(tmpl)
     if tmpl.functions is not cls.functions:

@@ -3,11 +3,10 @@
 Every node loads its stack afresh (Heat's ``Resource.load`` calls
 ``Stack.load``, which reads the row with ``Stack.get_by_id``), and Heat
 decodes the row's graph (``current_deps``) and its template's JSON for each
-node: about 220 KB for a stack of 1000 resources in 10 layers. Worse than
-the decoding, an engine worker runs up to 64 nodes at once, each holding its
-own decoded copy (tens of thousands of objects), and Python's garbage
-collector scans all of them again and again: in a py-spy profile of a
-``layered1000`` create, 35% of heat-engine's CPU was under that decoding.
+node. Worse than the decoding, an engine worker runs up to 64 nodes at
+once, each holding its own decoded copy (tens of thousands of objects), and
+Python's garbage collector scans all of them again and again (figures in
+doc/source/benchmarks.rst, "Figures behind the code").
 
 Inside a node (``lean_defn.node_scope``, which also covers Heat's
 ``show_stack``), ``Stack.get_by_id`` here reads the same row with the same
@@ -96,6 +95,7 @@ def install(conf):
 
 
 def installed():
+    """Whether ``install`` replaced Heat's ``Stack.get_by_id``."""
     return bool(_ORIGINAL)
 
 

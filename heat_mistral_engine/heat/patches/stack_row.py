@@ -1,10 +1,10 @@
 """The one place that reads Heat's stack table directly (inside heat-engine).
 
 Every node asks whether its traversal is still the stack's current one
-(``node_guard.admit``). Heat's ``Stack.get_by_id`` answers with the whole
-row, and the row holds the traversal's graph (``current_deps``, JSON): for a
-stack of 1000 resources about 50 KB decoded per node, while the graph itself
-is built once per traversal and engine worker (``TraversalGraphs``).
+(``node.guard.admit``). Heat's ``Stack.get_by_id`` answers with the whole
+row, and the row holds the traversal's graph (``current_deps``, JSON),
+decoded again for each node, while the graph itself is built once per
+traversal and engine worker (``TraversalGraphs``).
 ``traversal_state`` reads only the columns the check needs, with Heat's own
 database session and model, and the visibility of Heat's ``stack_get``.
 

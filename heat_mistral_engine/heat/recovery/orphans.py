@@ -50,7 +50,9 @@ RECOVER_HINT = ("recover with 'openstack stack update --existing' or "
 
 @dataclasses.dataclass
 class Orphan:
-    kind: str            # 'execution' or 'stack'
+    """One disagreement found, and what its repair did."""
+
+    kind: str            # 'execution', 'stack' or 'stalled'
     stack_id: str
     execution_id: str    # None for a stack with no execution at all
     reason: str
@@ -64,7 +66,7 @@ class Checker:
     ``heat`` has ``stack(stack_id) -> stack_row.StackState or None`` (None:
     deleted), ``in_progress_stacks() -> [stack_row.StackState]`` and
     ``fail_if_current(stack_id, traversal, reason) -> bool``. ``mistral`` is a
-    ``mistral_client.MistralService`` (``stack_executions``,
+    ``mistral_api.MistralService`` (``stack_executions``,
     ``executions_of``, ``stop_execution``).
     """
 
@@ -207,6 +209,7 @@ class Checker:
         return orphans
 
     def check(self, repair=False, stack_ids=None):
+        """``find`` the orphans, and ``repair`` them if asked; the list."""
         orphans = self.find(stack_ids)
         if repair:
             self.repair(orphans)
@@ -227,10 +230,12 @@ class HeatView:
         self.cnxt = cnxt or context.get_admin_context()
 
     def stack(self, stack_id):
+        """The stack's ``StackState``, or None when it is deleted."""
         row = stack_objects.Stack.get_by_id(self.cnxt, stack_id)
         return None if row is None else self._state(row)
 
     def in_progress_stacks(self):
+        """``StackState`` of each convergence stack IN_PROGRESS, nested too."""
         rows = stack_objects.Stack.get_all(
             self.cnxt, filters={'status': 'IN_PROGRESS',
                                 'convergence': True},

@@ -77,8 +77,8 @@ WORKER_WENT_DOWN = 'Worker went down during resource %s'
 MAX_REPLACEMENTS = 20
 # A stack with at least this many running nodes in a scan has its resource
 # rows read in one query, not one per node: with hundreds of nodes running,
-# a read per node cost about 2.6 ms of heat-engine CPU each (1.1 s per scan
-# of 436 nodes, in every engine worker).
+# a read per node cost a second of heat-engine CPU per scan, in every engine
+# worker (doc/source/benchmarks.rst, "Figures behind the code").
 BULK_READ_MIN = 10
 
 
@@ -384,14 +384,17 @@ class Periodic:
         self._wait = wait or self._stop.wait
 
     def start(self):
+        """Run the tasks in a new daemon thread; None if there are none."""
         if not self.tasks:
             return None
         return _thread(self.run)
 
     def stop(self):
+        """Stop the thread after the task it may be running."""
         self._stop.set()
 
     def run(self):
+        """Run the tasks at their times until ``stop`` (the thread's body)."""
         now = self._clock()
         due = [now + random.uniform(0, interval)
                for interval, _func in self.tasks]

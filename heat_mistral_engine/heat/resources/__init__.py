@@ -1,0 +1,1 @@
+"""What templates can use: ``OS::Mistral::Hook`` and ``hosted_on``."""

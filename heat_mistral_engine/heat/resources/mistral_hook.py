@@ -334,4 +334,5 @@ class MistralHook(resource.Resource):
 
 
 def resource_mapping():
+    """``{type name: Resource class}`` to register in Heat's environment."""
     return {RESOURCE_TYPE: MistralHook}

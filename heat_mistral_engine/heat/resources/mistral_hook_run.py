@@ -1,6 +1,6 @@
 """One run of a user's hook workflow: start, poll, retry, time out, cancel.
 
-Used by ``hook_resource.MistralHook`` (``OS::Mistral::Hook``) from Heat's
+Used by ``mistral_hook.MistralHook`` (``OS::Mistral::Hook``) from Heat's
 ``handle_<action>`` / ``check_<action>_complete`` pair, so that Heat's own
 progress loop does the waiting and no thread is blocked on Mistral.
 

@@ -1,0 +1,1 @@
+"""The entry point heat-engine imports, and the wiring into Heat."""

@@ -106,8 +106,9 @@ def freeze_startup_objects():
 
     Each node parses the stack's template, allocating enough objects to
     trigger full collections that walk the whole heap of the engine worker,
-    most of it modules and objects that live as long as the process.
-    Called once per engine worker after start-up.
+    most of it modules and objects that live as long as the process
+    (doc/source/benchmarks.rst, "Figures behind the code"). Called once
+    per engine worker after start-up.
     """
     gc.collect()
     gc.freeze()

@@ -33,6 +33,14 @@ _KEY = 'hme_claim'
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
+    """A node's claim as read: how its run in this traversal stands.
+
+    ``state`` is RUNNING, SUCCESS or FAILED; ``engine`` ran (or runs) the
+    node for Mistral action execution ``action_execution``; ``output`` or
+    ``error`` is its answer once ended; ``atomic_key`` is the row's, for
+    a compare-and-swap.
+    """
+
     state: str
     engine: str
     action_execution: str

@@ -10,7 +10,7 @@ per root still outstanding (seconds in a wide stack) before it reads
 again. In a stack of 500 independent resources every node is a root.
 
 This module keeps the same point in the same row (created by
-``traversal.start`` as Heat's ``converge_stack`` does, and deleted with
+``traversal.starter.start`` as Heat's ``converge_stack`` does, and deleted with
 the traversal's other sync points by Heat), holding plain JSON::
 
     {"hme_roots_done": ["<resource id>:<0|1 is_update>", ...]}
@@ -33,8 +33,7 @@ Contract of ``root_done``:
   other reads again after a short pause. Within one engine process the
   nodes take turns (``_TURN``): without it, dozens of a worker's threads
   finishing together kept overwriting each other's reads, and their
-  retries spun (an ``indep500`` create took 160 s instead of 43 s, most
-  of heat-engine's CPU in this loop).
+  retries spun (doc/source/benchmarks.rst, "Figures behind the code").
 """
 
 import random

@@ -32,10 +32,12 @@ class Contended(Exception):
 
 
 def entity(request):
+    """The ``sync_point`` entity id of ``request``'s parking record."""
     return '%s%d' % (PREFIX, request.resource_id)
 
 
 def record(engine_id, request):
+    """The ``input_data`` naming ``engine_id`` as the node's holder."""
     return {'engine': engine_id,
             'action_execution': request.action_execution_id}
 

@@ -48,6 +48,7 @@ class SlotsGone(Exception):
 
 
 def slot_entity(index):
+    """The ``sync_point`` entity id of slot ``index`` of a traversal."""
     return '%s%d' % (PREFIX, index)
 
 

@@ -24,7 +24,7 @@ LOG = logging.getLogger(__name__)
 class UnsupportedGraph(Exception):
     """The traversal has nodes Mistral does not drive (snapshots).
 
-    ``traversal.handles`` sends stacks with snapshots to Heat's native path
+    ``starter.handles`` sends stacks with snapshots to Heat's native path
     before this can happen; raising keeps a mistake loud.
     """
 

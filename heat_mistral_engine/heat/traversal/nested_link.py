@@ -30,7 +30,7 @@ parent task. The parent task must be completed by heat-engine only.
 How the parent's node is found, with Heat's data only: the nested stack's
 ``owner_id`` and ``parent_resource_name`` name the parent resource; its
 rows in the parent stack, the parent's current traversal and the node
-claims (``node_claims``, recorded before a node runs) give the Mistral
+claims (``store.claims``, recorded before a node runs) give the Mistral
 action execution of the node that is running now, which Mistral's API
 turns into its task and execution. ``OS::Heat::Stack`` creates a
 top-level stack through heat-api (no owner); when it does so in this Heat,

@@ -47,7 +47,7 @@ from heat_mistral_engine.heat.operator_hooks import hooks_file
 from heat_mistral_engine.heat.store import slots
 from heat_mistral_engine.heat.store import traversal_mark
 from heat_mistral_engine.heat.traversal import traversal_token
-from heat_mistral_engine.heat import test_delays
+from heat_mistral_engine.heat.traversal import handover_delays
 
 LOG = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def start(stack, pre_converge=None):
     # The earlier traversals' executions were ended above: their
     # definitions are not needed any more.
     service.delete_workflows(name, keep_namespace=current)
-    test_delays.pause('traversal start: between upload and execution')
+    handover_delays.pause('traversal start: between upload and execution')
     execution = service.start_execution(
         workflow_id,
         workflow_input={
@@ -172,7 +172,7 @@ def node_timeouts(conf=cfg.CONF):
 
 
 def traversal_hooks(stack):
-    """The operator hooks of the traversal (see ``operator_hooks_file``).
+    """The operator hooks of the traversal (see ``operator_hooks.hooks_file``).
 
     A bad hooks file fails a create or update with its message (validation
     refused it earlier unless the file changed since); a delete or rollback
