@@ -7,7 +7,8 @@ from ``heat_mistral_engine.config``, ``protocol``, ``execution_link`` and
 ``cache``           in-process caches the nodes of an engine worker share;
 ``clients``         Mistral's API, direct completions, other engines' liveness;
 ``store``           rows kept in Heat's ``sync_point`` table (claims, slots,
-                    parking records, the stack's completion point);
+                    parking records, the stack's completion point,
+                    traversal marks);
 ``patches``         every change to Heat's private code, with the one check
                     of Heat's release and signatures;
 ``resources``       ``OS::Mistral::Hook`` and the ``hosted_on`` template;

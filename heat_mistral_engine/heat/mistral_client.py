@@ -1,6 +1,6 @@
 """Transitional alias of ``heat_mistral_engine.heat.clients.mistral_api``.
 
-tests/unit/test_completion_server.py, which the Mistral-side work moves,
+tests/unit/mistral/test_completion_server.py (the Mistral-side tests)
 still imports this path; delete this module once it imports the new one.
 The module object itself is aliased, so patches and isinstance checks made
 through either name apply to the same module.
