@@ -1,0 +1,166 @@
+"""The node runner: lock waits, reports to Mistral, oversized node data."""
+
+import types
+from unittest import mock
+
+from heat_mistral_engine.heat.clients import liveness
+from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine import protocol
+from tests.unit import base
+
+
+class LockWaitTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.runner = node_runner.NodeRunner('me', mock.Mock(),
+                                             mistral=mock.Mock())
+        self.request = types.SimpleNamespace(traversal='t2', stack_id='s')
+        self.stack = mock.Mock(id='s', current_traversal='t2')
+        self.stack.has_timed_out.return_value = False
+        self.rsrc = mock.Mock(id=5, action='UPDATE', FAILED='FAILED')
+        self.rsrc.name = 'member'
+        self.patch('time.sleep')
+        self.load = self.patch('heat.engine.stack.Stack.load',
+                               return_value=self.stack)
+
+    def patch(self, target, **kwargs):
+        patcher = mock.patch(target, **kwargs)
+        self.addCleanup(patcher.stop)
+        return patcher.start()
+
+    def holders(self, *engines):
+        rows = [mock.Mock(engine_id=e) for e in engines]
+        self.patch('heat.objects.resource.Resource.get_obj',
+                   side_effect=rows)
+        return rows
+
+    def wait(self, dead=False):
+        with mock.patch.object(liveness, 'is_dead', return_value=dead):
+            self.runner._wait_for_lock(mock.Mock(), self.rsrc, self.stack,
+                                       self.request)
+
+    def test_a_live_holder_is_asked_once_to_give_way(self):
+        # As Heat's CheckResource: a nested stack cancels its update.
+        self.holders('other', 'other', 'other', None)
+        self.wait()
+        self.rsrc.handle_preempt.assert_called_once_with()
+        self.rsrc.state_set.assert_not_called()
+
+    def test_a_failed_preemption_only_means_a_longer_wait(self):
+        self.holders('other', 'other', None)
+        self.rsrc.handle_preempt.side_effect = RuntimeError('not cancellable')
+        self.wait()
+        self.rsrc.handle_preempt.assert_called_once_with()
+
+    def test_a_dead_holders_lock_is_taken_over_without_preemption(self):
+        (row,) = self.holders('dead-engine')
+        self.wait(dead=True)
+        self.rsrc.handle_preempt.assert_not_called()
+        row.update_and_save.assert_called_once_with({'engine_id': None})
+        self.rsrc.state_set.assert_called_once_with(
+            'UPDATE', 'FAILED', 'Worker went down during resource UPDATE')
+
+    def test_a_free_lock_is_not_waited_for(self):
+        self.holders(None)
+        self.wait()
+        self.rsrc.handle_preempt.assert_not_called()
+
+
+class NodeRunnerReportTest(base.TestCase):
+    """A result Mistral refuses must still end the task."""
+
+    def request(self, completion_topic=None):
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id='a1', stack_id='s1', traversal='t1',
+            resource_id=7, is_update=True, data={}, token='tok',
+            completion_topic=completion_topic))
+
+    def test_refused_success_is_reported_as_error_and_fails_the_stack(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = [
+            mistral_api.MistralUnavailable('too big'), None]
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock()
+        outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request(completion_topic='topic-c'))
+        first, second = mistral.complete_action.call_args_list
+        self.assertEqual({'attrs': {}}, first.kwargs['output'])
+        # Both reports offered to Mistral's engines first.
+        self.assertEqual(['topic-c', 'topic-c'],
+                         [first.kwargs['completion_topic'],
+                          second.kwargs['completion_topic']])
+        self.assertIn('could not be reported to Mistral: too big',
+                      second.kwargs['error'])
+        stack.mark_failed.assert_called_once_with(second.kwargs['error'])
+
+    def test_reported_error_is_not_reported_twice(self):
+        mistral = mock.Mock()
+        mistral.complete_action.side_effect = (
+            mistral_api.MistralUnavailable('down'))
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        outcome = node_runner.Outcome(error='Resource CREATE failed')
+        with mock.patch.object(runner, 'execute', return_value=outcome):
+            runner.run(self.request())
+        self.assertEqual(1, mistral.complete_action.call_count)
+
+    def run_unexpected_error(self, current_traversal):
+        """Run a node whose execution raises; the stack is on a traversal.
+
+        Returns (mistral, stack, outcome).
+        """
+        mistral = mock.Mock()
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock(current_traversal=current_traversal)
+        with mock.patch.object(runner, 'execute',
+                               side_effect=RuntimeError('boom')), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'), \
+                mock.patch.object(node_runner.heat_stack.Stack, 'load',
+                                  return_value=stack):
+            outcome = runner.run(self.request())
+        return mistral, stack, outcome
+
+    def test_unexpected_error_fails_stack_and_task(self):
+        mistral, stack, outcome = self.run_unexpected_error('t1')
+        reason = 'Unexpected error in heat-engine: boom'
+        self.assertEqual(reason, outcome.error)
+        stack.mark_failed.assert_called_once_with(reason)
+        mistral.complete_action.assert_called_once_with(
+            'a1', error=reason, completion_topic=None)
+
+    def test_unexpected_error_of_stale_traversal_leaves_stack(self):
+        mistral, stack, _outcome = self.run_unexpected_error('newer')
+        stack.mark_failed.assert_not_called()
+        mistral.complete_action.assert_called_once()
+
+    def test_events_are_dispatched_inline(self):
+        # Heat caps a stack's thread group at 10; nodes must not use it.
+        calls = []
+        result = node_runner.INLINE_EVENTS.start(
+            's1', lambda *a, **k: calls.append((a, k)) or 'done', 1, x=2)
+        self.assertEqual('done', result)
+        self.assertEqual([((1,), {'x': 2})], calls)
+
+
+class OversizedNodeDataTest(base.TestCase):
+
+    def test_under_the_limit(self):
+        self.assertIsNone(node_runner.oversized(
+            {'node': 'x' * 900}, {'attrs': {'output': 'x' * 600}}, 1))
+
+    def test_over_the_limit_names_the_largest_attribute(self):
+        # The limit applies to what Mistral carries: the sealed receipt.
+        reason = node_runner.oversized(
+            {'node': 'x' * 3000},
+            {'attrs': {'small': 'y', 'output': 'x' * 2000}}, 1)
+        self.assertIn('hands 2.9 KiB of sealed node data to its dependents '
+                      '(attribute output: 2.0 KiB)', reason)
+        self.assertIn('at most 1 KiB per resource ([mistral_scheduler] '
+                      'max_node_data_kb)', reason)
+
+    def test_cleanup_receipt_has_no_attributes(self):
+        self.assertIn('sealed node data to its dependents;',
+                      node_runner.oversized({'node': 'x' * 3000}, None, 1))
