@@ -113,7 +113,7 @@ class IsolationTest(testtools.TestCase):
 
         Not a GET by name: the service account holds Mistral's admin role
         here, so Mistral would answer with any project's workflow of that
-        name (see create_workflow in heat/mistral_client.py).
+        name (see create_workflow in heat/clients/mistral_api.py).
         """
         mistral = self.service.mistral()
         (own,) = [w for w in mistral.workflows.list(name=name)

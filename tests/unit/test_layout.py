@@ -25,7 +25,7 @@ ORDER = ('cache', 'clients', 'store', 'patches', 'resources',
 BASE = ('heat_mistral_engine.config', 'heat_mistral_engine.protocol',
         'heat_mistral_engine.execution_link', 'heat_mistral_engine.graph')
 # Modules directly in heat_mistral_engine/heat: paths kept for others.
-SHIMS = ('plugin', 'hosted_template', 'mistral_client', 'direct_completion')
+SHIMS = ('plugin', 'hosted_template')
 # (module, imported module) allowed inside a function.
 FUNCTION_IMPORTS = {
     (HEAT + '.startup.plugin', HEAT + '.clients.mistral_api'),

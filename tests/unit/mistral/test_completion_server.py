@@ -15,15 +15,15 @@ import oslo_messaging
 from oslo_config import cfg
 import testtools
 
-from heat_mistral_engine.heat import direct_completion
-from heat_mistral_engine.heat import mistral_client
+from heat_mistral_engine.heat.clients import direct_completion
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.mistral import completion_server
 from heat_mistral_engine.mistral.patches import base as patches_base
 from heat_mistral_engine.mistral.patches import direct_completions
 from heat_mistral_engine import protocol
 from tests.unit import base
 from tests.unit import mistral_side
-from tests.unit import test_mistral_client
+from tests.unit.heat.clients import test_mistral_api as test_mistral_client
 
 TOPIC = 'heat-mistral-engine-completions'
 
