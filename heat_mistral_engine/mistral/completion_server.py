@@ -14,8 +14,8 @@ topic in each node request it sends (``advertised_topic``). heat-engine
 calls any engine there; the engine completes the action execution with the
 same ``DefaultEngine.on_action_complete`` its own RPC server calls. A
 heat-engine whose call gets no answer falls back to the API
-(``heat.clients.direct_completion``), so an engine process that has not loaded the
-actions yet (after a Mistral restart) only delays results.
+(``heat.clients.direct_completion``), so an engine process that has not
+loaded the actions yet (after a Mistral restart) only delays results.
 
 Only for a Mistral that checks no identity (``patches.direct_completions.
 mistral_checks_identities`` false): the API then gives each request the
