@@ -240,7 +240,9 @@ class AttackTest(base.FunctionalTest):
         self.running_task(victim_id, 'slow', heat=other)
         victim_input = json.loads(self.executions(victim_id)[-1].input)
         mine_input = json.loads(self.executions(mine.id)[-1].input)
-        workflow = 'heat_stack_%s' % mine.id
+        # By id: each traversal's definition lives in a Mistral namespace
+        # of its own, so the name alone finds none.
+        workflow = self.executions(mine.id)[-1].workflow_id
         mine_events = self.events(mine.id)
 
         attacks = {
