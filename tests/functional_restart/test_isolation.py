@@ -453,7 +453,7 @@ class IsolationTest(testtools.TestCase):
         (own,) = self.service_executions(stack_id)
         tasks = {t.name: t for t in service.tasks.list(
             workflow_execution_id=own.id, limit=-1)}
-        hook_task = tasks['hooked_after_echo_after']
+        hook_task = tasks['hooked__after__echo_after']
         self.assertEqual('SUCCESS', hook_task.state)
         runs = [e for e in service.executions.list(workflow_name=name,
                                                    limit=-1)
