@@ -5,6 +5,7 @@ All calls go through ``MistralService``; errors come out as
 is what the user sees in the stack's status reason.
 """
 
+import datetime
 import json
 import threading
 import time
@@ -15,6 +16,7 @@ from keystoneauth1 import loading as ks_loading
 from mistralclient.api import client as mistral_client
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.clients import direct_completion
@@ -29,6 +31,13 @@ NODE_ACTION = 'heat.run_node'
 # Seconds between two attempts to report a node to a Mistral that cannot
 # be reached.
 REPORT_RETRY_SECONDS = 2.0
+
+# The states in which a Mistral execution has ended for good.
+ENDED_STATES = frozenset(('SUCCESS', 'ERROR', 'CANCELLED'))
+
+# Seconds after which a stack's definition that no execution was started
+# from is taken as left by a start that died (a start takes seconds).
+UNSTARTED_DEFINITION_AGE = 3600
 
 
 class MistralUnavailable(Exception):
@@ -162,19 +171,43 @@ class MistralService:
             return own.id
         return [w for w in created if w.name == name][0].id
 
-    def delete_workflows(self, name, keep_namespace):
-        """Delete the service's workflows ``name`` but the one to keep.
+    def delete_workflows(self, name, keep_namespace, now=None):
+        """Delete the service's finished definitions of ``name``.
 
-        For a traversal's start, after the executions of the stack's
-        earlier traversals were ended: their definitions are no longer
-        needed (an execution keeps its own copy of the definition it
-        started with). Returns the ids deleted; a definition Mistral
-        refuses to delete is logged and left, so that the cleanup never
-        fails a traversal.
+        For a traversal's start, once its own execution runs: the
+        definitions of the stack's earlier traversals are no longer needed
+        (an execution keeps its own copy of the definition it started
+        with). A definition is deleted only when every execution of it has
+        ended, or, if none was ever started, when it is older than
+        ``UNSTARTED_DEFINITION_AGE`` (its start died). So a definition a
+        newer traversal has just uploaded, whose execution is still to be
+        started, is never taken from under it, whatever order concurrent
+        starts run in. ``keep_namespace``'s (the caller's own) is always
+        kept. Returns the ids deleted; a definition Mistral refuses to
+        delete is logged and left, so that the cleanup never fails a
+        traversal.
         """
+        now = time.time() if now is None else now
+        candidates = [w for w in self._own_workflows(name)
+                      if (w.namespace or '') != keep_namespace]
+        if not candidates:
+            return []
+        started = {}
+        for execution in self._own(self._call(
+                'list executions of %s' % name, self._client.executions.list,
+                workflow_name=name, limit=-1,
+                fields=['workflow_id', 'state', 'project_id'])):
+            started.setdefault(execution.workflow_id, []).append(
+                execution.state)
         deleted = []
-        for found in self._own_workflows(name):
-            if (found.namespace or '') == keep_namespace:
+        for found in candidates:
+            states = started.get(found.id)
+            if states is None:
+                created = _timestamp(getattr(found, 'created_at', None))
+                if created is None or \
+                        now - created < UNSTARTED_DEFINITION_AGE:
+                    continue
+            elif not all(state in ENDED_STATES for state in states):
                 continue
             try:
                 self._client.workflows.delete(found.id)
@@ -507,6 +540,19 @@ def _json(value):
         except ValueError:
             return {}
     return value if isinstance(value, dict) else {}
+
+
+def _timestamp(text):
+    """Seconds since the epoch of a Mistral time (UTC, no zone), or None.
+
+    None for a missing or unreadable time.
+    """
+    try:
+        return timeutils.normalize_time(
+            timeutils.parse_isotime(text)).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def _transient(exc):

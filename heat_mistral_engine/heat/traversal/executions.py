@@ -17,12 +17,39 @@ from oslo_log import log as logging
 
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.clients import mistral_api
+from heat_mistral_engine.heat.traversal import handover_delays
 
 LOG = logging.getLogger(__name__)
 
 # The states an execution of a traversal Heat has stopped ends in.
 CANCELLED = 'CANCELLED'
 ERROR = 'ERROR'
+
+
+def supersede(stack_id, traversal, is_current, reason, service=None):
+    """End the running executions of the stack's other traversals.
+
+    For ``traversal``'s start. Only a traversal that is still the stack's
+    current one may end others: the running executions are listed first,
+    then ``is_current()`` (which reads the stack's row) is asked, and only
+    if it says yes are the listed executions of other traversals
+    cancelled with ``reason``. A start that a newer traversal has already
+    superseded could otherwise cancel the newer traversal's execution.
+    Heat stores a traversal as current before starting it, so an
+    execution listed here whose traversal is newer than ``traversal``
+    is always seen by the check that follows the listing.
+
+    Returns the ids of the executions ended, or None if ``traversal`` is
+    no longer current (nothing was ended). Raises MistralUnavailable.
+    """
+    service = service or mistral_api.MistralService()
+    running = _running(service, stack_id)
+    handover_delays.pause('traversal start: between listing and ending '
+                          'earlier executions')
+    if not is_current():
+        return None
+    return _end(service, stack_id, running,
+                lambda other: other != traversal, CANCELLED, reason)
 
 
 def end_executions(stack_id, select, state, reason, service=None):
@@ -36,13 +63,21 @@ def end_executions(stack_id, select, state, reason, service=None):
     of the executions ended; raises MistralUnavailable.
     """
     service = service or mistral_api.MistralService()
-    name = workflow.workflow_name(stack_id)
+    return _end(service, stack_id, _running(service, stack_id), select,
+                state, reason)
+
+
+def _running(service, stack_id):
+    """The stack's RUNNING or PAUSED executions (none if never started)."""
     try:
-        running = service.running_executions(name)
+        return service.running_executions(workflow.workflow_name(stack_id))
     except mistral_api.MistralUnavailable as exc:
         if 'not found' in str(exc).lower():
             return []   # no traversal of this stack ever went to Mistral
         raise
+
+
+def _end(service, stack_id, running, select, state, reason):
     ended = []
     for execution in running:
         traversal = _execution_traversal(execution)

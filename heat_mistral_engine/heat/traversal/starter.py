@@ -8,7 +8,9 @@ After Heat's own preamble (resource rows, graph, ``current_deps``), it
    traversal (see ``MistralService.create_workflow`` for why a traversal
    never reuses an earlier one's definition);
 2. cancels executions of earlier traversals of the stack that still run,
-   and deletes their definitions;
+   if this traversal is still the stack's current one (``executions.
+   supersede``; a start that a newer traversal superseded meanwhile hands
+   nothing to Mistral);
 3. creates the stack's completion sync point, so that the last root node
    marks the stack complete exactly as Heat's workers do, the mark that
    tells the orphan check this traversal is Mistral's (``traversal_mark``),
@@ -18,7 +20,11 @@ After Heat's own preamble (resource rows, graph, ``current_deps``), it
 4. starts the execution, whose input is the stack id, the traversal id,
    the sealed traversal token (which carries the limit) and what before
    hooks are told about their resources (template text, which the
-   definition may not hold: see ``graph.workflow``).
+   definition may not hold: see ``graph.workflow``);
+5. checks again that the traversal is current (a newer one may have
+   listed the executions before this one existed: then this one cancels
+   its own), and deletes the definitions of the stack's traversals whose
+   executions have all ended (``MistralService.delete_workflows``).
 
 Any failure raises; the caller (decorated like Heat's method with
 ``reset_state_on_error``) then marks the stack FAILED with the message, so a
@@ -41,6 +47,7 @@ from heat_mistral_engine.heat.traversal import executions
 from heat_mistral_engine.heat.traversal import graph_source
 from heat_mistral_engine.heat.operator_hooks import hook_plan
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.traversal import nested_link
 from heat_mistral_engine.heat.operator_hooks import hooks_file
@@ -90,6 +97,7 @@ def start(stack, pre_converge=None):
         return
     if callable(pre_converge):
         pre_converge()
+    handover_delays.pause('traversal start: after storing the traversal')
 
     graph = graph_source.task_graph(stack)
     operator = traversal_hooks(stack)
@@ -97,11 +105,14 @@ def start(stack, pre_converge=None):
     service = mistral_api.MistralService()
     name = workflow.workflow_name(stack.id)
     current = stack.current_traversal
-    executions.end_executions(
-        stack.id, lambda traversal: traversal != current,
-        executions.CANCELLED,
+    superseded_by_us = executions.supersede(
+        stack.id, current, lambda: is_current(stack),
         'Superseded by the %s traversal %s of the stack'
         % (stack.action, current), service=service)
+    if superseded_by_us is None:
+        LOG.info('Stack %s %s traversal %s was superseded while it started: '
+                 'not handed to Mistral', stack.id, stack.action, current)
+        return
     if not len(graph):
         stack.mark_complete()
         return
@@ -121,9 +132,6 @@ def start(stack, pre_converge=None):
         hooks=operator, plans=plans)
     workflow_id = service.create_workflow(
         name, workflow.to_yaml(definition), namespace=current)
-    # The earlier traversals' executions were ended above: their
-    # definitions are not needed any more.
-    service.delete_workflows(name, keep_namespace=current)
     handover_delays.pause('traversal start: between upload and execution')
     execution = service.start_execution(
         workflow_id,
@@ -141,6 +149,12 @@ def start(stack, pre_converge=None):
         },
         description=description,
         params=nested_link.execution_params(link))
+    if not is_current(stack):
+        # A newer traversal became current after the check above; its
+        # start may have listed the executions before this one existed.
+        _withdraw(stack, execution, service)
+        return
+    service.delete_workflows(name, keep_namespace=current)
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '
              'execution %(ex)s of %(wf)s with %(n)d tasks',
              {'stack': stack.id, 'action': stack.action,
@@ -158,6 +172,32 @@ def start(stack, pre_converge=None):
         LOG.info('Stack %s traversal %s: at most %d resource actions at '
                  'once', stack.id, stack.current_traversal, cap)
     return execution
+
+
+def is_current(stack):
+    """True while the stack's stored row still names this traversal.
+
+    Read from the database, not from ``stack``, whose traversal is the one
+    this start was given.
+    """
+    row = stack_row.traversal_state(stack.context, stack.id)
+    return row is not None and row.current_traversal == \
+        stack.current_traversal
+
+
+def _withdraw(stack, execution, service):
+    """Cancel the execution of a traversal superseded while it started."""
+    reason = ('Traversal %s of the stack was superseded while it started'
+              % stack.current_traversal)
+    LOG.info('Stack %s: %s; cancelling its Mistral execution %s',
+             stack.id, reason, execution.id)
+    try:
+        service.stop_execution(execution.id, executions.CANCELLED, reason)
+    except mistral_api.MistralUnavailable as exc:
+        # The newer traversal's start may have cancelled it already; if
+        # not, its nodes are refused as stale.
+        LOG.warning('Stack %s: could not cancel execution %s: %s',
+                    stack.id, execution.id, exc)
 
 
 def node_timeouts(conf=cfg.CONF):

@@ -7,6 +7,12 @@ from oslo_config import cfg
 from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from tests.unit import base
 
+# Mistral's times (UTC) of definitions uploaded long ago and just now, and
+# the cleanup's clock: 2026-12-07 12:00:00 UTC.
+OLD = '2026-12-07 10:00:00'
+RECENT = '2026-12-07 11:59:50'
+NOW = 1796644800.0
+
 
 class FakeApiTestCase(base.TestCase):
     """A MistralService whose client is a mock; ``update`` is the PUT."""
@@ -148,13 +154,15 @@ class UploadWorkflowTest(base.TestCase):
         """A service whose Mistral lists ``wf`` workflows.
 
         ``exists``: the service's own ``wf`` in ``namespace``; ``others``:
-        (id, project, namespace) of more workflows called ``wf``.
+        (id, project, namespace[, created_at]) of more workflows called
+        ``wf``.
         """
         service = mistral_client.MistralService()
         service._project_id = project_id
         service._client = mock.Mock()
-        found = [mock.Mock(id=ident, project_id=project, namespace=space)
-                 for ident, project, space in others]
+        found = [mock.Mock(id=ident, project_id=project, namespace=space,
+                           created_at=created[0] if created else None)
+                 for ident, project, space, *created in others]
         if exists:
             found.append(mock.Mock(id='own-id', project_id=project_id,
                                    namespace=namespace))
@@ -221,23 +229,73 @@ class UploadWorkflowTest(base.TestCase):
         service._client.workflows.update.assert_called_once_with(
             'text', namespace='t1', id='own-id')
 
-    def test_earlier_traversals_definitions_are_deleted(self):
-        service = self.service(
-            exists=True, namespace='t2', project_id='service',
-            others=[('legacy', 'service', ''), ('t1-id', 'service', 't1'),
-                    ('squat-id', 'demo', 't1')])
-        self.assertEqual(['legacy', 't1-id'],
-                         service.delete_workflows('wf', keep_namespace='t2'))
+    def cleanup(self, others, executions, project_id='service'):
+        """A service with ``others`` and its own ``wf`` in namespace t3.
+
+        ``executions``: (workflow id, state, project) of executions of wf.
+        """
+        service = self.service(exists=True, namespace='t3',
+                               project_id=project_id, others=others)
+        service._client.executions.list.return_value = [
+            mock.Mock(workflow_id=wf, state=state, project_id=project)
+            for wf, state, project in executions]
+        return service
+
+    def test_definitions_whose_executions_all_ended_are_deleted(self):
+        service = self.cleanup(
+            others=[('legacy', 'service', '', OLD),
+                    ('t1-id', 'service', 't1', OLD),
+                    ('squat-id', 'demo', 't1', OLD)],
+            executions=[('legacy', 'SUCCESS', 'service'),
+                        ('t1-id', 'CANCELLED', 'service'),
+                        ('t1-id', 'ERROR', 'service'),
+                        ('squat-id', 'SUCCESS', 'demo'),
+                        ('own-id', 'RUNNING', 'service')])
+        self.assertEqual(['legacy', 't1-id'], service.delete_workflows(
+            'wf', keep_namespace='t3', now=NOW))
         self.assertEqual(
             [mock.call('legacy'), mock.call('t1-id')],
             service._client.workflows.delete.call_args_list)
 
+    def test_a_definition_with_a_running_execution_is_kept(self):
+        service = self.cleanup(
+            others=[('t1-id', 'service', 't1', OLD)],
+            executions=[('t1-id', 'SUCCESS', 'service'),
+                        ('t1-id', 'RUNNING', 'service')])
+        self.assertEqual([], service.delete_workflows('wf', 't3', now=NOW))
+        service._client.workflows.delete.assert_not_called()
+
+    def test_a_new_definition_not_started_yet_is_kept(self):
+        # A newer traversal's, uploaded but its execution not started yet:
+        # deleting it would fail the stack's current traversal.
+        service = self.cleanup(
+            others=[('t4-id', 'service', 't4', RECENT)], executions=[])
+        self.assertEqual([], service.delete_workflows('wf', 't3', now=NOW))
+        service._client.workflows.delete.assert_not_called()
+
+    def test_an_old_definition_never_started_is_deleted(self):
+        # Its start died between the upload and the execution.
+        service = self.cleanup(
+            others=[('t0-id', 'service', 't0', OLD),
+                    ('t9-id', 'service', 't9', None)], executions=[])
+        self.assertEqual(['t0-id'],
+                         service.delete_workflows('wf', 't3', now=NOW))
+
+    def test_the_callers_own_definition_is_kept(self):
+        service = self.cleanup(
+            others=[], executions=[('own-id', 'SUCCESS', 'service')])
+        self.assertEqual([], service.delete_workflows('wf', 't3', now=NOW))
+        service._client.executions.list.assert_not_called()
+
     def test_a_refused_delete_is_left_for_later(self):
-        service = self.service(exists=True, namespace='t2',
-                               others=[('a', None, 't0'), ('b', None, 't1')])
+        service = self.cleanup(
+            others=[('a', 'service', 't0', OLD), ('b', 'service', 't1', OLD)],
+            executions=[('a', 'SUCCESS', 'service'),
+                        ('b', 'SUCCESS', 'service')])
         service._client.workflows.delete.side_effect = [
             Exception('has cron triggers'), None]
-        self.assertEqual(['b'], service.delete_workflows('wf', 't2'))
+        self.assertEqual(['b'], service.delete_workflows('wf', 't3',
+                                                         now=NOW))
 
 
 class OwnObjectsTest(UploadWorkflowTest):

@@ -86,6 +86,37 @@ class EndExecutionsTest(base.TestCase):
         self.assertIn('could not end the Mistral execution', logger.output)
         self.assertIn('down', logger.output)
 
+    def test_a_current_start_cancels_the_other_traversals(self):
+        # e3's traversal cannot be read: it is not t1's either.
+        self.assertEqual(['e2', 'e3'], executions.supersede(
+            's1', 't1', lambda: True, 'Superseded', service=self.service))
+        self.assertEqual(
+            [mock.call('e2', 'CANCELLED', 'Superseded'),
+             mock.call('e3', 'CANCELLED', 'Superseded')],
+            self.service.stop_execution.call_args_list)
+
+    def test_a_superseded_start_cancels_nothing(self):
+        # The execution of the newer traversal t2 is among those listed:
+        # cancelling it would fail the stack's current traversal.
+        self.assertIsNone(executions.supersede(
+            's1', 't1', lambda: False, 'Superseded', service=self.service))
+        self.service.stop_execution.assert_not_called()
+
+    def test_currency_is_checked_after_the_listing(self):
+        # A traversal made current (and started) after the check would
+        # have its execution listed without its start being seen.
+        order = []
+        self.service.running_executions.side_effect = \
+            lambda name: order.append('list') or []
+
+        def is_current():
+            order.append('check')
+            return True
+
+        executions.supersede('s1', 't1', is_current, 'x',
+                             service=self.service)
+        self.assertEqual(['list', 'check'], order)
+
     def test_stopped_traversals_keep_only_the_current_one(self):
         stack = mock.Mock(id='s1', current_traversal='new1',
                           status_reason='Stack CREATE cancelled')
