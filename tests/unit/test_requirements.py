@@ -7,11 +7,17 @@ works only while another distribution happens to bring it in. Imports
 inside functions count too. Modules are mapped to distributions with
 importlib.metadata.packages_distributions(), so these tests run where the
 requirement files are installed (tox -e py3).
+
+tox and tools/devcloud install within OpenStack's upper-constraints of
+Heat 27's series (tools/constraints/); the declared requirements must admit
+the versions it pins.
 """
 
 import ast
+import configparser
 import importlib.metadata
 import os
+import re
 import sys
 
 import fixtures
@@ -23,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 PACKAGE = 'heat_mistral_engine'
 FIRST_PARTY = frozenset((PACKAGE, 'tests'))
+CONSTRAINTS = 'tools/constraints/upper-constraints-2026.2.txt'
+TOX_CONSTRAINTS = '-c{env:TOX_CONSTRAINTS_FILE:{toxinidir}/%s}' % CONSTRAINTS
 
 # Imported without being declared: (top-level module, folder of the
 # importing files) -> why.
@@ -35,6 +43,10 @@ HOST_PROVIDED = {
 NOT_IMPORTED = {
     'stestr': 'the test runner tox calls',
 }
+# Installed from the package index and pinned where they are installed
+# (requirements.txt, tools/devcloud_lib/settings.sh): service projects,
+# which upper-constraints never lists.
+SERVICES = ('openstack-heat', 'mistral', 'keystone')
 
 
 def python_files(top):
@@ -215,3 +227,64 @@ class CheckerTest(testtools.TestCase):
                                             'stestr': None},
                        {'yaml': ['PyYAML'], 'six': ['six']}))
 
+
+def constraints():
+    """{normalised name: pinned version} of the constraints here.
+
+    Lines whose marker excludes the running Python are left out.
+    """
+    pins = {}
+    for req in requirement_lines(os.path.join(ROOT, CONSTRAINTS)):
+        if req.marker is None or req.marker.evaluate():
+            name = packaging_utils.canonicalize_name(req.name)
+            pins[name] = next(iter(req.specifier)).version
+    return pins
+
+
+class ConstraintsTest(testtools.TestCase):
+
+    def test_requirements_admit_the_constrained_versions(self):
+        pins = constraints()
+        refused = []
+        for path in ('requirements.txt', 'test-requirements.txt',
+                     'doc/requirements.txt'):
+            for name, req in declared(os.path.join(ROOT, path)).items():
+                if name in pins and not req.specifier.contains(
+                        pins[name], prereleases=True):
+                    refused.append('%s: %s, constrained to %s' % (
+                        path, req, pins[name]))
+        self.assertEqual([], refused)
+
+    def test_services_are_not_constrained(self):
+        # Their versions are pinned where they are installed; a constraint
+        # would have to agree with each of those pins.
+        self.assertEqual([], [s for s in SERVICES if s in constraints()])
+
+    def test_every_tox_environment_that_installs_uses_the_constraints(self):
+        tox = configparser.ConfigParser(interpolation=None)
+        tox.read(os.path.join(ROOT, 'tox.ini'))
+        base_deps = tox.get('testenv', 'deps', fallback='')
+        unconstrained = []
+        for section in tox.sections():
+            if section != 'testenv' and not section.startswith('testenv:'):
+                continue
+            deps = tox.get(section, 'deps', fallback=base_deps)
+            lines = [line.strip() for line in deps.splitlines()
+                     if line.strip() and not line.strip().startswith('#')]
+            if lines and TOX_CONSTRAINTS not in lines:
+                unconstrained.append(section)
+        self.assertEqual([], unconstrained)
+
+    def test_devcloud_installs_with_the_same_constraints(self):
+        with open(os.path.join(ROOT, 'tools', 'devcloud_lib',
+                               'settings.sh')) as f:
+            settings = f.read()
+        self.assertIsNotNone(
+            re.search(r'^CONSTRAINTS=\$\{DEVCLOUD_CONSTRAINTS_FILE:-'
+                      r'\$REPO/%s\}$' % re.escape(CONSTRAINTS),
+                      settings, re.M),
+            'settings.sh does not default CONSTRAINTS to ' + CONSTRAINTS)
+        with open(os.path.join(ROOT, 'tools', 'devcloud_lib',
+                               'install.sh')) as f:
+            install = f.read()
+        self.assertEqual(2, len(re.findall(r'-c "\$CONSTRAINTS"', install)))
