@@ -5,14 +5,16 @@
 
 install_hash() {
     {
-        cat "$REPO/requirements.txt" "$REPO/setup.cfg"
-        printf '%s\n' "${PINNED[@]}"
+        cat "$REPO/requirements.txt" "$REPO/setup.cfg" "$REPO/pyproject.toml"
+        printf '%s\n' "${PINNED[@]}" "$CONSTRAINTS"
+        if [[ -f "$CONSTRAINTS" ]]; then cat "$CONSTRAINTS"; fi
         "$PYTHON" --version 2>&1
     } | sha256sum | cut -d' ' -f1
 }
 
 # The venv holds Heat, Mistral, the clients and this package (editable, so
-# code edits need no reinstall). The install is skipped when the stamp
+# code edits need no reinstall), within the upper-constraints (see
+# CONSTRAINTS in settings.sh). The install is skipped when the stamp
 # records the same inputs; setup.cfg is an input because entry points live
 # there and only a reinstall refreshes them.
 ensure_venv() {
@@ -31,8 +33,8 @@ ensure_venv() {
     say "installing Heat, Mistral, clients and -e $REPO (log: $LOGS/pip-install.log)"
     rm -f "$stamp"
     # pip warns about /opt/pypi-more on this machine; harmless, kept in the log.
-    if ! "$VENV/bin/pip" install --disable-pip-version-check -e "$REPO" "${PINNED[@]}" \
-        >"$LOGS/pip-install.log" 2>&1; then
+    if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$CONSTRAINTS" \
+        -e "$REPO" "${PINNED[@]}" >"$LOGS/pip-install.log" 2>&1; then
         show_log pip-install 40
         die "pip install failed"
     fi
@@ -42,8 +44,9 @@ ensure_venv() {
 # Keystone mode: add Keystone to the venv without moving anything Heat,
 # Mistral or the clients run with. Every installed distribution is a
 # constraint (pip freeze), so pip either adds only what Keystone needs on
-# top or fails naming the conflict; it never up- or downgrades. Redone
-# when the venv's own install changed (the stamp holds its hash).
+# top or fails naming the conflict; it never up- or downgrades. What it
+# adds keeps within the upper-constraints too. Redone when the venv's own
+# install changed (the stamp holds its hash).
 ensure_keystone_installed() {
     local want stamp="$VENV/.devcloud-keystone" held="$LOGS/keystone-constraints.txt"
     want="$KEYSTONE_PIN $(cat "$VENV/.devcloud-install")"
@@ -51,10 +54,11 @@ ensure_keystone_installed() {
     say "installing $KEYSTONE_PIN, every installed version held (log: $LOGS/pip-keystone.log)"
     rm -f "$stamp"
     "$VENV/bin/pip" freeze --disable-pip-version-check --exclude-editable >"$held"
-    if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$held" "$KEYSTONE_PIN" \
+    if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$held" -c "$CONSTRAINTS" \
+        "$KEYSTONE_PIN" \
         >"$LOGS/pip-keystone.log" 2>&1; then
         show_log pip-keystone 40
-        die "pip cannot add $KEYSTONE_PIN without changing an installed version (see $LOGS/pip-keystone.log)"
+        die "pip cannot add $KEYSTONE_PIN within the installed versions and $CONSTRAINTS (see $LOGS/pip-keystone.log)"
     fi
     echo "$want" >"$stamp"
 }

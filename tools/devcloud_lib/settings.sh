@@ -63,6 +63,14 @@ esac
 ADMIN_PASSWORD=devcloud-admin
 ACCOUNT_PASSWORD_PREFIX=devcloud-
 
+# OpenStack's upper-constraints of Heat 27's series (2026.2), the file tox
+# installs with too (its header says where it comes from); every pip
+# install of the venv keeps within it. DEVCLOUD_CONSTRAINTS_FILE may name
+# another file or a URL, e.g.
+# https://releases.openstack.org/constraints/upper/2026.2. Heat, Mistral
+# and Keystone are not in it (service projects never are): PINNED and
+# KEYSTONE_PIN pin them. Part of the install hash.
+CONSTRAINTS=${DEVCLOUD_CONSTRAINTS_FILE:-$REPO/tools/constraints/upper-constraints-2026.2.txt}
 # Installed next to the package itself (-e REPO). Part of the install hash.
 PINNED=(openstack-heat==27.0.1 mistral==23.0.0 python-openstackclient
         python-heatclient python-mistralclient PyMySQL)
