@@ -3,7 +3,16 @@
 
 extensions = [
     'openstackdocstheme',
+    # cli.rst: the commands' own help, loaded by their entry points.
+    'cliff.sphinxext',
 ]
+
+# cli.rst documents this package's own commands: no "provided by the
+# heat-mistral-engine plugin" under each.
+autoprogram_cliff_app_dist_name = 'heat-mistral-engine'
+# Quotes and ellipses only: the help texts name options (--repair), which
+# dashes would turn into an en dash.
+smartquotes_action = 'qe'
 
 # openstackdocstheme
 openstackdocs_repo_name = 'openstack/heat-mistral-engine'

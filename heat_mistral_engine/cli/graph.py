@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``heat-mistral-engine graph``: the task graph of a template, offline.
+"""The work of ``heat-mistral-engine graph`` (``cli.commands.Graph``).
 
 Parses the template with Heat's own parser (no database, no services) and
 prints what heat-engine would hand to Mistral for a new stack:
@@ -40,30 +40,8 @@ from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.traversal import template_graph
 
-FORMATS = ('json', 'dot', 'yaml')
 
-
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'graph', help='print the Mistral task graph of a template (offline)',
-        description=__doc__.split('\n\n')[0])
-    parser.add_argument('template', help='HOT or CFN template file')
-    parser.add_argument('-e', '--environment', action='append', default=[],
-                        metavar='ENV', help='environment file (repeatable)')
-    parser.add_argument('-P', '--parameter', action='append', default=[],
-                        metavar='KEY=VALUE',
-                        help='parameter value (repeatable)')
-    parser.add_argument('--action', choices=('CREATE', 'DELETE'),
-                        default='CREATE')
-    parser.add_argument('--format', choices=FORMATS, default='json')
-    parser.add_argument('--hooks', metavar='FILE',
-                        help='operator hooks file to show (as '
-                             '[mistral_scheduler] operator_hooks_file)')
-    parser.set_defaults(func=run)
-    return parser
-
-
-def run(args, out=sys.stdout):
+def run(args, out=sys.stdout, err=sys.stderr):
     """Print the graph; return the exit status (2 for a bad template)."""
     try:
         parameters = _parameters(args.parameter)
@@ -83,12 +61,12 @@ def run(args, out=sys.stdout):
     except (heat_exception.HeatException, ValueError, TypeError,
             OSError, heatclient_exc.CommandError) as exc:
         print('heat-mistral-engine graph: %s: %s' % (args.template, exc),
-              file=sys.stderr)
+              file=err)
         return 2
     try:
         hooks = _hooks(getattr(args, 'hooks', None))
     except (operator_hooks.HooksFileError, OSError) as exc:
-        print('heat-mistral-engine graph: %s' % exc, file=sys.stderr)
+        print('heat-mistral-engine graph: %s' % exc, file=err)
         return 2
     graph = template_graph.task_graph(stack, args.action)
     action = 'create' if args.action == 'CREATE' else 'delete'

@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``heat-mistral-engine check-orphans``: stacks and executions that disagree.
+"""The work of ``heat-mistral-engine check-orphans`` (``cli.commands``).
 
 Reads heat.conf (Heat's database, the message bus for Heat's notifications
 and ``[mistral_scheduler]`` for Mistral), lists the orphans described in
@@ -34,30 +34,6 @@ from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.recovery import orphans
 
 COLUMNS = ('kind', 'stack', 'execution', 'outcome', 'reason')
-
-
-def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        'check-orphans',
-        help='find (and repair) Mistral executions and Heat stacks that '
-             'disagree',
-        description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config-file', action='append', default=[],
-                        help='heat.conf (repeatable; default: Heat\'s '
-                             'search path)')
-    parser.add_argument('--config-dir', action='append', default=[],
-                        help='heat.conf.d directory (repeatable)')
-    parser.add_argument('--repair', action='store_true',
-                        help='cancel orphaned executions and mark orphaned '
-                             'stacks FAILED')
-    parser.add_argument('--stack', action='append', default=None,
-                        metavar='STACK_ID',
-                        help='look only at this stack (repeatable)')
-    parser.add_argument('--grace', type=int, default=None,
-                        help='seconds a disagreement must last (default: '
-                             '[mistral_scheduler] orphan_grace_period)')
-    parser.set_defaults(func=run)
-    return parser
 
 
 def run(args, out=sys.stdout):

@@ -23,15 +23,20 @@ ran and that execution's id and state. Operator hook tasks show as
 workflow published (``output``). For a nested stack's execution,
 ``parent`` names the parent stack's execution and task it runs under;
 ``nested`` lists the executions of nested stacks that ran under this
-execution's tasks (see ``execution_link``). ``--dot`` prints the task
-graph as Graphviz, nodes coloured by task state, edges labelled with their
-kinds, nested stacks' executions hanging off their parent tasks.
+execution's tasks (see ``execution_link``). ``-f dot`` prints the task
+graph as Graphviz instead (``workflow_dot``). Every failure is an
+``osc_lib.exceptions.CommandError`` that says what could not be found or
+read.
 """
 
 import json
 
+from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ks_exc
+from mistralclient.api import base as mistral_base
 from osc_lib.cli import format_columns
 from osc_lib.command import command
+from osc_lib import exceptions
 import yaml
 
 from heat_mistral_engine import execution_link
@@ -39,9 +44,6 @@ from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import naming
 from heat_mistral_engine.graph import workflow
 
-DOT_COLOURS = {'SUCCESS': 'palegreen', 'ERROR': 'salmon',
-               'RUNNING': 'lightblue', 'WAITING': 'lightgrey',
-               'IDLE': 'white', 'CANCELLED': 'khaki', 'PAUSED': 'khaki'}
 NOT_STARTED = 'NOT STARTED'
 HOOK_TYPE = 'OS::Mistral::Hook'
 
@@ -188,72 +190,72 @@ def nested_rows(execution_id, executions):
     return rows
 
 
-def dot(spec_tasks, rows, title, nested=()):
-    lines = ['digraph "%s" {' % title.replace('"', "'"), '  rankdir=LR;',
-             '  node [shape=box, style=filled];']
-    for row in rows:
-        lines.append('  "%s" [label="%s\\n%s", fillcolor=%s];' % (
-            row['task'], row['resource'], row['state'],
-            DOT_COLOURS.get(row['state'], 'white')))
-    for edge in edge_rows(spec_tasks):
-        label = (' [label="%s"]' % ','.join(edge['kinds'])
-                 if edge['kinds'] else '')
-        lines.append('  "%s" -> "%s"%s;' % (edge['from'], edge['to'], label))
-    for child in nested:
-        lines.append('  "%s" [label="nested stack %s\\n%s", shape=folder, '
-                     'fillcolor=%s];' % (
-                         child['execution'], child['stack_id'],
-                         child['state'],
-                         DOT_COLOURS.get(child['state'], 'white')))
-        lines.append('  "%s" -> "%s" [style=dashed, label="nested"];'
-                     % (child['task'], child['execution']))
-    lines.append('}')
-    return '\n'.join(lines) + '\n'
-
-
 class ShowStackWorkflow(command.ShowOne):
     """Show the Mistral workflow and tasks that ordered a stack's action."""
+
+    # As heatclient's `stack resource list`: cliff's formatters and dot.
+    @property
+    def formatter_namespace(self):
+        return 'heat_mistral_engine.workflow.formatter.show'
+
+    @property
+    def formatter_default(self):
+        return 'table'
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('stack', metavar='<stack>',
                             help='Name or ID of the stack')
-        parser.add_argument('--dot', action='store_true',
-                            help='Print the task graph in Graphviz dot, '
-                                 'coloured by task state')
+        parser.add_argument('--dot', action='store_const', const='dot',
+                            dest='formatter',
+                            help='Same as -f dot: the task graph in '
+                                 'Graphviz, coloured by task state')
         return parser
 
     def take_action(self, parsed_args):
         heat = self.app.client_manager.orchestration
-        mistral = self.app.client_manager.workflow_engine
-        stack = heat.stacks.get(parsed_args.stack, resolve_outputs=False)
+        stack = _stack(heat, parsed_args.stack)
+        try:
+            return self._show(heat, _mistral(self.app.client_manager),
+                              stack)
+        except mistral_base.APIException as exc:
+            raise exceptions.CommandError(
+                'Mistral could not show the workflow of stack %s (%s): %s'
+                % (stack.stack_name, stack.id, exc))
+        except heat_exc.HTTPException as exc:
+            raise exceptions.CommandError(
+                'Heat could not list the resources of stack %s (%s): %s'
+                % (stack.stack_name, stack.id, exc))
+        except ks_exc.ConnectionError as exc:
+            raise exceptions.CommandError(
+                'Could not reach Mistral or Heat for stack %s (%s): %s'
+                % (stack.stack_name, stack.id, exc))
+
+    @staticmethod
+    def _show(heat, mistral, stack):
         name = workflow.workflow_name(stack.id)
         executions = mistral.executions.list(workflow_name=name, limit=-1)
         action = (stack.stack_status or '').split('_', 1)[0]
         execution = choose_execution(executions, action)
         if execution is None:
-            raise RuntimeError(
+            raise exceptions.CommandError(
                 'Stack %s (%s) has no Mistral execution: it was ordered by '
                 'Heat itself (the scheduler was off, or the action is one '
                 'Mistral does not order).' % (stack.stack_name, stack.id))
         # Each traversal runs a definition of its own (a namespace per
         # traversal): the execution's, not whatever is called ``name``.
         definition = mistral.workflows.get(execution.workflow_id).definition
+        spec = _spec(definition, name, execution)
         tasks = mistral.tasks.list(workflow_execution_id=execution.id,
                                    limit=-1)
         rows = add_hooks(task_rows(definition, name, tasks),
                          hook_details(heat, mistral, stack.id))
-        spec = yaml.safe_load(definition)[name]['tasks']
         # Nested stacks' executions carry the top execution of their tree
         # as Mistral's root_execution_id: one call finds them all.
         tree = mistral.executions.list(
             root_execution_id=(getattr(execution, 'root_execution_id', None)
                                or execution.id), limit=-1)
         nested = nested_rows(execution.id, tree)
-        if parsed_args.dot:
-            self.app.stdout.write(dot(spec, rows, '%s %s' % (
-                stack.stack_name, execution.id), nested))
-            return (), ()
         inputs = execution.input
         if isinstance(inputs, str):
             inputs = json.loads(inputs)
@@ -268,3 +270,37 @@ class ShowStackWorkflow(command.ShowOne):
                 format_columns.DictColumn(parent_row(execution) or {}),
                 format_columns.ListDictColumn(nested))
         return columns, data
+
+
+def _stack(heat, name_or_id):
+    try:
+        return heat.stacks.get(name_or_id, resolve_outputs=False)
+    except heat_exc.HTTPNotFound:
+        raise exceptions.CommandError('Stack not found: %s' % name_or_id)
+    except (heat_exc.HTTPException, ks_exc.ConnectionError) as exc:
+        raise exceptions.CommandError(
+            'Heat could not show stack %s: %s' % (name_or_id, exc))
+
+
+def _mistral(client_manager):
+    """Mistral's client, made on first use from the catalog."""
+    try:
+        return client_manager.workflow_engine
+    except AttributeError:
+        raise exceptions.CommandError(
+            'No Mistral client: install python-mistralclient, whose '
+            'openstackclient plugin provides it')
+    except ks_exc.EndpointNotFound as exc:
+        raise exceptions.CommandError(
+            'Mistral (service type workflowv2) is not in the service '
+            'catalog: %s' % exc)
+
+
+def _spec(definition, name, execution):
+    """The task specs of the workflow ``name`` in an execution's definition."""
+    try:
+        return yaml.safe_load(definition)[name]['tasks']
+    except (yaml.YAMLError, KeyError, TypeError):
+        raise exceptions.CommandError(
+            'Execution %s runs workflow %s, whose definition is not one '
+            'heat-mistral-engine generated' % (execution.id, name))

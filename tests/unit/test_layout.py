@@ -44,6 +44,8 @@ FUNCTION_IMPORTS = {
     (HEAT + '.startup.plugin', HEAT + '.startup.wiring'),
     (HEAT + '.startup.plugin', HEAT + '.patches.environment'),
     (HEAT + '.startup.plugin', HEAT + '.resources.mistral_hook'),
+    (PACKAGE + '.cli.commands', PACKAGE + '.cli.graph'),
+    (PACKAGE + '.cli.commands', PACKAGE + '.cli.orphans'),
 }
 
 

@@ -1,11 +1,13 @@
-"""Serve heat-api (``heat.wsgi.api:application``) from a threaded server.
+"""Serve heat-api (``heat.wsgi.api:application``) from cheroot.
 
 Heat 27 ships no ``heat-api`` console script, only the WSGI application.
 Its pbr ``heat-wsgi-api`` dev server is a single-threaded wsgiref server,
 which deadlocks as soon as heat-engine calls back into heat-api while
 heat-api waits on heat-engine (SoftwareDeployment attributes,
-OS::Heat::Stack, ...). This one serves every request in its own daemon
-thread.
+OS::Heat::Stack, ...). This serves it from cheroot, CherryPy's production
+WSGI server, which Mistral 23 serves its own API with (so it is in the
+venv already): a pool of ``THREADS`` worker threads, HTTP/1.1 keep-alive
+connections parked off the pool while idle.
 
 Usage::
 
@@ -22,31 +24,23 @@ So everything after ``--`` becomes ``sys.argv[1:]`` before the import.
 """
 
 import argparse
-import socketserver
 import sys
-from wsgiref import simple_server
 
+from cheroot import wsgi
 
-class ThreadingWSGIServer(socketserver.ThreadingMixIn,
-                          simple_server.WSGIServer):
-    # Daemon threads: a hung request must not keep the process alive on
-    # SIGTERM. Address reuse: restart right after stop without TIME_WAIT.
-    daemon_threads = True
-    allow_reuse_address = True
-    # The default backlog of 5 drops connections when tests fire many
-    # requests at once.
-    request_queue_size = 128
-
-
-class RequestHandler(simple_server.WSGIRequestHandler):
-    def address_string(self):
-        # Never do reverse DNS on the client address.
-        return self.client_address[0]
+# Worker threads. A request may wait on heat-engine (RPC) while heat-engine
+# calls back into heat-api (nested stacks, SoftwareDeployment), so each
+# waiting request needs a thread of its own for the call back: the
+# functional tests run a few dozen requests at once.
+THREADS = 64
+# The listen backlog (the socket default of 5 drops connections when
+# tests fire many requests at once).
+BACKLOG = 128
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description='Threaded WSGI server for heat.wsgi.api:application',
+        description='cheroot WSGI server for heat.wsgi.api:application',
         usage='%(prog)s [--host IP] [--port PORT] -- [heat options]')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=8004)
@@ -67,20 +61,21 @@ def main(argv=None):
 
 
 def serve(application, host, port, name):
-    """Serve ``application`` on host:port until interrupted.
+    """Serve ``application`` on host:port until interrupted or killed.
 
     Shared with keystone_wsgi.py.
     """
-    server = simple_server.make_server(
-        host, port, application,
-        server_class=ThreadingWSGIServer, handler_class=RequestHandler)
-    print('%s listening on http://%s:%d/' % (name, host, port), flush=True)
+    server = wsgi.Server((host, port), application, numthreads=THREADS,
+                         server_name=name, request_queue_size=BACKLOG)
+    server.prepare()   # binds: the port is taken once this returns
+    print('%s listening on http://%s:%d/ (cheroot, %d threads)'
+          % (name, host, port, THREADS), flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""Serve Keystone's public API from the threaded server heat-api uses.
+"""Serve Keystone's public API from cheroot, as heat-api is served.
 
 Keystone ships its WSGI application (``keystone.wsgi.api:application``),
 no server. Its config files come from the environment
@@ -22,7 +22,7 @@ import heat_api_wsgi
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description='Threaded WSGI server for keystone.wsgi.api:application')
+        description='cheroot WSGI server for keystone.wsgi.api:application')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=5000)
     parser.add_argument('--config-file', required=True)

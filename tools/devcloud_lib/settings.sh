@@ -72,8 +72,10 @@ ACCOUNT_PASSWORD_PREFIX=devcloud-
 # KEYSTONE_PIN pin them. Part of the install hash.
 CONSTRAINTS=${DEVCLOUD_CONSTRAINTS_FILE:-$REPO/tools/constraints/upper-constraints-2026.2.txt}
 # Installed next to the package itself (-e REPO). Part of the install hash.
+# cheroot serves heat-api and Keystone (heat_api_wsgi.py); Mistral 23
+# requires it too, so naming it installs nothing more.
 PINNED=(openstack-heat==27.0.1 mistral==23.0.0 python-openstackclient
-        python-heatclient python-mistralclient PyMySQL)
+        python-heatclient python-mistralclient PyMySQL cheroot)
 # Keystone mode only, installed on top with every installed version held
 # (see ensure_keystone_installed). 30.0.0 is the release of Heat 27.0.1's
 # and Mistral 23.0.0's OpenStack series.

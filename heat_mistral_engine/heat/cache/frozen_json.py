@@ -27,8 +27,9 @@ when a row may change is needed.
 
 import copy
 import json
+import threading
 
-from heat_mistral_engine.heat.cache import bounded_cache
+import cachetools
 
 
 def _refuse(self, *args, **kwargs):
@@ -86,20 +87,32 @@ def thaw(value):
 
 
 class SharedJson:
-    """Decodes JSON texts, once per distinct text among the last ``size``."""
+    """Decodes JSON texts, once per distinct text among the last ``size``.
+
+    Thread-safe (an LRU cache under a lock). A text is decoded outside the
+    lock, so two threads may decode the same text once each (equal
+    values); a text that fails to decode stores nothing.
+    """
 
     def __init__(self, size):
-        self._cache = bounded_cache.BoundedCache(size)
+        self._cache = cachetools.LRUCache(size)
+        self._lock = threading.Lock()
+        self._decode = cachetools.cached(self._cache, lock=self._lock)(
+            _decode_frozen)
 
     def decode(self, text):
         """The frozen value of ``text`` (None stays None)."""
         if text is None:
             return None
-        return self._cache.get_or_build(
-            text, lambda: freeze(json.loads(text)))
+        return self._decode(text)
 
     def clear(self):
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def __len__(self):
         return len(self._cache)
+
+
+def _decode_frozen(text):
+    return freeze(json.loads(text))

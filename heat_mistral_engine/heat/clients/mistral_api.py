@@ -29,6 +29,7 @@ from mistralclient.api import client as mistral_client
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import timeutils
+import tenacity
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.clients import direct_completion
@@ -396,7 +397,7 @@ class MistralService:
             state, value = 'ERROR', {'reason': error}
         else:
             state, value = 'SUCCESS', output
-        retried = False
+        may_have_landed = False
         if completion_topic:
             try:
                 if self._complete_directly(completion_topic,
@@ -406,33 +407,52 @@ class MistralService:
             except direct_completion.Unanswered:
                 # It may have landed: "already completed" from the API
                 # then means it did.
-                retried = True
+                may_have_landed = True
         if retry_for is None:
             retry_for = cfg.CONF[config.GROUP].report_retry_timeout
-        deadline = time.monotonic() + retry_for
-        while True:
-            try:
-                return self._client.action_executions.update(
-                    action_execution_id, state=state,
-                    output=json.dumps(value))
-            except Exception as exc:
-                if retried and already_completed(exc):
-                    # An earlier attempt (its answer lost while Mistral
-                    # restarted) did land; Mistral keeps that result.
-                    LOG.info('Action execution %s was completed by an '
-                             'earlier attempt of this report',
-                             action_execution_id)
-                    return None
-                if (already_completed(exc) or not _transient(exc) or
-                        time.monotonic() >= deadline):
-                    raise MistralUnavailable(
-                        'Mistral at %s failed to complete action execution '
-                        '%s: %s' % (self._url, action_execution_id, exc))
-                LOG.warning('Mistral at %s cannot take the result of action '
-                            'execution %s yet (%s); retrying', self._url,
-                            action_execution_id, exc)
-                retried = True
-            time.sleep(REPORT_RETRY_SECONDS)
+        try:
+            for attempt in self._report_retrying(action_execution_id,
+                                                 retry_for):
+                with attempt:
+                    try:
+                        return self._client.action_executions.update(
+                            action_execution_id, state=state,
+                            output=json.dumps(value))
+                    except Exception as exc:
+                        if already_completed(exc) and (
+                                may_have_landed or
+                                attempt.retry_state.attempt_number > 1):
+                            # An earlier attempt (its answer lost while
+                            # Mistral restarted) did land; Mistral keeps
+                            # that result.
+                            LOG.info('Action execution %s was completed by '
+                                     'an earlier attempt of this report',
+                                     action_execution_id)
+                            return None
+                        raise
+        except Exception as exc:
+            raise MistralUnavailable(
+                'Mistral at %s failed to complete action execution %s: %s'
+                % (self._url, action_execution_id, exc))
+
+    def _report_retrying(self, action_execution_id, retry_for):
+        """The attempts of one report (tenacity).
+
+        Again every REPORT_RETRY_SECONDS while Mistral cannot be reached or
+        answers 5xx, for ``retry_for`` seconds; the last error is raised.
+        """
+        def warn(retry_state):
+            LOG.warning('Mistral at %s cannot take the result of action '
+                        'execution %s yet (%s); retrying', self._url,
+                        action_execution_id,
+                        retry_state.outcome.exception())
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                lambda exc: _transient(exc) and not already_completed(exc)),
+            stop=tenacity.stop_after_delay(retry_for),
+            wait=tenacity.wait_fixed(REPORT_RETRY_SECONDS),
+            sleep=time.sleep, before_sleep=warn, reraise=True)
 
     def _complete_directly(self, topic, action_execution_id, state, value):
         """True if a Mistral engine on ``topic`` completed the action.

@@ -31,11 +31,13 @@ traversal, and carries the user's context), a request is admitted only if
 engine worker, for these checks and for the stack's completion.
 """
 
+import threading
+
+import cachetools
 from heat.engine import dependencies
 from heat.engine import stack as heat_stack
 from heat.objects import stack as stack_object
 
-from heat_mistral_engine.heat.cache import bounded_cache
 from heat_mistral_engine.heat.node import seal
 from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine import protocol
@@ -74,11 +76,15 @@ class TraversalGraphs:
 
     Building a stack's ``convergence_dependencies`` costs O(edges); doing it
     for every node made a traversal O(nodes x edges). A traversal's stored
-    graph never changes, so the last ``size`` traversals are kept.
+    graph never changes, so the last ``size`` traversals are kept (an LRU
+    cache under a lock). A graph is built outside the lock: two threads
+    may build the same one once each; a build that raises stores nothing.
     """
 
     def __init__(self, size=64):
-        self._cache = bounded_cache.BoundedCache(size)
+        self._of = cachetools.cached(
+            cachetools.LRUCache(size), lock=threading.Lock(),
+            key=lambda stack, traversal: (stack.id, traversal))(_build)
 
     def of(self, stack, traversal):
         """The TraversalGraph of ``stack`` for ``traversal``.
@@ -86,9 +92,11 @@ class TraversalGraphs:
         ``stack`` has ``id`` and ``convergence_dependencies``, those of
         ``traversal``.
         """
-        return self._cache.get_or_build(
-            (stack.id, traversal),
-            lambda: TraversalGraph(stack.convergence_dependencies))
+        return self._of(stack, traversal)
+
+
+def _build(stack, traversal):
+    return TraversalGraph(stack.convergence_dependencies)
 
 
 TRAVERSAL_GRAPHS = TraversalGraphs()

@@ -65,6 +65,7 @@ import inspect
 import itertools
 import threading
 
+import cachetools
 from heat.engine import attributes
 from heat.engine.cfn import template as cfn_template
 from heat.engine import function
@@ -75,7 +76,6 @@ from heat.engine import service
 from heat.engine import stk_defn
 from oslo_log import log as logging
 
-from heat_mistral_engine.heat.cache import bounded_cache
 from heat_mistral_engine.heat.patches import heat_release
 
 LOG = logging.getLogger(__name__)
@@ -358,9 +358,20 @@ class _Referrers:
         return self.to_any | self.by_string.get(name, set())
 
 
-# Indexes of the resources maps of the last templates seen, by their text.
+# Indexes of the resources maps of the last templates seen, by their text
+# (thread-safe: an LRU cache under a lock, indexes built outside it).
 REFERRERS_CACHE_SIZE = 16
-_referrers_cache = bounded_cache.BoundedCache(REFERRERS_CACHE_SIZE)
+_referrers_cache = cachetools.LRUCache(REFERRERS_CACHE_SIZE)
+
+
+def _referrers_key(tmpl, raw):
+    return type(tmpl), repr(raw)
+
+
+@cachetools.cached(_referrers_cache, key=_referrers_key,
+                   lock=threading.Lock())
+def _class_referrers(tmpl, raw):
+    return _Referrers(tmpl.functions, raw)
 
 
 def referrers_of(tmpl, raw):
@@ -378,8 +389,7 @@ def referrers_of(tmpl, raw):
     cls = type(tmpl)
     if tmpl.functions is not cls.functions:
         return _Referrers(tmpl.functions, raw)
-    return _referrers_cache.get_or_build(
-        (cls, repr(raw)), lambda: _Referrers(tmpl.functions, raw))
+    return _class_referrers(tmpl, raw)
 
 
 def _names_no_resource(func):

@@ -55,6 +55,7 @@ import time
 from heat.common import exception
 from heat.engine import sync_point
 from oslo_log import log as logging
+import tenacity
 
 from heat_mistral_engine.heat.store import sync_point_data
 
@@ -66,6 +67,8 @@ KEY = 'hme_roots_done'
 PAUSE_STEP = 0.005
 MAX_PAUSE = 0.2
 _TURN = threading.Lock()
+# What a write that lost the compare-and-swap returns (None means done).
+_LOST = object()
 
 
 def node_key(resource_id, is_update):
@@ -103,26 +106,39 @@ def root_done(stack, traversal, resource_id, is_update, graph,
 def _record(stack, traversal, key, sleep):
     """Add ``key`` to the done list; the list this call wrote, else None.
 
-    None: the key was there already, or the traversal has ended.
+    None: the key was there already, or the traversal has ended. A lost
+    write reads again after ``_pause``, as Heat's sync points do with
+    tenacity, for as long as writes are lost.
     """
-    lost = 0
-    while True:
-        try:
-            row = sync_point.get(stack.context, stack.id, traversal, True)
-        except exception.EntityNotFound:
-            LOG.info('Stack %s: traversal %s has ended; root %s not '
-                     'counted', stack.id, traversal, key)
-            return None
-        done = done_list(row.input_data)
-        if key in done:
-            return None
-        done.append(key)
-        if sync_point.update_input_data(
-                stack.context, stack.id, traversal, True, row.atomic_key,
-                input_data={KEY: done}):
-            return done
-        lost += 1
-        sleep(random.uniform(0, min(MAX_PAUSE, PAUSE_STEP * lost)))
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda written: written is _LOST),
+        wait=_pause, sleep=sleep)
+    return retrying(_record_once, stack, traversal, key)
+
+
+def _pause(retry_state):
+    """Seconds before reading again: random, growing with the writes lost."""
+    lost = retry_state.attempt_number
+    return random.uniform(0, min(MAX_PAUSE, PAUSE_STEP * lost))
+
+
+def _record_once(stack, traversal, key):
+    """One read and compare-and-swap write: as ``_record``, or ``_LOST``."""
+    try:
+        row = sync_point.get(stack.context, stack.id, traversal, True)
+    except exception.EntityNotFound:
+        LOG.info('Stack %s: traversal %s has ended; root %s not '
+                 'counted', stack.id, traversal, key)
+        return None
+    done = done_list(row.input_data)
+    if key in done:
+        return None
+    done.append(key)
+    if sync_point.update_input_data(
+            stack.context, stack.id, traversal, True, row.atomic_key,
+            input_data={KEY: done}):
+        return done
+    return _LOST
 
 
 def done_list(input_data):

@@ -82,7 +82,25 @@ class CompleteActionTest(FakeApiTestCase):
         with mock.patch.object(mistral_client.time, 'sleep') as sleep:
             self.service.complete_action('a1', output={}, retry_for=60)
         self.assertEqual(3, self.update.call_count)
-        self.assertEqual(2, sleep.call_count)
+        self.assertEqual([mock.call(mistral_client.REPORT_RETRY_SECONDS)] * 2,
+                         sleep.call_args_list)
+
+    def test_retries_end_after_retry_for_seconds(self):
+        self.update.side_effect = ConnectionRefusedError('refused')
+        clock = [1000.0]
+
+        def sleep(seconds):
+            clock[0] += seconds
+        with mock.patch.object(mistral_client.time, 'sleep',
+                               side_effect=sleep), \
+                mock.patch.object(mistral_client.time, 'monotonic',
+                                  side_effect=lambda: clock[0]):
+            exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                    self.service.complete_action, 'a1',
+                                    output={}, retry_for=5)
+        self.assertIn('refused', str(exc))
+        # Attempts at 0, 2, 4 and 6 s: the one after the deadline is last.
+        self.assertEqual(4, self.update.call_count)
 
     def test_completed_by_an_earlier_attempt_is_left_as_it_is(self):
         lost = ConnectionResetError('reset')

@@ -27,6 +27,7 @@ import copy
 import inspect
 from unittest import mock
 
+import cachetools
 import fixtures
 
 from heat.engine import node_data
@@ -35,7 +36,6 @@ from heat.engine import stack as heat_stack
 from heat.engine import stk_defn
 from heat.engine import template as heat_template
 
-from heat_mistral_engine.heat.cache import bounded_cache
 from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.node import runner as node_runner
@@ -311,8 +311,11 @@ class SharedIndexTest(LeanTestCase):
 
     def test_only_the_last_templates_are_kept(self):
         stack = template_cases.load('functions')
+        small = cachetools.LRUCache(1)
         self.useFixture(fixtures.MockPatchObject(
-            lean_defn, '_referrers_cache', bounded_cache.BoundedCache(1)))
+            lean_defn, '_class_referrers', cachetools.cached(
+                small, key=lean_defn._referrers_key)(
+                    lean_defn._class_referrers.__wrapped__)))
         views = [self.fresh_view(stack) for _ in range(3)]
         self.referring(views[0], 'first')
         lean_defn._raw_resources(views[1].defn)['extra'] = {
@@ -320,7 +323,7 @@ class SharedIndexTest(LeanTestCase):
         self.referring(views[1], 'first')
         self.referring(views[2], 'first')   # evicted: built again
         self.assertEqual(3, self.built.call_count)
-        self.assertEqual(1, len(lean_defn._referrers_cache))
+        self.assertEqual(1, len(small))
 
 
 class ReferenceFilterTest(LeanTestCase):

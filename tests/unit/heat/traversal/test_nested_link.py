@@ -23,6 +23,7 @@ from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.heat.traversal import nested_link
 from heat_mistral_engine.heat.store import claims as node_claims
 from heat_mistral_engine.heat.traversal import starter
+from heat_mistral_engine.osc import workflow_dot
 from heat_mistral_engine.osc import workflow_show
 from tests.unit import base
 from tests.unit.osc import test_workflow_show
@@ -324,7 +325,7 @@ class WorkflowShowNestedTest(base.TestCase):
         rows = workflow_show.task_rows(text, 'wf', [])
         nested = workflow_show.nested_rows(PARENT_EX,
                                            [self.child('c1', task='a')])
-        out = workflow_show.dot(yaml.safe_load(text)['wf']['tasks'], rows,
-                                'title', nested)
+        out = workflow_dot.dot(workflow_show.edge_rows(
+            yaml.safe_load(text)['wf']['tasks']), rows, 'title', nested)
         self.assertIn('"a" -> "c1" [style=dashed, label="nested"];', out)
         self.assertIn('"c1" [label="nested stack child-c1\\nSUCCESS"', out)

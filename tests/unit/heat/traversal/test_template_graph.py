@@ -13,12 +13,13 @@
 import io
 import json
 import os
+import types
 
 import fixtures
 from heat.common import exception as heat_exception
 from heat.engine import service as heat_service
 
-from heat_mistral_engine.cli import main as cli_main
+from heat_mistral_engine.cli import commands as cli_commands
 from heat_mistral_engine.heat.traversal import template_graph
 from tests.unit import base
 from tests.unit import template_cases
@@ -160,9 +161,12 @@ class HostedOnTest(base.TestCase):
 class GraphCommandTest(base.TestCase):
 
     def run_cli(self, *argv):
-        out = io.StringIO()
-        args = cli_main.build_parser().parse_args(['graph'] + list(argv))
-        return args.func(args, out=out), out.getvalue()
+        out, self.err = io.StringIO(), io.StringIO()
+        app = types.SimpleNamespace(stdout=out, stderr=self.err)
+        command = cli_commands.Graph(app, None)
+        args = command.get_parser('heat-mistral-engine graph').parse_args(
+            list(argv))
+        return command.run(args), out.getvalue()
 
     def test_json(self):
         status, out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'))
@@ -192,13 +196,10 @@ class GraphCommandTest(base.TestCase):
         path = self.useFixture(fixtures.TempDir()).join('bad.yaml')
         with open(path, 'w') as f:
             f.write(HOSTED % 'nowhere')
-        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
         status, _out = self.run_cli(path)
         self.assertEqual(2, status)
-        stderr.seek(0)
         self.assertIn('bad.yaml: The specified reference "nowhere" (in app) '
-                      'is incorrect.', stderr.read())
+                      'is incorrect.', self.err.getvalue())
 
     def test_operator_hooks(self):
         hooks_dir = os.path.join(EXAMPLES, 'operator-hooks')
@@ -225,14 +226,11 @@ class GraphCommandTest(base.TestCase):
         path = self.useFixture(fixtures.TempDir()).join('hooks.yaml')
         with open(path, 'w') as f:
             f.write('hooks: [{workflow: w, when: never}]')
-        stderr = self.useFixture(fixtures.StringStream('stderr')).stream
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
         status, _out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
                                     '--hooks', path)
         self.assertEqual(2, status)
-        stderr.seek(0)
         self.assertIn('hooks.yaml, entry 1 (w): "when" must be one of',
-                      stderr.read())
+                      self.err.getvalue())
 
     def test_bad_parameter_syntax(self):
         status, _out = self.run_cli(os.path.join(EXAMPLES, 'two-tier.yaml'),
