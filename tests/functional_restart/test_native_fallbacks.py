@@ -109,7 +109,8 @@ class NativeFallbackTest(base.FunctionalTest):
         snapshot = self.heat.stacks.snapshot(stack_id, 'before-v2')
         deadline = time.time() + 120
         while self.heat.stacks.snapshot_show(
-                stack_id, snapshot['id'])['status'] == 'IN_PROGRESS':
+                stack_id, snapshot['id'])['snapshot']['status'] == \
+                'IN_PROGRESS':
             self.assertLess(time.time(), deadline, 'snapshot still running')
             time.sleep(1)
         self.assert_status('SNAPSHOT_COMPLETE', stack_id)
