@@ -93,4 +93,3 @@ class RunNode(actions.Action):
 
     def is_sync(self):
         return False
-
