@@ -36,6 +36,11 @@ function configure_heat_mistral_engine {
     # Honour the plugin's skip_validation on the workflows it generates
     # (Mistral's own check costs ~0.15 s of CPU per task).
     iniset "$MISTRAL_CONF_FILE" api validation_mode enabled
+    # The heat.* actions act only in executions of the project that owns
+    # the generated workflows, that of heat's account above (Keystone runs
+    # by post-config, and has made the service project).
+    iniset "$MISTRAL_CONF_FILE" heat_mistral_engine service_project_id \
+        "$(get_or_create_project "$SERVICE_PROJECT_NAME" default)"
     # As tools/devcloud: heat.run_node only casts, so running actions in
     # Mistral's engine saves an RPC hop per task (operator guide, Sizing).
     if [[ "$HEAT_MISTRAL_ENGINE_LOCAL_EXECUTOR" == "True" ]]; then

@@ -18,6 +18,8 @@ Registered with Mistral through the ``mistral.actions`` entry point group.
 from mistral_lib import actions
 from oslo_log import log as logging
 
+from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.mistral import action_origin
 from heat_mistral_engine.mistral import completion_server
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine.mistral.patches import registry
@@ -42,6 +44,11 @@ class RunNode(actions.Action):
     the node's sealed receipt (the task publishes it for its dependents),
     or ERROR with Heat's failure reason.
 
+    It casts only when Mistral runs it as a task of the workflow execution
+    that heat-engine generated for the stack and traversal of its input
+    (``action_origin``); otherwise the action execution ends ERROR with
+    the reason at once, and no heat-engine hears of it.
+
     :param stack_id: the stack.
     :param traversal: the traversal the workflow was compiled for.
     :param resource_id: the resource row of the node.
@@ -65,6 +72,10 @@ class RunNode(actions.Action):
         self.data = data or {}
 
     def run(self, context):
+        refused = action_origin.check(workflow.ACTION, context, self.stack_id,
+                                      self.traversal)
+        if refused:
+            return actions.Result(error=refused)
         # Also here: in an engine process that loaded the actions before
         # its engine server started, the first node it runs starts it.
         completion_server.start()

@@ -18,6 +18,8 @@ Registered as ``heat.hook_report`` (``mistral.actions`` entry point).
 from mistral_lib import actions
 from oslo_log import log as logging
 
+from heat_mistral_engine.graph import hook_tasks
+from heat_mistral_engine.mistral import action_origin
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine.mistral.patches import registry
 from heat_mistral_engine import protocol
@@ -39,6 +41,10 @@ class HookReport(actions.Action):
     completes the node in Heat (see ``heat.hook_reports``).
     ``resource_name`` is ignored: workflows compiled before tasks stopped
     carrying it (template text) may still give it while they run.
+
+    Like ``heat.run_node``, it casts only as a task of the workflow
+    execution that heat-engine generated for the stack and traversal of
+    its input (``action_origin``); otherwise it fails with the reason.
     """
 
     def __init__(self, stack_id, traversal, token, resource_id, is_update,
@@ -54,6 +60,11 @@ class HookReport(actions.Action):
             receipt=receipt, details=details)
 
     def run(self, context):
+        refused = action_origin.check(
+            hook_tasks.REPORT_ACTION, context, self.fields['stack_id'],
+            self.fields['traversal'])
+        if refused:
+            return actions.Result(error=refused)
         report = protocol.hook_report(**self.fields)
         heat_rpc.cast_hook_report(report)
         LOG.info('Reported operator hook %(hook)s of resource %(rid)s of '

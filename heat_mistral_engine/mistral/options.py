@@ -31,6 +31,17 @@ OPTS = [
     cfg.StrOpt('rpc_topic', default='heat-mistral-engine',
                help='Topic on which heat-engines receive resource nodes. '
                     'Must match [mistral_scheduler] rpc_topic in heat.conf.'),
+    cfg.StrOpt('service_project_id',
+               help='Id of the Keystone project that owns the workflows '
+                    'heat-engine generates: the project of the account '
+                    'of [mistral_scheduler] in heat.conf (the service '
+                    'project). The heat.run_node and heat.hook_report '
+                    'actions act only as tasks of that project\'s '
+                    'generated workflow executions, and refuse to run '
+                    'while this is unset and Mistral authenticates '
+                    '([pecan] auth_enable = true). Without authentication '
+                    'Mistral keeps everything in one project, and this is '
+                    'not read.'),
     cfg.BoolOpt('lean_start_task', default=True,
                 help='Stop Mistral\'s engine from sending the whole '
                      'workflow definition with every task it starts (an '

@@ -13,11 +13,12 @@
 """Attacks through Mistral on the real cloud: each fails, stacks stay right.
 
 Whoever can use Mistral's API (or edit its database) can forge a task's
-completion, re-run tasks, start executions with any input and send the
-heat.run_node action by hand. None of that may make heat-engine act
-outside the stack's own traversal, run a node twice or with data Heat did
-not produce, or complete a stack Heat did not complete. See the security
-page of the documentation for the threat model.
+completion, re-run tasks, edit the generated workflows and start
+executions with any input. None of that may make heat-engine act outside
+the stack's own traversal, run a node twice or with data Heat did not
+produce, or complete a stack Heat did not complete. The heat.* actions
+run by hand or in another workflow do not even reach heat-engine. See the
+security page of the documentation for the threat model.
 """
 
 import json
@@ -195,37 +196,42 @@ class AttackTest(base.FunctionalTest):
         stack = self.create_stack(self.template('attack_chain.yaml'),
                                   wait=False)
         task, action = self.running_task(stack.id, 'slow')
-        execution_id = self.executions(stack.id)[-1].id
-        first = self.task_named(execution_id, 'first')
-        first_action = self.mistral.action_executions.get(
-            self.mistral.action_executions.list(first.id)[0].id)
+        execution = self.executions(stack.id)[-1]
 
-        # Deliver both nodes again through Mistral itself (ad hoc action
-        # executions of heat.run_node with the tasks' own input): first
-        # completed already, slow still runs.
-        again = {}
-        for name, original in (('first', first_action), ('slow', action)):
-            again[name] = self.mistral.action_executions.create(
-                'heat.run_node', json.loads(original.input),
-                save_result=True)
-        done = self.wait_for_action(again['first'].id)
-        self.assertEqual('SUCCESS', done.state, done.output)
-        self.assertEqual(json.loads(first.result), result_of(done))
-        slow_again = self.wait_for_action(again['slow'].id)
+        # A task's own input run by hand (an ad hoc action execution)
+        # does not reach heat-engine (issue 28).
+        ad_hoc = self.wait_for_action(self.mistral.action_executions.create(
+            'heat.run_node', json.loads(action.input), save_result=True).id)
+        self.assertEqual('ERROR', ad_hoc.state)
+        self.assertIn('Refused by heat-mistral-engine: heat.run_node acts '
+                      'only as a task of a workflow execution that '
+                      'heat-engine generated', str(result_of(ad_hoc)))
+
+        # Deliver every node again through Mistral itself: a second
+        # execution of the traversal's own workflow with the same input.
+        # first completed already, slow still runs.
+        again = self.mistral.executions.create(
+            execution.workflow_id, workflow_input=json.loads(execution.input),
+            description='attack: every node again')
         stack = self.wait_for_stack(stack.id)
         self.assertEqual('CREATE_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
-        slow_task = self.task_named(execution_id, 'slow')
-        self.assertEqual('SUCCESS', slow_again.state, slow_again.output)
-        # The second request got the first run's receipt: same data.
-        self.assertEqual(json.loads(slow_task.result), result_of(slow_again))
+        again = self.wait_for_execution(again.id)
+        self.assertEqual('SUCCESS', again.state, again.state_info)
+        # The second requests got the first runs' receipts: same data.
+        for name in ('first', 'slow', 'after'):
+            self.assertEqual(
+                json.loads(self.task_named(execution.id, name).result),
+                json.loads(self.task_named(again.id, name).result), name)
         # Heat acted once per resource.
         events = self.events(stack.id)
         for name in ('first', 'slow', 'after'):
             self.assertEqual(1, events.count((name, 'CREATE_IN_PROGRESS')),
                              events)
+        log = self.engine_log()
         self.assertIn('was already claimed for Mistral action execution %s'
-                      % action.id, self.engine_log())
+                      % action.id, log)
+        self.assertNotIn(ad_hoc.id, log)
 
     # -- another stack's token, another project ----------------------------
     def other_project_heat(self):
@@ -250,40 +256,48 @@ class AttackTest(base.FunctionalTest):
         victim_id = created['stack']['id']
         self.addCleanup(self._delete_other, other, victim_id)
         self.running_task(victim_id, 'slow', heat=other)
-        victim_input = json.loads(self.executions(victim_id)[-1].input)
+        victim_execution = self.executions(victim_id)[-1]
+        victim_input = json.loads(victim_execution.input)
         mine_input = json.loads(self.executions(mine.id)[-1].input)
         # By id: each traversal's definition lives in a Mistral namespace
         # of its own, so the name alone finds none.
         workflow = self.executions(mine.id)[-1].workflow_id
         mine_events = self.events(mine.id)
 
+        # (workflow, its first task, input, words of the refusal)
         attacks = {
-            # My token, the victim's stack: the token is bound to mine.
-            'token of another stack': dict(
-                mine_input, stack_id=victim_id,
-                traversal=victim_input['traversal']),
-            # The victim's whole input, my workflow's resource ids.
-            'nodes of another stack': victim_input,
+            # My token, the victim's stack and workflow: the token is
+            # bound to mine.
+            'token of another stack': (
+                victim_execution.workflow_id, 'first',
+                dict(victim_input, token=mine_input['token']),
+                ('Refused by Heat', 'the traversal token was sealed for '
+                 'stack %s' % mine.id)),
+            # The victim's whole input in my workflow: its actions do not
+            # run for another stack than their workflow's (issue 28).
+            'nodes of another stack': (
+                workflow, 'a', victim_input,
+                ('Refused by heat-mistral-engine: heat.run_node acts only '
+                 'as a task of a workflow execution that heat-engine '
+                 'generated for the stack and traversal of its input; it '
+                 'runs in an execution of workflow heat_stack_%s, not '
+                 'heat_stack_%s' % (mine.id, victim_id),)),
             # My own stack again, after it completed.
-            'a completed traversal': mine_input,
+            'a completed traversal': (
+                workflow, 'a', mine_input,
+                ('Refused by Heat', 'is already complete')),
         }
-        expected = {
-            'token of another stack': 'the traversal token was sealed for '
-                                      'stack %s' % mine.id,
-            'nodes of another stack': 'is not a node of traversal %s'
-                                      % victim_input['traversal'],
-            'a completed traversal': 'is already complete',
-        }
-        for attack, workflow_input in attacks.items():
+        for attack, (target, first, workflow_input, refusal) in \
+                attacks.items():
             execution = self.mistral.executions.create(
-                workflow, workflow_input=workflow_input,
+                target, workflow_input=workflow_input,
                 description='attack: %s' % attack)
             execution = self.wait_for_execution(execution.id)
             self.assertEqual('ERROR', execution.state, attack)
-            task = self.task_named(execution.id, 'a')
+            task = self.task_named(execution.id, first)
             self.assertEqual('ERROR', task.state, attack)
-            self.assertIn('Refused by Heat', task.state_info, attack)
-            self.assertIn(expected[attack], task.state_info, attack)
+            for words in refusal:
+                self.assertIn(words, task.state_info, attack)
         # Neither stack was touched: mine unchanged, the victim completes.
         victim = other.stacks.get(victim_id)
         deadline = time.time() + 120
@@ -319,22 +333,41 @@ class AttackTest(base.FunctionalTest):
                                   wait=False)
         self.running_task(stack.id, 'slow')
         execution = self.executions(stack.id)[-1]
-        definition = self.mistral.workflows.get(
-            execution.workflow_id).definition
-        spec = yaml.safe_load(definition)['heat_stack_%s' % stack.id]
+        generated = self.mistral.workflows.get(execution.workflow_id)
+        spec = yaml.safe_load(generated.definition)[
+            'heat_stack_%s' % stack.id]
         after = spec['tasks']['after']
+
+        def forged(name):
+            return yaml.safe_dump({'version': '2.0', name: {
+                'type': 'direct', 'input': spec['input'],
+                'tasks': {'after': dict(after, input=dict(after['input'],
+                                                          data={}))}}})
+
+        def run(workflow_id):
+            attack = self.wait_for_execution(self.mistral.executions.create(
+                workflow_id, workflow_input=json.loads(execution.input)).id)
+            self.addCleanup(self.mistral.executions.delete, attack.id)
+            task = self.task_named(attack.id, 'after')
+            self.assertEqual('ERROR', task.state)
+            return task
+
+        # As a workflow of its own: its action does not even reach Heat
+        # (issue 28).
         name = 'attack_%s' % uuid.uuid4().hex[:8]
-        forged = {'version': '2.0', name: {
-            'type': 'direct', 'input': spec['input'],
-            'tasks': {'after': dict(after, input=dict(after['input'],
-                                                      data={}))}}}
-        self.mistral.workflows.create(yaml.safe_dump(forged))
-        self.addCleanup(self.mistral.workflows.delete, name)
-        attack = self.wait_for_execution(self.mistral.executions.create(
-            name, workflow_input=json.loads(execution.input)).id)
-        self.addCleanup(self.mistral.executions.delete, attack.id)
-        task = self.task_named(attack.id, 'after')
-        self.assertEqual('ERROR', task.state)
+        (own,) = self.mistral.workflows.create(forged(name))
+        self.addCleanup(self.mistral.workflows.delete, own.id)
+        task = run(own.id)
+        self.assertIn('Refused by heat-mistral-engine: heat.run_node acts '
+                      'only as a task of a workflow execution that '
+                      'heat-engine generated', task.state_info)
+        self.assertEqual('CREATE_IN_PROGRESS',
+                         self.heat.stacks.get(stack.id).stack_status)
+        # The traversal's own definition, edited in place.
+        self.mistral.workflows.update(
+            forged('heat_stack_%s' % stack.id),
+            namespace=generated.namespace, id=generated.id)
+        task = run(generated.id)
         self.assertIn('Mistral passed no data from update:', task.state_info)
         self.assertIn('those nodes have not completed in Heat',
                       task.state_info)

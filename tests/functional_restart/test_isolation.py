@@ -32,6 +32,7 @@ import yaml
 
 from tests.functional import test_user_hooks
 from tests.functional_restart import faults
+from tests.functional_restart import heat_action_attacks
 from tests.functional_restart import keystone_cloud
 from tests.functional_restart import test_operator_hooks
 
@@ -49,8 +50,12 @@ ENDED = ('SUCCESS', 'ERROR', 'CANCELLED')
 HOOKS_OVERLAY = '91-isolation-operator-hooks.conf'
 
 
-class IsolationTest(testtools.TestCase):
-    """Attacks by other projects and by the stack's owner; all refused."""
+class IsolationTest(heat_action_attacks.HeatActionAttacks,
+                    testtools.TestCase):
+    """Attacks by other projects and by the stack's owner; all refused.
+
+    The heat.* actions run by a tenant: ``heat_action_attacks``.
+    """
 
     @classmethod
     def setUpClass(cls):
@@ -133,8 +138,15 @@ class IsolationTest(testtools.TestCase):
         return mistral.workflows.get(own.id)
 
     def service_executions(self, stack_id=None):
-        return self.service.mistral().executions.list(
+        """The service project's executions of the stack's workflow.
+
+        Its own only: Mistral lists an admin every project's, and a user
+        may run a workflow of the same name (heat_action_attacks).
+        """
+        found = self.service.mistral().executions.list(
             workflow_name=self.workflow_name(stack_id), limit=-1)
+        return [e for e in found
+                if e.project_id == self.service.project_id]
 
     def service_action_executions(self, execution_id):
         mistral = self.service.mistral()
@@ -275,28 +287,40 @@ class IsolationTest(testtools.TestCase):
         self.assertEqual(sorted(actions), sorted(self.mistral_ids()[2]))
         self.assert_stack_correct(self.stack_id, 'one', 'CREATE_COMPLETE')
 
-    def test_users_cannot_complete_a_running_action_execution(self):
-        stack_id = self.create('slow', 20, block=False)
+    def running_action(self, stack_id, task_prefix='slow', timeout=120):
+        """The RUNNING action execution of a task of the stack.
+
+        The first task whose name starts with ``task_prefix``, as the
+        service sees it (with its input); fails the test after
+        ``timeout`` seconds.
+        """
         mistral = self.service.mistral()
 
-        def running_slow_action():
+        def running():
             for execution in self.service_executions(stack_id):
                 for task in mistral.tasks.list(
                         workflow_execution_id=execution.id, limit=-1):
-                    if task.name.startswith('slow') and \
+                    if task.name.startswith(task_prefix) and \
                             task.state == 'RUNNING':
                         found = mistral.action_executions.list(task.id)
                         if found:
                             return found[0]
             return None
 
-        deadline = time.time() + 120
-        action = running_slow_action()
+        deadline = time.time() + timeout
+        action = running()
         while action is None and time.time() < deadline:
             time.sleep(1)
-            action = running_slow_action()
+            action = running()
         self.assertIsNotNone(action, 'no RUNNING action execution for '
-                                     'resource slow of %s' % stack_id)
+                                     'resource %s of %s'
+                                     % (task_prefix, stack_id))
+        return action
+
+    def test_users_cannot_complete_a_running_action_execution(self):
+        stack_id = self.create('slow', 20, block=False)
+        mistral = self.service.mistral()
+        action = self.running_action(stack_id)
         path = '/action_executions/%s' % action.id
         for account in (self.owner, self.other):
             self.assert_refused(account, 'workflowv2', 'PUT', path,

@@ -261,7 +261,20 @@ auth_enable = True
 [keystone_authtoken]
 www_authenticate_uri = $KEYSTONE_URL/v3
 $(service_account mistral)
+
+[heat_mistral_engine]
+# The project of heat's [mistral_scheduler] account, which owns the
+# generated workflows: the heat.* actions act only in its executions.
+# Empty until keystone_setup.py made it; start_processes then makes it
+# and writes this file again before Mistral starts.
+service_project_id = $(service_project_id)
 EOF
+}
+
+# Keystone mode: the id of project service, or nothing before it exists.
+service_project_id() {
+    sql "SELECT id FROM \`$KEYSTONE_DB\`.project
+         WHERE name = 'service' AND domain_id = 'default'" 2>/dev/null || true
 }
 
 # ----------------------------------------------- Keystone mode, and openrc

@@ -106,6 +106,14 @@ start_processes() {
     if ((KEYSTONE)); then
         spawn keystone "$VENV/bin/python" "$LIB/keystone_wsgi.py" \
             --host 127.0.0.1 --port "$KEYSTONE_PORT" --config-file "$ETC/keystone.conf"
+        # Mistral's [heat_mistral_engine] service_project_id needs project
+        # service: on a first start Keystone makes it before Mistral starts.
+        if [[ -z "$(service_project_id)" ]]; then
+            wait_keystone || return 1
+            provision_keystone
+            write_mistral_conf >"$ETC/mistral.conf"
+            [[ -n "$(service_project_id)" ]] || die "Keystone has no project service after keystone_setup.py"
+        fi
     fi
     # Not 'all': the event engine busy-loops on an empty queue (one core at
     # 100 %), and nothing here uses event triggers or notifications.
