@@ -122,6 +122,9 @@ start_processes() {
     for name in $(engine_names "$n"); do
         conf=(--config-file "$ETC/heat.conf" --config-file "$ETC/$name.conf"
               --config-dir "$ETC/heat.conf.d")
+        # Settings of one engine only (e.g. a rolling enable of the
+        # plugin): etc/heat-engine-N.conf.d/*.conf, read last.
+        [[ -d "$ETC/$name.conf.d" ]] && conf+=(--config-dir "$ETC/$name.conf.d")
         spawn "$name" "$VENV/bin/heat-engine" "${conf[@]}"
     done
     spawn heat-api "$VENV/bin/python" "$LIB/heat_api_wsgi.py" \
