@@ -114,7 +114,7 @@ class Checker:
                     stalled = self._stalled(stack, execution)
                     if stalled:
                         orphans.append(stalled)
-            elif why:
+            elif why and not self._finishing(execution):
                 orphans.append(Orphan('execution', stack_id, execution.id,
                                       why))
         for stack in self.heat.in_progress_stacks():
@@ -145,6 +145,21 @@ class Checker:
             return 'the stack is %s_%s' % (stack.action, stack.status)
         return ('its traversal %s was superseded by %s'
                 % (traversal, stack.current_traversal))
+
+    def _finishing(self, execution):
+        """True if a task of the execution changed within the grace period.
+
+        The stack's ``updated_at`` is when its action began, not when it
+        ended: Heat marks a stack COMPLETE (or deletes it) when its last
+        node is done, and Mistral ends the execution a moment later, once
+        that node's report arrives. Judged by the stack alone, every
+        traversal longer than the grace period would look orphaned in that
+        moment, and its execution would end CANCELLED instead of SUCCESS.
+        An execution whose tasks still change is finishing; an orphan's
+        stop changing.
+        """
+        last = self.mistral.last_task_change(execution.id)
+        return last is not None and not self._old(last)
 
     def _stalled(self, stack, execution):
         """An Orphan if the execution runs nothing and changed nothing."""

@@ -137,6 +137,23 @@ class CheckerTest(base.TestCase):
         self.assertEqual('the stack is deleted', reasons['e2'])
         self.assertIn('superseded by t2', reasons['e3'])
 
+    def test_an_execution_still_finishing_is_left_alone(self):
+        # Heat marked the stack COMPLETE (or deleted it) when its last
+        # node was done; the node's report reaches Mistral a moment later.
+        # The stack's updated_at is when its action began, long ago.
+        self.heat.add('done', status='COMPLETE')
+        self.mistral.add('e1', 'done')
+        self.mistral.add('e2', 'deleted')
+        self.mistral.task_changes.update(e1=ago(5), e2=ago(5))
+        self.assertEqual([], self.check(repair=True))
+        self.assertEqual([], self.mistral.cancelled)
+        # Once its tasks have stopped changing for the grace period, it is
+        # an orphan.
+        self.mistral.task_changes.update(e1=ago(300), e2=ago(300))
+        self.assertEqual([('execution', 'deleted', 'e2', True),
+                          ('execution', 'done', 'e1', True)],
+                         self.summary(self.check(repair=True)))
+
     def test_stack_in_progress_without_running_execution_is_failed(self):
         self.heat.add('s1')
         self.mistral.add('e1', 's1', state='CANCELLED', info='by hand')
