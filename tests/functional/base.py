@@ -148,6 +148,24 @@ class FunctionalTest(testtools.TestCase):
                     stack_id, stack.stack_status, timeout))
             time.sleep(1)
 
+    def settle(self, stack_id, timeout=300):
+        """The stack once it has left IN_PROGRESS; None once deleted.
+
+        Waits 2 s first: right after a call, Heat may not have stored
+        the new action yet.
+        """
+        time.sleep(2)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
+            if stack.stack_status == 'DELETE_COMPLETE':
+                return None
+            if not stack.stack_status.endswith('IN_PROGRESS'):
+                return stack
+            time.sleep(1)
+        self.fail('stack %s still %s after %d s' % (
+            stack_id, stack.stack_status, timeout))
+
     def delete_stack(self, stack_id):
         """``openstack stack delete --wait``; returns the final status."""
         # --wait exits non-zero when the delete fails; the status says more.

@@ -60,22 +60,7 @@ class NativeFallbackTest(base.FunctionalTest):
         super().setUp()
         self.useFixture(test_bad_config.HeatConfOverlay(ORPHAN_SETTINGS))
 
-    def settle(self, stack_id, timeout=300):
-        """The stack once no longer IN_PROGRESS (None once deleted)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
-            if stack.stack_status == 'DELETE_COMPLETE':
-                return None
-            if not stack.stack_status.endswith('IN_PROGRESS'):
-                return stack
-            time.sleep(1)
-        self.fail('stack %s still %s after %d s' % (
-            stack_id, stack.stack_status, timeout))
-
     def assert_status(self, expected, stack_id):
-        # Past the moment before Heat stores the new action.
-        time.sleep(2)
         stack = self.settle(stack_id)
         self.assertEqual(expected, stack and stack.stack_status,
                          stack and stack.stack_status_reason)

@@ -28,7 +28,6 @@ nothing left IN_PROGRESS.
 """
 
 import os
-import time
 
 import yaml
 
@@ -78,19 +77,6 @@ class RollingEnableTest(base.FunctionalTest):
         self.addCleanup(engine_overlay, 2, None)
         self.addCleanup(engine_overlay, 1, None)
         faults.overlay(FAST_CHECKS, '90-rolling.conf')
-
-    def settle(self, stack_id, timeout=300):
-        time.sleep(2)   # past the moment before Heat stores the action
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            stack = self.heat.stacks.get(stack_id)
-            if stack.stack_status == 'DELETE_COMPLETE':
-                return None
-            if not stack.stack_status.endswith('IN_PROGRESS'):
-                return stack
-            time.sleep(1)
-        self.fail('stack %s still %s after %d s' % (
-            stack_id, stack.stack_status, timeout))
 
     def all_settle(self, stack_ids, expected, value=None):
         for stack_id in stack_ids:
