@@ -68,7 +68,8 @@ class BuildTest(base.TestCase):
         self.tasks = [
             types.SimpleNamespace(
                 id='t-db', name='db', state='SUCCESS', project_id=SERVICE,
-                created_at='c1', started_at='s1', finished_at='f1', state_info=None,
+                created_at='c1', started_at='s1', finished_at='f1',
+                state_info=None,
                 published=json.dumps({'node_1': RECEIPT}),
                 result=json.dumps({'node': RECEIPT})),
             types.SimpleNamespace(
