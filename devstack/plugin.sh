@@ -29,6 +29,13 @@ function configure_heat_mistral_engine {
     iniset "$HEAT_CONF" mistral_scheduler user_domain_id default
     iniset "$HEAT_CONF" mistral_scheduler project_domain_id default
 
+    # Let users see their stacks' workflows (operator guide): heat-api's
+    # workflow_view filter right before apiv1app in each pipeline.
+    local paste=${HEAT_API_PASTE_FILE:-$HEAT_CONF_DIR/api-paste.ini}
+    sed -i '/ workflow_view apiv1app$/!s/^\([a-z]* = .*\) apiv1app$/\1 workflow_view apiv1app/' "$paste"
+    iniset "$paste" filter:workflow_view paste.filter_factory \
+        heat_mistral_engine.heat.api.workflow_view:filter_factory
+
     # Mistral 23's API master can fork a worker that never answers when
     # cron triggers run in the API (README, "Mistral settings that
     # matter"): run them in a periodic server instead.

@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Everything that runs inside heat-engine, one package per role.
+"""Everything that runs inside heat-engine or heat-api, one package per role.
 
 Lowest first; a package imports only from itself, from those before it and
 from ``heat_mistral_engine.config``, ``protocol``, ``execution_link`` and
@@ -28,7 +28,8 @@ from ``heat_mistral_engine.config``, ``protocol``, ``execution_link`` and
 ``traversal``       start a traversal as a Mistral execution, end executions;
 ``node``            run the nodes Mistral hands to heat-engine;
 ``recovery``        the watchdog (dead engines) and the orphan check;
-``startup``         the entry point, and the wiring of the above into Heat.
+``startup``         the entry point, and the wiring of the above into Heat;
+``api``             runs in heat-api: the read-only workflow view of a stack.
 
 The modules directly in this folder only keep old import paths working.
 """

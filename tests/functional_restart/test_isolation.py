@@ -19,7 +19,8 @@ workflow, executions and action executions belong to the service project
 Then user ``demo-b`` of another project, and ``demo-a`` itself, attack
 them through Mistral's and Heat's APIs: every attempt must be refused and
 leave the stack as it was. A stack owner sees the stack in Heat only:
-nothing of its workflow in Mistral.
+nothing of its workflow in Mistral, what heat-api's workflow view shows
+(``openstack stack workflow show``, tested in workflow_view_checks).
 """
 
 import json
@@ -35,6 +36,7 @@ from tests.functional_restart import faults
 from tests.functional_restart import heat_action_attacks
 from tests.functional_restart import keystone_cloud
 from tests.functional_restart import test_operator_hooks
+from tests.functional_restart import workflow_view_checks
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(__file__)),
                         'functional', 'templates', 'slow_chain.yaml')
@@ -51,10 +53,13 @@ HOOKS_OVERLAY = '91-isolation-operator-hooks.conf'
 
 
 class IsolationTest(heat_action_attacks.HeatActionAttacks,
+                    workflow_view_checks.WorkflowViewChecks,
                     testtools.TestCase):
     """Attacks by other projects and by the stack's owner; all refused.
 
-    The heat.* actions run by a tenant: ``heat_action_attacks``.
+    The heat.* actions run by a tenant: ``heat_action_attacks``. Also what
+    ``openstack stack workflow show`` shows whom (``workflow_view_checks``),
+    in the same Keystone mode.
     """
 
     @classmethod

@@ -32,7 +32,8 @@ HEAT = PACKAGE + '.heat'
 # import from its own package and from the packages before it, never
 # from one after it.
 ORDER = ('cache', 'clients', 'store', 'patches', 'resources',
-         'operator_hooks', 'traversal', 'node', 'recovery', 'startup')
+         'operator_hooks', 'traversal', 'node', 'recovery', 'startup',
+         'api')
 # What heat_mistral_engine.heat's modules may import outside it.
 BASE = ('heat_mistral_engine.config', 'heat_mistral_engine.protocol',
         'heat_mistral_engine.execution_link', 'heat_mistral_engine.graph')

@@ -36,7 +36,7 @@ from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
 
 from heat_mistral_engine.graph import workflow
-from heat_mistral_engine.osc import workflow_show
+from heat_mistral_engine.heat.api import rows as view_rows
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes  # noqa: E402
@@ -154,7 +154,7 @@ def resources_done(heat, stack_id, state):
 
 def published_bytes(mistral, stack_id):
     """Bytes of ``published`` per task of the stack's CREATE execution."""
-    execution = workflow_show.choose_execution(mistral.executions.list(
+    execution = view_rows.choose_execution(mistral.executions.list(
         workflow_name=workflow.workflow_name(stack_id), limit=-1), 'CREATE')
     if execution is None:
         return {}

@@ -43,12 +43,19 @@ write_configs() {
 # Heat's api-paste.ini with implied_roles (devcloud_lib/implied_roles.py)
 # after noauth: noauth grants only role admin, Heat's policies want the
 # member/reader roles Keystone would imply (else GET /stacks is a 403).
+# And, as the operator guide asks, the package's workflow_view filter
+# right before apiv1app in both pipelines used here (default: Keystone).
 write_api_paste() {
-    sed 's/^\(noauth = .* noauth\) context /\1 implied_roles context /' \
+    sed -e 's/^\(noauth = .* noauth\) context /\1 implied_roles context /' \
+        -e 's/^\(\(default\|noauth\) = .*\) apiv1app$/\1 workflow_view apiv1app/' \
         "$VENV/etc/heat/api-paste.ini" >"$ETC/api-paste.ini"
     grep -q '^noauth = .* noauth implied_roles context ' "$ETC/api-paste.ini" \
         || die "unexpected noauth pipeline in $VENV/etc/heat/api-paste.ini"
+    (($(grep -c '^\(default\|noauth\) = .* workflow_view apiv1app$' "$ETC/api-paste.ini") == 2)) \
+        || die "unexpected default or noauth pipeline in $VENV/etc/heat/api-paste.ini"
     printf '\n[filter:implied_roles]\npaste.filter_factory = implied_roles:filter_factory\n' \
+        >>"$ETC/api-paste.ini"
+    printf '\n[filter:workflow_view]\npaste.filter_factory = heat_mistral_engine.heat.api.workflow_view:filter_factory\n' \
         >>"$ETC/api-paste.ini"
 }
 

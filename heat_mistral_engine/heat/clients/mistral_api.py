@@ -563,6 +563,46 @@ class MistralService:
             execution.input = _json(getattr(execution, 'input', None))
         return found
 
+    # -- read-only, for heat-api's workflow view (heat.api) ---------------
+    def own_definition(self, workflow_id):
+        """The definition text of the service's workflow ``workflow_id``.
+
+        None when Mistral no longer has it, or it is not the service
+        project's own (an admin's GET by id answers any project's).
+        """
+        try:
+            found = self._client.workflows.get(workflow_id)
+        except Exception as exc:
+            if getattr(exc, 'error_code', None) == 404:
+                return None
+            raise MistralUnavailable('Mistral at %s failed to look up '
+                                     'workflow %s: %s'
+                                     % (self._url, workflow_id, exc))
+        own = self._own([found])
+        return own[0].definition if own else None
+
+    def tasks_of(self, execution_id):
+        """The service's tasks of the execution ``execution_id``."""
+        return self._own(self._call(
+            'list the tasks of execution %s' % execution_id,
+            self._client.tasks.list, workflow_execution_id=execution_id,
+            limit=-1))
+
+    def executions_in_tree(self, root_execution_id):
+        """The service's executions whose root is ``root_execution_id``.
+
+        Each has ``input`` parsed into a dict. Nested stacks' executions
+        carry the top execution of their tree as Mistral's
+        ``root_execution_id`` (see ``heat.traversal.nested_link``).
+        """
+        found = self._own(self._call(
+            'list the executions under %s' % root_execution_id,
+            self._client.executions.list,
+            root_execution_id=root_execution_id, limit=-1))
+        for execution in found:
+            execution.input = _json(getattr(execution, 'input', None))
+        return found
+
 
 def _json(value):
     """A JSON object given as text or already parsed -> dict ({} if not)."""

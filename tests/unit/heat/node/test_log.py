@@ -25,6 +25,7 @@ import fixtures
 from heat.common import context as heat_context
 from oslo_context import context as oslo_context
 
+from heat_mistral_engine.heat.api import rows as view_rows
 from heat_mistral_engine.heat.node import admission
 from heat_mistral_engine.heat.node import log as node_log
 from heat_mistral_engine.heat.node import runner as node_runner
@@ -32,7 +33,6 @@ from heat_mistral_engine.heat.node import server as node_server
 from heat_mistral_engine.heat.traversal import starter
 from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.mistral import actions
-from heat_mistral_engine.osc import workflow_show
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -148,7 +148,7 @@ class ExecutionDescriptionTest(base.TestCase):
             create = self.execution(starter.execution_description(
                 self.stack(name=name)))
             other = self.execution('Heat stack s (id) DELETE, traversal t')
-            self.assertIs(create, workflow_show.choose_execution(
+            self.assertIs(create, view_rows.choose_execution(
                 [create, other], 'CREATE'))
 
     def test_without_a_request_id(self):

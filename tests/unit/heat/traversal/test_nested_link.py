@@ -16,17 +16,15 @@ import json
 import types
 from unittest import mock
 
-import yaml
-
 from heat_mistral_engine import execution_link
+from heat_mistral_engine.heat.api import rows as view_rows
 from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.heat.traversal import nested_link
 from heat_mistral_engine.heat.store import claims as node_claims
 from heat_mistral_engine.heat.traversal import starter
 from heat_mistral_engine.osc import workflow_dot
-from heat_mistral_engine.osc import workflow_show
 from tests.unit import base
-from tests.unit.osc import test_workflow_show
+from tests.unit.heat.api import test_rows
 
 PARENT = 'p0000000-0000-4000-8000-000000000000'
 CHILD = 'c0000000-0000-4000-8000-000000000000'
@@ -289,7 +287,7 @@ class DescriptionTest(base.TestCase):
         delete = types.SimpleNamespace(
             description='Heat stack s (id) DELETE, traversal t',
             created_at='2', id='d')
-        self.assertIs(create, workflow_show.choose_execution(
+        self.assertIs(create, view_rows.choose_execution(
             [create, delete], 'CREATE'))
 
 
@@ -306,7 +304,7 @@ class WorkflowShowNestedTest(base.TestCase):
                  'task_execution_id': TASK_EX}, ROOT_EX)))
 
     def test_rows_name_task_stack_and_execution(self):
-        rows = workflow_show.nested_rows(
+        rows = view_rows.nested_rows(
             PARENT_EX, [self.child('c1'), self.child('g1', parent='c1')])
         self.assertEqual([{
             'task': 'group', 'task_execution_id': TASK_EX,
@@ -315,17 +313,17 @@ class WorkflowShowNestedTest(base.TestCase):
             'updated_at': '2026-01-01 00:00:05'}], rows)
 
     def test_parent_row_of_a_child_execution(self):
-        self.assertEqual(PARENT_EX, workflow_show.parent_row(
+        self.assertEqual(PARENT_EX, view_rows.parent_row(
             self.child('c1'))['execution_id'])
-        self.assertIsNone(workflow_show.parent_row(
+        self.assertIsNone(view_rows.parent_row(
             types.SimpleNamespace(params='{}')))
 
     def test_dot_hangs_nested_executions_off_their_task(self):
-        text = test_workflow_show.definition()
-        rows = workflow_show.task_rows(text, 'wf', [])
-        nested = workflow_show.nested_rows(PARENT_EX,
-                                           [self.child('c1', task='a')])
-        out = workflow_dot.dot(workflow_show.edge_rows(
-            yaml.safe_load(text)['wf']['tasks']), rows, 'title', nested)
+        spec = test_rows.spec()
+        rows = view_rows.task_rows(spec, [])
+        nested = view_rows.nested_rows(PARENT_EX,
+                                       [self.child('c1', task='a')])
+        out = workflow_dot.dot(view_rows.edge_rows(spec), rows, 'title',
+                               nested)
         self.assertIn('"a" -> "c1" [style=dashed, label="nested"];', out)
         self.assertIn('"c1" [label="nested stack child-c1\\nSUCCESS"', out)
