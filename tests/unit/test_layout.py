@@ -32,6 +32,7 @@ FUNCTION_IMPORTS = {
     (HEAT + '.startup.plugin', HEAT + '.startup.wiring'),
     (HEAT + '.startup.plugin', HEAT + '.patches.environment'),
     (HEAT + '.startup.plugin', HEAT + '.resources.mistral_hook'),
+    (HEAT + '.startup.plugin', HEAT + '.patches.validate_warnings'),
 }
 
 
