@@ -298,7 +298,7 @@ class AttackTest(base.FunctionalTest):
         # be anyone's. Their tasks stay RUNNING (heat-engine logs them).
         not_told = {
             'token of another stack': '[action execution %s, not told]',
-            'nodes of another stack': 'not reported to Mistral: action '
+            'nodes of another stack': 'ForeignActionExecution: action '
                                       'execution %s is not the one of',
         }
         for attack, workflow_input in attacks.items():
