@@ -386,14 +386,18 @@ class AttackTest(base.FunctionalTest):
                                                       data={}))}}}
         self.mistral.workflows.create(yaml.safe_dump(forged))
         self.addCleanup(self.mistral.workflows.delete, name)
-        attack = self.wait_for_execution(self.mistral.executions.create(
-            name, workflow_input=json.loads(execution.input)).id)
+        attack = self.mistral.executions.create(
+            name, workflow_input=json.loads(execution.input))
         self.addCleanup(self.mistral.executions.delete, attack.id)
-        task = self.task_named(attack.id, 'after')
-        self.assertEqual('ERROR', task.state)
-        self.assertIn('Mistral passed no data from update:', task.state_info)
-        self.assertIn('those nodes have not completed in Heat',
-                      task.state_info)
+        self.addCleanup(self._cancel, attack.id)
+        _task, action = self.running_action(attack.id, 'after')
+        # Refused; and not told to the forged workflow's action execution,
+        # which is no generated workflow's: the stack is told instead.
+        self.wait_for_log('Mistral passed no data from update:')
+        self.wait_for_log('ForeignActionExecution: action execution %s is '
+                          'not the one of' % action.id)
+        self.assertEqual('RUNNING', self.mistral.action_executions.get(
+            action.id).state)
         stack = self.wait_for_stack(stack.id)
         # The traversal could not finish: the stack fails with the reason.
         self.assertEqual('CREATE_FAILED', stack.stack_status)
