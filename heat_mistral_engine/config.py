@@ -106,10 +106,10 @@ OPTS = [
                     'take a finished resource node directly (offered by '
                     'Mistral, see [heat_mistral_engine] direct_completions '
                     'in mistral.conf). Without an answer by then, the '
-                    'result goes through Mistral\'s API, as do all results '
-                    'of that heat-engine for the next minute (no Mistral '
-                    'engine has loaded the plugin yet, after a Mistral '
-                    'restart).'),
+                    'result goes through Mistral\'s API; after two such '
+                    'calls in a row, so do all results of that heat-engine '
+                    'for the next minute (no Mistral engine has loaded the '
+                    'plugin yet, after a Mistral restart).'),
     cfg.IntOpt('report_retry_timeout', default=120, min=0,
                help='Seconds a heat-engine keeps retrying to report a '
                     'finished resource node to Mistral while Mistral cannot '

@@ -29,7 +29,10 @@ token                  str     sealed traversal token (see traversal_token)
 completion_topic       str     optional: the topic on Heat's bus where
                                Mistral's engines take this node's result
                                (``complete_action``); absent: through
-                               Mistral's API
+                               Mistral's API. Words of ``[A-Za-z0-9_.-]``;
+                               heat-engine calls it only if it is
+                               ``completion_topic(rpc_topic)`` of its own
+                               ``rpc_topic``
 =====================  ======  ==============================================
 
 ``data`` maps ``data_key(resource_id, is_update)`` of each predecessor to
@@ -41,6 +44,7 @@ engine that does not know it ignores it and completes through the API.
 """
 
 import dataclasses
+import re
 
 VERSION = 2
 RPC_METHOD = 'run_node'
@@ -49,11 +53,49 @@ MAX_ID_LENGTH = 255
 
 # Direct completions (see ``mistral.completion_server``): heat-engine calls
 # this method on a request's ``completion_topic``, on Heat's exchange, with
-# ``action_execution_id``, ``state`` (SUCCESS or ERROR) and ``output`` (the
-# JSON object the API would have been sent).
+# ``action_execution_id``, ``state`` (SUCCESS or ERROR), ``output`` (the
+# JSON object the API would have been sent) and, since 1.1, the node it
+# completes (``COMPLETION_NODE``: what the request's verified token and
+# its fields name). The Mistral engine completes only that node's own
+# action execution, as its database shows it; otherwise it raises
+# ``ForeignActionExecution``, and nothing completes it (the API neither).
 COMPLETION_METHOD = 'complete_action'
-COMPLETION_RPC_API_VERSION = '1.0'
+COMPLETION_RPC_API_VERSION = '1.1'
 COMPLETION_STATES = ('SUCCESS', 'ERROR')
+COMPLETION_NODE = ('stack_id', 'traversal', 'resource_id', 'is_update')
+_TOPIC = re.compile(r'[A-Za-z0-9_.-]+\Z')
+
+
+def completion_topic(rpc_topic):
+    """The one topic Mistral's engines take completions on.
+
+    Both sides derive it from ``rpc_topic`` (heat.conf ``[mistral_scheduler]``
+    and mistral.conf ``[heat_mistral_engine]``, which must match), so a
+    heat-engine can tell a request's ``completion_topic`` is the real one.
+    """
+    return '%s-completions' % rpc_topic
+
+
+class ForeignActionExecution(ValueError):
+    """The action execution is not the node's own, as Mistral shows it.
+
+    Raised by the Mistral engine for a direct completion (heat-engine sees
+    the class name in the RemoteError) and by heat-engine's API client
+    before it reports an error; nothing was completed.
+    """
+
+
+def completion_node(**fields):
+    """The ``COMPLETION_NODE`` fields, checked as a request's are.
+
+    :raises BadNodeRequest: a field is missing or invalid.
+    """
+    node = {}
+    for name in COMPLETION_NODE:
+        if fields.get(name) is None:
+            raise BadNodeRequest('a completion lacks %s' % name)
+        node[name] = _checked(name, fields[name])
+    return node
 
 
 def data_key(resource_id, is_update):
@@ -147,6 +189,10 @@ def _checked(name, value):
     if name != 'token' and len(value) > MAX_ID_LENGTH:
         raise BadNodeRequest('%s is longer than %d characters'
                              % (name, MAX_ID_LENGTH))
+    if name == 'completion_topic' and not _TOPIC.match(value):
+        # A topic is a routing key on Heat's broker: no room for more.
+        raise BadNodeRequest('completion_topic must be words of '
+                             '[A-Za-z0-9_.-], not %s' % short(value))
     return value
 
 

@@ -23,8 +23,12 @@ Mistral engine process that has loaded this package's actions serves
 ``protocol.COMPLETION_METHOD`` on Heat's bus (``transport_url``,
 ``heat_exchange``) and topic ``completion_topic``, and the action puts that
 topic in each node request it sends (``advertised_topic``). heat-engine
-calls any engine there; the engine completes the action execution with the
-same ``DefaultEngine.on_action_complete`` its own RPC server calls. A
+calls any engine there with the node it completes; the engine checks in
+its database that the action execution is that node's own (the
+``heat.run_node`` action of a task of the stack's generated workflow, in
+the traversal's namespace: ``direct_completions.node_action_problem``)
+and completes it with the same ``DefaultEngine.on_action_complete`` its
+own RPC server calls; it completes nothing else, whoever calls. A
 heat-engine whose call gets no answer falls back to the API
 (``heat.clients.direct_completion``), so an engine process that has not
 loaded the actions yet (after a Mistral restart) only delays results.
@@ -41,6 +45,7 @@ import threading
 import oslo_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from heat_mistral_engine.mistral import heat_rpc
 from heat_mistral_engine.mistral import options
@@ -57,7 +62,7 @@ _advertised = {}
 
 def completion_topic(conf=cfg.CONF):
     """The topic engines serve completions on, from ``rpc_topic``."""
-    return '%s-completions' % conf[options.GROUP].rpc_topic
+    return protocol.completion_topic(conf[options.GROUP].rpc_topic)
 
 
 def advertised_topic(conf=cfg.CONF):
@@ -130,22 +135,54 @@ class CompletionEndpoint:
     target = oslo_messaging.Target(
         version=protocol.COMPLETION_RPC_API_VERSION)
 
+    # Refusals the caller expects: oslo.messaging logs them at DEBUG, not
+    # with a traceback; this endpoint logs its own line.
+    @oslo_messaging.expected_exceptions(protocol.ForeignActionExecution)
     def complete_action(self, ctxt, action_execution_id=None, state=None,
-                        output=None):
-        """Complete one asynchronous action execution; the caller waits.
+                        output=None, stack_id=None, traversal=None,
+                        resource_id=None, is_update=None):
+        """Complete one node's asynchronous action execution; the caller waits.
 
         ``state`` SUCCESS or ERROR and ``output`` as sent to the API's
-        ``PUT /v2/action_executions/<id>``. Returns ``{"state": ...}`` of
-        the action execution; raises what the engine raises (for an
-        action execution completed before, Mistral's "is already
-        completed"), which the caller receives as a RemoteError.
+        ``PUT /v2/action_executions/<id>``; ``stack_id``, ``traversal``,
+        ``resource_id`` and ``is_update`` name the node (since 1.1). Only
+        the node's own action execution, as Mistral's database shows it
+        (``direct_completions.node_action_problem``), is completed: any
+        other raises ``protocol.ForeignActionExecution``. Returns
+        ``{"state": ...}`` of the action execution; raises ValueError for
+        a malformed call and what the engine raises (for an action
+        execution completed before, Mistral's "is already completed"),
+        which the caller receives as a RemoteError.
         """
         if state not in protocol.COMPLETION_STATES:
             raise ValueError('a node result is SUCCESS or ERROR, not %s'
                              % protocol.short(state))
-        if not isinstance(action_execution_id, str):
-            raise ValueError('action_execution_id must be a string, not %s'
-                             % protocol.short(action_execution_id))
+        if not (isinstance(action_execution_id, str) and
+                uuidutils.is_uuid_like(action_execution_id)):
+            raise ValueError('action_execution_id must be a Mistral id, '
+                             'not %s' % protocol.short(action_execution_id))
+        try:
+            node = protocol.completion_node(
+                stack_id=stack_id, traversal=traversal,
+                resource_id=resource_id, is_update=is_update)
+        except protocol.BadNodeRequest as exc:
+            # A caller older than 1.1 names no node: it uses the API.
+            raise ValueError(str(exc))
+        problem = direct_completions.node_action_problem(
+            action_execution_id, node)
+        if problem:
+            LOG.warning('Refused to complete action execution %s for '
+                        'heat-engine as resource %s (%s) of stack %s '
+                        'traversal %s: %s', action_execution_id,
+                        node['resource_id'],
+                        protocol.node_kind(node['is_update']),
+                        node['stack_id'], node['traversal'], problem)
+            raise protocol.ForeignActionExecution(
+                'action execution %s is not the one of resource %s (%s) of '
+                'stack %s traversal %s: %s' % (
+                    action_execution_id, node['resource_id'],
+                    protocol.node_kind(node['is_update']),
+                    node['stack_id'], node['traversal'], problem))
         try:
             action_ex = direct_completions.complete_action(
                 action_execution_id, state, output)

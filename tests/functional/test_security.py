@@ -38,6 +38,10 @@ import yaml
 from tests.functional import base
 
 TOPIC = 'heat-mistral-engine'
+# Where Mistral's engines take node results from heat-engine (direct
+# completions, on by default on the local cloud: no Keystone).
+COMPLETION_TOPIC = TOPIC + '-completions'
+NODE_FIELDS = ('stack_id', 'traversal', 'resource_id', 'is_update')
 
 
 class TokenAuth(noauth.NoAuth):
@@ -114,6 +118,36 @@ class AttackTest(base.FunctionalTest):
             if time.time() > deadline:
                 self.fail('heat-engine never logged %r' % text)
             time.sleep(0.5)
+
+    def mistral_log(self):
+        path = os.path.join(os.environ['DEVCLOUD_DIR'], 'logs',
+                            'mistral.log')
+        with open(path, errors='replace') as f:
+            return f.read()
+
+    def bus_client(self, topic, version, timeout=None):
+        """An RPC client on Heat's bus, as heat-engine or Mistral's is."""
+        # cfg.CONF: oslo.messaging registers its tracing options there.
+        url = base.cloud_conf('heat.conf')['DEFAULT']['transport_url']
+        transport = oslo_messaging.get_rpc_transport(cfg.CONF, url=url)
+        self.addCleanup(transport.cleanup)
+        return oslo_messaging.get_rpc_client(
+            transport, oslo_messaging.Target(exchange='heat', topic=topic,
+                                             version=version),
+            timeout=timeout)
+
+    def node_request(self, action, **changes):
+        """The request Mistral sent for ``action`` (a heat.run_node one)."""
+        request = {key: value for key, value in json.loads(
+            action.input).items() if key in NODE_FIELDS + ('token', 'data')}
+        request.update(version=2, action_execution_id=action.id)
+        request.update(changes)
+        return request
+
+    def action_of(self, execution_id, task_name):
+        task = self.task_named(execution_id, task_name)
+        return self.mistral.action_executions.get(
+            self.mistral.action_executions.list(task.id)[0].id)
 
     # -- forged completions ------------------------------------------------
     def test_forged_completion_never_lets_dependents_run(self):
@@ -287,11 +321,26 @@ class AttackTest(base.FunctionalTest):
                 workflow, 'a', mine_input,
                 ('Refused by Heat', 'is already complete')),
         }
+        # Only a request whose token verifies, for the stack and traversal
+        # of the action execution's own workflow, is answered: the others
+        # name an action execution that is not their node's, which could
+        # be anyone's. Their tasks stay RUNNING (heat-engine logs them).
+        not_told = {'token of another stack':
+                    '[action execution %s, not told]'}
         for attack, (target, first, workflow_input, refusal) in \
                 attacks.items():
             execution = self.mistral.executions.create(
                 target, workflow_input=workflow_input,
                 description='attack: %s' % attack)
+            if attack in not_told:
+                self.addCleanup(self._cancel, execution.id)
+                task, action = self.running_action(execution.id, first)
+                self.wait_for_log(not_told[attack] % action.id)
+                for words in refusal[1:]:
+                    self.assertIn(words, self.engine_log(), attack)
+                self.assertEqual('RUNNING', self.mistral.action_executions.get(
+                    action.id).state, attack)
+                continue
             execution = self.wait_for_execution(execution.id)
             self.assertEqual('ERROR', execution.state, attack)
             task = self.task_named(execution.id, first)
@@ -310,6 +359,27 @@ class AttackTest(base.FunctionalTest):
         mine = self.heat.stacks.get(mine.id)
         self.assertEqual('CREATE_COMPLETE', mine.stack_status)
         self.assertEqual(mine_events, self.events(mine.id))
+
+    def running_action(self, execution_id, task_name, timeout=60):
+        """The task and its RUNNING action execution, once it has one."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for task in self.mistral.tasks.list(
+                    workflow_execution_id=execution_id, limit=-1):
+                actions = (self.mistral.action_executions.list(task.id)
+                           if task.name == task_name else [])
+                if actions and actions[0].state == 'RUNNING':
+                    return task, self.mistral.action_executions.get(
+                        actions[0].id)
+            time.sleep(0.5)
+        self.fail('no running action of task %s in %s'
+                  % (task_name, execution_id))
+
+    def _cancel(self, execution_id):
+        try:
+            self.mistral.executions.update(execution_id, 'CANCELLED')
+        except Exception:
+            pass
 
     def _delete_other(self, other, stack_id):
         try:
@@ -450,13 +520,7 @@ class AttackTest(base.FunctionalTest):
 
     # -- garbage on the bus ------------------------------------------------
     def test_garbage_on_the_bus_leaves_the_engine_running(self):
-        # cfg.CONF: oslo.messaging registers its tracing options there.
-        url = base.cloud_conf('heat.conf')['DEFAULT']['transport_url']
-        transport = oslo_messaging.get_rpc_transport(cfg.CONF, url=url)
-        self.addCleanup(transport.cleanup)
-        client = oslo_messaging.get_rpc_client(
-            transport, oslo_messaging.Target(exchange='heat', topic=TOPIC,
-                                             version='1.0'))
+        client = self.bus_client(TOPIC, '1.0')
         marker = 'garbage-%s' % uuid.uuid4().hex[:8]
         garbage = [
             None, 'text', 12, [1, 2], {}, {'version': 2},
@@ -471,11 +535,111 @@ class AttackTest(base.FunctionalTest):
             client.cast({}, 'run_node', request=request)
         client.cast({}, 'no_such_method', request={})
         client.cast({}, 'run_node')
-        self.wait_for_log('Refused node 1 (create/update) of stack %s: the '
-                          'traversal token does not verify' % marker)
+        self.wait_for_log('Refused node 1 (create/update) of stack %s '
+                          '[action execution %s, not told]: the traversal '
+                          'token does not verify'
+                          % (marker, garbage[-1]['action_execution_id']))
         self.assertIn('Refused a malformed node request', self.engine_log())
         stack = self.create_stack(self.template('chain.yaml'),
                                   params={'seed': 'g'})
         self.assertEqual('CREATE_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
         self.assertEqual({'c_value': 'g-b-c'}, self.outputs(stack.id))
+
+    # -- direct completions -----------------------------------------------
+    def user_async_action(self):
+        """A RUNNING action execution of a user's own workflow."""
+        name = 'user_wait_%s' % uuid.uuid4().hex[:8]
+        self.mistral.workflows.create(yaml.safe_dump({
+            'version': '2.0',
+            name: {'tasks': {'wait': {'action': 'std.async_noop'}}}}))
+        self.addCleanup(self.mistral.workflows.delete, name)
+        execution = self.mistral.executions.create(name)
+        self.addCleanup(self._cancel, execution.id)
+        return self.running_action(execution.id, 'wait')[1]
+
+    def test_direct_completions_complete_only_the_node_s_own_action(self):
+        # On Heat's bus, as a heat-engine (or any host with the broker's
+        # credentials) calls Mistral's engines, while slow runs.
+        stack = self.create_stack(self.template('attack_chain.yaml'),
+                                  params={'wait': 30}, wait=False)
+        _task, action = self.running_task(stack.id, 'slow')
+        node = {key: json.loads(action.input)[key] for key in NODE_FIELDS}
+        user_action = self.user_async_action()
+        client = self.bus_client(COMPLETION_TOPIC, '1.1', timeout=30)
+        attacks = {
+            "a user's action, named as the node": (user_action.id, node),
+            "the node's action, as another resource": (
+                action.id, dict(node, resource_id=node['resource_id'] + 1)),
+            "the node's action, as its cleanup": (
+                action.id, dict(node, is_update=False)),
+            "the node's action, as another traversal's": (
+                action.id, dict(node, traversal=str(uuid.uuid4()))),
+            "the node's action, as another stack's": (
+                action.id, dict(node, stack_id=str(uuid.uuid4()))),
+        }
+        for attack, (action_id, claimed) in attacks.items():
+            exc = self.assertRaises(
+                oslo_messaging.RemoteError, client.call, {},
+                'complete_action', action_execution_id=action_id,
+                state='SUCCESS', output={'node': 'forged'}, **claimed)
+            self.assertEqual('ForeignActionExecution', exc.exc_type, attack)
+        # A caller that names no node (RPC API 1.0) is refused too
+        # (oslo.messaging raises a built-in exception again here).
+        old = self.bus_client(COMPLETION_TOPIC, '1.0', timeout=30)
+        exc = self.assertRaises(
+            ValueError, old.call, {}, 'complete_action',
+            action_execution_id=user_action.id, state='ERROR',
+            output={'reason': 'forged'})
+        self.assertIn('a completion lacks stack_id', str(exc))
+        # Nothing was completed; Mistral's engine logged each refusal.
+        self.assertEqual('RUNNING', self.mistral.action_executions.get(
+            user_action.id).state)
+        self.assertEqual('RUNNING', self.mistral.action_executions.get(
+            action.id).state)
+        log = self.mistral_log()
+        self.assertEqual(1, log.count('Refused to complete action execution '
+                                      '%s ' % user_action.id))
+        self.assertEqual(len(attacks) - 1, log.count(
+            'Refused to complete action execution %s ' % action.id))
+        # The node's own completion still goes to Mistral's engine.
+        stack = self.wait_for_stack(stack.id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertEqual({'after': 'first-slow-after'},
+                         self.outputs(stack.id))
+        self.assertIn('Completed action execution %s (SUCCESS) for '
+                      'heat-engine, without Mistral\'s API' % action.id,
+                      self.mistral_log())
+
+    def test_a_bogus_completion_topic_changes_nothing(self):
+        # A node request naming a topic no Mistral engine serves: once, it
+        # held the node's thread for direct_completion_timeout and then
+        # sent every result of that heat-engine through the API for a
+        # minute.
+        stack = self.create_stack(self.template('attack_chain.yaml'),
+                                  wait=False)
+        _task, action = self.running_task(stack.id, 'slow')
+        self.bus_client(TOPIC, '1.0').cast({}, 'run_node', request=(
+            self.node_request(action, completion_topic='nobody-listens')))
+        self.wait_for_log("named completion topic 'nobody-listens', which "
+                          "no Mistral engine serves", timeout=60)
+        # The second request of the node got the first run's answer.
+        self.wait_for_log('Mistral action execution %s had its answer '
+                          'already' % action.id, timeout=60)
+        stack = self.wait_for_stack(stack.id)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        # Direct completions are still on: the next stack's nodes all go
+        # to Mistral's engines.
+        second = self.create_stack(self.template('chain.yaml'),
+                                   params={'seed': 'z'})
+        self.assertEqual('CREATE_COMPLETE', second.stack_status,
+                         second.stack_status_reason)
+        execution_id = self.executions(second.id)[-1].id
+        log = self.mistral_log()
+        for name in ('a', 'b', 'c'):
+            node_action = self.action_of(execution_id, name)
+            self.assertIn('Completed action execution %s (SUCCESS) for '
+                          'heat-engine, without Mistral\'s API'
+                          % node_action.id, log, name)

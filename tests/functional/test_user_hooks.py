@@ -310,3 +310,46 @@ class UserHookTest(base.FunctionalTest):
             self.events(stack.id), 'CREATE',
             [('database', 'prepare_database'), ('prepare_database', 'app1'),
              ('prepare_database', 'app2')])
+
+    def test_hidden_parameters_in_the_input_are_told_to_the_user(self):
+        workflow = self.upload(ECHO)
+        template = two_tier(workflow, input={
+            'name': {'get_param': 'db_password'},
+            'suffix': {'list_join': ['', ['-', {'get_param': 'plain'}]]}})
+        template['parameters'] = {
+            'db_password': {'type': 'string', 'hidden': True,
+                            'default': 'pw-%s' % uuid.uuid4().hex[:8]},
+            'plain': {'type': 'string', 'default': 'visible'}}
+        path = self.template_file(template)
+        secret = template['parameters']['db_password']['default']
+        warning = ('Resource hook: Hidden parameter db_password passed in '
+                   'input: Mistral stores the workflow\'s input in clear '
+                   'text')
+        # Validation: the only place Heat's answer can carry it.
+        answer = base.openstack('orchestration', 'template', 'validate',
+                                '-t', path)
+        self.assertEqual(1, len(answer['Warnings']), answer)
+        self.assertIn(warning, answer['Warnings'][0])
+        self.assertEqual('true', answer['Parameters']['db_password']['NoEcho'])
+        # Create: an event of the hook, before its execution starts.
+        stack = self.create_stack(path)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        told = [e for e in self.heat.events.list(stack.id,
+                                                 resource_name='hook')
+                if 'Hidden parameter' in (e.resource_status_reason or '')]
+        self.assertEqual(1, len(told), told)
+        self.assertEqual('CREATE_IN_PROGRESS', told[0].resource_status)
+        self.assertIn(warning[len('Resource hook: '):],
+                      told[0].resource_status_reason)
+        # Where the value went, as the warning says: Mistral's execution
+        # input, in clear text; Heat itself still hides it.
+        execution = self.mistral.executions.get(
+            self.outputs(stack.id)['execution'])
+        self.assertEqual(secret, yaml.safe_load(execution.input)['name'])
+        shown = base.openstack('stack', 'show', stack.id)
+        self.assertEqual('******', shown['parameters']['db_password'])
+        # A template without hidden input gets no warning.
+        plain = self.template_file(two_tier(workflow))
+        self.assertNotIn('Warnings', base.openstack(
+            'orchestration', 'template', 'validate', '-t', plain))

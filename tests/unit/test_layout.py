@@ -47,6 +47,7 @@ FUNCTION_IMPORTS = {
     (HEAT + '.startup.plugin', HEAT + '.resources.mistral_hook'),
     (PACKAGE + '.cli.commands', PACKAGE + '.cli.graph'),
     (PACKAGE + '.cli.commands', PACKAGE + '.cli.orphans'),
+    (HEAT + '.startup.plugin', HEAT + '.patches.validate_warnings'),
 }
 
 

@@ -77,8 +77,28 @@ class NodeRequestTest(testtools.TestCase):
         self.assertEqual(message, parsed.to_dict())
 
     def test_bad_completion_topic_is_refused(self):
-        for value in ('', 7, 'x' * 300):
+        for value in ('', 7, 'x' * 300, 'a b', 'topic#', 'top*',
+                      '\u00e9t\u00e9', 'x\n'):
             exc = self.assertRaises(
                 protocol.BadNodeRequest, protocol.node_request,
                 **dict(GOOD, completion_topic=value))
             self.assertIn('completion_topic', str(exc))
+
+
+class CompletionTest(testtools.TestCase):
+
+    def test_one_topic_from_rpc_topic(self):
+        self.assertEqual('heat-mistral-engine-completions',
+                         protocol.completion_topic('heat-mistral-engine'))
+
+    def test_the_node_is_checked_as_a_request_is(self):
+        node = dict(stack_id='s', traversal='t', resource_id=4,
+                    is_update=False)
+        self.assertEqual(node, protocol.completion_node(**node))
+        for field, value in (('stack_id', None), ('traversal', ''),
+                             ('resource_id', '4'), ('resource_id', True),
+                             ('is_update', 1), ('stack_id', 'x' * 300)):
+            exc = self.assertRaises(protocol.BadNodeRequest,
+                                    protocol.completion_node,
+                                    **dict(node, **{field: value}))
+            self.assertIn(field, str(exc))

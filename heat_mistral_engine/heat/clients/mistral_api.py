@@ -32,7 +32,9 @@ from oslo_utils import timeutils
 import tenacity
 
 from heat_mistral_engine import config
+from heat_mistral_engine.graph import node_action
 from heat_mistral_engine.heat.clients import direct_completion
+from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +57,14 @@ UNSTARTED_DEFINITION_AGE = 3600
 
 class MistralUnavailable(Exception):
     """A Mistral API call failed; the message says which and why."""
+
+
+class NotTheNodesAction(MistralUnavailable):
+    """The action execution is not the node's own, as Mistral shows it.
+
+    Nothing completed it, and nothing may for this node: a request that
+    names another action execution than its own was forged or garbled.
+    """
 
 
 def config_problems(conf=cfg.CONF):
@@ -373,14 +383,21 @@ class MistralService:
             '/executions/%s' % execution_id, body)
 
     def complete_action(self, action_execution_id, output=None, error=None,
-                        retry_for=None, completion_topic=None):
-        """Finish an asynchronous action.
+                        retry_for=None, completion_topic=None, node=None):
+        """Finish a node's asynchronous action.
 
         SUCCESS with ``output`` (a JSON object, or None for an empty one),
         or ERROR with the message ``error``, sent as ``{"reason": error}``.
-        With ``completion_topic`` (from the node request), first by a call
-        to a Mistral engine on that topic (``direct_completion``); through
-        the API when that call did not complete it.
+        ``node`` (anything with the ``protocol.COMPLETION_NODE``
+        attributes, such as the NodeRequest) is the node whose action
+        execution this is; with it, only that node's own action execution
+        is completed: by a Mistral engine, which checks in its database,
+        when ``completion_topic`` (from the node request) is the one
+        Mistral's engines serve (``direct_completion``); through the API
+        otherwise or when that call did not complete it, where an ERROR
+        goes only after the action execution was checked through the API
+        (``node_action_problem``). Either check failing raises
+        ``NotTheNodesAction``, and nothing is completed.
         While Mistral cannot be reached or answers 5xx (a Mistral restart),
         the report is retried for ``retry_for`` seconds (default
         ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
@@ -397,23 +414,35 @@ class MistralService:
             state, value = 'ERROR', {'reason': error}
         else:
             state, value = 'SUCCESS', output
+        identity = None
+        if node is not None:
+            identity = {name: getattr(node, name)
+                        for name in protocol.COMPLETION_NODE}
         may_have_landed = False
-        if completion_topic:
+        if completion_topic and identity is not None:
             try:
                 if self._complete_directly(completion_topic,
                                            action_execution_id, state,
-                                           value):
+                                           value, identity):
                     return None
             except direct_completion.Unanswered:
                 # It may have landed: "already completed" from the API
                 # then means it did.
                 may_have_landed = True
+        # An error reaches the API only for the node's own action
+        # execution: a refused request may name any (a success carries a
+        # receipt sealed for the node, which no other node opens).
+        unchecked = error is not None and identity is not None
         if retry_for is None:
             retry_for = cfg.CONF[config.GROUP].report_retry_timeout
         try:
             for attempt in self._report_retrying(action_execution_id,
                                                  retry_for):
                 with attempt:
+                    if unchecked:
+                        self._check_node_action(action_execution_id,
+                                                identity)
+                        unchecked = False
                     try:
                         return self._client.action_executions.update(
                             action_execution_id, state=state,
@@ -430,6 +459,8 @@ class MistralService:
                                      action_execution_id)
                             return None
                         raise
+        except NotTheNodesAction:
+            raise
         except Exception as exc:
             raise MistralUnavailable(
                 'Mistral at %s failed to complete action execution %s: %s'
@@ -454,20 +485,55 @@ class MistralService:
             wait=tenacity.wait_fixed(REPORT_RETRY_SECONDS),
             sleep=time.sleep, before_sleep=warn, reraise=True)
 
-    def _complete_directly(self, topic, action_execution_id, state, value):
+    def node_action_problem(self, action_execution_id, node):
+        """Why the action execution is not ``node``'s own, or None.
+
+        ``node`` maps ``protocol.COMPLETION_NODE`` to the node's values.
+        As Mistral's API shows the action execution to the service
+        (``graph.node_action``), and of the service's project when it has
+        one. Raises what the client raises (not found: a 404).
+        """
+        action = self._client.action_executions.get(action_execution_id)
+        if (self._project_id is not None and
+                getattr(action, 'project_id', None) != self._project_id):
+            return 'it belongs to another project than the service\'s'
+        return node_action.problem(
+            node, getattr(action, 'name', None),
+            getattr(action, 'task_execution_id', None),
+            getattr(action, 'workflow_name', None),
+            getattr(action, 'workflow_namespace', None),
+            _json(getattr(action, 'input', None)))
+
+    def _check_node_action(self, action_execution_id, node):
+        problem = self.node_action_problem(action_execution_id, node)
+        if problem:
+            raise NotTheNodesAction(
+                'action execution %s is not the one of resource %s (%s) of '
+                'stack %s traversal %s: %s' % (
+                    action_execution_id, node['resource_id'],
+                    protocol.node_kind(node['is_update']), node['stack_id'],
+                    node['traversal'], problem))
+
+    def _complete_directly(self, topic, action_execution_id, state, value,
+                           node):
         """True if a Mistral engine on ``topic`` completed the action.
 
         False when the API is to be used: the topic is not worth a call
         now, or an engine refused for another reason than an earlier
-        completion. Raises ``Unanswered``, or MistralUnavailable for an
-        action execution completed before (as the API path does).
+        completion or a foreign action execution. Raises ``Unanswered``,
+        MistralUnavailable for an action execution completed before (as
+        the API path does) or NotTheNodesAction.
         """
         direct = self._direct_completions()
         if not direct.usable(topic):
             return False
         try:
-            direct.complete(topic, action_execution_id, state, value)
+            direct.complete(topic, action_execution_id, state, value, node)
             return True
+        except direct_completion.Foreign as exc:
+            raise NotTheNodesAction(
+                'Mistral\'s engine refused to complete action execution '
+                '%s: %s' % (action_execution_id, exc))
         except direct_completion.Refused as exc:
             if already_completed(exc):
                 raise MistralUnavailable(
@@ -481,8 +547,10 @@ class MistralService:
     def _direct_completions(self):
         with self._direct_lock:
             if self._direct is None:
+                group = cfg.CONF[config.GROUP]
                 self._direct = direct_completion.DirectCompletions(
-                    cfg.CONF[config.GROUP].direct_completion_timeout)
+                    group.direct_completion_timeout,
+                    protocol.completion_topic(group.rpc_topic))
             return self._direct
 
     def action_result(self, action_execution_id):

@@ -18,7 +18,9 @@ come from Mistral instead of sync points:
 
 1. open the sealed traversal token (refuse nodes of other stacks or
    traversals) and admit the node (``guard``: current traversal, a node
-   of its stored graph); nothing is touched for a refused request;
+   of its stored graph); nothing is touched for a refused request, and a
+   request whose token does not verify is refused in the log only: the
+   action execution it names may be anyone's;
 2. claim the node (``store.claims``): a node Heat already ran or is running
    in this traversal is not run again, the request gets the first run's
    answer (reported to Mistral and fed to the completion point again: the
@@ -31,7 +33,10 @@ come from Mistral instead of sync points:
 5. create/update or clean up the resource, replacing it on UpdateReplace and
    waiting for a resource lock held by an earlier traversal (taking it over
    when its engine is dead, as Heat does);
-6. complete the Mistral action: SUCCESS with the node's sealed receipt
+6. complete the Mistral action, only if Mistral shows it as the node's own
+   (``MistralService.complete_action`` with the node: a request that names
+   another is not answered, and nothing is failed for it): SUCCESS with
+   the node's sealed receipt
    (``seal``; for create/update the attributes other resources
    reference), or ERROR with Heat's failure reason after marking the stack
    failed exactly as Heat would (rollback included); a failure without
@@ -122,6 +127,9 @@ class Outcome:
     replayed_for: str = None
     # The node has operator after hooks: the stack completes after them.
     completion_deferred: bool = False
+    # False when the request's token did not verify: the action execution
+    # it names is not known to be the node's, so the error is only logged.
+    reportable: bool = True
 
 
 class NodeRunner:
@@ -171,12 +179,24 @@ class NodeRunner:
 
     def _run(self, request, grant=None):
         outcome = self.execute(request, grant)
+        if not outcome.reportable:
+            return outcome
         handover_delays.pause('node runner: before completing the action')
         try:
             self.mistral.complete_action(
                 request.action_execution_id, output=outcome.output,
                 error=outcome.error,
-                completion_topic=request.completion_topic)
+                completion_topic=request.completion_topic, node=request)
+        except mistral_api.NotTheNodesAction as exc:
+            # Forged or garbled: the node's own action execution gets the
+            # answer when its request comes (``claims``); nothing here
+            # may fail the stack on the word of such a request.
+            LOG.error('Node %s (%s) of stack %s traversal %s: not reported '
+                      'to Mistral: %s', request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, request.traversal, exc)
+            self._end_failed_traversal(request, outcome)
+            return outcome
         except mistral_api.MistralUnavailable as exc:
             if (outcome.replayed_for == request.action_execution_id and
                     mistral_api.already_completed(exc)):
@@ -252,10 +272,24 @@ class NodeRunner:
             return False
 
     def _report_error_quietly(self, request, reason):
+        """Report ``reason`` to the node's action execution, if it is its.
+
+        Only for a request whose token verifies, and only to the node's
+        own action execution (``complete_action``); otherwise only logged.
+        """
+        try:
+            traversal_token.open_token(request.token, request.stack_id,
+                                       request.traversal)
+        except traversal_token.InvalidToken as exc:
+            LOG.error('Node %s of stack %s: the error is not reported to '
+                      'Mistral action execution %s (%s)',
+                      request.resource_id, request.stack_id,
+                      request.action_execution_id, exc)
+            return
         try:
             self.mistral.complete_action(
                 request.action_execution_id, error=reason,
-                completion_topic=request.completion_topic)
+                completion_topic=request.completion_topic, node=request)
         except mistral_api.MistralUnavailable as exc:
             LOG.error('Node %s of stack %s: could not report the error '
                       'either: %s', request.resource_id, request.stack_id,
@@ -268,7 +302,15 @@ class NodeRunner:
                 grant = traversal_token.open_token(
                     request.token, request.stack_id, request.traversal)
             graph = guard.admit(grant.context, request)
-        except (traversal_token.InvalidToken, guard.NotAdmitted) as exc:
+        except traversal_token.InvalidToken as exc:
+            # Anyone may send such a request, naming any action execution.
+            LOG.error('Refused node %s (%s) of stack %s [action execution '
+                      '%s, not told]: %s', request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, request.action_execution_id, exc)
+            return Outcome(error='Refused by Heat: %s' % exc,
+                           reportable=False)
+        except guard.NotAdmitted as exc:
             LOG.error('Refused node %s (%s) of stack %s: %s',
                       request.resource_id,
                       protocol.node_kind(request.is_update),

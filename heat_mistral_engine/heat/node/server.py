@@ -25,7 +25,6 @@ import oslo_messaging
 from heat.common import messaging as heat_messaging
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_utils import uuidutils
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.node import hook_reports
@@ -49,8 +48,8 @@ class NodeEndpoint:
 
         Returns once the node ended, or at once if it waits for a slot of
         its traversal (see ``admission``). Never raises: a message that is
-        not a valid request is refused, and Mistral told so when it names a
-        Mistral action execution.
+        not a valid request is refused in the log only (Mistral is told of
+        a refusal only for a request whose token verifies, see ``runner``).
         """
         try:
             parsed = protocol.NodeRequest.from_dict(request)
@@ -79,18 +78,15 @@ class NodeEndpoint:
             return
         hook_reports.handle(self.admission.runner, parsed)
 
-    def _refuse(self, request, exc):
-        LOG.error('Refused a malformed node request: %s', exc)
+    @staticmethod
+    def _refuse(request, exc):
+        # Logged only: a message that does not parse has no verified
+        # token, so the action execution it names may be anyone's (a
+        # request Mistral really sent is found again by the watchdog).
         action_ex = (request.get('action_execution_id')
                      if isinstance(request, dict) else None)
-        # Mistral's ids are UUIDs: anything else is not worth a call.
-        if isinstance(action_ex, str) and uuidutils.is_uuid_like(action_ex):
-            try:
-                self.admission.runner.mistral.complete_action(
-                    action_ex, error='Refused by Heat: %s' % exc)
-            except Exception as report_exc:
-                LOG.error('Could not report the refusal to Mistral: %s',
-                          report_exc)
+        LOG.error('Refused a malformed node request [action execution %s, '
+                  'not told]: %s', protocol.short(action_ex), exc)
 
 
 def start_node_server(worker, nodes, conf=cfg.CONF):

@@ -47,6 +47,13 @@ Contract:
   stack's project, input keys the workflow does not declare and required
   inputs that are missing; values (maybe from get_attr, unknown yet) are
   not checked.
+* Hidden parameters (``hidden: true``) read into ``input`` or
+  ``delete_input`` (``hidden_input``) are stored by Mistral in clear
+  text, so the user is told, in the two places Heat lets a resource say
+  something that is no error: ``openstack orchestration template
+  validate`` lists it under ``Warnings`` (``validate_warnings``), and
+  each run that sends such an input first adds a stack event of the hook
+  saying so (``resource_events``).
 """
 
 import collections.abc
@@ -62,6 +69,9 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 import yaml
 
+from heat_mistral_engine.heat.patches import resource_events
+from heat_mistral_engine.heat.patches import validate_warnings
+from heat_mistral_engine.heat.resources import hidden_input
 from heat_mistral_engine.heat.resources import mistral_hook_run
 
 LOG = logging.getLogger(__name__)
@@ -212,6 +222,28 @@ class MistralHook(resource.Resource):
         if self.properties[self.DELETE_WORKFLOW]:
             self._validate_workflow(self.DELETE_WORKFLOW, self.DELETE_INPUT)
 
+    def validate_template(self):
+        # What ``openstack orchestration template validate`` runs instead
+        # of validate(): the one check whose answer can carry a warning.
+        result = super().validate_template()
+        for key in (self.INPUT, self.DELETE_INPUT):
+            text = self._hidden_input_warning(self.t, key)
+            if text:
+                validate_warnings.warn('Resource %s: %s' % (self.name, text))
+        return result
+
+    def _hidden_input_warning(self, definition, input_key):
+        """What the user is told of hidden parameters in ``input_key``.
+
+        Read from ``definition`` (a ResourceDefinition), whose functions
+        are not resolved yet: a delete's ``self.properties`` hold the
+        stored values, with no trace of where they came from.
+        """
+        props = definition.properties(self.properties_schema, self.context)
+        names = hidden_input.hidden_parameters(
+            self.stack.parameters, props.data.get(input_key))
+        return names and hidden_input.warning(names, input_key)
+
     def _validate_workflow(self, workflow_key, input_key):
         name = self.properties[workflow_key]
         try:
@@ -242,6 +274,19 @@ class MistralHook(resource.Resource):
             message=message)
 
     # -- runs ---------------------------------------------------------------
+    def _run(self, definition, props, workflow_key, input_key, action):
+        """Start a run of ``workflow_key`` with ``input_key``; return it.
+
+        ``props`` are the Properties of ``definition``, resolved. When
+        hidden parameters reach that input, a stack event of the hook says
+        so first: Mistral is about to store them in clear text.
+        """
+        text = self._hidden_input_warning(definition, input_key)
+        if text:
+            resource_events.add(self, text)
+        return self._start(self._new_run(props, workflow_key, input_key,
+                                         action))
+
     def _new_run(self, props, workflow_key, input_key, action):
         retry = props[self.RETRY] or {}
         return mistral_hook_run.MistralHookRun(
@@ -299,8 +344,8 @@ class MistralHook(resource.Resource):
             run.cancel()
 
     def handle_create(self):
-        return self._start(self._new_run(self.properties, self.WORKFLOW,
-                                         self.INPUT, self.CREATE))
+        return self._run(self.t, self.properties, self.WORKFLOW, self.INPUT,
+                         self.CREATE)
 
     def check_create_complete(self, run):
         return self._check(run)
@@ -313,8 +358,8 @@ class MistralHook(resource.Resource):
             return None
         props = json_snippet.properties(self.properties_schema,
                                         self.context)
-        return self._start(self._new_run(props, self.WORKFLOW, self.INPUT,
-                                         self.UPDATE))
+        return self._run(json_snippet, props, self.WORKFLOW, self.INPUT,
+                         self.UPDATE)
 
     def check_update_complete(self, run):
         return self._check(run)
@@ -327,9 +372,8 @@ class MistralHook(resource.Resource):
             # An execution of a create or update Heat stopped may still run.
             self._cancel_previous(self.client(), 'deleted')
             return None
-        return self._start(self._new_run(
-            self.properties, self.DELETE_WORKFLOW, self.DELETE_INPUT,
-            self.DELETE))
+        return self._run(self.t, self.properties, self.DELETE_WORKFLOW,
+                         self.DELETE_INPUT, self.DELETE)
 
     def check_delete_complete(self, run):
         return self._check(run, store_output=False)

@@ -19,7 +19,8 @@ convergence mode too (where lifecycle plugins are never called). Importing
 this module therefore registers ``[mistral_scheduler]`` and, when it says
 ``enabled = true``, installs the scheduler into Heat (see ``startup.wiring``).
 It also registers this package's resource types (``OS::Mistral::Hook``)
-in every heat-engine, whether the scheduler is enabled or not.
+in every heat-engine, whether the scheduler is enabled or not, with the
+warnings they give in ``openstack orchestration template validate``.
 """
 
 from heat.engine import lifecycle_plugin
@@ -83,7 +84,9 @@ def register_resource_types():
     """Make Heat know ``OS::Mistral::Hook``; never stops the engine.
 
     Returns True when registered. A failure is logged at ERROR and leaves
-    the scheduler's installation alone.
+    the scheduler's installation alone. Also lets ``openstack
+    orchestration template validate`` answer the hook's warnings
+    (``validate_warnings``); without that, only that answer lacks them.
     """
     try:
         # Inside the try: a Heat these modules do not fit must be logged,
@@ -95,6 +98,13 @@ def register_resource_types():
         LOG.exception('heat-mistral-engine could not register its resource '
                       'types; templates using OS::Mistral::Hook will fail')
         return False
+    try:
+        from heat_mistral_engine.heat.patches import validate_warnings
+        validate_warnings.install()
+    except Exception:
+        LOG.exception('heat-mistral-engine: openstack orchestration '
+                      'template validate will not show OS::Mistral::Hook\'s '
+                      'warnings')
     return True
 
 

@@ -37,7 +37,14 @@ from tests.unit import base
 from tests.unit import mistral_side
 from tests.unit.heat.clients import test_mistral_api as test_mistral_client
 
+REQUEST = protocol.NodeRequest(
+    action_execution_id='ax-1', stack_id='s1', traversal='t1',
+    resource_id=4, is_update=True, data={}, token='t')
+
 TOPIC = 'heat-mistral-engine-completions'
+AX = '0175f1b3-9033-4e59-a83d-263a6f839fc7'
+NODE = {'stack_id': 's1', 'traversal': 't1', 'resource_id': 4,
+        'is_update': True}
 
 
 class ActionException(Exception):
@@ -55,11 +62,20 @@ class RoundTripTest(base.TestCase):
         self.engine = self.useFixture(fixtures.MockPatchObject(
             direct_completions, 'complete_action')).mock
         self.engine.return_value = mock.Mock(state='SUCCESS')
+        self.scope = self.useFixture(fixtures.MockPatchObject(
+            direct_completions, 'node_action_problem')).mock
+        self.scope.return_value = None
         self.clock = base.FakeClock()
+        self.clients = []
         self.direct = direct_completion.DirectCompletions(
-            timeout=1, clock=self.clock, client_factory=self.client)
+            timeout=1, topic=TOPIC, clock=self.clock,
+            client_factory=self.client)
+
+    def complete(self, state='SUCCESS', output=None, node=NODE, ax=AX):
+        return self.direct.complete(TOPIC, ax, state, output or {}, node)
 
     def client(self, topic, timeout):
+        self.clients.append(topic)
         target = oslo_messaging.Target(
             topic=topic, version=protocol.COMPLETION_RPC_API_VERSION)
         return oslo_messaging.get_rpc_client(self.transport, target,
@@ -74,42 +90,91 @@ class RoundTripTest(base.TestCase):
         self.addCleanup(server.wait)
         self.addCleanup(server.stop)
 
-    def test_a_served_call_completes_the_action_execution(self):
+    def test_a_served_call_completes_the_node_s_action_execution(self):
         self.serve()
-        self.direct.complete(TOPIC, 'ax-1', 'SUCCESS', {'node': 'r'})
-        self.engine.assert_called_once_with('ax-1', 'SUCCESS',
-                                            {'node': 'r'})
+        self.complete(output={'node': 'r'})
+        self.scope.assert_called_once_with(AX, NODE)
+        self.engine.assert_called_once_with(AX, 'SUCCESS', {'node': 'r'})
+
+    def test_another_action_execution_is_refused_and_not_completed(self):
+        self.serve()
+        self.scope.return_value = 'its input names another node'
+        exc = self.assertRaises(direct_completion.Foreign, self.complete)
+        self.assertIn('ForeignActionExecution', str(exc))
+        self.assertIn('its input names another node', str(exc))
+        self.engine.assert_not_called()
+
+    def test_a_call_that_names_no_node_is_refused(self):
+        # As a heat-engine of RPC API 1.0 calls: it then uses the API.
+        self.serve()
+        exc = self.assertRaises(direct_completion.Refused, self.complete,
+                                node={})
+        self.assertNotIsInstance(exc, direct_completion.Foreign)
+        self.assertIn('lacks stack_id', str(exc))
+        self.scope.assert_not_called()
+        self.engine.assert_not_called()
+
+    def test_an_id_that_is_no_mistral_id_is_refused(self):
+        self.serve()
+        exc = self.assertRaises(direct_completion.Refused, self.complete,
+                                ax='ax-1')
+        self.assertIn('must be a Mistral id', str(exc))
+        self.scope.assert_not_called()
+        self.engine.assert_not_called()
 
     def test_already_completed_comes_back_as_a_refusal(self):
         self.serve()
         self.engine.side_effect = ActionException(
             'Action ax-1 is already completed')
-        exc = self.assertRaises(direct_completion.Refused,
-                                self.direct.complete, TOPIC, 'ax-1',
+        exc = self.assertRaises(direct_completion.Refused, self.complete,
                                 'ERROR', {'reason': 'boom'})
         self.assertTrue(mistral_client.already_completed(exc))
 
     def test_a_state_other_than_success_or_error_is_refused(self):
         # A built-in exception: oslo.messaging raises it again here.
         self.serve()
-        exc = self.assertRaises(direct_completion.Refused,
-                                self.direct.complete, TOPIC, 'ax-1',
-                                'RUNNING', None)
+        exc = self.assertRaises(direct_completion.Refused, self.complete,
+                                'RUNNING')
         self.assertIn('SUCCESS or ERROR', str(exc))
         self.engine.assert_not_called()
 
-    def test_no_answer_sends_results_through_the_api_for_a_while(self):
+    def test_unanswered_calls_in_a_row_send_results_to_the_api(self):
         self.assertTrue(self.direct.usable(TOPIC))
-        self.assertRaises(direct_completion.Unanswered,
-                          self.direct.complete, TOPIC, 'ax-1', 'SUCCESS', {})
+        for _ in range(direct_completion.UNANSWERED_TO_PAUSE):
+            self.assertTrue(self.direct.usable(TOPIC))
+            self.assertRaises(direct_completion.Unanswered, self.complete)
         self.assertFalse(self.direct.usable(TOPIC))
         self.clock.now += direct_completion.RETRY_DIRECT_AFTER - 1
         self.assertFalse(self.direct.usable(TOPIC))
         self.clock.now += 1
         self.assertTrue(self.direct.usable(TOPIC))
 
+    def test_one_unanswered_call_does_not_turn_direct_completions_off(self):
+        self.assertRaises(direct_completion.Unanswered, self.complete)
+        self.assertTrue(self.direct.usable(TOPIC))
+        # An answer in between: the count starts again.
+        self.serve()
+        self.complete()
+        self.engine.side_effect = RuntimeError('a slow database')
+        self.assertRaises(direct_completion.Refused, self.complete)
+        self.assertTrue(self.direct.usable(TOPIC))
+
     def test_a_request_without_topic_is_not_worth_a_call(self):
         self.assertFalse(self.direct.usable(None))
+
+    def test_a_topic_no_engine_serves_gets_no_call(self):
+        # It would hold the node's thread until the timeout, then turn
+        # direct completions off; and each topic would keep a client.
+        logged = self.useFixture(fixtures.FakeLogger())
+        for topic in ('nobody-listens', TOPIC + '.x', 'heat-mistral-engine'):
+            self.assertFalse(self.direct.usable(topic))
+            self.assertRaises(direct_completion.Refused,
+                              self.direct.complete, topic, AX, 'SUCCESS',
+                              {}, NODE)
+        self.assertEqual([], self.clients)
+        self.assertIn("completion topic 'nobody-listens', which no Mistral "
+                      "engine serves", logged.output)
+        self.assertTrue(self.direct.usable(TOPIC))
 
 
 class CompleteActionDirectlyTest(test_mistral_client.FakeApiTestCase):
@@ -123,19 +188,34 @@ class CompleteActionDirectlyTest(test_mistral_client.FakeApiTestCase):
 
     def complete(self, **kwargs):
         return self.service.complete_action(
-            'ax-1', output={'node': 'r'}, completion_topic=TOPIC, **kwargs)
+            'ax-1', output={'node': 'r'}, completion_topic=TOPIC,
+            node=REQUEST, **kwargs)
 
     def test_completed_by_the_engine_skips_the_api(self):
         self.assertIsNone(self.complete())
         self.direct.complete.assert_called_once_with(
-            TOPIC, 'ax-1', 'SUCCESS', {'node': 'r'})
+            TOPIC, 'ax-1', 'SUCCESS', {'node': 'r'}, NODE)
         self.update.assert_not_called()
 
     def test_error_is_sent_as_the_api_would_get_it(self):
         self.service.complete_action('ax-1', error='Resource failed',
-                                     completion_topic=TOPIC)
+                                     completion_topic=TOPIC, node=REQUEST)
         self.direct.complete.assert_called_once_with(
-            TOPIC, 'ax-1', 'ERROR', {'reason': 'Resource failed'})
+            TOPIC, 'ax-1', 'ERROR', {'reason': 'Resource failed'}, NODE)
+
+    def test_without_node_only_the_api_is_used(self):
+        self.service.complete_action('ax-1', output={},
+                                     completion_topic=TOPIC)
+        self.direct.complete.assert_not_called()
+        self.update.assert_called_once()
+
+    def test_a_foreign_action_execution_is_not_completed_at_all(self):
+        self.direct.complete.side_effect = direct_completion.Foreign(
+            'ForeignActionExecution: its input names another node')
+        exc = self.assertRaises(mistral_client.NotTheNodesAction,
+                                self.complete)
+        self.assertIn('its input names another node', str(exc))
+        self.update.assert_not_called()
 
     def test_without_topic_only_the_api_is_used(self):
         self.service.complete_action('ax-1', output={})
@@ -221,6 +301,58 @@ class MistralEngineTest(base.TestCase):
         self.assertIsNone(seen['advertised'])
         self.assertFalse(seen['served_after'])
         self.assertIsNone(seen['incompatibility'])
+
+
+@testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
+class ScopeTest(base.TestCase):
+    """Which action executions the endpoint completes, in Mistral's DB."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.seen = mistral_side.run_check('completion_server', 'scope')
+
+    def test_the_node_s_own_action_execution_is_completed(self):
+        own = self.seen['variants']['own']
+        self.assertIsNone(own['problem'])
+        self.assertEqual({'state': 'ERROR'}, own['answer'])
+        self.assertEqual([[self.seen['own_id'], 'ERROR',
+                           {'reason': 'Refused by Heat'}]],
+                         self.seen['engine_calls'])
+
+    def test_every_other_action_execution_is_refused_and_left_alone(self):
+        expected = {
+            'ad_hoc': 'not run by a task of a workflow (an ad-hoc run)',
+            'other_action': "an action execution of 'std.echo', not "
+                            "heat.run_node",
+            'other_stack': "workflow 'heat_stack_s2' in namespace 't1', "
+                           "not to heat_stack_s1 in namespace t1",
+            'other_traversal': "workflow 'heat_stack_s1' in namespace "
+                               "'t0', not to heat_stack_s1 in namespace t1",
+            'user_workflow': "workflow 'my_workflow' in namespace ''",
+            'other_resource': 'another node (resource_id differ)',
+            'other_kind': 'another node (is_update differ)',
+            'string_id': 'another node (resource_id differ)',
+            'other_project': 'not one of this project\'s',
+        }
+        for name, problem in expected.items():
+            seen = self.seen['variants'][name]
+            self.assertIn(problem, seen['problem'], name)
+            self.assertTrue(seen['answer'].startswith(
+                'ForeignActionExecution: action execution '), name)
+            self.assertIn(problem, seen['answer'], name)
+            self.assertEqual('RUNNING', seen['state'], name)
+        self.assertIn('there is no action execution',
+                      self.seen['variants']['missing']['problem'])
+
+    def test_malformed_calls_are_refused_before_the_database(self):
+        self.assertEqual({
+            'no_node': 'a completion lacks stack_id',
+            'not_a_uuid': "action_execution_id must be a Mistral id, not "
+                          "'x'",
+            'bad_resource': "resource_id must be a non-negative 64-bit "
+                            "integer, not '4'"}, self.seen['bad_calls'])
+        self.assertEqual('1.1', self.seen['version'])
 
 
 class NotOfferedTest(base.TestCase):

@@ -11,12 +11,14 @@
 #    under the License.
 
 import json
+import types
 from unittest import mock
 
 import fixtures
 from oslo_config import cfg
 
 from heat_mistral_engine.heat.clients import mistral_api as mistral_client
+from heat_mistral_engine import protocol
 from tests.unit import base
 
 # Mistral's times (UTC) of definitions uploaded long ago and just now, and
@@ -24,6 +26,10 @@ from tests.unit import base
 OLD = '2026-12-07 10:00:00'
 RECENT = '2026-12-07 11:59:50'
 NOW = 1796644800.0
+
+REQUEST = protocol.NodeRequest(
+    action_execution_id='a1', stack_id='s1', traversal='t1',
+    resource_id=4, is_update=True, data={}, token='t')
 
 
 class FakeApiTestCase(base.TestCase):
@@ -372,3 +378,86 @@ class OwnObjectsTest(UploadWorkflowTest):
             e.id for e in service.executions_of('heat_stack_x')])
         self.assertEqual(['own'], [
             e.id for e in service.stack_executions(states=('RUNNING',))])
+
+
+class ErrorOnlyToTheNodesActionTest(FakeApiTestCase):
+    """An error goes through the API only to the node's own action."""
+
+    def setUp(self):
+        super().setUp()
+        self.get = self.service._client.action_executions.get
+        self.get.return_value = self.action()
+
+    @staticmethod
+    def action(**changes):
+        fields = dict(
+            id='a1', name='heat.run_node', task_execution_id='task-1',
+            workflow_name='heat_stack_s1', workflow_namespace='t1',
+            project_id='<default-project>',
+            input=json.dumps({'stack_id': 's1', 'traversal': 't1',
+                              'resource_id': 4, 'is_update': True,
+                              'token': 't', 'data': {}}))
+        fields.update(changes)
+        return types.SimpleNamespace(**fields)
+
+    def report(self):
+        return self.service.complete_action('a1', error='Refused by Heat',
+                                            node=REQUEST)
+
+    def test_the_node_s_own_action_execution_gets_the_error(self):
+        self.report()
+        self.get.assert_called_once_with('a1')
+        self.update.assert_called_once()
+
+    def test_any_other_action_execution_gets_nothing(self):
+        others = {
+            'ad-hoc': dict(task_execution_id=None, workflow_name=None,
+                           workflow_namespace=None),
+            'another action': dict(name='std.echo'),
+            'another stack': dict(workflow_name='heat_stack_s2'),
+            'another traversal': dict(workflow_namespace='t0'),
+            'a user workflow': dict(workflow_name='my_workflow',
+                                    workflow_namespace=''),
+            'another node': dict(input=json.dumps({
+                'stack_id': 's1', 'traversal': 't1', 'resource_id': 5,
+                'is_update': True})),
+            'no input': dict(input=None),
+        }
+        for what, changes in others.items():
+            self.get.return_value = self.action(**changes)
+            exc = self.assertRaises(mistral_client.NotTheNodesAction,
+                                    self.report)
+            self.assertIn('action execution a1 is not the one of resource 4 '
+                          '(create/update) of stack s1 traversal t1', str(exc))
+        self.update.assert_not_called()
+
+    def test_another_project_s_action_execution_gets_nothing(self):
+        # With Keystone, the service account may see other projects'.
+        self.service._project_id = 'service-project'
+        self.get.return_value = self.action(project_id='tenant')
+        self.assertRaises(mistral_client.NotTheNodesAction, self.report)
+        self.get.return_value = self.action(project_id='service-project')
+        self.report()
+        self.update.assert_called_once()
+
+    def test_an_action_execution_mistral_does_not_know_gets_nothing(self):
+        missing = Exception('ActionExecution not found [id=a1]')
+        missing.error_code = 404
+        self.get.side_effect = missing
+        self.assertRaises(mistral_client.MistralUnavailable, self.report)
+        self.update.assert_not_called()
+
+    def test_the_check_is_retried_while_mistral_cannot_be_reached(self):
+        self.get.side_effect = [ConnectionRefusedError('refused'),
+                                self.action()]
+        with mock.patch.object(mistral_client.time, 'sleep'):
+            self.report()
+        self.assertEqual(2, self.get.call_count)
+        self.update.assert_called_once()
+
+    def test_a_success_is_sent_without_the_check(self):
+        # Its receipt is sealed for the node: no other node opens it.
+        self.service.complete_action('a1', output={'node': 'r'},
+                                     node=REQUEST)
+        self.get.assert_not_called()
+        self.update.assert_called_once()

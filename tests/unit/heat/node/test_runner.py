@@ -15,9 +15,13 @@
 import types
 from unittest import mock
 
+import fixtures
+from heat.common import context as heat_context
+
 from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 from tests.unit import base
 
@@ -96,7 +100,9 @@ class NodeRunnerReportTest(base.TestCase):
         runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
         stack = mock.Mock()
         outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
-        with mock.patch.object(runner, 'execute', return_value=outcome):
+        with mock.patch.object(runner, 'execute', return_value=outcome), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'):
             runner.run(self.request(completion_topic='topic-c'))
         first, second = mistral.complete_action.call_args_list
         self.assertEqual({'attrs': {}}, first.kwargs['output'])
@@ -141,7 +147,7 @@ class NodeRunnerReportTest(base.TestCase):
         self.assertEqual(reason, outcome.error)
         stack.mark_failed.assert_called_once_with(reason)
         mistral.complete_action.assert_called_once_with(
-            'a1', error=reason, completion_topic=None)
+            'a1', error=reason, completion_topic=None, node=self.request())
 
     def test_unexpected_error_of_stale_traversal_leaves_stack(self):
         mistral, stack, _outcome = self.run_unexpected_error('newer')
@@ -155,6 +161,89 @@ class NodeRunnerReportTest(base.TestCase):
             's1', lambda *a, **k: calls.append((a, k)) or 'done', 1, x=2)
         self.assertEqual('done', result)
         self.assertEqual([((1,), {'x': 2})], calls)
+
+
+class RefusalReportTest(base.TestCase):
+    """Mistral hears of a node only at the node's own action execution."""
+
+    def setUp(self):
+        super().setUp()
+        self.mistral = mock.Mock()
+        self.runner = node_runner.NodeRunner('engine', mock.Mock(),
+                                             self.mistral)
+        self.logged = self.useFixture(fixtures.FakeLogger())
+
+    @staticmethod
+    def request(token='tok'):
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id='a1', stack_id='s1', traversal='t1',
+            resource_id=7, is_update=True, data={}, token=token))
+
+    @staticmethod
+    def sealed():
+        cnxt = heat_context.RequestContext(user_id='u', project_id='p')
+        return traversal_token.seal(cnxt, 's1', 't1')
+
+    def test_a_request_whose_token_does_not_verify_is_not_answered(self):
+        # It may name any action execution: another stack's, a user's.
+        for token in ('tok', traversal_token.seal(
+                heat_context.RequestContext(), 's2', 't1')):
+            outcome = self.runner.run(self.request(token))
+            self.assertTrue(outcome.error.startswith(
+                'Refused by Heat: the traversal token'), outcome.error)
+        self.mistral.complete_action.assert_not_called()
+        self.assertIn('[action execution a1, not told]', self.logged.output)
+
+    def test_an_unexpected_error_without_a_verified_token_is_logged(self):
+        with mock.patch.object(self.runner, 'execute',
+                               side_effect=RuntimeError('boom')):
+            outcome = self.runner.run(self.request())
+        self.assertIn('boom', outcome.error)
+        self.mistral.complete_action.assert_not_called()
+        self.assertIn('the error is not reported to Mistral action '
+                      'execution a1', self.logged.output)
+
+    def test_a_refusal_with_a_verified_token_goes_to_the_node(self):
+        request = self.request(self.sealed())
+        with mock.patch.object(node_runner.guard, 'admit',
+                               side_effect=node_runner.guard.NotAdmitted(
+                                   'not a node of traversal t1')):
+            self.runner.run(request)
+        # With the node: only the node's own action execution takes it.
+        self.mistral.complete_action.assert_called_once_with(
+            'a1', output=None,
+            error='Refused by Heat: not a node of traversal t1',
+            completion_topic=None, node=request)
+
+    def test_a_success_for_a_foreign_action_execution_fails_nothing(self):
+        # A forged request with a stolen token: the node's own action
+        # execution gets the answer from its claim when its request comes.
+        self.mistral.complete_action.side_effect = (
+            mistral_api.NotTheNodesAction('not the one of resource 7'))
+        stack = mock.Mock()
+        outcome = node_runner.Outcome(output={'node': 'r'}, stack=stack)
+        with mock.patch.object(self.runner, 'execute',
+                               return_value=outcome), \
+                mock.patch.object(node_runner, 'complete_node') as done:
+            self.assertIs(outcome, self.runner.run(self.request()))
+        self.mistral.complete_action.assert_called_once()
+        stack.mark_failed.assert_not_called()
+        done.assert_not_called()
+        self.assertIn('not reported to Mistral: not the one of resource 7',
+                      self.logged.output)
+
+    def test_a_failed_stack_s_execution_ends_all_the_same(self):
+        self.mistral.complete_action.side_effect = (
+            mistral_api.NotTheNodesAction('not the one'))
+        outcome = node_runner.Outcome(error='Refused by Heat: forged',
+                                      stack_failed=True)
+        with mock.patch.object(self.runner, 'execute',
+                               return_value=outcome), \
+                mock.patch.object(node_runner.executions,
+                                  'traversal_failed') as ended:
+            self.runner.run(self.request(self.sealed()))
+        ended.assert_called_once_with('s1', 't1', 'Refused by Heat: forged')
+        self.mistral.complete_action.assert_called_once()
 
 
 class OversizedNodeDataTest(base.TestCase):

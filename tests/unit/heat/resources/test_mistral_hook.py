@@ -19,14 +19,19 @@ sqlite test database, its TaskRunner driving handle/check).
 import json
 from unittest import mock
 
+import fixtures
 from heat.common import exception
 from heat.engine import environment
 from heat.engine import resources
 from heat.engine import scheduler
+from heat.engine import service as heat_service
 from heat.engine import stack as heat_stack
+from heat.objects import event as event_object
 from heat.tests import utils as heat_test_utils
 from mistralclient.api import base as mistral_base
 
+from heat_mistral_engine.heat.patches import validate_warnings
+from heat_mistral_engine.heat.resources import hidden_input
 from heat_mistral_engine.heat.resources import mistral_hook as hook_resource
 from heat_mistral_engine.heat.resources import mistral_hook_run as hook_run
 from heat_mistral_engine.heat.patches import heat_release
@@ -229,7 +234,8 @@ WF_DEL = Obj(id='wfd-id', name='wf_del', interface={'input': ['x']},
              definition='')
 
 
-class MistralHookTest(base.TestCase):
+class HookStackTestCase(base.TestCase):
+    """Stacks with a hook on Heat's test database; Mistral faked."""
 
     def setUp(self):
         super().setUp()
@@ -241,9 +247,11 @@ class MistralHookTest(base.TestCase):
         self.patch_client.start()
         self.addCleanup(self.patch_client.stop)
 
-    def stack(self, **hook_props):
+    def stack(self, parameters=None, **hook_props):
         template = json.loads(json.dumps(TEMPLATE))
         template['resources']['hook']['properties'].update(hook_props)
+        if parameters:
+            template['parameters'] = parameters
         stack = heat_test_utils.parse_stack(template)
         stack.store()
         self.stacks.append(stack)   # resources only hold a weak reference
@@ -251,6 +259,9 @@ class MistralHookTest(base.TestCase):
 
     def create(self, rsrc):
         scheduler.TaskRunner(rsrc.create)(wait_time=0)
+
+
+class MistralHookTest(HookStackTestCase):
 
     def test_registered_in_the_global_environment(self):
         self.assertIs(hook_resource.MistralHook,
@@ -369,6 +380,109 @@ class MistralHookTest(base.TestCase):
         self.assertEqual(2, len(self.client.created))
         self.assertEqual({'a': 'changed'}, self.client.created[1][1])
         self.assertEqual({'k': 2}, rsrc.FnGetAtt('output'))
+
+
+SECRET = {'secret': {'type': 'string', 'hidden': True,
+                     'default': 's3cr3t'},
+          'plain': {'type': 'string', 'default': 'p'}}
+
+
+class HiddenInputTest(HookStackTestCase):
+    """Hidden parameters in a hook's input: the user is told."""
+
+    def told(self, stack):
+        """(action, status, reason) of the events telling it, oldest first."""
+        events = sorted(event_object.Event.get_all_by_stack(
+            stack.context, stack.id), key=lambda e: e.id)
+        return [(e.resource_action, e.resource_status,
+                 e.resource_status_reason) for e in events
+                if 'Hidden parameter' in (e.resource_status_reason or '')]
+
+    def test_a_run_with_hidden_input_adds_an_event_first(self):
+        stack = self.stack(parameters=SECRET, input={
+            'a': {'str_replace': {'template': 'pw=$p',
+                                  'params': {'$p': {'get_param': 'secret'}}}},
+            'b': {'get_param': 'plain'}})
+        rsrc = stack['hook']
+        self.create(rsrc)
+        self.assertEqual((rsrc.CREATE, rsrc.COMPLETE), rsrc.state)
+        (told,) = self.told(stack)
+        self.assertEqual(('CREATE', 'IN_PROGRESS'), told[:2])
+        self.assertIn('Hidden parameter secret passed in input: Mistral '
+                      'stores the workflow\'s input in clear text', told[2])
+        # What Mistral got: the value, which is why the user is told.
+        self.assertEqual({'a': 'pw=s3cr3t', 'b': 'p'},
+                         self.client.created[0][1])
+
+    def test_no_event_without_hidden_input(self):
+        stack = self.stack(parameters=SECRET,
+                           input={'a': {'get_param': 'plain'}})
+        self.create(stack['hook'])
+        self.assertEqual([], self.told(stack))
+
+    def test_update_and_delete_runs_tell_it_too(self):
+        stack = self.stack(parameters=SECRET)
+        rsrc = stack['hook']
+        self.create(rsrc)
+        new = self.stack(parameters=SECRET, delete_workflow='wf_del',
+                         input={'a': [{'get_param': 'secret'}]},
+                         delete_input={'x': {'get_param': 'secret'}})['hook']
+        scheduler.TaskRunner(rsrc.update, new.t)(wait_time=0)
+        scheduler.TaskRunner(rsrc.delete)(wait_time=0)
+        told = self.told(stack)
+        self.assertEqual([('UPDATE', 'IN_PROGRESS'),
+                          ('DELETE', 'IN_PROGRESS')],
+                         [t[:2] for t in told])
+        self.assertIn('passed in input', told[0][2])
+        self.assertIn('passed in delete_input', told[1][2])
+
+    def test_an_event_that_cannot_be_stored_is_logged(self):
+        logged = self.useFixture(fixtures.FakeLogger())
+        stack = self.stack(parameters=SECRET,
+                           input={'a': {'get_param': 'secret'}})
+        rsrc = stack['hook']
+        add_event = rsrc._add_event
+
+        def failing(action, status, reason):
+            if 'Hidden' in (reason or ''):
+                raise RuntimeError('db down')
+            return add_event(action, status, reason)
+
+        with mock.patch.object(rsrc, '_add_event', side_effect=failing):
+            self.create(rsrc)
+        self.assertEqual((rsrc.CREATE, rsrc.COMPLETE), rsrc.state)
+        self.assertIn('Hidden parameter secret passed in input', logged.output)
+        self.assertIn('the event could not be stored: db down',
+                      logged.output)
+
+    def validate_template(self, template):
+        engine = heat_service.EngineService('a-host', 'a-topic')
+        with mock.patch.object(heat_service.EngineService,
+                               'validate_template',
+                               heat_service.EngineService.validate_template):
+            validate_warnings.install()
+            return engine.validate_template(
+                heat_test_utils.dummy_context(), template, {})
+
+    def test_template_validate_lists_a_warning(self):
+        template = json.loads(json.dumps(TEMPLATE))
+        template['parameters'] = SECRET
+        template['resources']['hook']['properties'].update(
+            input={'a': {'get_param': 'secret'}}, delete_workflow='wf_del',
+            delete_input={'x': {'get_param': ['secret']}})
+        result = self.validate_template(template)
+        expected = ['Resource hook: ' + hidden_input.warning(['secret'], key)
+                    for key in ('input', 'delete_input')]
+        self.assertEqual(expected, result['Warnings'])
+        self.assertEqual('true', result['Parameters']['secret']['NoEcho'])
+
+    def test_template_validate_answers_as_before_otherwise(self):
+        template = json.loads(json.dumps(TEMPLATE))
+        template['parameters'] = SECRET
+        self.assertNotIn('Warnings', self.validate_template(template))
+        template['resources']['hook']['properties']['nope'] = 'x'
+        result = self.validate_template(template)
+        self.assertEqual(['Error'], list(result))
 
 
 class RegistrationTest(base.TestCase):

@@ -20,12 +20,35 @@ from heat.engine import worker as heat_worker
 
 from heat_mistral_engine.heat.node import server as node_server
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import environment as env_patch
+from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.patches import remote_stack_link
+from heat_mistral_engine.heat.patches import validate_warnings
 from heat_mistral_engine.heat.startup import plugin
 from heat_mistral_engine.heat.startup import wiring
 from heat_mistral_engine.heat.traversal import starter
 from tests.unit import base
+
+
+class ResourceTypesTest(base.TestCase):
+    """Every engine registers OS::Mistral::Hook and its warnings."""
+
+    def test_types_and_template_validate_warnings(self):
+        with mock.patch.object(env_patch, 'register_resource_types') as reg, \
+                mock.patch.object(validate_warnings, 'install') as warn:
+            self.assertTrue(plugin.register_resource_types())
+        self.assertIn('OS::Mistral::Hook', reg.call_args[0][0])
+        warn.assert_called_once_with()
+
+    def test_warnings_that_cannot_be_installed_leave_the_types(self):
+        logger = self.useFixture(fixtures.FakeLogger())
+        with mock.patch.object(env_patch, 'register_resource_types'), \
+                mock.patch.object(validate_warnings, 'install',
+                                  side_effect=heat_release.IncompatibleHeat(
+                                      'another Heat')):
+            self.assertTrue(plugin.register_resource_types())
+        self.assertIn('template validate will not show', logger.output)
 
 
 class PluginInstallTest(base.TestCase):

@@ -66,7 +66,7 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None)
+            completion_topic=None, node=request(AX2))
         self.execute.assert_not_called()
         # The completion point counts each root once; the first run may
         # have died before it got there.
@@ -81,7 +81,7 @@ class ReplayTest(base.TestCase):
             outcome = self.runner.run(request(AX1))
         self.mistral.complete_action.assert_called_once_with(
             AX1, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None)
+            completion_topic=None, node=request(AX1))
         self.execute.assert_not_called()
         self.complete.assert_called_once()
         self.assertFalse(outcome.stack_failed)
@@ -127,7 +127,7 @@ class ReplayTest(base.TestCase):
             self.runner.run(request(AX2))
         self.mistral.complete_action.assert_called_once_with(
             AX2, output=None, error='Resource CREATE failed: x',
-            completion_topic=None)
+            completion_topic=None, node=request(AX2))
         self.execute.assert_not_called()
 
     def test_running_node_is_waited_for(self):
@@ -164,14 +164,15 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None)
+            completion_topic=None, node=request(AX2))
         self.execute.assert_not_called()
 
     def test_answer_in_mistral_that_heat_did_not_seal_is_refused(self):
         outcome = self.run_after_claims_purged(('SUCCESS', {'node': 'x'}))
         self.assertIn('Refused by Heat', outcome.error)
         self.mistral.complete_action.assert_called_once_with(
-            AX2, output=None, error=outcome.error, completion_topic=None)
+            AX2, output=None, error=outcome.error, completion_topic=None,
+            node=request(AX2))
         self.execute.assert_not_called()
 
     def test_error_answer_in_mistral_is_passed_on(self):
