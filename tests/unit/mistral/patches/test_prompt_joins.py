@@ -39,6 +39,15 @@ class PromptJoinsTest(base.TestCase):
         self.assertEqual(['check', 'join-2', True], seen['events'][3])
         self.assertEqual(['last'], seen['events'][-1])
 
+    def test_other_workflows_wait_for_the_scheduler(self):
+        # Opt-in, and then only for workflows named like the generated
+        # ones: another workflow's joins are left to Mistral's scheduler.
+        seen = mistral_side.run_check(CHECK, 'other')
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['finished'])
+        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
+                          ['after checks'], ['last']], seen['events'])
+
     def test_disabled_option_leaves_mistral_alone(self):
         seen = mistral_side.run_check(CHECK, 'disabled')
         self.assertFalse(seen['installed'])

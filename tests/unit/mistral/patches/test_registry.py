@@ -3,6 +3,7 @@
 import sys
 
 from heat_mistral_engine.mistral import options
+from heat_mistral_engine.mistral.patches import base as patches_base
 from heat_mistral_engine.mistral.patches import cache_expressions
 from heat_mistral_engine.mistral.patches import lean_start_task
 from heat_mistral_engine.mistral.patches import registry
@@ -24,6 +25,15 @@ class RegistryTest(base.TestCase):
         self.assertEqual(len(order), len(set(order)))
         known = {opt.name for opt in options.OPTS}
         self.assertEqual(set(), set(order) - known)
+
+    def test_only_opt_in_patches_are_off_by_default(self):
+        # A Mistral shared with other projects: what changes when their
+        # tasks start is opt-in; the others are on (operator guide).
+        defaults = {opt.name: opt.default for opt in options.OPTS}
+        for patch in registry.PATCHES:
+            self.assertIn(patch.sharing, patches_base.SHARING, patch.option)
+            self.assertEqual(patch.sharing != patches_base.OPT_IN,
+                             defaults[patch.option], patch.option)
 
     def test_does_nothing_outside_a_mistral_process(self):
         # Heat-side tests import the actions too; they must not pull in
