@@ -4,7 +4,7 @@ process: Mistral's options and Heat's clash in one process.
 Runs Mistral's real engine in this process, as Mistral's own engine tests
 do (its RPC on oslo.messaging's in-process ``fake`` driver, the local
 executor, its scheduler, the database on in-memory SQLite), then plain
-user workflows (``USER_WORKFLOWS``: std.echo, std.noop and std.fail;
+user workflows (``user_workflows``: std.echo, std.noop and std.fail;
 publish, join, with-items, retries, on-error; a reverse workflow) and
 prints one JSON line: the patches in place, what each execution ended with
 (its state and output, each task's state, published values and action
@@ -51,6 +51,7 @@ from heat_mistral_engine.mistral.patches import (  # noqa: E402
     local_task_start)
 from heat_mistral_engine.mistral.patches import prompt_joins  # noqa: E402
 from heat_mistral_engine.mistral.patches import registry  # noqa: E402
+from tests.unit.mistral_side import user_workflows  # noqa: E402
 
 # The task execution ids the opt-in patches handled: their factories are
 # called once, when the patch is applied, so counting wrappers go in first.
@@ -88,88 +89,7 @@ from mistral.rpc import clients as rpc_clients  # noqa: E402
 from mistral.services import actions as action_service  # noqa: E402
 from mistral.services import workflows as wf_service  # noqa: E402
 
-DIRECT = """
-version: '2.0'
-%(name)s:
-  type: direct
-  input:
-    - names
-  output:
-    greeting: '{{ _.greeting }}'
-    echoed: '{{ _.echoed }}'
-    joined: '{{ _.joined }}'
-    recovered: '{{ _.recovered }}'
-    side: '{{ _.side }}'
-  tasks:
-    hello:
-      action: std.echo output="hello"
-      publish:
-        greeting: '{{ task().result }}'
-      on-success:
-        - each
-        - side
-    side:
-      action: std.noop
-      publish:
-        side: '{{ task("hello").result }} from the side'
-      on-success:
-        - joined
-    each:
-      with-items: name in {{ _.names }}
-      action: std.echo output="{{ _.name }}!"
-      publish:
-        echoed: '{{ task().result }}'
-      on-success:
-        - joined
-    joined:
-      join: all
-      action: std.echo output="{{ _.greeting }} {{ _.echoed | join(',') }}"
-      publish:
-        joined: '{{ task().result }}'
-      on-success:
-        - flaky
-    flaky:
-      action: std.fail error_data="broken"
-      retry:
-        count: 2
-        delay: 0
-      on-error:
-        - recover
-    recover:
-      action: std.echo output="recovered after {{ task('flaky').state }}"
-      publish:
-        recovered: '{{ task().result }}'
-"""
-
-REVERSE = """
-version: '2.0'
-%(name)s:
-  type: reverse
-  output:
-    last: '{{ _.last }}'
-  tasks:
-    first:
-      action: std.echo output="first"
-      publish:
-        first: '{{ task().result }}'
-    second:
-      action: std.echo output="{{ _.first }} then second"
-      publish:
-        second: '{{ task().result }}'
-      requires: [first]
-    third:
-      action: std.noop
-      publish:
-        last: '{{ _.second }} then third'
-      requires: [first, second]
-"""
-
-# (workflow text, input, start params)
-USER_WORKFLOWS = {
-    'user_direct': (DIRECT, {'names': ['a', 'b', 'c']}, {}),
-    'user_reverse': (REVERSE, {}, {'task_name': 'third'}),
-}
-# The scoped patches apply to workflows named so (graph.workflow).
+# The opt-in patches apply to workflows named so (graph.workflow).
 GENERATED_PREFIX = 'heat_stack_'
 TIMEOUT = 60
 
@@ -243,7 +163,8 @@ def main():
     client = rpc_clients.get_engine_client()
     results = {}
     try:
-        for name, (text, wf_input, params) in sorted(USER_WORKFLOWS.items()):
+        for name, (text, wf_input, params) in sorted(
+                user_workflows.WORKFLOWS.items()):
             names = [name]
             if MODE == 'patched':
                 names.append(GENERATED_PREFIX + name)

@@ -3,9 +3,10 @@
 A Mistral may serve other projects besides Heat, so the patches must leave
 their workflows as they are (doc/source/operator-guide.rst, "A Mistral
 shared with other projects"). Mistral's real engine runs the workflows of
-tests/unit/mistral_side/check_user_workflows.py twice, in child processes
-(Mistral's options and Heat's clash in one process): with no patch, and
-with every patch of the registry on, the opt-in ones too.
+tests/unit/mistral_side/user_workflows.py twice, in child processes
+(check_user_workflows.py; Mistral's options and Heat's clash in one
+process): with no patch, and with every patch of the registry on, the
+opt-in ones too.
 """
 
 import importlib.util
@@ -15,58 +16,12 @@ import testtools
 from heat_mistral_engine.mistral.patches import registry
 from tests.unit import base
 from tests.unit import mistral_side
+from tests.unit.mistral_side import user_workflows
 
 CHECK = 'user_workflows'
 PLAIN = ('user_direct', 'user_reverse')
-
-
-def ok(result):
-    return [['SUCCESS', {'result': result}]]
-
-
-def task(state, published, actions, retry_no=None):
-    return {'state': state, 'published': published, 'actions': actions,
-            'retry_no': retry_no}
-
-
-# What Mistral 23 makes of the workflows, task by task: exactly.
-EXPECTED = {
-    'user_direct': {
-        'state': 'SUCCESS',
-        'output': {'greeting': 'hello', 'echoed': ['a!', 'b!', 'c!'],
-                   'joined': 'hello a!,b!,c!',
-                   'recovered': 'recovered after ERROR',
-                   'side': 'hello from the side'},
-        'tasks': {
-            'hello': task('SUCCESS', {'greeting': 'hello'}, ok('hello')),
-            'side': task('SUCCESS', {'side': 'hello from the side'},
-                         ok(None)),
-            'each': task('SUCCESS', {'echoed': ['a!', 'b!', 'c!']},
-                         ok('a!') + ok('b!') + ok('c!')),
-            'joined': task('SUCCESS', {'joined': 'hello a!,b!,c!'},
-                           ok('hello a!,b!,c!')),
-            # Tried once and retried twice, then handled by on-error.
-            'flaky': task('ERROR', {},
-                          [['ERROR', {'result': 'broken'}]] * 3,
-                          retry_no=2),
-            'recover': task('SUCCESS',
-                            {'recovered': 'recovered after ERROR'},
-                            ok('recovered after ERROR')),
-        },
-    },
-    'user_reverse': {
-        'state': 'SUCCESS',
-        'output': {'last': 'first then second then third'},
-        'tasks': {
-            'first': task('SUCCESS', {'first': 'first'}, ok('first')),
-            'second': task('SUCCESS', {'second': 'first then second'},
-                           ok('first then second')),
-            'third': task('SUCCESS',
-                          {'last': 'first then second then third'},
-                          ok(None)),
-        },
-    },
-}
+# What Mistral 23 makes of them, task by task: exactly.
+EXPECTED = user_workflows.EXPECTED
 
 
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
