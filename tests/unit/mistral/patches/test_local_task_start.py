@@ -13,6 +13,10 @@ from tests.unit import base
 from tests.unit import mistral_side
 
 CHECK = 'local_task_start'
+# Every start sent over RPC, as on an unpatched Mistral.
+ALL_OVER_RPC = [['cast', 'task-1', []], ['cast', 'task-2', []],
+                ['cast', 'task-3', []], ['after starts'], ['last'],
+                ['cast', 'task-outside', []]]
 
 
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
@@ -68,16 +72,10 @@ class LocalTaskStartTest(base.TestCase):
         seen = mistral_side.run_check(CHECK, 'other')
         self.assertTrue(seen['installed'])
         self.assertTrue(seen['finished'])
-        self.assertEqual([['cast', 'task-1', []], ['cast', 'task-2', []],
-                          ['cast', 'task-3', []], ['after starts'],
-                          ['last'], ['cast', 'task-outside', []]],
-                         seen['events'])
+        self.assertEqual(ALL_OVER_RPC, seen['events'])
 
     def test_disabled_option_leaves_mistral_alone(self):
         seen = mistral_side.run_check(CHECK, 'disabled')
         self.assertFalse(seen['installed'])
         self.assertFalse(seen['installed_again'])
-        self.assertEqual([['cast', 'task-1', []], ['cast', 'task-2', []],
-                          ['cast', 'task-3', []], ['after starts'],
-                          ['last'], ['cast', 'task-outside', []]],
-                         seen['events'])
+        self.assertEqual(ALL_OVER_RPC, seen['events'])
