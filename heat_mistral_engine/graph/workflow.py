@@ -71,12 +71,15 @@ _TASK_HOOK_DATA = '{{ task().result.get("hook") }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
+# Every generated workflow's name starts so; Mistral-side patches scoped to
+# the generated workflows tell them by it (mistral.patches.base).
+WORKFLOW_PREFIX = 'heat_stack_'
 _KINDS_TAG = 'kinds:'
 
 
 def workflow_name(stack_id):
     """The Mistral workflow name used for every traversal of a stack."""
-    return 'heat_stack_%s' % stack_id
+    return '%s%s' % (WORKFLOW_PREFIX, stack_id)
 
 
 def task_names(graph):

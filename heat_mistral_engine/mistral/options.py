@@ -50,7 +50,7 @@ OPTS = [
                      'workflow costs CPU that grows with the workflow '
                      '(seconds per task for a fan-out of 500). Applied '
                      'only to Mistral 23.x, where it was checked.'),
-    cfg.BoolOpt('local_task_start', default=True,
+    cfg.BoolOpt('local_task_start', default=False,
                 help='Let the Mistral engine that completed a task start '
                      'the first task that this completion makes ready '
                      'itself, right after its commit, instead of sending '
@@ -58,17 +58,21 @@ OPTS = [
                      'broker round trip per resource along every chain of '
                      'dependencies. The other tasks made ready by the same '
                      'completion (a fan-out) are still sent over RPC, so '
-                     'they spread over the engines. Applied only to '
-                     'Mistral 23.x, where it was checked.'),
+                     'they spread over the engines. Only for workflows '
+                     'named heat_stack_* (the generated ones, or a '
+                     'tenant\'s named so); off by default because it '
+                     'changes where tasks start in a Mistral that other '
+                     'projects may share. Applied only to Mistral 23.x, '
+                     'where it was checked.'),
     cfg.BoolOpt('async_heartbeats_off', default=True,
-                help='Let Mistral\'s executor run asynchronous actions '
-                     '(heat.run_node) without registering them for action '
-                     'heartbeats: Mistral\'s heartbeat checker only looks '
-                     'at synchronous actions, yet each registration costs '
-                     'an RPC and a database transaction in Mistral\'s '
-                     'engine per task. Synchronous actions keep their '
-                     'heartbeats. Applied only to Mistral 23.x, where it '
-                     'was checked.'),
+                help='Let Mistral\'s executor run this package\'s '
+                     'asynchronous action (heat.run_node) without '
+                     'registering it for action heartbeats: Mistral\'s '
+                     'heartbeat checker only looks at synchronous actions, '
+                     'yet each registration costs an RPC and a database '
+                     'transaction in Mistral\'s engine per task. Every '
+                     'other action keeps its heartbeats. Applied only to '
+                     'Mistral 23.x, where it was checked.'),
     cfg.BoolOpt('cache_expressions', default=True,
                 help='Keep Jinja expressions compiled, and Mistral\'s '
                      'expression functions loaded, in each Mistral '
@@ -110,7 +114,7 @@ OPTS = [
                      '([pecan] auth_enable = false): with Keystone, the '
                      'caller\'s identity is what the API checks, so the '
                      'API is kept.'),
-    cfg.BoolOpt('prompt_joins', default=True,
+    cfg.BoolOpt('prompt_joins', default=False,
                 help='Check a join task (a resource that needs two or more '
                      'others) right after the transaction that completed '
                      'one of its inbound tasks commits, in the thread '
@@ -118,8 +122,12 @@ OPTS = [
                      'only Mistral\'s scheduler starts join tasks: each '
                      'waits for its next poll ([scheduler] fixed_delay, '
                      '1 s), and one thread per engine starts them all. '
-                     'Mistral\'s scheduled check is kept either way. '
-                     'Applied only to Mistral 23.x, where it was checked.'),
+                     'Mistral\'s scheduled check is kept either way. Only '
+                     'for workflows named heat_stack_* (the generated '
+                     'ones, or a tenant\'s named so); off by default '
+                     'because it changes when join tasks start in a '
+                     'Mistral that other projects may share. Applied only '
+                     'to Mistral 23.x, where it was checked.'),
 ]
 
 

@@ -246,6 +246,13 @@ type = local
 # chain100). This cloud defines no ad-hoc or dynamic actions.
 allowlist = legacy
 
+[heat_mistral_engine]
+# The opt-in patches of Mistral's engine (operator guide, "A Mistral shared
+# with other projects"): off by default because they change when tasks
+# start, which this cloud's Mistral, Heat's alone, may.
+local_task_start = True
+prompt_joins = True
+
 [oslo_concurrency]
 lock_path = $DC/locks
 EOF

@@ -20,10 +20,12 @@ too, whose ``run`` returns at once. Nothing ever reads those heartbeats:
 the checker only looks at synchronous actions
 (``get_running_expired_sync_action_executions`` filters on ``is_sync``),
 and the sender forgets an action as soon as its ``run`` returns. The
-patch makes ``DefaultExecutor.run_action`` run an action whose
-``is_sync()`` is False without registering it; synchronous actions
-(operator hook workflows' actions, for example), and actions that cannot
-say, keep their heartbeats.
+patch makes ``DefaultExecutor.run_action`` run this package's own
+asynchronous actions (``base.own_action`` and ``is_sync()`` False) without
+registering them; synchronous actions (operator hook workflows' actions,
+for example), and every action that is not this package's, keep their
+heartbeats (``OWN_ACTIONS_ONLY``: other projects' asynchronous actions
+keep the ``last_heartbeat`` Mistral's execution report shows).
 """
 
 import functools
@@ -39,6 +41,7 @@ DO_RUN_ACTION_PARAMS = ('self', 'action', 'action_ex_id', 'exec_ctx',
 
 class AsyncHeartbeatsOff(base.Patch):
     option = 'async_heartbeats_off'
+    sharing = base.OWN_ACTIONS_ONLY
     left_alone = 'Mistral\'s executor as it is'
     cost = 'each task still sends an unused heartbeat'
     applied = ('Mistral\'s executor runs asynchronous actions without '
@@ -75,17 +78,18 @@ class AsyncHeartbeatsOff(base.Patch):
 def without_async_heartbeats(run_action):
     """Wrap ``DefaultExecutor.run_action`` to skip async heartbeats.
 
-    An action whose ``is_sync()`` returns False is run as Mistral's
-    ``run_action`` runs it, less the heartbeat registration around it
-    (``_do_run_action``); any other goes to ``run_action``. Returns what
-    they return.
+    An action of this package whose ``is_sync()`` returns False is run as
+    Mistral's ``run_action`` runs it, less the heartbeat registration
+    around it (``_do_run_action``); any other goes to ``run_action``.
+    Returns what they return.
     """
     @functools.wraps(run_action)
     def run_action_here(self, action, action_ex_id, safe_rerun, exec_ctx,
                         redelivered=False, target=None, async_=True,
                         timeout=None):
         is_sync = getattr(action, 'is_sync', None)
-        if callable(is_sync) and is_sync() is False:
+        if (base.own_action(action) and callable(is_sync) and
+                is_sync() is False):
             return self._do_run_action(action, action_ex_id, exec_ctx,
                                        redelivered, safe_rerun, timeout)
         return run_action(self, action, action_ex_id, safe_rerun, exec_ctx,

@@ -27,6 +27,23 @@ Mistral process that loads this package's actions (see ``registry``).
   functions no longer have the parameters the patch was read with, it
   patches nothing and logs one WARNING that says why and what stays slow;
 * once applied it logs one INFO line naming its option.
+
+Mistral may serve other projects too, so each patch says (``sharing``)
+what it changes for workflows that are not the package's own:
+
+* ``SAME_FOR_EVERY_WORKFLOW``: nothing a workflow can see; every workflow
+  ends with the same states, results, published values and outputs as on
+  an unpatched Mistral, and only costs less. On by default.
+* ``OWN_ACTIONS_ONLY``: changes only how this package's own actions
+  (``heat.run_node``) run; every other action runs Mistral's code. On by
+  default.
+* ``OPT_IN``: changes when tasks start, so off by default (devcloud and
+  the devstack plugin's ``HEAT_MISTRAL_ENGINE_TUNE_MISTRAL`` turn it on);
+  and on, it still applies only to workflows named like the generated ones
+  (``generated_workflow``), which a tenant could also name its own.
+
+doc/source/operator-guide.rst ("A Mistral shared with other projects")
+says why each patch is where it is.
 """
 
 import importlib.metadata
@@ -36,9 +53,19 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.mistral import options
 
 SUPPORTED_MISTRAL = ((23, 0), (24, 0))   # [min, max)
+
+# What a patch changes for other projects' workflows (see the module).
+SAME_FOR_EVERY_WORKFLOW = 'same for every workflow'
+OWN_ACTIONS_ONLY = 'own actions only'
+OPT_IN = 'opt-in'
+SHARING = (SAME_FOR_EVERY_WORKFLOW, OWN_ACTIONS_ONLY, OPT_IN)
+
+# This package: its actions are the classes of its modules.
+OWN_PACKAGE = __name__.split('.')[0]
 
 
 class Patch:
@@ -46,6 +73,8 @@ class Patch:
 
     #: Its boolean option in ``[heat_mistral_engine]`` (mistral.conf).
     option = None
+    #: One of ``SHARING``: what it changes for other workflows.
+    sharing = None
     #: The WARNING when Mistral is left alone: "heat-mistral-engine leaves
     #: <left_alone> (<why>): <cost>."
     left_alone = None
@@ -115,6 +144,34 @@ def enabled(conf, option):
         return False
     options.register_opts(conf)
     return bool(conf[options.GROUP][option])
+
+
+def generated_workflow(name):
+    """True if ``name`` is named like the package's generated workflows.
+
+    Mistral cannot tell more: a workflow of another project named so is
+    taken for one, which is why the patches scoped by it are opt-in.
+    """
+    return isinstance(name, str) and name.startswith(workflow.WORKFLOW_PREFIX)
+
+
+def spec_name(wf_spec):
+    """The name of the workflow of a Mistral ``WorkflowSpec``, or None."""
+    get_name = getattr(wf_spec, 'get_name', None)
+    return get_name() if callable(get_name) else None
+
+
+def own_action(action):
+    """True if ``action`` (an action instance) is one of this package's.
+
+    The class must be the one its module of this package defines under
+    its name: a class that only claims such a module (tenants' dynamic
+    actions are Python code too) is not.
+    """
+    cls = type(action)
+    module = sys.modules.get(cls.__module__)
+    return (cls.__module__.startswith(OWN_PACKAGE + '.') and
+            getattr(module, cls.__name__, None) is cls)
 
 
 def release_problem():

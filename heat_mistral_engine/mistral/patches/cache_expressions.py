@@ -26,6 +26,11 @@ for the life of a process (entry points are read once). A compiled
 expression holds no data: it is the code of the text, run in Jinja's
 sandbox with a new context at every call, as before.
 
+Same for every workflow (``base.SAME_FOR_EVERY_WORKFLOW``): Jinja compiles
+a text to the same code every time, and the functions are those Mistral
+would load: stevedore keeps a process's entry points for as long as its
+``sys.path`` stays as it is, and Mistral's never changes.
+
 Install it after ``skip_redundant_queries``: the functions it keeps are
 those it finds (see ``registry``).
 """
@@ -43,6 +48,7 @@ EXPRESSION_CACHE_SIZE = 4096
 
 class CacheExpressions(base.Patch):
     option = 'cache_expressions'
+    sharing = base.SAME_FOR_EVERY_WORKFLOW
     left_alone = 'Mistral\'s expression evaluation as it is'
     cost = 'every task compiles its expressions again'
     applied = ('Mistral keeps Jinja expressions compiled and its expression '

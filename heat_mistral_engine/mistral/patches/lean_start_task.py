@@ -22,6 +22,9 @@ fixed while measuring"). The patch makes ``start_task`` drop that one
 parameter and changes nothing else. Mistral loads this package's actions,
 and so installs the patch, while it starts the first task of a process:
 that one task still carries the spec.
+
+Same for every workflow (``base.SAME_FOR_EVERY_WORKFLOW``): no engine
+reads the parameter, whichever workflow the task belongs to.
 """
 
 import functools
@@ -36,6 +39,7 @@ START_TASK_PARAMS = ('self', 'task_ex_id', 'first_run', 'waiting',
 
 class LeanStartTask(base.Patch):
     option = 'lean_start_task'
+    sharing = base.SAME_FOR_EVERY_WORKFLOW
     left_alone = 'Mistral\'s start_task as it is'
     cost = 'big generated workflows will be slow'
     applied = 'Mistral\'s start_task no longer sends the unused workflow spec'

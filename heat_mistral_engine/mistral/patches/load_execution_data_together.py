@@ -21,6 +21,10 @@ SQLAlchemy deferred-column group, so that the first read loads them
 together; the columns stay deferred (a query that does not read them does
 not load them), and SQLAlchemy's group load leaves a column already
 changed in the transaction as it is.
+
+Same for every workflow (``base.SAME_FOR_EVERY_WORKFLOW``): the same
+columns hold the same values; only the number of queries that load them
+changes.
 """
 
 import sqlalchemy
@@ -38,6 +42,7 @@ SUPPORTED_SQLALCHEMY = ((2, 0), (2, 2))   # [min, max)
 
 class LoadExecutionDataTogether(base.Patch):
     option = 'load_execution_data_together'
+    sharing = base.SAME_FOR_EVERY_WORKFLOW
     left_alone = 'Mistral\'s workflow execution columns as they are'
     cost = 'each task loads each of them with a query of its own'
 

@@ -24,6 +24,12 @@ are); the other tasks of the queue (a fan-out) still go over RPC, so they
 spread over the engines as before. A process that dies before the local
 start commits leaves the task IDLE, as one that dies before its RPC cast
 is sent or received does.
+
+Opt-in (``base.OPT_IN``): it changes where and when a task starts, so it
+is off unless mistral.conf turns it on, and even then it starts only tasks
+of workflows named like the generated ones (``base.generated_workflow``,
+read from the ``wf_spec`` Mistral's dispatcher passes): the tasks of every
+other workflow go over RPC as without the patch.
 """
 
 import functools
@@ -40,6 +46,7 @@ LOG = logging.getLogger(__name__)
 
 class LocalTaskStart(base.Patch):
     option = 'local_task_start'
+    sharing = base.OPT_IN
     left_alone = 'Mistral\'s engine to start every task over RPC'
     cost = 'each resource waits for a broker round trip after the one it needs'
     applied = ('Mistral\'s engine starts the first task of each commit '
@@ -106,10 +113,12 @@ def starting_first_task_here(send, start_here):
     """Wrap ``EngineClient.start_task`` (``send``) to start one task here.
 
     Mistral's dispatcher calls ``start_task`` from the post-commit queue
-    runner of the transaction that created the tasks, once per task. The
-    first call of a runner goes to ``start_here`` (and returns None, as a
-    cast does); later calls of the same runner, and calls from anywhere
-    else, are sent over RPC as before.
+    runner of the transaction that created the tasks, once per task, with
+    the task's workflow spec (``wf_spec``). The first call of a runner for
+    a task of a generated workflow goes to ``start_here`` (and returns
+    None, as a cast does); later calls of the same runner, calls for other
+    workflows' tasks, and calls from anywhere else, are sent over RPC as
+    before.
     """
     seen = threading.local()
 
@@ -117,7 +126,10 @@ def starting_first_task_here(send, start_here):
     def start_task(self, task_ex_id, first_run, waiting, triggered_by,
                    rerun, reset, **params):
         runner = queue_runner.current_runner()
-        if runner is not None and getattr(seen, 'runner', None) is not runner:
+        if (runner is not None and
+                getattr(seen, 'runner', None) is not runner and
+                base.generated_workflow(
+                    base.spec_name(params.get('wf_spec')))):
             seen.runner = runner
             start_here(task_ex_id, first_run, waiting, triggered_by, rerun,
                        reset)

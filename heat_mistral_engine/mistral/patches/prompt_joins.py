@@ -30,6 +30,12 @@ has started it the job finds it RUNNING and does nothing. The check runs
 after the commit, in a transaction of its own, as the scheduled job's does
 (the reason Mistral does not check in the completing transaction: two
 inbound tasks finishing together would each miss the other's commit).
+
+Opt-in (``base.OPT_IN``): it changes when join tasks start, so it is off
+unless mistral.conf turns it on, and even then it checks only joins of
+workflows named like the generated ones (``base.generated_workflow``):
+every other workflow's joins wait for Mistral's scheduler as without the
+patch.
 """
 
 import functools
@@ -45,6 +51,7 @@ LOG = logging.getLogger(__name__)
 
 class PromptJoins(base.Patch):
     option = 'prompt_joins'
+    sharing = base.OPT_IN
     left_alone = 'Mistral\'s join tasks to its scheduler'
     cost = ('each resource that needs two or more others waits for the '
             'scheduler\'s next poll')
@@ -113,7 +120,8 @@ def refreshing_joins(find, refresh_now):
     Only ``_check_affected_tasks`` calls it, in the transaction that
     completed ``t_name``; it then queues Mistral's own scheduling of a
     check of each join returned. The wrapper returns what ``find`` returns
-    and queues ``refresh_now`` for each, to run once that transaction has
+    and, for a generated workflow (the controller's ``wf_spec``), queues
+    ``refresh_now`` for each, to run once that transaction has
     committed and the operations queued with it (Mistral's scheduled
     checks among them) have run: a process that dies during the prompt
     check leaves the scheduled ones behind, as it would without the patch.
@@ -128,6 +136,9 @@ def refreshing_joins(find, refresh_now):
     @functools.wraps(find)
     def find_indirectly_affected_task_executions(self, t_name):
         affected = find(self, t_name)
+        if not base.generated_workflow(
+                base.spec_name(getattr(self, 'wf_spec', None))):
+            return affected
         for task_ex in affected:
             post_tx_queue.register_operation(after_queued_operations,
                                              args=[task_ex.id])

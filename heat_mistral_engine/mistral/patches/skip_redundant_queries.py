@@ -29,6 +29,12 @@ transaction already holds:
   one row, and makes the object persistent the same way
   (``manufacture_persistent_object``), without that SELECT.
 
+Same for every workflow (``base.SAME_FOR_EVERY_WORKFLOW``): ``task()``
+returns the object the query would, and only when the query would return
+it (the task is visible to the caller as Mistral's secure query decides:
+an admin context, the caller's project, or a public task); a state change
+is the same UPDATE with the same outcome.
+
 Install it before ``cache_expressions``, which keeps the expression
 functions (``task`` among them) it finds (see ``registry``).
 """
@@ -49,6 +55,7 @@ STATE_UPDATE_PARAMS = ('id', 'cur_state', 'state')
 
 class SkipRedundantQueries(base.Patch):
     option = 'skip_redundant_queries'
+    sharing = base.SAME_FOR_EVERY_WORKFLOW
     left_alone = 'Mistral\'s queries as they are'
     cost = 'each task selects rows its transaction already holds'
     applied = ('Mistral\'s engine reads the task being completed from its '
@@ -80,7 +87,7 @@ class SkipRedundantQueries(base.Patch):
         if not callable(getattr(db_base, '_get_thread_local_session', None)):
             return ('mistral.db.sqlalchemy.base._get_thread_local_session '
                     'is gone')
-        return None
+        return visibility_problem(db_impl)
 
     def apply(self):
         from mistral.db.v2.sqlalchemy import models
@@ -102,14 +109,50 @@ def _db_impl():
     return db_impl
 
 
+def visibility_problem(db_impl):
+    """Why ``visible`` may no longer be Mistral's rule, or None."""
+    from mistral import context as auth_ctx
+    from mistral.db.v2.sqlalchemy import models
+    from mistral.services import security
+    problem = base.signature_problem((
+        (db_impl._get_db_object_by_id,
+         ('model', 'id', 'insecure', 'columns')),
+        (db_impl._secure_query, ('model', 'columns')),
+        (security.get_project_id, ()),
+        (auth_ctx.has_ctx, ()),
+    ))
+    if problem:
+        return problem
+    if models.TaskExecution in getattr(db_impl, 'RESOURCE_MAPPING', {}):
+        return 'task executions can now be shared with other projects'
+    return None
+
+
+def visible(task_ex):
+    """True if Mistral's query of ``task_ex`` by id would return it.
+
+    Mistral's ``get_task_execution`` queries without a project filter for
+    an admin context, and otherwise only the tasks of the context's
+    project and the public ones (``_secure_query``; task executions are
+    never shared by membership).
+    """
+    from mistral import context as auth_ctx
+    from mistral.services import security
+    if auth_ctx.has_ctx() and auth_ctx.ctx().is_admin:
+        return True
+    return (task_ex.project_id == security.get_project_id() or
+            task_ex.scope == 'public')
+
+
 def task_from_session(task_):
     """Wrap Mistral's ``task()`` expression function (``task_``).
 
     ``task()`` for the task in whose scope an expression is evaluated (no
     name, or that task's own) returns the user view of the task execution
     object that the current transaction's session holds, when it holds
-    it: the object Mistral's query by id would return. Otherwise, and for
-    other tasks, ``task_`` runs as before.
+    it and Mistral's query by id would return it (``visible``): the
+    object that query would return. Otherwise, and for other tasks,
+    ``task_`` runs as before.
     """
     from mistral.db.sqlalchemy import base as db_base
     from mistral.db.v2.sqlalchemy import models
@@ -123,7 +166,8 @@ def task_from_session(task_):
                 (not task_name or current['name'] == task_name)):
             task_ex = session.identity_map.get(orm_util.identity_key(
                 models.TaskExecution, current['id']))
-            if task_ex is not None and task_ex not in session.deleted:
+            if (task_ex is not None and task_ex not in session.deleted and
+                    visible(task_ex)):
                 return std_functions._convert_to_user_model(task_ex)
         return task_(context, task_name)
 

@@ -11,10 +11,11 @@
 #    under the License.
 
 """Run by tests/unit/mistral/patches/test_async_heartbeats_off.py in a child
-process: Mistral's options and Heat's clash in one process. Runs one
-asynchronous and one synchronous action through Mistral's DefaultExecutor
-with heartbeats enabled; prints one JSON line with the heartbeats sent and
-what the actions did."""
+process: Mistral's options and Heat's clash in one process. Runs this
+package's asynchronous action (heat.run_node, its run replaced), another
+asynchronous action and a synchronous one through Mistral's
+DefaultExecutor with heartbeats enabled; prints one JSON line with the
+heartbeats sent and what the actions did."""
 
 import json
 import sys
@@ -30,7 +31,7 @@ if sys.argv[1:] == ['disabled']:
     options.register_opts(cfg.CONF)
     cfg.CONF.set_override('async_heartbeats_off', False, group=options.GROUP)
 
-from heat_mistral_engine.mistral import actions  # noqa: E402,F401
+from heat_mistral_engine.mistral import actions  # noqa: E402
 from heat_mistral_engine.mistral.patches import (  # noqa: E402
     async_heartbeats_off)
 from mistral.executors import default_executor  # noqa: E402
@@ -64,6 +65,10 @@ with mock.patch.object(default_executor.rpc, 'get_engine_client',
         mock.patch.object(default_executor.context,
                           'create_action_context', return_value=None):
     executor = default_executor.DefaultExecutor()
+    with mock.patch.object(actions.RunNode, 'run',
+                           lambda self, context: ran.append('run_node')):
+        run_node = actions.RunNode('stack', 'traversal', 1, True, 'token')
+        executor.run_action(run_node, 'ax-run-node', False, {})
     executor.run_action(Async(), 'ax-async', False, {})
     executor.run_action(Sync(), 'ax-sync', False, {}, async_=False)
 beats = [list(c.args[0])

@@ -18,9 +18,11 @@ them) on the real Mistral, then has a post-commit queue runner start three
 tasks the way Mistral's dispatcher does, with the engine's own
 ``DefaultEngine.start_task`` replaced by a recorder and the RPC client by a
 mock. Prints one JSON line with what started where, in which order, and
-whether operations queued after the local start still ran. Arguments:
-``disabled`` (the option off), ``failing`` (the local start raises),
-``deadlock`` (its first attempt hits a database deadlock).
+whether operations queued after the local start still ran. The option is
+opt-in, so the check turns it on. Arguments: ``disabled`` (the option
+left off), ``failing`` (the local start raises), ``deadlock`` (its first
+attempt hits a database deadlock), ``other`` (the tasks belong to a
+workflow that is not named like a generated one).
 """
 
 import json
@@ -32,10 +34,10 @@ import mistral.config  # noqa: F401  (what makes this a Mistral process)
 from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
-if 'disabled' in sys.argv[1:]:
+if 'disabled' not in sys.argv[1:]:
     from heat_mistral_engine.mistral import options
     options.register_opts(cfg.CONF)
-    cfg.CONF.set_override('local_task_start', False, group=options.GROUP)
+    cfg.CONF.set_override('local_task_start', True, group=options.GROUP)
 
 from mistral.engine import default_engine  # noqa: E402
 from oslo_db import exception as db_exc  # noqa: E402
@@ -71,10 +73,18 @@ def start_task(self, task_ex_id, first_run, waiting, triggered_by, rerun,
         lambda: events.append(['queued by the start', task_ex_id]))
 
 
+class Spec(object):
+    # Mistral's WorkflowSpec, as far as the patch reads it.
+    def get_name(self):
+        if 'other' in sys.argv[1:]:
+            return 'user_workflow'
+        return 'heat_stack_0a1b'
+
+
 def starter(task_ex_id):
     # What Mistral's dispatcher queues for each task it creates.
     return lambda: client.start_task(task_ex_id, True, False, None, False,
-                                     False, wf_spec='THE SPEC')
+                                     False, wf_spec=Spec())
 
 
 def after_starts():

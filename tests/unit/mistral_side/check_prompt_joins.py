@@ -17,8 +17,10 @@ Installs the prompt_joins patch on the real Mistral, then completes a task
 inside Mistral's post-commit queue runner the way the engine does, with the
 join lookup and the join check (``_refresh_task_state``) replaced by
 recorders. Prints one JSON line with what ran, in which order, and whether
-the checks ran outside the completing thread. Arguments: ``disabled`` (the
-option off), ``failing`` (every check raises).
+the checks ran outside the completing thread. The option is opt-in, so the
+check turns it on. Arguments: ``disabled`` (the option left off),
+``failing`` (every check raises), ``other`` (the joins belong to a workflow
+that is not named like a generated one).
 """
 
 import json
@@ -30,10 +32,10 @@ import mistral.config  # noqa: F401  (what makes this a Mistral process)
 from oslo_config import cfg
 
 cfg.CONF([], project='mistral')
-if 'disabled' in sys.argv[1:]:
+if 'disabled' not in sys.argv[1:]:
     from heat_mistral_engine.mistral import options
     options.register_opts(cfg.CONF)
-    cfg.CONF.set_override('prompt_joins', False, group=options.GROUP)
+    cfg.CONF.set_override('prompt_joins', True, group=options.GROUP)
 
 from mistral.engine import post_tx_queue  # noqa: E402
 from mistral.engine import task_handler  # noqa: E402
@@ -88,7 +90,10 @@ def complete_a_task(find):
     # What Mistral's _check_affected_tasks does in the completing
     # transaction: look up the joins, queue work for after the commit.
     completing_thread.append(threading.current_thread())
-    affected = find(mock.Mock(), 'inbound')
+    controller = mock.Mock()   # Mistral's DirectWorkflowController
+    controller.wf_spec.get_name.return_value = (
+        'user_workflow' if 'other' in sys.argv[1:] else 'heat_stack_0a1b')
+    affected = find(controller, 'inbound')
     events.append(['found', [t.id for t in affected]])
     post_tx_queue.register_operation(later_operation)
 

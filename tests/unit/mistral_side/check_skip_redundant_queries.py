@@ -85,6 +85,14 @@ SCOPE = {'__task_execution': {'id': task_ex_id, 'name': 'c0000'},
          '__execution': {'id': wf_ex_id}}
 
 
+def evaluated_or_error(call):
+    """What ``call`` returned, or the name of what it raised."""
+    try:
+        return call()
+    except Exception as exc:
+        return type(exc).__name__
+
+
 def counted(call):
     """(what ``call`` returned, the SELECTs it sent)."""
     del selects[:]
@@ -119,6 +127,20 @@ with db_api.transaction():
     cold, cold_selects = counted(
         lambda: expressions.evaluate_recursively(PUBLISH, SCOPE))
 
+# The transaction holds the task, but the caller is another project (not
+# an admin): Mistral's query would not return it, so task() queries and
+# finds nothing, as on an unpatched Mistral.
+with db_api.transaction():
+    held = db_api.get_task_execution(task_ex_id)
+    auth_ctx.set_ctx(auth_ctx.MistralContext(project_id='another-project',
+                                             is_admin=False))
+    try:
+        foreign, foreign_selects = counted(
+            lambda: evaluated_or_error(
+                lambda: expressions.evaluate('{{ task() }}', SCOPE)))
+    finally:
+        auth_ctx.set_ctx(auth_ctx.MistralContext())
+
 with db_api.transaction():
     stored = [db_api.get_task_execution(task_ex_id).state,
               db_api.get_workflow_execution(wf_ex_id).state]
@@ -134,5 +156,6 @@ print(json.dumps({
     'wf_swapped_state': wf_swapped_state,
     'wf_swap_selects': wf_swap_selects,
     'cold': cold, 'cold_selects': cold_selects,
+    'foreign': foreign, 'foreign_selects': foreign_selects,
     'stored': stored,
 }))

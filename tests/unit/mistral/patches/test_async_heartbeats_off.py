@@ -29,19 +29,22 @@ CHECK = 'async_heartbeats_off'
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
 class AsyncHeartbeatsOffTest(base.TestCase):
 
-    def test_only_synchronous_actions_send_heartbeats(self):
+    def test_only_heat_run_node_runs_without_heartbeats(self):
         seen = mistral_side.run_check(CHECK)
         self.assertIsNone(seen['incompatibility'])
         self.assertTrue(seen['installed_again'])
-        self.assertEqual([['ax-sync']], seen['heartbeats'])
-        # Both actions still ran; only the synchronous one is completed
-        # by the executor (the asynchronous one by heat-engine).
-        self.assertEqual(['async', 'sync'], seen['ran'])
+        # Another package's asynchronous action keeps its heartbeats, as
+        # on an unpatched Mistral; so does every synchronous one.
+        self.assertEqual([['ax-async'], ['ax-sync']], seen['heartbeats'])
+        # Every action still ran; only the synchronous one is completed
+        # by the executor (the asynchronous ones by whoever they call).
+        self.assertEqual(['run_node', 'async', 'sync'], seen['ran'])
         self.assertEqual(['ax-sync'], seen['completed'])
         self.assertEqual([], seen['left_registered'])
 
     def test_disabled_option_leaves_mistral_alone(self):
         seen = mistral_side.run_check(CHECK, 'disabled')
         self.assertFalse(seen['installed_again'])
-        self.assertEqual([['ax-async'], ['ax-sync']], seen['heartbeats'])
-        self.assertEqual(['async', 'sync'], seen['ran'])
+        self.assertEqual([['ax-run-node'], ['ax-async'], ['ax-sync']],
+                         seen['heartbeats'])
+        self.assertEqual(['run_node', 'async', 'sync'], seen['ran'])

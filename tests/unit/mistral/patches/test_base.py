@@ -21,6 +21,9 @@ is imported.
 import fixtures
 from oslo_config import cfg
 
+from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.mistral import actions
+from heat_mistral_engine.mistral import hook_actions
 from heat_mistral_engine.mistral import options
 from heat_mistral_engine.mistral.patches import base as patches_base
 from tests.unit import base
@@ -134,3 +137,39 @@ class ChecksTest(base.TestCase):
         wrapper._hme_original = f
         self.assertIs(f, patches_base.original(wrapper))
         self.assertIs(f, patches_base.original(f))
+
+
+class ScopeTest(base.TestCase):
+    """How scoped patches tell the package's own from other projects'."""
+
+    def test_generated_workflows_by_name(self):
+        self.assertTrue(patches_base.generated_workflow(
+            workflow.workflow_name('0a1b-2c3d')))
+        for name in ('user_direct', 'my_heat_stack_1', '', None, 42):
+            self.assertFalse(patches_base.generated_workflow(name), name)
+
+    def test_spec_name(self):
+        class Spec(object):
+            def get_name(self):
+                return 'heat_stack_1'
+
+        self.assertEqual('heat_stack_1', patches_base.spec_name(Spec()))
+        self.assertIsNone(patches_base.spec_name('a spec as text'))
+        self.assertIsNone(patches_base.spec_name(None))
+
+    def test_own_actions_are_this_packages_classes(self):
+        self.assertTrue(patches_base.own_action(
+            actions.RunNode('stack', 'traversal', 1, True, 'token')))
+        self.assertTrue(patches_base.own_action(
+            hook_actions.HookReport('stack', 'traversal', 'token', 1,
+                                    True)))
+
+        class Foreign(object):
+            pass
+
+        self.assertFalse(patches_base.own_action(Foreign()))
+        # A class that only claims to be one of the package's modules'
+        # (a tenant's dynamic action is Python code too) is not.
+        Foreign.__module__ = actions.__name__
+        Foreign.__name__ = 'RunNode'
+        self.assertFalse(patches_base.own_action(Foreign()))

@@ -25,6 +25,10 @@ from tests.unit import base
 from tests.unit import mistral_side
 
 CHECK = 'local_task_start'
+# Every start sent over RPC, as on an unpatched Mistral.
+ALL_OVER_RPC = [['cast', 'task-1', []], ['cast', 'task-2', []],
+                ['cast', 'task-3', []], ['after starts'], ['last'],
+                ['cast', 'task-outside', []]]
 
 
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
@@ -74,11 +78,16 @@ class LocalTaskStartTest(base.TestCase):
                           ['after starts'], ['last'],
                           ['cast', 'task-outside', []]], seen['events'])
 
+    def test_other_workflows_start_every_task_over_rpc(self):
+        # Opt-in, and then only for workflows named like the generated
+        # ones: another workflow's tasks go over RPC as without the patch.
+        seen = mistral_side.run_check(CHECK, 'other')
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['finished'])
+        self.assertEqual(ALL_OVER_RPC, seen['events'])
+
     def test_disabled_option_leaves_mistral_alone(self):
         seen = mistral_side.run_check(CHECK, 'disabled')
         self.assertFalse(seen['installed'])
         self.assertFalse(seen['installed_again'])
-        self.assertEqual([['cast', 'task-1', []], ['cast', 'task-2', []],
-                          ['cast', 'task-3', []], ['after starts'],
-                          ['last'], ['cast', 'task-outside', []]],
-                         seen['events'])
+        self.assertEqual(ALL_OVER_RPC, seen['events'])

@@ -25,6 +25,9 @@ from tests.unit import base
 from tests.unit import mistral_side
 
 CHECK = 'prompt_joins'
+# No prompt check: the joins are left to Mistral's scheduler.
+SCHEDULER_ONLY = [['found', ['join-1', 'join-2']], ['later'],
+                  ['after checks'], ['last']]
 
 
 @testtools.skipUnless(importlib.util.find_spec('mistral'), 'needs mistral')
@@ -51,9 +54,16 @@ class PromptJoinsTest(base.TestCase):
         self.assertEqual(['check', 'join-2', True], seen['events'][3])
         self.assertEqual(['last'], seen['events'][-1])
 
+    def test_other_workflows_wait_for_the_scheduler(self):
+        # Opt-in, and then only for workflows named like the generated
+        # ones: another workflow's joins are left to Mistral's scheduler.
+        seen = mistral_side.run_check(CHECK, 'other')
+        self.assertTrue(seen['installed'])
+        self.assertTrue(seen['finished'])
+        self.assertEqual(SCHEDULER_ONLY, seen['events'])
+
     def test_disabled_option_leaves_mistral_alone(self):
         seen = mistral_side.run_check(CHECK, 'disabled')
         self.assertFalse(seen['installed'])
         self.assertFalse(seen['installed_again'])
-        self.assertEqual([['found', ['join-1', 'join-2']], ['later'],
-                          ['after checks'], ['last']], seen['events'])
+        self.assertEqual(SCHEDULER_ONLY, seen['events'])

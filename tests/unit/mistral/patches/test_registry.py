@@ -12,14 +12,26 @@
 
 """The registry: every patch, in order, and nothing outside Mistral."""
 
+import os
 import sys
 
 from heat_mistral_engine.mistral import options
+from heat_mistral_engine.mistral.patches import base as patches_base
 from heat_mistral_engine.mistral.patches import cache_expressions
 from heat_mistral_engine.mistral.patches import lean_start_task
 from heat_mistral_engine.mistral.patches import registry
 from heat_mistral_engine.mistral.patches import skip_redundant_queries
 from tests.unit import base
+
+OPERATOR_GUIDE = os.path.join(
+    os.path.dirname(__file__), '..', '..', '..', '..', 'doc', 'source',
+    'operator-guide.rst')
+# The operator guide's group of each kind of patch (its bold lead-in).
+GUIDE_GROUPS = {
+    patches_base.SAME_FOR_EVERY_WORKFLOW: '**Same for every workflow',
+    patches_base.OWN_ACTIONS_ONLY: "**This package's own actions only",
+    patches_base.OPT_IN: '**Opt-in',
+}
 
 
 class RegistryTest(base.TestCase):
@@ -36,6 +48,34 @@ class RegistryTest(base.TestCase):
         self.assertEqual(len(order), len(set(order)))
         known = {opt.name for opt in options.OPTS}
         self.assertEqual(set(), set(order) - known)
+
+    def test_only_opt_in_patches_are_off_by_default(self):
+        # A Mistral shared with other projects: what changes when their
+        # tasks start is opt-in; the others are on (operator guide).
+        defaults = {opt.name: opt.default for opt in options.OPTS}
+        for patch in registry.PATCHES:
+            self.assertIn(patch.sharing, patches_base.SHARING, patch.option)
+            self.assertEqual(patch.sharing != patches_base.OPT_IN,
+                             defaults[patch.option], patch.option)
+
+    def test_the_operator_guide_puts_each_patch_in_its_group(self):
+        with open(OPERATOR_GUIDE) as f:
+            guide = f.read()
+        section = guide.split('.. _shared-mistral:')[1].split(
+            '.. _mistral-settings:')[0]
+        group_of = {}
+        group = None
+        for line in section.splitlines():
+            if line.startswith('**'):
+                group = line
+            elif line.startswith('``') and line.endswith('``'):
+                group_of[line.strip('`')] = group
+        for patch in registry.PATCHES:
+            self.assertTrue(
+                (group_of.get(patch.option) or '').startswith(
+                    GUIDE_GROUPS[patch.sharing]),
+                '%s is listed under %r' % (patch.option,
+                                           group_of.get(patch.option)))
 
     def test_does_nothing_outside_a_mistral_process(self):
         # Heat-side tests import the actions too; they must not pull in

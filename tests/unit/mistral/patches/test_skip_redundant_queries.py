@@ -66,6 +66,18 @@ class SkipRedundantQueriesTest(base.TestCase):
                          self.seen['cold_selects'])
         self.assertIn(TASK_BY_ID, self.seen['cold_selects'])
 
+    def test_a_task_another_project_cannot_see_is_not_taken(self):
+        # The transaction holds the task, but Mistral's query would not
+        # return it to a caller of another project: task() queries, and
+        # fails as on an unpatched Mistral (no such task, for that caller).
+        self.assertEqual('JinjaEvaluationException',
+                         self.unpatched['foreign'])
+        self.assertEqual(self.unpatched['foreign'], self.seen['foreign'])
+        self.assertIn(TASK_BY_ID.replace('IS NULL', '= ?'),
+                      self.seen['foreign_selects'])
+        self.assertEqual(self.unpatched['foreign_selects'],
+                         self.seen['foreign_selects'])
+
     def test_a_task_named_in_the_call_is_queried_by_name(self):
         self.assertEqual('RUNNING', self.seen['by_name'])
         self.assertEqual(self.unpatched['by_name_selects'],
