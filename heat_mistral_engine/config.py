@@ -152,6 +152,18 @@ OPTS = [
                     'a stack or traversal that is over are cancelled, and '
                     'stacks IN_PROGRESS whose traversal has no running '
                     'execution are marked FAILED. 0 disables it.'),
+    cfg.IntOpt('failure_poll_interval', default=5, min=0,
+               help='Seconds between two looks, in every heat-engine '
+                    'worker, for tasks and executions of the stacks\' '
+                    'Mistral workflows that ended in ERROR inside Mistral '
+                    '(for example a task whose input exceeds Mistral\'s '
+                    '[engine] execution_field_size_limit_kb, a task '
+                    'timeout, an internal error of Mistral, an execution '
+                    'failed by hand): the stack is marked FAILED, with a '
+                    'reason naming the resource, within about this many '
+                    'seconds. Each look costs two Mistral API calls. 0 '
+                    'disables it; the orphan check then fails such stacks, '
+                    'within orphan_check_interval + orphan_grace_period.'),
     cfg.IntOpt('orphan_grace_period', default=120, min=10,
                help='Seconds a disagreement between a stack and its '
                     'Mistral execution must last before the orphan check '

@@ -60,11 +60,16 @@ a repeat), hence different hook parts by the argument above with the
 entry's position for the id. Lengths: ``NODE_MAX`` (128) + ``__before__``
 + ``HOOK_MAX`` (48) + ``__failed`` = 194 <= 208.
 
+``read_node_task`` applies that argument backwards: from a task name it
+tells the node (resource id, or the plain name, and kind), which is how a
+Mistral task that failed is named to the user.
+
 No character of a generated name can start an expression (``{{``, ``<%``,
 ``{%``), so a task name never carries template text into Mistral.
 """
 
 import collections
+import dataclasses
 import re
 
 # Mistral's limit for a task with ``join`` (see the module docstring).
@@ -79,6 +84,7 @@ SAFE = re.compile(r'[A-Za-z0-9_-]+\Z')
 
 _PLAIN = re.compile(r'[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9-]+)*\Z')
 _LAST_WORD_DIGITS = re.compile(r'_[0-9]+\Z')
+_NUMBERED = re.compile(r'.*_([0-9]+)\Z')
 _OTHER = re.compile(r'[^A-Za-z0-9-]+')
 _BEFORE, _AFTER = '__before__', '__after__'
 _FAILED = '__failed'
@@ -100,6 +106,38 @@ def node_tasks(nodes):
     return names
 
 
+@dataclasses.dataclass(frozen=True)
+class NodeTask:
+    """What a node task's name says of its node (``read_node_task``).
+
+    ``resource_id`` for a generated name, ``resource_name`` for a plain one
+    (the other is None); ``is_update`` False for a cleanup node.
+    """
+
+    is_update: bool
+    resource_id: int = None
+    resource_name: str = None
+
+
+def read_node_task(task):
+    """The ``NodeTask`` a node task name stands for, or None.
+
+    None for a hook task, a report task, a ``hooks_done`` task (any name
+    with ``__``) and for a name no node task can have. The inverse of
+    ``node_tasks``, by the argument in the module docstring.
+    """
+    if not isinstance(task, str) or '__' in task or not SAFE.match(task):
+        return None
+    is_update = not task.endswith(CLEANUP_SUFFIX)
+    base = task if is_update else task[:-len(CLEANUP_SUFFIX)]
+    found = _NUMBERED.match(base)
+    if found:
+        return NodeTask(is_update, resource_id=int(found.group(1)))
+    if not plain(base, PLAIN_MAX) or base in RESERVED:
+        return None
+    return NodeTask(is_update, resource_name=base)
+
+
 def hook_task(node_task, hook):
     """The task running ``hook`` (an ``operator_hooks.Hook``) for a node."""
     return '%s%s%s' % (node_task, _BEFORE if hook.when == 'before'
@@ -109,6 +147,11 @@ def hook_task(node_task, hook):
 def failure_task(hook_task_name):
     """The task that reports a failed hook task to heat-engine."""
     return hook_task_name + _FAILED
+
+
+def is_failure_task(task):
+    """True if ``task`` names a task that reports a failed hook task."""
+    return isinstance(task, str) and task.endswith(_FAILED)
 
 
 def hooks_done_task(node_task):

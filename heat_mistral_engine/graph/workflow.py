@@ -36,7 +36,11 @@ the nodes they apply to: see ``hook_tasks``.
 
 The workflow input is ``stack_id``, ``traversal`` and ``token`` (the
 stack's request context, encrypted by heat-engine); every task passes them to
-its action. Nothing else about the stack is in the definition.
+its action. Nothing else about the stack is in the definition. The
+execution's output, on success and on error, is ``stack_id`` and
+``traversal`` only: Mistral's default, its final context, holds receipts
+and can go over Mistral's field size limit (the execution could then not
+be ended in ERROR).
 
 No text from a template, an environment, parameters or a user is written
 where Mistral evaluates (task inputs, ``publish``, ``with-items``,
@@ -74,6 +78,10 @@ WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
 # Every generated workflow's name starts so; Mistral-side patches scoped to
 # the generated workflows tell them by it (mistral.patches.base).
 WORKFLOW_PREFIX = 'heat_stack_'
+
+# The execution's output (and output on error): small and fixed.
+_OUTPUT = {'stack_id': _CONTEXT_VALUE % 'stack_id',
+           'traversal': _CONTEXT_VALUE % 'traversal'}
 _KINDS_TAG = 'kinds:'
 
 
@@ -181,6 +189,13 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
         # Optional, so that the definition is valid for an execution
         # without operator hooks.
         'input': list(WORKFLOW_INPUT) + [{hook_tasks.RESOURCES_INPUT: {}}],
+        # Without them Mistral makes the execution's output its final
+        # context, with the receipts its end tasks received: over its
+        # field size limit when those together exceed it, and Mistral
+        # then refused to end the execution in ERROR when heat-engine
+        # asked it to (seen with 1.5 MB of receipts).
+        'output': dict(_OUTPUT),
+        'output-on-error': dict(_OUTPUT),
         'tasks': tasks,
     }
     if description:

@@ -22,6 +22,7 @@ import configparser
 import json
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -31,6 +32,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1 import noauth
 from mistralclient.api import client as mistral_client
 import testtools
+import yaml
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 TERMINAL = ('COMPLETE', 'FAILED')
@@ -182,6 +184,37 @@ class FunctionalTest(testtools.TestCase):
         if stack.stack_status != 'DELETE_COMPLETE':
             openstack('stack', 'delete', '--yes', '--wait', stack_id,
                       parse=False, check=False)
+
+    def template_file(self, body):
+        """``body`` (a template as a dict) in a temporary file: its path."""
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            yaml.safe_dump(body, f)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def running_execution(self, stack_id):
+        """The stack's RUNNING execution, once there is one (60 s)."""
+        def found():
+            running = [e for e in self.executions(stack_id)
+                       if e.state == 'RUNNING']
+            return running[0] if running else None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            execution = found()
+            if execution:
+                return execution
+            time.sleep(0.5)
+        self.fail('no running execution for %s' % stack_id)
+
+    def wait_resource(self, stack_id, name, status, timeout=120):
+        """Poll until resource ``name`` of the stack has ``status``."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.resources(stack_id)[name].resource_status == status:
+                return
+            time.sleep(1)
+        self.fail('%s never reached %s' % (name, status))
 
     def outputs(self, stack_id):
         stack = self.heat.stacks.get(stack_id)

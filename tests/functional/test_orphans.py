@@ -20,10 +20,8 @@ known to be real) and checks the repair through the APIs.
 import configparser
 import os
 import subprocess
-import tempfile
 import time
 
-import yaml
 
 from tests.functional import base
 
@@ -77,34 +75,6 @@ def rows(table):
 
 
 class OrphanCheckTest(base.FunctionalTest):
-
-    def template_file(self, body):
-        fd, path = tempfile.mkstemp(suffix='.yaml')
-        with os.fdopen(fd, 'w') as f:
-            yaml.safe_dump(body, f)
-        self.addCleanup(os.unlink, path)
-        return path
-
-    def running_execution(self, stack_id):
-        def found():
-            running = [e for e in self.executions(stack_id)
-                       if e.state == 'RUNNING']
-            return running[0] if running else None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            execution = found()
-            if execution:
-                return execution
-            time.sleep(0.5)
-        self.fail('no running execution for %s' % stack_id)
-
-    def wait_resource(self, stack_id, name, status, timeout=120):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.resources(stack_id)[name].resource_status == status:
-                return
-            time.sleep(1)
-        self.fail('%s never reached %s' % (name, status))
 
     def test_stack_whose_execution_was_cancelled_is_failed_and_recovers(
             self):

@@ -33,6 +33,7 @@ import tenacity
 
 from heat_mistral_engine import config
 from heat_mistral_engine.graph import node_action
+from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.clients import direct_completion
 from heat_mistral_engine import protocol
 
@@ -49,6 +50,11 @@ REPORT_RETRY_SECONDS = 2.0
 
 # The states in which a Mistral execution has ended for good.
 ENDED_STATES = frozenset(('SUCCESS', 'ERROR', 'CANCELLED'))
+
+# Stacks' workflows are named heat_stack_<stack id> (graph.workflow);
+# Mistral's filter for them (a LIKE: '_' matches any character, so the
+# names found are checked against the prefix).
+_STACK_WORKFLOWS = 'has:' + workflow.WORKFLOW_PREFIX
 
 # Seconds after which a stack's definition that no execution was started
 # from is taken as left by a start that died (a start takes seconds).
@@ -599,11 +605,67 @@ class MistralService:
         result = []
         for execution in self._own(found):
             if not (execution.workflow_name or '').startswith(
-                    'heat_stack_'):
+                    workflow.WORKFLOW_PREFIX):
                 continue
             execution.input = _json(getattr(execution, 'input', None))
             result.append(execution)
         return result
+
+    def failed_stack_executions(self, since):
+        """The service's executions of stacks' workflows that ended ERROR.
+
+        Those updated at or after ``since`` (a naive UTC datetime, Mistral's
+        clock), by Mistral's index on ``updated_at``. Each has ``id``,
+        ``workflow_name``, ``workflow_namespace`` (the traversal),
+        ``state_info`` and ``updated_at``; not the input (which holds the
+        sealed token).
+        """
+        found = self._call(
+            'list failed executions', self._client.executions.list,
+            limit=-1, state='ERROR', workflow_name=_STACK_WORKFLOWS,
+            updated_at='gte:%s' % _mistral_time(since),
+            fields=['workflow_name', 'workflow_namespace', 'state',
+                    'state_info', 'updated_at', 'project_id'])
+        return [e for e in self._own(found) if (e.workflow_name or '')
+                .startswith(workflow.WORKFLOW_PREFIX)]
+
+    def failed_stack_tasks(self, since):
+        """The service's tasks of stacks' workflows that ended ERROR.
+
+        Those updated at or after ``since``, as ``failed_stack_executions``.
+        A task fails its execution only once no other task of it runs, so
+        a stack with a long resource running learns of the failure from
+        its task. Each has ``id``, ``name``, ``workflow_name``,
+        ``workflow_namespace``, ``workflow_execution_id``, ``state_info``
+        and ``updated_at``.
+        """
+        found = self._call(
+            'list failed tasks', self._client.tasks.list,
+            limit=-1, state='ERROR', workflow_name=_STACK_WORKFLOWS,
+            updated_at='gte:%s' % _mistral_time(since),
+            fields=['name', 'workflow_name', 'workflow_namespace',
+                    'workflow_execution_id', 'state', 'state_info',
+                    'updated_at', 'project_id'])
+        return [t for t in self._own(found)
+                if (t.workflow_name or '')
+                .startswith(workflow.WORKFLOW_PREFIX)]
+
+    def execution_tasks(self, execution_id, state=None, name_has=None):
+        """Tasks of one execution: ``name``, ``state`` and ``state_info``.
+
+        ``state`` keeps one state; ``name_has`` the names holding that
+        text (Mistral's ``has:`` filter, an SQL LIKE in which ``_`` matches
+        any character: check the names found).
+        """
+        filters = {}
+        if state:
+            filters['state'] = state
+        if name_has:
+            filters['name'] = 'has:%s' % name_has
+        return self._call(
+            'list the tasks of execution %s' % execution_id,
+            self._client.tasks.list, workflow_execution_id=execution_id,
+            limit=-1, fields=['name', 'state', 'state_info'], **filters)
 
     def last_task_change(self, execution_id):
         """When a task of the execution last changed (text), or None."""
@@ -693,6 +755,11 @@ def _timestamp(text):
                 tzinfo=datetime.timezone.utc).timestamp()
     except (TypeError, ValueError):
         return None
+
+
+def _mistral_time(when):
+    """A naive UTC datetime as Mistral stores and compares times."""
+    return timeutils.normalize_time(when).strftime('%Y-%m-%d %H:%M:%S')
 
 
 def _transient(exc):

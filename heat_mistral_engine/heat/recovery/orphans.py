@@ -48,13 +48,13 @@ from heat.objects import stack as stack_objects
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.node import runner
 from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.store import traversal_mark
 
 LOG = logging.getLogger(__name__)
 
-WORKFLOW_PREFIX = 'heat_stack_'
 DRIVEN_ACTIONS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
 RECOVER_HINT = ("recover with 'openstack stack update --existing' or "
                 "delete the stack")
@@ -176,7 +176,7 @@ class Checker:
 
     def _stack_orphan(self, stack):
         ended = [e for e in self.mistral.executions_of(
-            WORKFLOW_PREFIX + stack.id)
+            workflow.WORKFLOW_PREFIX + stack.id)
             if e.input.get('traversal') == stack.current_traversal]
         if ended:
             execution = ended[-1]
@@ -246,7 +246,7 @@ class Checker:
 def _stack_id(execution):
     stack_id = execution.input.get('stack_id')
     if not stack_id:
-        stack_id = execution.workflow_name[len(WORKFLOW_PREFIX):]
+        stack_id = execution.workflow_name[len(workflow.WORKFLOW_PREFIX):]
     return stack_id
 
 

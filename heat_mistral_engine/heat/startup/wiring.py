@@ -14,9 +14,9 @@
 
 The one module that knows every package: it hands the traversal, node and
 recovery functions to the patches of Heat's methods (a
-``convergence.Scheduler``), and starts a worker's node server, watchdog
-and orphan check, so that no package below needs to import one above it
-(see doc/source/architecture.rst, "Layout").
+``convergence.Scheduler``), and starts a worker's node server, watchdog,
+orphan check and failure watch, so that no package below needs to import
+one above it (see doc/source/architecture.rst, "Layout").
 """
 
 import gc
@@ -33,6 +33,7 @@ from heat_mistral_engine.heat.patches import convergence
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.patches import remote_stack_link
 from heat_mistral_engine.heat.patches import shared_stack_json
+from heat_mistral_engine.heat.recovery import failure_watch
 from heat_mistral_engine.heat.recovery import orphans
 from heat_mistral_engine.heat.recovery import watchdog
 from heat_mistral_engine.heat.traversal import concurrency_cap
@@ -92,11 +93,12 @@ def start_worker(worker, conf=cfg.CONF):
 
 
 def start_recovery(node_runner, conf=cfg.CONF, submit=None):
-    """Start the watchdog and the orphan check for this engine worker.
+    """Start the watchdog, orphan check and failure watch of a worker.
 
     ``node_runner`` is the worker's ``runner.NodeRunner``; ``submit(request)``
     runs a taken-over node (see ``watchdog.Watchdog``). Returns the started
-    ``watchdog.Periodic``.
+    ``watchdog.Periodic`` of the first two; its ``failures`` is the one of
+    the failure watch (``failure_watch``), in a thread of its own.
     """
     group = conf[config.GROUP]
     dog = watchdog.Watchdog(node_runner, conf, submit=submit)
@@ -110,6 +112,14 @@ def start_recovery(node_runner, conf=cfg.CONF, submit=None):
                                   (group.orphan_check_interval,
                                    check_orphans)])
     periodic.start()
+    # A thread of its own: a long watchdog scan or orphan check must not
+    # hold back the few seconds in which a failure is to be seen.
+    watch = failure_watch.FailureWatch(
+        failure_watch.FailureView(node_runner.engine_id),
+        node_runner.mistral)
+    periodic.failures = watchdog.Periodic([(group.failure_poll_interval,
+                                            watch.poll)])
+    periodic.failures.start()
     return periodic
 
 

@@ -24,13 +24,21 @@ the traversal's id, ``is_update`` true, the stack's id), beside the
 completion sync point and the slots (see ``slots``). Heat deletes a
 traversal's sync points when it ends, fails or is replaced, so the mark
 goes with its traversal.
+
+The mark also holds who took the failure of its traversal in hand
+(``claim_failure``): the failure watch of every engine worker sees the
+same failed Mistral execution, and only the one that claims it fails the
+stack. ``input_data`` is then ``{"hme_failed_by": {"execution": <id>,
+"claimant": <engine id>}}``.
 """
 
 from heat.common import exception
 from heat.engine import sync_point
+from heat.objects import sync_point as sync_point_object
 from oslo_db import exception as db_exception
 
 ENTITY = 'mistral'
+_FAILED_BY = 'hme_failed_by'
 
 
 def mark(cnxt, stack_id, traversal):
@@ -52,3 +60,24 @@ def is_marked(cnxt, traversal):
     except exception.EntityNotFound:
         return False
     return True
+
+
+def claim_failure(cnxt, traversal, execution_id, claimant):
+    """Take the failure of ``traversal`` in hand for ``claimant``.
+
+    True for one claimant only: a compare-and-swap on the mark's
+    ``atomic_key``, so of the callers that read the same mark exactly one
+    writes it; again True for that claimant (its retry after an error).
+    False when the traversal has no mark (not Mistral's, or its sync
+    points are gone with it) or another claimant has it.
+    """
+    row = sync_point_object.SyncPoint.get_by_key(cnxt, ENTITY, traversal,
+                                                 True)
+    if row is None:
+        return False
+    held = (row.input_data or {}).get(_FAILED_BY)
+    if held:
+        return held.get('claimant') == claimant
+    return bool(sync_point_object.SyncPoint.update_input_data(
+        cnxt, ENTITY, traversal, True, row.atomic_key,
+        {_FAILED_BY: {'execution': execution_id, 'claimant': claimant}}))

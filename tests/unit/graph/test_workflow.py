@@ -76,6 +76,15 @@ class WorkflowBuildTest(testtools.TestCase):
         for task in tasks.values():
             self.assertEqual('heat.run_node', task['action'])
 
+    def test_the_execution_output_holds_no_receipts(self):
+        # Mistral's default output is the whole final context, every
+        # receipt: over its size limit, the execution could not end.
+        wf = workflow.build(diamond(), 'wf')['wf']
+        expected = {'stack_id': '{{ _.stack_id }}',
+                    'traversal': '{{ _.traversal }}'}
+        self.assertEqual(expected, wf['output'])
+        self.assertEqual(expected, wf['output-on-error'])
+
     def test_edges_become_on_success_and_joins(self):
         tasks = self.tasks(diamond())
         self.assertEqual(['b', 'c'], tasks['a']['on-success'])

@@ -10,6 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import datetime
 import json
 import types
 from unittest import mock
@@ -461,3 +462,54 @@ class ErrorOnlyToTheNodesActionTest(FakeApiTestCase):
                                      node=REQUEST)
         self.get.assert_not_called()
         self.update.assert_called_once()
+
+
+class FailedListingsTest(FakeApiTestCase):
+    """What the failure watch asks Mistral, and what it keeps."""
+
+    def test_failed_tasks_and_executions_since_a_time(self):
+        service = self.service
+        service._project_id = 'service'
+        client = service._client
+        found = [mock.Mock(id='own', project_id='service',
+                           workflow_name='heat_stack_s1'),
+                 mock.Mock(id='squat', project_id='demo',
+                           workflow_name='heat_stack_s1'),
+                 # The LIKE's '_' matches any character.
+                 mock.Mock(id='like', project_id='service',
+                           workflow_name='heatXstackXs1'),
+                 mock.Mock(id='none', project_id='service',
+                           workflow_name=None)]
+        client.tasks.list.return_value = found
+        client.executions.list.return_value = found
+        since = datetime.datetime(2026, 12, 7, 11, 59, 0, 123456)
+        self.assertEqual(['own'], [
+            t.id for t in service.failed_stack_tasks(since)])
+        self.assertEqual(['own'], [
+            e.id for e in service.failed_stack_executions(since)])
+        for listing in (client.tasks.list, client.executions.list):
+            kwargs = listing.call_args.kwargs
+            self.assertEqual('ERROR', kwargs['state'])
+            self.assertEqual('gte:2026-12-07 11:59:00',
+                             kwargs['updated_at'])
+            self.assertEqual('has:heat_stack_', kwargs['workflow_name'])
+            # project_id for _own; never the input (the sealed token).
+            self.assertIn('project_id', kwargs['fields'])
+            self.assertIn('workflow_namespace', kwargs['fields'])
+            self.assertNotIn('input', kwargs['fields'])
+
+    def test_tasks_of_one_execution(self):
+        service = self.service
+        service.execution_tasks('ex-1', state='SUCCESS', name_has='__failed')
+        service._client.tasks.list.assert_called_once_with(
+            workflow_execution_id='ex-1', limit=-1,
+            fields=['name', 'state', 'state_info'], state='SUCCESS',
+            name='has:__failed')
+
+    def test_a_failed_listing_names_mistral(self):
+        service = self.service
+        service._client.tasks.list.side_effect = RuntimeError('503')
+        self.assertRaisesRegex(
+            mistral_client.MistralUnavailable,
+            'Mistral at http://127.0.0.1:1/v2 failed to list failed tasks',
+            service.failed_stack_tasks, datetime.datetime(2026, 1, 1))

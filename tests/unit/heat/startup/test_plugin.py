@@ -25,6 +25,8 @@ from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.patches import remote_stack_link
 from heat_mistral_engine.heat.patches import validate_warnings
+from heat_mistral_engine.heat.recovery import failure_watch
+from heat_mistral_engine.heat.recovery import watchdog
 from heat_mistral_engine.heat.startup import plugin
 from heat_mistral_engine.heat.startup import wiring
 from heat_mistral_engine.heat.traversal import starter
@@ -128,3 +130,27 @@ class WiringTest(base.TestCase):
             stack = mock.Mock(convergence=True, status='COMPLETE')
             heat_stack.Stack._converge_create_or_update(stack, 'pre')
         start.assert_called_once_with(stack, pre_converge='pre')
+
+    def test_recovery_runs_the_failure_watch_in_a_thread_of_its_own(self):
+        self.conf.config(failure_poll_interval=3, watchdog_interval=30,
+                         orphan_check_interval=300,
+                         group='mistral_scheduler')
+        started = []
+        with mock.patch.object(watchdog.Periodic, 'start',
+                               lambda periodic: started.append(periodic)):
+            periodic = wiring.start_recovery(mock.Mock(engine_id='eng-1'))
+        self.assertEqual([periodic, periodic.failures], started)
+        self.assertEqual([30, 300], [i for i, _f in periodic.tasks])
+        ((interval, poll),) = periodic.failures.tasks
+        self.assertEqual(3, interval)
+        watch = poll.__self__
+        self.assertIsInstance(watch, failure_watch.FailureWatch)
+        self.assertEqual('eng-1', watch.heat.claimant)
+
+    def test_a_failure_poll_interval_of_0_runs_no_watch(self):
+        self.conf.config(failure_poll_interval=0, group='mistral_scheduler')
+        with mock.patch.object(watchdog, '_thread') as thread:
+            periodic = wiring.start_recovery(mock.Mock(engine_id='eng-1'))
+        self.assertEqual([], periodic.failures.tasks)
+        self.assertIsNone(periodic.failures.start())
+        self.assertEqual(1, thread.call_count)   # the watchdog's only

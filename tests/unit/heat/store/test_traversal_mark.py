@@ -12,7 +12,10 @@
 
 """The mark of traversals Mistral orders, and the orphan check's use of it."""
 
+from unittest import mock
+
 from heat.engine import sync_point
+from heat.objects import sync_point as sync_point_object
 
 from heat_mistral_engine.heat.recovery import orphans
 from heat_mistral_engine.heat.store import traversal_mark
@@ -56,3 +59,31 @@ class TraversalMarkTest(base.HeatDbTestCase):
         self.stack.status = self.stack.COMPLETE
         self.stack.store()
         self.assertFalse(self.view.stack(self.stack.id).mistral_driven)
+
+    def test_one_claim_of_a_traversals_failure_wins(self):
+        claim = traversal_mark.claim_failure
+        self.assertFalse(claim(self.ctx, self.traversal, 'ex-1',
+                               'engine-a'))   # not Mistral's
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.assertTrue(claim(self.ctx, self.traversal, 'ex-1', 'engine-a'))
+        self.assertFalse(claim(self.ctx, self.traversal, 'ex-1',
+                               'engine-b'))
+        self.assertFalse(claim(self.ctx, self.traversal, 'ex-2',
+                               'engine-b'))
+        # The winner's retry (after an error) keeps its claim.
+        self.assertTrue(claim(self.ctx, self.traversal, 'ex-1', 'engine-a'))
+        # Still the traversal's mark.
+        self.assertTrue(traversal_mark.is_marked(self.ctx, self.traversal))
+
+    def test_a_claim_read_before_another_one_landed_loses(self):
+        # Two engines read the mark at once: the compare-and-swap on its
+        # atomic key lets one write it.
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        seen = sync_point.get(self.ctx, traversal_mark.ENTITY,
+                              self.traversal, True)
+        self.assertTrue(traversal_mark.claim_failure(
+            self.ctx, self.traversal, 'ex-1', 'engine-a'))
+        with mock.patch.object(sync_point_object.SyncPoint, 'get_by_key',
+                               return_value=seen):
+            self.assertFalse(traversal_mark.claim_failure(
+                self.ctx, self.traversal, 'ex-1', 'engine-b'))
