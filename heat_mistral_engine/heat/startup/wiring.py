@@ -114,11 +114,20 @@ def start_recovery(node_runner, conf=cfg.CONF, submit=None):
     periodic.start()
     # A thread of its own: a long watchdog scan or orphan check must not
     # hold back the few seconds in which a failure is to be seen.
-    watch = failure_watch.FailureWatch(
-        failure_watch.FailureView(node_runner.engine_id),
-        node_runner.mistral)
+    watches = []
+
+    def poll_failures():
+        # Made at the first poll, as the orphan check's service is: a
+        # misconfigured Mistral client raises here, in the poll (which
+        # logs it), never in the worker's start.
+        if not watches:
+            watches.append(failure_watch.FailureWatch(
+                failure_watch.FailureView(node_runner.engine_id),
+                node_runner.mistral))
+        watches[0].poll()
+
     periodic.failures = watchdog.Periodic([(group.failure_poll_interval,
-                                            watch.poll)])
+                                            poll_failures)])
     periodic.failures.start()
     return periodic
 

@@ -18,6 +18,7 @@ import fixtures
 from heat.engine import stack as heat_stack
 from heat.engine import worker as heat_worker
 
+from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.node import server as node_server
 from heat_mistral_engine.heat.patches import convergence
 from heat_mistral_engine.heat.patches import environment as env_patch
@@ -143,9 +144,28 @@ class WiringTest(base.TestCase):
         self.assertEqual([30, 300], [i for i, _f in periodic.tasks])
         ((interval, poll),) = periodic.failures.tasks
         self.assertEqual(3, interval)
-        watch = poll.__self__
+        with mock.patch.object(failure_watch.FailureWatch, 'poll',
+                               autospec=True) as polled:
+            poll()
+            poll()
+        # One watch, made at the first poll, kept for the next.
+        (watch,) = {call.args[0] for call in polled.call_args_list}
         self.assertIsInstance(watch, failure_watch.FailureWatch)
         self.assertEqual('eng-1', watch.heat.claimant)
+
+    def test_a_misconfigured_mistral_client_fails_the_poll_not_the_start(
+            self):
+        # A worker whose start raised would never serve Heat's RPC: with
+        # a bad mistral_url, the engine must still fail stacks with the
+        # message (tests/functional_restart/test_bad_config.py).
+        self.conf.config(failure_poll_interval=3, group='mistral_scheduler')
+        runner = mock.Mock(engine_id='eng-1')
+        type(runner).mistral = mock.PropertyMock(
+            side_effect=mistral_api.MistralUnavailable('misconfigured'))
+        with mock.patch.object(watchdog.Periodic, 'start'):
+            periodic = wiring.start_recovery(runner)
+        ((_interval, poll),) = periodic.failures.tasks
+        self.assertRaises(mistral_api.MistralUnavailable, poll)
 
     def test_a_failure_poll_interval_of_0_runs_no_watch(self):
         self.conf.config(failure_poll_interval=0, group='mistral_scheduler')
