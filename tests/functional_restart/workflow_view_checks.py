@@ -21,8 +21,9 @@ accounts and its stack (user ``demo-a``'s ``slow_chain``, created once):
 * the owner, a plain member of its project, sees the tasks, states,
   timings and edges of its stack, and its hooks: an operator hook's task
   and output, an ``OS::Mistral::Hook``'s workflow and execution;
-* ``demo-b``, of another project, gets Heat's "could not be found" from
-  the command and from the view itself, and nothing of the stack;
+* ``demo-b``, of another project, gets "Stack not found" from the
+  command (as ``openstack stack show`` says it) and Heat's 404 from the
+  view itself, and nothing of the stack;
 * an admin is not shown a workflow that ``demo-b`` named
   ``heat_stack_<stack id>`` in its own project, although Mistral lists
   the admin that execution under that name.
@@ -87,7 +88,7 @@ class WorkflowViewChecks:
         for stack in (self.stack_id, name):
             proc = self.workflow_show(self.other, stack, '-f', 'json')
             self.assertNotEqual(0, proc.returncode, proc.stdout)
-            self.assertIn('could not be found', proc.stderr)
+            self.assertIn('Stack not found: %s' % stack, proc.stderr)
             self.assertNotIn(execution.id, proc.stdout + proc.stderr)
             self.assertNotIn('first', proc.stdout + proc.stderr)
         # The view itself, through demo-b's own URL and demo-a's.
