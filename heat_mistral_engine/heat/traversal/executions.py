@@ -95,13 +95,37 @@ def _end(service, stack_id, running, select, state, reason):
         traversal = _execution_traversal(execution)
         if not select(traversal):
             continue
-        LOG.info('Stack %(stack)s: ending Mistral execution %(ex)s of '
-                 'traversal %(trav)s as %(state)s: %(reason)s',
-                 {'stack': stack_id, 'ex': execution.id, 'trav': traversal,
-                  'state': state, 'reason': reason})
-        service.stop_execution(execution.id, state, reason)
+        _stop(service, stack_id, execution.id, traversal, state, reason)
         ended.append(execution.id)
     return ended
+
+
+def _stop(service, stack_id, execution_id, traversal, state, reason):
+    """Log, then end one execution in ``state``; raises MistralUnavailable."""
+    LOG.info('Stack %(stack)s: ending Mistral execution %(ex)s of '
+             'traversal %(trav)s as %(state)s: %(reason)s',
+             {'stack': stack_id, 'ex': execution_id, 'trav': traversal,
+              'state': state, 'reason': reason})
+    service.stop_execution(execution_id, state, reason)
+
+
+def withdraw(stack_id, traversal, execution_id, service=None):
+    """Cancel the execution a start made for a traversal superseded meanwhile.
+
+    For a start that finds, after starting ``execution_id``, that its
+    traversal is no longer the stack's current one: the newer traversal's
+    start may have listed the executions before this one existed. Logs
+    instead of raising: if Mistral cannot be reached, the newer start may
+    have cancelled it already, and if not, its nodes are refused as stale.
+    """
+    service = service or mistral_api.MistralService()
+    try:
+        _stop(service, stack_id, execution_id, traversal, CANCELLED,
+              'Traversal %s of the stack was superseded while it started'
+              % traversal)
+    except mistral_api.MistralUnavailable as exc:
+        LOG.warning('Stack %s: could not cancel execution %s: %s',
+                    stack_id, execution_id, exc)
 
 
 def end_executions_quietly(stack_id, select, state, reason):

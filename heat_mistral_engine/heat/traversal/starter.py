@@ -164,7 +164,7 @@ def start(stack, pre_converge=None):
     if not is_current(stack):
         # A newer traversal became current after the check above; its
         # start may have listed the executions before this one existed.
-        _withdraw(stack, execution, service)
+        executions.withdraw(stack.id, current, execution.id, service)
         return
     service.delete_workflows(name, keep_namespace=current)
     LOG.info('Stack %(stack)s %(action)s traversal %(trav)s: Mistral '
@@ -195,21 +195,6 @@ def is_current(stack):
     row = stack_row.traversal_state(stack.context, stack.id)
     return row is not None and row.current_traversal == \
         stack.current_traversal
-
-
-def _withdraw(stack, execution, service):
-    """Cancel the execution of a traversal superseded while it started."""
-    reason = ('Traversal %s of the stack was superseded while it started'
-              % stack.current_traversal)
-    LOG.info('Stack %s: %s; cancelling its Mistral execution %s',
-             stack.id, reason, execution.id)
-    try:
-        service.stop_execution(execution.id, executions.CANCELLED, reason)
-    except mistral_api.MistralUnavailable as exc:
-        # The newer traversal's start may have cancelled it already; if
-        # not, its nodes are refused as stale.
-        LOG.warning('Stack %s: could not cancel execution %s: %s',
-                    stack.id, execution.id, exc)
 
 
 def node_timeouts(conf=cfg.CONF):

@@ -98,6 +98,20 @@ class EndExecutionsTest(base.TestCase):
         self.assertIn('could not end the Mistral execution', logger.output)
         self.assertIn('down', logger.output)
 
+    def test_withdraw_cancels_the_one_execution_named(self):
+        executions.withdraw('s1', 't1', 'e1', service=self.service)
+        self.service.running_executions.assert_not_called()
+        self.service.stop_execution.assert_called_once_with(
+            'e1', 'CANCELLED',
+            'Traversal t1 of the stack was superseded while it started')
+
+    def test_withdraw_logs_instead_of_raising(self):
+        logger = self.useFixture(fixtures.FakeLogger())
+        self.service.stop_execution.side_effect = \
+            mistral_client.MistralUnavailable('down')
+        executions.withdraw('s1', 't1', 'e1', service=self.service)
+        self.assertIn('could not cancel execution e1: down', logger.output)
+
     def test_a_current_start_cancels_the_other_traversals(self):
         # e3's traversal cannot be read: it is not t1's either.
         self.assertEqual(['e2', 'e3'], executions.supersede(
