@@ -150,21 +150,27 @@ class FunctionalTest(testtools.TestCase):
                     stack_id, stack.stack_status, timeout))
             time.sleep(1)
 
-    def settle(self, stack_id, timeout=300):
+    def settle(self, stack_id, action=None, timeout=300, poll=1):
         """The stack once it has left IN_PROGRESS; None once deleted.
 
-        Waits 2 s first: right after a call, Heat may not have stored
-        the new action yet.
+        Without ``action``, waits 2 s first: right after a call, Heat may
+        not have stored the new action yet. With ``action`` (``'UPDATE'``,
+        ...), no wait: the stack once that action has ended. A failed
+        update with rollback is UPDATE_FAILED for a moment before Heat
+        starts the rollback; ``action='ROLLBACK'`` keeps that moment from
+        passing for the result. ``poll``: seconds between two reads.
         """
-        time.sleep(2)
+        if action is None:
+            time.sleep(2)
         deadline = time.time() + timeout
         while time.time() < deadline:
             stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
             if stack.stack_status == 'DELETE_COMPLETE':
                 return None
-            if not stack.stack_status.endswith('IN_PROGRESS'):
+            if (not stack.stack_status.endswith('IN_PROGRESS') and
+                    (action is None or stack.action == action)):
                 return stack
-            time.sleep(1)
+            time.sleep(poll)
         self.fail('stack %s still %s after %d s' % (
             stack_id, stack.stack_status, timeout))
 

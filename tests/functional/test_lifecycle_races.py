@@ -49,35 +49,16 @@ def _template(name):
 
 class LifecycleRaceTest(base.FunctionalTest):
 
-    def settle(self, stack_id, action=None, timeout=240):
-        """The stack once its ``action`` ended; None once deleted.
-
-        Without ``action``, once it is no longer IN_PROGRESS. A failed
-        update with rollback is UPDATE_FAILED for a moment before Heat
-        starts the rollback (with either engine): waiting for the
-        rollback's own end keeps that moment from passing for the result.
-        """
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            stack = self.heat.stacks.get(stack_id, resolve_outputs=False)
-            if stack.stack_status == 'DELETE_COMPLETE':
-                return None
-            if (not stack.stack_status.endswith('IN_PROGRESS') and
-                    (action is None or stack.action == action)):
-                return stack
-            time.sleep(0.3)
-        self.fail('stack %s still %s after %d s' % (
-            stack_id, stack.stack_status, timeout))
-
     def assert_status(self, expected, stack_id):
-        stack = self.settle(stack_id, action=expected.split('_', 1)[0])
+        stack = self.settle(stack_id, action=expected.split('_', 1)[0],
+                            timeout=240, poll=0.3)
         self.assertIsNotNone(stack, 'stack %s was deleted' % stack_id)
         self.assertEqual(expected, stack.stack_status,
                          stack.stack_status_reason)
         return stack
 
     def assert_deleted(self, stack_id):
-        stack = self.settle(stack_id)
+        stack = self.settle(stack_id, timeout=240, poll=0.3)
         self.assertIsNone(stack, stack and '%s: %s' % (
             stack.stack_status, stack.stack_status_reason))
         running = [e.id for e in self.executions(stack_id)
