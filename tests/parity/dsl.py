@@ -30,12 +30,14 @@ import os
 import re
 import shlex
 import subprocess
+import tempfile
 import time
 import uuid
 
 from heatclient import client as heat_client
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
+from mistralclient.api import client as mistral_client
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
 UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
@@ -89,7 +91,6 @@ class Cloud(object):
                                        endpoint_override=endpoint)
 
     def mistral(self):
-        from mistralclient.api import client as mistral_client
         return mistral_client.client(mistral_url=self.env['MISTRAL_URL'])
 
     def openstack(self, *args, parse=True, check=True, timeout=300):
@@ -155,6 +156,9 @@ class Runner(object):
         self.scenario = scenario
         self.record = Record()
         self.physical = {}
+        # Snapshot ids by the scenario's names; the abandon data's file.
+        self.snapshots = {}
+        self.abandoned = None
 
     # -- helpers for steps --------------------------------------------------
     @property
@@ -201,6 +205,25 @@ class Runner(object):
                 raise StepError('%s: stack %s still %s after %d s' % (
                     self.cloud.label, self.stack, stack.stack_status,
                     timeout))
+            time.sleep(self.POLL)
+
+    def wait_action(self, action, timeout=240):
+        """Until the stack's ``action`` (``'RESTORE'``, ...) has ended.
+
+        For calls that return before Heat stores the new action: the
+        stack's old status would pass for the result.
+        """
+        deadline = time.time() + timeout
+        while True:
+            stack = self.get_stack()
+            if (stack.action == action and
+                    not stack.stack_status.endswith('IN_PROGRESS')):
+                return stack.stack_status
+            if time.time() > deadline:
+                raise StepError('%s: stack %s still %s after %d s, not '
+                                'an ended %s' % (
+                                    self.cloud.label, self.stack,
+                                    stack.stack_status, timeout, action))
             time.sleep(self.POLL)
 
     def wait_stack_status(self, status, timeout=120):
@@ -336,6 +359,9 @@ class Runner(object):
 
     def cleanup(self):
         """Delete the stack if a failed scenario left it behind."""
+        if self.abandoned:
+            os.unlink(self.abandoned)
+            self.abandoned = None
         if not self.record.stack_id:
             return
         try:
@@ -527,6 +553,73 @@ class StackAction(object):
                                parse=False)
         runner.wait_stack()
         runner.snapshot(self.action)
+
+
+class Snapshot(object):
+    """``openstack stack snapshot create``; waits for it, then records."""
+
+    def __init__(self, name, label='snapshot'):
+        self.name = name
+        self.label = label
+
+    def run(self, runner):
+        created = runner.cloud.openstack(
+            'stack', 'snapshot', 'create', '--name', self.name,
+            runner.stack)
+        runner.snapshots[self.name] = created.get('ID') or created['id']
+        runner.wait_action('SNAPSHOT')
+        runner.snapshot(self.label)
+
+
+class Restore(object):
+    """``openstack stack snapshot restore`` of a ``Snapshot``'s name."""
+
+    def __init__(self, name, label='restore'):
+        self.name = name
+        self.label = label
+
+    def run(self, runner):
+        runner.cloud.openstack('stack', 'snapshot', 'restore', runner.stack,
+                               runner.snapshots[self.name], parse=False)
+        runner.wait_action('RESTORE')
+        runner.snapshot(self.label)
+
+
+class Abandon(object):
+    """``openstack stack abandon``, its data kept for ``Adopt``.
+
+    The clouds must allow it (``[DEFAULT] enable_stack_abandon``).
+    """
+
+    def __init__(self, label='abandon'):
+        self.label = label
+
+    def run(self, runner):
+        handle, runner.abandoned = tempfile.mkstemp(prefix='abandon-',
+                                                    suffix='.json')
+        os.close(handle)
+        runner.cloud.openstack('stack', 'abandon', '--output-file',
+                               runner.abandoned, runner.stack, parse=False)
+        runner.wait_stack()
+        runner.snapshot(self.label)
+
+
+class Adopt(object):
+    """``openstack stack adopt`` of what ``Abandon`` kept, same name.
+
+    The stack the scenario follows from here is the adopted one. The
+    clouds must allow it (``[DEFAULT] enable_stack_adopt``).
+    """
+
+    def __init__(self, label='adopt'):
+        self.label = label
+
+    def run(self, runner):
+        adopted = runner.cloud.openstack(
+            'stack', 'adopt', '--adopt-file', runner.abandoned, runner.stack)
+        runner.record.stack_id = adopted['id']
+        runner.wait_stack()
+        runner.snapshot(self.label)
 
 
 class PollHooks(object):

@@ -18,14 +18,18 @@ whose comparison is known to fail names the divergence in ``DIVERGENCES``
 success).
 """
 
+from tests.parity.dsl import Abandon
+from tests.parity.dsl import Adopt
 from tests.parity.dsl import Cancel
 from tests.parity.dsl import ClearHook
 from tests.parity.dsl import Create
 from tests.parity.dsl import Delete
 from tests.parity.dsl import PollHooks
 from tests.parity.dsl import PreviewUpdate
+from tests.parity.dsl import Restore
 from tests.parity.dsl import Scenario
 from tests.parity.dsl import SignalHandle
+from tests.parity.dsl import Snapshot
 from tests.parity.dsl import StackAction
 from tests.parity.dsl import Update
 from tests.parity.dsl import WaitResource
@@ -275,6 +279,25 @@ SCENARIOS = [
         StackAction('check'),
         StackAction('suspend'),
         StackAction('resume'),
+        Delete(),
+    ]),
+    Scenario('snapshot_restore', volatile_outputs=RANDOM, doc=(
+        'Snapshot, an update, restore of the snapshot, then the delete of '
+        'a stack with snapshots: all but the create and the update stay on '
+        'Heat\'s own path with the plugin.'), steps=[
+        Create(CHAIN),
+        Snapshot('s1'),
+        Update(CHAIN, params={'greeting': 'bye'}),
+        Restore('s1'),
+        Delete(),
+    ]),
+    Scenario('abandon_adopt', volatile_outputs=RANDOM, doc=(
+        'Abandon, adopt under the same name (both Heat\'s own path), then '
+        'an update and a delete of the adopted stack.'), steps=[
+        Create(CHAIN),
+        Abandon(),
+        Adopt(),
+        Update(CHAIN, params={'greeting': 'bye'}),
         Delete(),
     ]),
 ]

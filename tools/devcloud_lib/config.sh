@@ -107,6 +107,10 @@ environment_dir = $ETC/environment.d
 template_dir = $ETC/templates
 # Stop in seconds, not a minute (stop sends KILL after ~10 s anyway).
 graceful_shutdown_timeout = 5
+# Off by default in Heat; on here so that the parity suite can compare
+# abandon and adopt (issue 23).
+enable_stack_abandon = true
+enable_stack_adopt = true
 
 [database]
 connection = $(db_url "$HEAT_DB")
