@@ -154,14 +154,16 @@ def nested_link_problems(client, execution, ours):
     return []
 
 
-def mistral_problems(cloud, record, timeout=30):
+def mistral_problems(cloud, record, timeout=30, alone=True):
     """Plugin mode: what Mistral ran for the scenario, as problems.
 
     One execution of the stack's workflow per traversal, each nested
     stack's executions linked to the parent task they ran under, and no
-    execution of any workflow left RUNNING (scenarios run one at a time
-    per cloud, so any RUNNING execution is this scenario's, nested stacks
-    included).
+    execution left RUNNING. ``alone``: the scenario ran by itself on the
+    cloud, so any RUNNING execution of any workflow is its own (nested
+    stacks included); otherwise (scenarios at once, ``difftest --jobs``)
+    only the executions of its stack's and its nested stacks' workflows
+    are checked.
     """
     client = cloud.mistral()
     problems = []
@@ -184,10 +186,12 @@ def mistral_problems(cloud, record, timeout=30):
         ours.update(e.id for e in found)
     for execution in nested_executions:
         problems.extend(nested_link_problems(client, execution, ours))
+    names = {name} | {'heat_stack_%s' % n for n in record.nested}
     deadline = time.time() + timeout
     while True:
         running = [e for e in client.executions.list(limit=-1)
-                   if e.state in ('RUNNING', 'IDLE', 'PAUSED')]
+                   if e.state in ('RUNNING', 'IDLE', 'PAUSED') and
+                   (alone or e.workflow_name in names)]
         if not running or time.time() > deadline:
             break
         time.sleep(1)

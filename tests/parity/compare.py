@@ -74,14 +74,15 @@ def play_both(scenario, native, plugin):
         return tuple(f.result() for f in futures)
 
 
-def differences(scenario, plugin_cloud, native, plugin):
+def differences(scenario, plugin_cloud, native, plugin, alone=True):
     """What the user would see differ, in the order worth reading.
 
     ``native`` and ``plugin`` are the Outcomes. In order: an exception on
     either side; the step observations; each resource's own event story;
     then the problems found on each cloud alone (dependency order outside
     ``scenario.unordered``, and on the plugin cloud what Mistral ran). An
-    empty list means parity.
+    empty list means parity. ``alone``: the scenario ran by itself on
+    the clouds (``checks.mistral_problems``).
     """
     found = []
     for label, outcome in (('native', native), ('plugin', plugin)):
@@ -106,7 +107,8 @@ def differences(scenario, plugin_cloud, native, plugin):
                      if (action, req, dep) not in allowed]
     problems += ['plugin: %s' % p
                  for p in checks.mistral_problems(plugin_cloud,
-                                                  plugin.record)]
+                                                  plugin.record,
+                                                  alone=alone)]
     if problems:
         found.append(Difference('problems on one cloud', [], problems))
     return found

@@ -12,14 +12,17 @@
 
 """Generative differential test: random plans on native Heat and the plugin.
 
-``python -m tests.parity.difftest --seed S --count N [--delays [MS]]``
+``python -m tests.parity.difftest --seed S --count N [--delays [MS]]
+[--jobs J]``
 (``tox -e difftest -- ...``) plays the plans of seeds S..S+N-1
 (``generate.plan``) on the two clouds of the parity suite, as
 ``test_parity`` plays a scenario, and compares them with
 ``compare.differences``. Prints one line per plan, the differences and a
 shrunk reproduction (a literal for ``generate.scenario_from_literal``) of
 each plan that diverged, and last ``N passed, M failed`` alone on a line.
-Exits 1 if any plan diverged.
+Exits 1 if any plan diverged. ``--jobs J`` plays J plans at once (each
+its own stacks; the check that no execution is left RUNNING then looks
+only at each plan's own workflows); the lines still come in seed order.
 
 ``--delays MS`` puts ``[mistral_scheduler] handover_delay_max_ms = MS`` in
 ``$DEVCLOUD_DIR/etc/heat.conf.d/difftest-delays.conf`` and restarts the
@@ -28,6 +31,8 @@ it was there).
 """
 
 import argparse
+import concurrent.futures
+import functools
 import os
 import pprint
 import shutil
@@ -83,8 +88,10 @@ def step_count(the_plan):
     return len(the_plan['groups']) - 1
 
 
-def play_plan(the_plan, clouds):
+def play_plan(the_plan, clouds, alone=True):
     """Play ``the_plan`` on (native, plugin): the list of Differences.
+
+    ``alone``: no other plan plays on the clouds meanwhile.
 
     With ``PARITY_RECORDS`` set, both records go to
     ``$PARITY_RECORDS/<plan name>-<time>.json``, as test_parity keeps them.
@@ -98,7 +105,8 @@ def play_plan(the_plan, clouds):
         if target:
             compare.dump(os.path.join(target, '%s-%d.json' % (
                 scenario.name, time.time())), native, plugin)
-        return compare.differences(scenario, clouds[1], native, plugin)
+        return compare.differences(scenario, clouds[1], native, plugin,
+                                   alone=alone)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -135,39 +143,57 @@ def describe(difference):
     return '\n'.join(lines)
 
 
-def run(seed, count, clouds, shrink_runs, out=sys.stdout, play=play_plan):
-    """Play the plans of ``seed``..``seed+count-1``; the number failed."""
-    failed = 0
-    for current in range(seed, seed + count):
+def run(seed, count, clouds, shrink_runs, out=sys.stdout, play=play_plan,
+        jobs=1):
+    """Play the plans of ``seed``..``seed+count-1``; the number failed.
+
+    ``jobs`` plans at once; a divergence is shrunk while the others play.
+    """
+    if jobs > 1:
+        play = functools.partial(play, alone=False)
+
+    def play_seed(current):
         the_plan = generate.plan(current)
         started = time.time()
-        found = play(the_plan, clouds)
-        resources = len(the_plan['groups'][0][0]['model']['resources'])
-        print('seed %d: %d resources, %d steps, %s, %.0f s' % (
-            current, resources, step_count(the_plan),
-            'DIVERGED' if found else 'OK', time.time() - started),
-            file=out, flush=True)
-        if not found:
-            continue
-        failed += 1
-        for difference in found:
-            print(describe(difference), file=out, flush=True)
-        first = found[0].what
+        return the_plan, play(the_plan, clouds), time.time() - started
 
-        def reproduces(candidate):
-            again = play(candidate, clouds)
-            return bool(again) and again[0].what == first
-
-        smaller, runs = shrink.shrink(the_plan, reproduces, shrink_runs)
-        print('seed %d: reproduction shrunk in %d runs (%d resources, %d '
-              'steps); paste into tests/parity/scenarios.py as '
-              'generate.scenario_from_literal(...):' % (
-                  current, runs, len(generate.resource_names(smaller)),
-                  step_count(smaller)), file=out)
-        print(pprint.pformat(generate.literal(smaller), width=79),
-              file=out, flush=True)
+    failed = 0
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        played = pool.map(play_seed, range(seed, seed + count))
+        for current, (the_plan, found, seconds) in zip(
+                range(seed, seed + count), played):
+            failed += report(current, the_plan, found, seconds, clouds,
+                             shrink_runs, out, play)
     print('%d passed, %d failed' % (count - failed, failed), file=out)
     return failed
+
+
+def report(current, the_plan, found, seconds, clouds, shrink_runs, out,
+           play):
+    """Print one plan's line; shrink and print a divergence. 1 if found."""
+    resources = len(the_plan['groups'][0][0]['model']['resources'])
+    print('seed %d: %d resources, %d steps, %s, %.0f s' % (
+        current, resources, step_count(the_plan),
+        'DIVERGED' if found else 'OK', seconds), file=out, flush=True)
+    if not found:
+        return 0
+    for difference in found:
+        print(describe(difference), file=out, flush=True)
+    first = found[0].what
+
+    def reproduces(candidate):
+        again = play(candidate, clouds)
+        return bool(again) and again[0].what == first
+
+    smaller, runs = shrink.shrink(the_plan, reproduces, shrink_runs)
+    print('seed %d: reproduction shrunk in %d runs (%d resources, %d '
+          'steps); paste into tests/parity/scenarios.py as '
+          'generate.scenario_from_literal(...):' % (
+              current, runs, len(generate.resource_names(smaller)),
+              step_count(smaller)), file=out)
+    print(pprint.pformat(generate.literal(smaller), width=79),
+          file=out, flush=True)
+    return 1
 
 
 def main(argv=None):
@@ -183,12 +209,15 @@ def main(argv=None):
                              'at the plugin\'s hand-over points')
     parser.add_argument('--shrink-runs', type=int, default=15,
                         help='most runs spent shrinking a divergence')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='plans played at once (default 1)')
     args = parser.parse_args(argv)
     clouds = compare.clouds()
     plugin_dir = os.environ.get('DEVCLOUD_DIR',
                                 os.path.join(compare.REPO, '.devcloud'))
     set_delays(plugin_dir, args.delays, restart_plugin_cloud)
-    failed = run(args.seed, args.count, clouds, args.shrink_runs)
+    failed = run(args.seed, args.count, clouds, args.shrink_runs,
+                 jobs=args.jobs)
     return 1 if failed else 0
 
 

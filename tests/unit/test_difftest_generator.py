@@ -21,6 +21,8 @@ import io
 import json
 import os
 import tempfile
+import threading
+import time
 
 from heatclient.common import template_utils
 
@@ -235,6 +237,30 @@ class RunnerTest(base.TestCase):
         self.assertRegex(lines[1], r'^seed 2: .* DIVERGED, ')
         self.assertIn('seed 2: reproduction shrunk in', out.getvalue())
         self.assertEqual('2 passed, 1 failed', lines[-1])
+
+    def test_plans_at_once_print_in_seed_order_and_share_no_check(self):
+        seen = []
+        lock = threading.Lock()
+        both_started = threading.Barrier(2, timeout=10)
+
+        def play(the_plan, clouds, alone=True):
+            with lock:
+                seen.append((the_plan['seed'], alone))
+            if the_plan['seed'] in (1, 2):
+                # Seeds 1 and 2 run at once, or this waits in vain.
+                both_started.wait()
+            if the_plan['seed'] == 1:
+                time.sleep(0.2)     # ends after seed 2
+            return []
+
+        out = io.StringIO()
+        self.assertEqual(0, difftest.run(1, 3, None, 2, out=out, play=play,
+                                         jobs=2))
+        lines = out.getvalue().splitlines()
+        self.assertEqual(['seed 1', 'seed 2', 'seed 3'],
+                         [line.split(':')[0] for line in lines[:3]])
+        self.assertEqual({(1, False), (2, False), (3, False)}, set(seen))
+        self.assertEqual('3 passed, 0 failed', lines[-1])
 
     def test_delays_file_is_written_and_removed(self):
         directory = tempfile.mkdtemp(prefix='difftest-unit-')
