@@ -113,11 +113,16 @@ def traversal_count(record):
 
     A traversal of a stack without resources that creates none (deleting
     a stack whose create was rolled back) has an empty graph, which the
-    plugin completes without a Mistral execution.
+    plugin completes without a Mistral execution; the delete of a stack
+    with snapshots stays on Heat's own path (``starter.handles``).
     """
     count = 0
     present = set()
+    snapshots = False
     for action, events in segments(record.events):
+        snapshots = snapshots or action == 'SNAPSHOT'
+        if action == 'DELETE' and snapshots:
+            continue
         if action in TRAVERSALS and (present or events):
             count += 1
         for name, status, _reason in events:

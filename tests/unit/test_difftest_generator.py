@@ -23,10 +23,12 @@ import os
 import tempfile
 import threading
 import time
+import types
 
 from heatclient.common import template_utils
 
 from heat_mistral_engine.heat.traversal import template_graph
+from tests.parity import checks
 from tests.parity import compare
 from tests.parity import difftest
 from tests.parity import dsl
@@ -320,3 +322,21 @@ class ReplacedEdgesTest(base.TestCase):
         self.assertEqual({('b', 'c')}, generate.varying_edges([
             model([['get_attr', 'a']]),
             model([['get_attr', 'a'], ['depends_on', 'b']])]))
+
+
+class TraversalCountTest(base.TestCase):
+
+    @staticmethod
+    def count(*actions):
+        events = []
+        for action in actions:
+            events.append(('s', action + '_IN_PROGRESS', '', True))
+            events.append(('a', action + '_COMPLETE', '', False))
+        return checks.traversal_count(types.SimpleNamespace(events=events))
+
+    def test_create_update_delete_are_three(self):
+        self.assertEqual(3, self.count('CREATE', 'UPDATE', 'DELETE'))
+
+    def test_a_stack_with_snapshots_is_deleted_by_heat_itself(self):
+        self.assertEqual(2, self.count('CREATE', 'SNAPSHOT', 'UPDATE',
+                                       'RESTORE', 'DELETE'))
