@@ -245,11 +245,11 @@ def keystoneauth_opts():
     deprecated ``interface``, whose place ``endpoint_interface`` takes.
     The auth options depend on auth_type and are registered apart.
     """
-    opts = (ks_loading.get_session_conf_options(
-                deprecated_opts=DEPRECATED_SESSION_OPTS) +
-            ks_loading.get_adapter_conf_options(
-                include_deprecated=False,
-                deprecated_opts=DEPRECATED_ADAPTER_OPTS))
+    session_opts = ks_loading.get_session_conf_options(
+        deprecated_opts=DEPRECATED_SESSION_OPTS)
+    adapter_opts = ks_loading.get_adapter_conf_options(
+        include_deprecated=False, deprecated_opts=DEPRECATED_ADAPTER_OPTS)
+    opts = session_opts + adapter_opts
     cfg.set_defaults(opts, **KEYSTONEAUTH_DEFAULTS)
     return opts
 
