@@ -237,6 +237,11 @@ class DeprecatedOptionsTest(Base):
         self.assertEqual('http://new.test:8989/v2',
                          self.service().url)
 
+    def test_blank_endpoint_override_leaves_mistral_url(self):
+        self.load('endpoint_override =\n'
+                  'mistral_url = http://old.test:8989/v2\n')
+        self.assertEqual('http://old.test:8989/v2', self.service().url)
+
     def test_bad_url_is_named_as_the_operator_wrote_it(self):
         self.load('endpoint_override = mistral.test:8989/v2\n')
         [problem] = self.problems()
