@@ -56,6 +56,9 @@ function configure_heat_mistral_engine {
     iniset "$HEAT_CONF" mistral_scheduler project_name "$SERVICE_PROJECT_NAME"
     iniset "$HEAT_CONF" mistral_scheduler user_domain_id default
     iniset "$HEAT_CONF" mistral_scheduler project_domain_id default
+    # Mistral in this region's catalog: its internal endpoint, or the
+    # public one when it has none (the default valid_interfaces).
+    iniset "$HEAT_CONF" mistral_scheduler region_name "$REGION_NAME"
 
     # Let users see their stacks' workflows (operator guide): heat-api's
     # workflow_view filter right before apiv1app in each pipeline.

@@ -36,23 +36,22 @@ OPTS = [
     # A StrOpt checked by check_url(), not a URIOpt: oslo.service logs
     # every option at start and a URIOpt's invalid value would kill the
     # whole heat-engine there. A bad URL must fail only Mistral's stacks.
+    # Kept as an option of its own, not as a deprecated name of
+    # endpoint_override, so that a bad value is reported under the name
+    # the operator wrote.
     cfg.StrOpt('mistral_url',
+               deprecated_for_removal=True,
+               deprecated_since='2026.2',
+               deprecated_reason='Use endpoint_override, keystoneauth\'s '
+                                 'option for the same URL (it wins when '
+                                 'both are set).',
                help='Root of the Mistral v2 API, for example '
-                    'http://mistral.example.com:8989/v2. When unset, the '
-                    'workflowv2 endpoint of the Keystone catalog is used, '
-                    'which needs auth_type to be set.'),
-    cfg.StrOpt('endpoint_interface', default='internal',
-               choices=[('public', 'the public endpoint'),
-                        ('internal', 'the internal endpoint (default)'),
-                        ('admin', 'the admin endpoint')],
-               help='Catalog interface used to find Mistral when '
-                    'mistral_url is unset.'),
+                    'http://mistral.example.com:8989/v2. Replaced by '
+                    'endpoint_override.'),
     cfg.StrOpt('rpc_topic', default='heat-mistral-engine',
                help='oslo.messaging topic on which heat-engines receive '
                     'resource nodes from the Mistral action. Must match '
                     '[heat_mistral_engine] rpc_topic in mistral.conf.'),
-    cfg.IntOpt('request_timeout', default=30, min=1,
-               help='Seconds to wait for one Mistral API call.'),
     cfg.BoolOpt('skip_workflow_validation', default=True,
                 help='Ask Mistral not to re-check the syntax of the '
                      'workflows this plugin generates (they are compiled '
@@ -216,15 +215,53 @@ def check_url(value):
     return None
 
 
+# The options this package had before it used keystoneauth's, read as
+# deprecated names of keystoneauth's (mistral_url is an option of its own,
+# see OPTS).
+DEPRECATED_SESSION_OPTS = {
+    'timeout': [cfg.DeprecatedOpt('request_timeout', group=GROUP)],
+}
+DEPRECATED_ADAPTER_OPTS = {
+    'valid_interfaces': [cfg.DeprecatedOpt('endpoint_interface',
+                                           group=GROUP)],
+}
+
+# Defaults of keystoneauth's options for this client: Mistral's service
+# type; the internal endpoint first, as before, then the public one, which
+# is the only one some clouds register; the 30 s that request_timeout had.
+KEYSTONEAUTH_DEFAULTS = {
+    'service_type': 'workflowv2',
+    'valid_interfaces': ['internal', 'public'],
+    'timeout': 30,
+}
+
+
+def keystoneauth_opts():
+    """keystoneauth's session and Adapter options, with this group's defaults.
+
+    Returns new oslo.config Opt objects: the session options (cafile,
+    timeout, ...) and the Adapter options (region_name, valid_interfaces,
+    endpoint_override, connect_retries, ...) without keystoneauth's own
+    deprecated ``interface``, whose place ``endpoint_interface`` takes.
+    The auth options depend on auth_type and are registered apart.
+    """
+    session_opts = ks_loading.get_session_conf_options(
+        deprecated_opts=DEPRECATED_SESSION_OPTS)
+    adapter_opts = ks_loading.get_adapter_conf_options(
+        include_deprecated=False, deprecated_opts=DEPRECATED_ADAPTER_OPTS)
+    opts = session_opts + adapter_opts
+    cfg.set_defaults(opts, **KEYSTONEAUTH_DEFAULTS)
+    return opts
+
+
 def register_opts(conf=cfg.CONF):
     """Register the options and keystoneauth options; safe to call twice."""
     conf.register_opts(OPTS, group=GROUP)
-    ks_loading.register_session_conf_options(conf, GROUP)
+    conf.register_opts(keystoneauth_opts(), group=GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)
 
 
 def list_opts():
     """Options for oslo-config-generator (entry point oslo.config.opts)."""
     auth_opts = ks_loading.get_auth_common_conf_options()
-    session_opts = ks_loading.get_session_conf_options()
-    return [(GROUP, OPTS + session_opts + auth_opts)]
+    return [(GROUP, OPTS + keystoneauth_opts() + auth_opts)]

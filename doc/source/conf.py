@@ -5,6 +5,8 @@ extensions = [
     'openstackdocstheme',
     # cli.rst: the commands' own help, loaded by their entry points.
     'cliff.sphinxext',
+    # configuration.rst: the options, from the oslo.config.opts entry points.
+    'oslo_config.sphinxext',
 ]
 
 # cli.rst documents this package's own commands: no "provided by the

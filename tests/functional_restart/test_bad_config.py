@@ -95,7 +95,7 @@ class BadConfigTest(base.FunctionalTest):
         # Port 9 (discard) has no listener here: connection refused.
         url = 'http://127.0.0.1:9/v2'
         self.useFixture(HeatConfOverlay(
-            '[mistral_scheduler]\nmistral_url = %s\n' % url))
+            '[mistral_scheduler]\nendpoint_override = %s\n' % url))
         stack = self.create('chain.yaml')
         self.assertEqual('CREATE_FAILED', stack.stack_status)
         self.assertIn('Mistral at %s failed to' % url,
@@ -109,8 +109,11 @@ class BadConfigTest(base.FunctionalTest):
         self.assert_nothing_in_progress(stack.id)
 
     def test_misconfigured_engine_logs_the_option_and_fails_stacks(self):
+        # A heat.conf that still names the URL by its deprecated name:
+        # the cloud's endpoint_override (which would win) is blanked.
         self.useFixture(HeatConfOverlay(
-            '[mistral_scheduler]\nmistral_url = 127.0.0.1:8989/v2\n'))
+            '[mistral_scheduler]\nendpoint_override =\n'
+            'mistral_url = 127.0.0.1:8989/v2\n'))
         self.assertIn('ERROR heat_mistral_engine.heat.startup.plugin [-] '
                       'heat-mistral-engine is misconfigured: '
                       '[mistral_scheduler] mistral_url has an invalid value',

@@ -24,6 +24,7 @@ from heat.engine import worker as heat_worker
 import testtools
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import keystone_session
 from heat_mistral_engine.heat.patches import convergence
 
 
@@ -36,6 +37,10 @@ class TestCase(testtools.TestCase):
                  default_config_dirs=[])
         config.register_opts(cfg.CONF)
         self.conf.config(auth_encryption_key='k' * 32)
+        # Each test's options make their own session (one per process
+        # in heat-engine).
+        keystone_session.reset()
+        self.addCleanup(keystone_session.reset)
 
 
 class FakeClock:

@@ -99,7 +99,7 @@ class DevstackPluginTest(testtools.TestCase):
             MISTRAL_BIN_DIR='/usr/local/bin', GLOBAL_VENV='True',
             STACK_USER='stack', KEYSTONE_SERVICE_URI='http://ks/identity',
             SERVICE_PASSWORD='pw', SERVICE_PROJECT_NAME='service',
-            HEAT_API_PASTE_FILE=paste.name)
+            REGION_NAME='RegionOne', HEAT_API_PASTE_FILE=paste.name)
         variables.update(env)
         self.paste = paste.name
         prelude = ''.join('%s=%s\n' % (k, _quote(v))
@@ -199,6 +199,8 @@ class DevstackPluginTest(testtools.TestCase):
             'default',
             'iniset /etc/heat/heat.conf mistral_scheduler '
             'project_domain_id default',
+            'iniset /etc/heat/heat.conf mistral_scheduler region_name '
+            'RegionOne',
             'iniset %s filter:workflow_view paste.filter_factory '
             'heat_mistral_engine.heat.api.workflow_view:filter_factory'
             % self.paste,

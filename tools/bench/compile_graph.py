@@ -92,7 +92,7 @@ def main():
         from heat_mistral_engine.heat.clients import (
             mistral_api as mistral_client)
         config.register_opts(cfg.CONF)
-        cfg.CONF.set_override('mistral_url', args.mistral_url,
+        cfg.CONF.set_override('endpoint_override', args.mistral_url,
                               group=config.GROUP)
         cfg.CONF.set_override('skip_workflow_validation',
                               not args.validate, group=config.GROUP)

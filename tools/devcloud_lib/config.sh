@@ -196,13 +196,15 @@ project_domain_name = Default
 EOF
 }
 
-# How heat-mistral-engine reaches Mistral: the URL without Keystone; with
-# Keystone as the service user heat, Mistral found in the catalog.
+# How heat-mistral-engine reaches Mistral (keystoneauth's Adapter options):
+# the URL without Keystone; with Keystone as the service user heat, Mistral
+# found in the catalog of the region keystone_setup.py registers.
 scheduler_account() {
     if ((KEYSTONE)); then
         service_account heat
+        echo "region_name = RegionOne"
     else
-        echo "mistral_url = $MISTRAL_URL"
+        echo "endpoint_override = $MISTRAL_URL"
     fi
 }
 

@@ -35,11 +35,10 @@ from heat_mistral_engine import config
 from heat_mistral_engine.graph import node_action
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.clients import direct_completion
+from heat_mistral_engine.heat.clients import keystone_session
 from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
-
-SERVICE_TYPE = 'workflowv2'
 
 # The Mistral action that carries one resource node (setup.cfg).
 NODE_ACTION = 'heat.run_node'
@@ -73,6 +72,20 @@ class NotTheNodesAction(MistralUnavailable):
     """
 
 
+def url_option(conf=cfg.CONF):
+    """(name, value) of the option that gives Mistral's URL, or (None, None).
+
+    ``endpoint_override`` wins over its deprecated predecessor
+    ``mistral_url``; with neither, Mistral is looked up in the catalog.
+    """
+    group = conf[config.GROUP]
+    for name in ('endpoint_override', 'mistral_url'):
+        value = getattr(group, name)
+        if value:
+            return name, value
+    return None, None
+
+
 def config_problems(conf=cfg.CONF):
     """Return a list of human-readable problems with ``[mistral_scheduler]``.
 
@@ -81,8 +94,9 @@ def config_problems(conf=cfg.CONF):
     """
     group = conf[config.GROUP]
     problems = []
-    for name in ('mistral_url', 'endpoint_interface', 'request_timeout',
-                 'rpc_topic'):
+    for name in ('endpoint_override', 'mistral_url', 'valid_interfaces',
+                 'region_name', 'timeout', 'connect_retries',
+                 'status_code_retries', 'rpc_topic'):
         try:
             getattr(group, name)
         except ValueError as exc:
@@ -91,16 +105,24 @@ def config_problems(conf=cfg.CONF):
                             % (config.GROUP, name, exc))
     if problems:
         return problems
-    url_problem = group.mistral_url and config.check_url(group.mistral_url)
+    name, url = url_option(conf)
+    url_problem = url and config.check_url(url)
     if url_problem:
-        problems.append('[%s] mistral_url has an invalid value: %s'
-                        % (config.GROUP, url_problem))
-    if not group.mistral_url and not group.auth_type:
+        problems.append('[%s] %s has an invalid value: %s'
+                        % (config.GROUP, name, url_problem))
+    if not url and not group.auth_type:
         problems.append(
-            '[%s] mistral_url is unset and no auth_type is configured, so '
-            'Mistral cannot be found: set mistral_url, or auth_type and '
-            'its credentials to look Mistral up in the Keystone catalog'
-            % config.GROUP)
+            '[%s] endpoint_override is unset and no auth_type is '
+            'configured, so Mistral cannot be found: set endpoint_override, '
+            'or auth_type and its credentials to look Mistral up in the '
+            'Keystone catalog' % config.GROUP)
+    try:
+        # keystoneauth checks valid_interfaces and the version options
+        # only when it builds an Adapter (no request is made here).
+        ks_loading.load_adapter_from_conf_options(conf, config.GROUP,
+                                                  session=None)
+    except TypeError as exc:
+        problems.append('[%s] %s' % (config.GROUP, exc))
     if group.auth_type:
         try:
             ks_loading.load_auth_from_conf_options(conf, config.GROUP)
@@ -131,30 +153,42 @@ class MistralService:
             raise MistralUnavailable('heat-mistral-engine is misconfigured: '
                                      + '; '.join(problems))
         group = conf[config.GROUP]
-        self._url = group.mistral_url
         self._skip_validation = group.skip_workflow_validation
+        # One session, auth plugin and token per process (not per call).
+        adapter = keystone_session.adapter(conf)
+        self._url = url_option(conf)[1]
         # Without Keystone, Mistral keeps everything in one project.
         self._project_id = None
-        kwargs = {'mistral_url': group.mistral_url,
-                  'timeout': group.request_timeout}
         if group.auth_type:
-            auth = ks_loading.load_auth_from_conf_options(conf, config.GROUP)
-            session = ks_loading.load_session_from_conf_options(
-                conf, config.GROUP, auth=auth)
-            kwargs['session'] = session
-            # The service's own project, to tell its workflows from others'.
-            self._project_id = session.get_project_id()
+            try:
+                # The service's own project, to tell its workflows from
+                # others'.
+                self._project_id = adapter.get_project_id()
+                if not self._url:
+                    self._url = adapter.get_endpoint()
+            except ks_exceptions.EndpointNotFound as exc:
+                raise MistralUnavailable(
+                    'Mistral (service type %s, region %s, interface %s) is '
+                    'not in the Keystone catalog: %s' % (
+                        adapter.service_type, adapter.region_name or 'any',
+                        ' or '.join(_interfaces(adapter.interface)), exc))
+            except ks_exceptions.ClientException as exc:
+                raise MistralUnavailable(
+                    'Keystone did not authenticate heat-mistral-engine\'s '
+                    'account ([%s] auth options) to reach Mistral: %s'
+                    % (config.GROUP, exc))
             if not self._url:
-                try:
-                    self._url = session.get_endpoint(
-                        service_type=SERVICE_TYPE,
-                        interface=group.endpoint_interface)
-                except ks_exceptions.ClientException as exc:
-                    raise MistralUnavailable(
-                        'Mistral (service type %s) is not in the Keystone '
-                        'catalog: %s' % (SERVICE_TYPE, exc))
-                kwargs['mistral_url'] = self._url
-        self._client = mistral_client.client(auth_type='', **kwargs)
+                raise MistralUnavailable(
+                    'Mistral (service type %s) is not in the Keystone '
+                    'catalog' % adapter.service_type)
+        # The Adapter as the client's session: its timeout, retries and
+        # auth apply to every call. The TLS options go to the client too,
+        # which would otherwise send verify=True and no client certificate
+        # with each https request, over the session's.
+        self._client = mistral_client.client(
+            auth_type='', mistral_url=self._url, session=adapter,
+            cacert=group.cafile, insecure=group.insecure,
+            cert=group.certfile, key=group.keyfile)
         # Created on first use: only heat-engine has Heat's RPC transport.
         self._direct = None
         self._direct_lock = threading.Lock()
@@ -732,6 +766,13 @@ class MistralService:
         for execution in found:
             execution.input = _json(getattr(execution, 'input', None))
         return found
+
+
+def _interfaces(value):
+    """keystoneauth's interface setting (a name or a list) as a list."""
+    if isinstance(value, str):
+        return [value]
+    return list(value or ['public'])
 
 
 def _json(value):

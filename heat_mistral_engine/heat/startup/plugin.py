@@ -76,7 +76,7 @@ def install(conf=cfg.CONF):
     else:
         LOG.info('heat-mistral-engine installed: Mistral orders convergence '
                  'traversals (Mistral API %s).',
-                 conf.mistral_scheduler.mistral_url or '<from catalog>')
+                 mistral_api.url_option(conf)[1] or '<from catalog>')
     return True
 
 

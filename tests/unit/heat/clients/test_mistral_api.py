@@ -150,7 +150,8 @@ class CompleteActionTest(FakeApiTestCase):
         self.conf.config(group='mistral_scheduler', mistral_url=None)
         exc = self.assertRaises(mistral_client.MistralUnavailable,
                                 mistral_client.MistralService)
-        self.assertIn('[mistral_scheduler] mistral_url is unset', str(exc))
+        self.assertIn('[mistral_scheduler] endpoint_override is unset',
+                      str(exc))
 
 
 class ConfigProblemsTest(base.TestCase):

@@ -76,7 +76,7 @@ class PluginInstallTest(base.TestCase):
         lean.assert_called_once_with(self.conf.conf)
         remote.assert_called_once_with()
         self.assertIn('misconfigured', logger.output)
-        self.assertIn('mistral_url is unset', logger.output)
+        self.assertIn('endpoint_override is unset', logger.output)
 
     def test_legacy_engine_is_named_in_an_error(self):
         self.conf.config(enabled=True, mistral_url='http://mistral:8989/v2',
