@@ -13,8 +13,10 @@
 """heat-engine's client of the Mistral v2 API, as the service account.
 
 All calls go through ``MistralService``; errors come out as
-``MistralUnavailable`` with a message that names Mistral and the URL, which
-is what the user sees in the stack's status reason.
+``MistralUnavailable``. Its message is what the user may see in the stack's
+status reason or a validation error: the call that failed and a request
+id, never the URL or the client's error (those can name internal hosts);
+the whole text is logged under that request id (``unavailable``).
 """
 
 import datetime
@@ -27,6 +29,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from mistralclient.api import client as mistral_client
 from oslo_config import cfg
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import tenacity
@@ -62,7 +65,42 @@ UNSTARTED_DEFINITION_AGE = 3600
 
 
 class MistralUnavailable(Exception):
-    """A Mistral API call failed; the message says which and why."""
+    """A Mistral API call failed.
+
+    The message (``str``) is one sentence a tenant may read: which call
+    failed, and for a failed call the request id its details were logged
+    under. ``detail`` is the whole text, for the log and for checks of
+    Mistral's answer (``already_completed``): the URL and the client's
+    error, which can hold internal URLs and addresses.
+    """
+
+    def __init__(self, message, detail=None, request_id=None):
+        super().__init__(message)
+        self.detail = message if detail is None else detail
+        self.request_id = request_id
+
+
+def unavailable(what, url, exc):
+    """The MistralUnavailable of a call that failed, its details logged.
+
+    ``what`` says what the call was to do ("complete action execution
+    <id>"); ``url`` is Mistral's, ``exc`` the client's error. Logs
+    ``Mistral at <url> failed to <what>: <exc>`` at WARNING with a new
+    request id, and returns (does not raise) the exception whose message
+    names only ``what`` and that request id.
+    """
+    request_id = oslo_context.generate_request_id()
+    where = ' at %s' % url if url else ''
+    detail = 'Mistral%s failed to %s: %s' % (where, what, exc)
+    LOG.warning('[%s] %s', request_id, detail)
+    return MistralUnavailable(
+        'Mistral failed to %s (details in Heat\'s log, request %s)'
+        % (what, request_id), detail=detail, request_id=request_id)
+
+
+def details(exc):
+    """The whole text of ``exc``: a MistralUnavailable's detail, or str."""
+    return getattr(exc, 'detail', None) or str(exc)
 
 
 class NotTheNodesAction(MistralUnavailable):
@@ -119,7 +157,7 @@ def already_completed(exc):
     Mistral 23 refuses to complete an action execution twice with
     ``Action <id> is already completed``.
     """
-    return 'is already completed' in str(exc)
+    return 'is already completed' in details(exc)
 
 
 class MistralService:
@@ -150,9 +188,9 @@ class MistralService:
                         service_type=SERVICE_TYPE,
                         interface=group.endpoint_interface)
                 except ks_exceptions.ClientException as exc:
-                    raise MistralUnavailable(
-                        'Mistral (service type %s) is not in the Keystone '
-                        'catalog: %s' % (SERVICE_TYPE, exc))
+                    raise unavailable(
+                        'find its endpoint (service type %s) in the '
+                        'Keystone catalog' % SERVICE_TYPE, None, exc)
                 kwargs['mistral_url'] = self._url
         self._client = mistral_client.client(auth_type='', **kwargs)
         # Created on first use: only heat-engine has Heat's RPC transport.
@@ -167,8 +205,7 @@ class MistralService:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            raise MistralUnavailable('Mistral at %s failed to %s: %s'
-                                     % (self._url, what, exc))
+            raise unavailable(what, self._url, exc)
 
     def create_workflow(self, name, definition_yaml, namespace):
         """Create the workflow ``name`` in ``namespace``; return its id.
@@ -189,9 +226,8 @@ class MistralService:
             created = self._upload(definition_yaml, namespace=namespace)
         except Exception as exc:
             if getattr(exc, 'error_code', None) != 409:
-                raise MistralUnavailable(
-                    'Mistral at %s failed to create workflow %s: %s'
-                    % (self._url, name, exc))
+                raise unavailable('create workflow %s' % name, self._url,
+                                  exc)
             (own,) = [w for w in self._own_workflows(name)
                       if (w.namespace or '') == namespace]
             self._call('update workflow %s' % name, self._upload,
@@ -468,9 +504,9 @@ class MistralService:
         except NotTheNodesAction:
             raise
         except Exception as exc:
-            raise MistralUnavailable(
-                'Mistral at %s failed to complete action execution %s: %s'
-                % (self._url, action_execution_id, exc))
+            raise unavailable(
+                'complete action execution %s' % action_execution_id,
+                self._url, exc)
 
     def _report_retrying(self, action_execution_id, retry_for):
         """The attempts of one report (tenacity).
@@ -544,7 +580,9 @@ class MistralService:
             if already_completed(exc):
                 raise MistralUnavailable(
                     'Mistral\'s engine failed to complete action execution '
-                    '%s: %s' % (action_execution_id, exc))
+                    '%s' % action_execution_id,
+                    detail='Mistral\'s engine failed to complete action '
+                           'execution %s: %s' % (action_execution_id, exc))
             LOG.warning('A Mistral engine refused the result of action '
                         'execution %s (%s); sending it through Mistral\'s '
                         'API', action_execution_id, exc)
@@ -685,9 +723,8 @@ class MistralService:
         except Exception as exc:
             if getattr(exc, 'error_code', None) == 404:
                 return []
-            raise MistralUnavailable('Mistral at %s failed to list '
-                                     'executions of %s: %s'
-                                     % (self._url, workflow, exc))
+            raise unavailable('list executions of %s' % workflow,
+                              self._url, exc)
         found = self._own(found)
         for execution in found:
             execution.input = _json(getattr(execution, 'input', None))
@@ -705,9 +742,8 @@ class MistralService:
         except Exception as exc:
             if getattr(exc, 'error_code', None) == 404:
                 return None
-            raise MistralUnavailable('Mistral at %s failed to look up '
-                                     'workflow %s: %s'
-                                     % (self._url, workflow_id, exc))
+            raise unavailable('look up workflow %s' % workflow_id,
+                              self._url, exc)
         own = self._own([found])
         return own[0].definition if own else None
 
