@@ -88,6 +88,33 @@ from heat_mistral_engine import protocol
 LOG = logging.getLogger(__name__)
 
 
+LOCK_POLL_SECONDS = 1.0
+CLAIM_POLL_SECONDS = 0.25
+
+
+class _Stop(Exception):
+    """The node must end without touching the stack (stale, superseded)."""
+
+
+class InlineEventDispatch:
+    """Stands in for Heat's thread group manager on a node's stack.
+
+    A stack only uses ``thread_group_mgr.start`` in a node to hand each event
+    to the environment's event sinks in a new thread. Heat caps a stack's
+    thread group at 10 threads, and Mistral runs many nodes of one stack in
+    one engine at once, so those threads hit the cap and the resource
+    action failed with "Maximum number of threads reached". Running the
+    (already error-catching) dispatch inline avoids the cap.
+    """
+
+    @staticmethod
+    def start(stack_id, func, *args, **kwargs):
+        return func(*args, **kwargs)
+
+
+INLINE_EVENTS = InlineEventDispatch()
+
+
 def unexpected_reason(request_id):
     """The stack's reason for an unexpected error in heat-engine.
 
@@ -115,32 +142,6 @@ def unreported_reason(request, exc):
     return ('Resource %s finished but could not be reported to Mistral '
             '(details in Heat\'s log, request %s)'
             % (request.resource_id, request_id))
-
-LOCK_POLL_SECONDS = 1.0
-CLAIM_POLL_SECONDS = 0.25
-
-
-class _Stop(Exception):
-    """The node must end without touching the stack (stale, superseded)."""
-
-
-class InlineEventDispatch:
-    """Stands in for Heat's thread group manager on a node's stack.
-
-    A stack only uses ``thread_group_mgr.start`` in a node to hand each event
-    to the environment's event sinks in a new thread. Heat caps a stack's
-    thread group at 10 threads, and Mistral runs many nodes of one stack in
-    one engine at once, so those threads hit the cap and the resource
-    action failed with "Maximum number of threads reached". Running the
-    (already error-catching) dispatch inline avoids the cap.
-    """
-
-    @staticmethod
-    def start(stack_id, func, *args, **kwargs):
-        return func(*args, **kwargs)
-
-
-INLINE_EVENTS = InlineEventDispatch()
 
 
 @dataclasses.dataclass
