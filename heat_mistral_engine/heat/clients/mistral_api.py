@@ -98,6 +98,24 @@ def unavailable(what, url, exc):
         % (what, request_id), detail=detail, request_id=request_id)
 
 
+def misconfigured(problems):
+    """The MistralUnavailable of a bad ``[mistral_scheduler]``, logged.
+
+    ``problems`` as ``config_problems`` gives them. The message names the
+    bad options (each problem's summary); their values and errors (a URL,
+    keystoneauth's text) are logged at ERROR under the request id the
+    message gives.
+    """
+    request_id = oslo_context.generate_request_id()
+    detail = 'heat-mistral-engine is misconfigured: ' + '; '.join(problems)
+    LOG.error('[%s] %s', request_id, detail)
+    named = '; '.join(problem.split(': ', 1)[0] for problem in problems)
+    return MistralUnavailable(
+        'heat-mistral-engine is misconfigured: %s (details in Heat\'s log, '
+        'request %s)' % (named, request_id),
+        detail=detail, request_id=request_id)
+
+
 def details(exc):
     """The whole text of ``exc``: a MistralUnavailable's detail, or str."""
     return getattr(exc, 'detail', None) or str(exc)
@@ -115,7 +133,9 @@ def config_problems(conf=cfg.CONF):
     """Return a list of human-readable problems with ``[mistral_scheduler]``.
 
     An empty list means heat-engine can build a client; it does not promise
-    that Mistral answers.
+    that Mistral answers. Each problem is ``SUMMARY`` or ``SUMMARY: DETAIL``,
+    where only DETAIL holds a value or an error text (``misconfigured``
+    tells users the summaries alone).
     """
     group = conf[config.GROUP]
     problems = []
@@ -166,8 +186,7 @@ class MistralService:
     def __init__(self, conf=cfg.CONF):
         problems = config_problems(conf)
         if problems:
-            raise MistralUnavailable('heat-mistral-engine is misconfigured: '
-                                     + '; '.join(problems))
+            raise misconfigured(problems)
         group = conf[config.GROUP]
         self._url = group.mistral_url
         self._skip_validation = group.skip_workflow_validation

@@ -87,7 +87,6 @@ from heat_mistral_engine import protocol
 
 LOG = logging.getLogger(__name__)
 
-
 LOCK_POLL_SECONDS = 1.0
 CLAIM_POLL_SECONDS = 0.25
 

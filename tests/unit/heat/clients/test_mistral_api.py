@@ -163,6 +163,27 @@ class CompleteActionTest(FakeApiTestCase):
                                 mistral_client.MistralService)
         self.assertIn('[mistral_scheduler] mistral_url is unset', str(exc))
 
+    def test_misconfiguration_names_the_option_not_its_value(self):
+        # A stack's reason gets the option; the URL goes to the log.
+        logged = self.useFixture(fixtures.FakeLogger())
+        conf_file = self.useFixture(fixtures.TempDir()).join('heat.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[mistral_scheduler]\nmistral_url = 10.0.0.9:8989/v2\n')
+        cfg.CONF(['--config-file', conf_file], project='heat',
+                 default_config_files=[], default_config_dirs=[])
+        # setUp's URL (an override) would win over the file.
+        cfg.CONF.clear_override('mistral_url', group='mistral_scheduler')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                mistral_client.MistralService)
+        self.assertEqual('heat-mistral-engine is misconfigured: '
+                         '[mistral_scheduler] mistral_url has an invalid '
+                         'value (details in Heat\'s log, request %s)'
+                         % exc.request_id, str(exc))
+        self.assertIn("[%s] heat-mistral-engine is misconfigured: "
+                      "[mistral_scheduler] mistral_url has an invalid value: "
+                      "'10.0.0.9:8989/v2' is not an http:// or https:// URL"
+                      % exc.request_id, logged.output)
+
 
 class ConfigProblemsTest(base.TestCase):
 
