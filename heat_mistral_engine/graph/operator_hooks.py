@@ -101,7 +101,8 @@ def parse(text, source='<hooks file>'):
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise HooksFileError('%s is not valid YAML: %s' % (source, exc))
+        raise HooksFileError('%s is not valid YAML: %s'
+                             % (source, _yaml_problem(exc)))
     if document is None:
         return ()
     if not isinstance(document, dict) or set(document) - {'hooks'}:
@@ -124,6 +125,22 @@ def parse(text, source='<hooks file>'):
         seen.add((hook.name, hook.when))
         hooks.append(hook)
     return tuple(hooks)
+
+
+def _yaml_problem(exc):
+    """PyYAML's error in one line: the problem and where (from 1).
+
+    Its own text spans lines, with the offending line quoted; the message
+    reaches a stack's reason and the CLI, where one sentence belongs.
+    """
+    problem = getattr(exc, 'problem', None)
+    if not problem:
+        return ' '.join(str(exc).split())
+    mark = getattr(exc, 'problem_mark', None)
+    if mark is None:
+        return problem
+    return '%s at line %d, column %d' % (problem, mark.line + 1,
+                                         mark.column + 1)
 
 
 def _entry(entry, where):

@@ -118,10 +118,15 @@ def without_ciphertext(task_input):
     return found
 
 
-class TemplateTextTest(base.FunctionalTest):
+class TemplateTextChecks:
+    """The checks of this module, for a FunctionalTest on any cloud.
 
-    def setUp(self):
-        super().setUp()
+    ``tests/functional_restart/test_postgresql.py`` runs them on a cloud
+    restarted on PostgreSQL.
+    """
+
+    def write_templates(self):
+        """Write the templates into a temporary folder: ``self.files``."""
         folder = self.useFixture(fixtures.TempDir()).path
         self.files = {}
         for name, content in (('expressions.yaml', EXPRESSIONS),
@@ -175,8 +180,9 @@ class TemplateTextTest(base.FunctionalTest):
         for mark in USER_MARKS + EVALUATED + more:
             self.assertNotIn(mark, text, where)
 
-    # -- tests ---------------------------------------------------------
-    def test_expressions_in_names_parameters_and_outputs_stay_text(self):
+    # -- whole cases ---------------------------------------------------
+    def check_expressions_stay_text(self):
+        """Names, a parameter and outputs in Jinja and YAQL stay text."""
         stack = self.create_stack(self.files['expressions.yaml'],
                                   {'text': PARAMETER})
         self.assertEqual('CREATE_COMPLETE', stack.stack_status,
@@ -193,7 +199,8 @@ class TemplateTextTest(base.FunctionalTest):
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
         self.assert_no_user_text_in_mistral(stack.id)
 
-    def test_longest_names_create_replace_and_delete(self):
+    def check_longest_names(self):
+        """255-character names create, replace and delete."""
         stack = self.create_stack(self.files['longest.yaml'])
         self.assertEqual('CREATE_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
@@ -225,6 +232,19 @@ class TemplateTextTest(base.FunctionalTest):
 
         self.assertEqual('DELETE_COMPLETE', self.delete_stack(stack.id))
         self.assert_no_user_text_in_mistral(stack.id)
+
+
+class TemplateTextTest(TemplateTextChecks, base.FunctionalTest):
+
+    def setUp(self):
+        super().setUp()
+        self.write_templates()
+
+    def test_expressions_in_names_parameters_and_outputs_stay_text(self):
+        self.check_expressions_stay_text()
+
+    def test_longest_names_create_replace_and_delete(self):
+        self.check_longest_names()
 
 
 class MistralKeepsDataInertTest(base.FunctionalTest):

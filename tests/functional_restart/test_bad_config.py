@@ -18,6 +18,7 @@ the cloud back as it was when they end.
 """
 
 import os
+import re
 import subprocess
 
 import fixtures
@@ -91,6 +92,19 @@ class BadConfigTest(base.FunctionalTest):
         with open(path) as f:
             return f.read()
 
+    def assert_names_mistral_not_its_url(self, reason, url):
+        """The reason names Mistral and a request id; the log has the URL.
+
+        Issue 28: the reason said "Mistral at <URL> failed to ..." with
+        the client's error, an internal URL told to the tenant.
+        """
+        self.assertIn('Mistral failed to', reason)
+        self.assertNotIn('127.0.0.1', reason)
+        request_id = re.search(r'request (req-[0-9a-f-]+)\)',
+                               reason).group(1)
+        self.assertIn('[%s] Mistral at %s failed to' % (request_id, url),
+                      self.engine_log())
+
     def test_unreachable_mistral_fails_create_and_delete_naming_it(self):
         # Port 9 (discard) has no listener here: connection refused.
         url = 'http://127.0.0.1:9/v2'
@@ -98,14 +112,12 @@ class BadConfigTest(base.FunctionalTest):
             '[mistral_scheduler]\nendpoint_override = %s\n' % url))
         stack = self.create('chain.yaml')
         self.assertEqual('CREATE_FAILED', stack.stack_status)
-        self.assertIn('Mistral at %s failed to' % url,
-                      stack.stack_status_reason)
+        self.assert_names_mistral_not_its_url(stack.stack_status_reason, url)
         self.assert_nothing_in_progress(stack.id)
 
         self.assertEqual('DELETE_FAILED', self.delete_stack(stack.id))
         stack = self.heat.stacks.get(stack.id)
-        self.assertIn('Mistral at %s failed to' % url,
-                      stack.stack_status_reason)
+        self.assert_names_mistral_not_its_url(stack.stack_status_reason, url)
         self.assert_nothing_in_progress(stack.id)
 
     def test_misconfigured_engine_logs_the_option_and_fails_stacks(self):

@@ -13,25 +13,38 @@
 """Operator hooks on the real cloud (one restart for every case).
 
 The cloud is restarted with ``[mistral_scheduler] operator_hooks_file``
-naming ``tests/functional_restart/operator_hooks/hooks.yaml``, whose
-entries run the workflow ``hme_test_hook`` (created here) on resources
-selected by name. Cases: data into and out of hooks, their order around
-the resource and its dependent, update and delete hooks, a failing hook
-with and without rollback, a timed-out hook, and hooks refused at
-validation before anything is created.
+naming a copy of ``tests/functional_restart/operator_hooks/hooks.yaml``,
+whose entries run the workflow ``hme_test_hook`` (created here) on
+resources selected by name. Cases: data into and out of hooks, their
+order around the resource and its dependent, update and delete hooks, a
+failing hook with and without rollback, a timed-out hook, and hooks
+refused at validation before anything is created. Last, the copy is
+broken (not UTF-8, then not YAML; heat-engine reads the file again when
+it changes): creates and updates are refused with one sentence naming the
+file, while a rollback and a delete still work (issue 28, item 7).
 """
 
 import datetime
 import json
 import os
+import re
+import shutil
+
+import fixtures
 
 from tests.functional import base
+from tests.functional_restart import faults
 from tests.functional_restart import test_bad_config
 
 HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          'operator_hooks')
 HOOKS_FILE = os.path.join(HOOKS_DIR, 'hooks.yaml')
 WORKFLOW = 'hme_test_hook'
+
+
+def engine_log():
+    """What the cloud's heat-engines logged, in one text."""
+    return ''.join(faults.engine_logs().values())
 
 
 def when(text):
@@ -42,10 +55,15 @@ class OperatorHooksTest(base.FunctionalTest):
 
     def setUp(self):
         super().setUp()
+        # A copy, which the last case breaks; removed after the restore.
+        self.hooks_file = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'hooks.yaml')
+        shutil.copyfile(HOOKS_FILE, self.hooks_file)
         # Stacks are deleted while the hooks still apply (delete hooks);
         # the workflow is deleted after them, the overlay last.
         self.useFixture(test_bad_config.HeatConfOverlay(
-            '[mistral_scheduler]\noperator_hooks_file = %s\n' % HOOKS_FILE))
+            '[mistral_scheduler]\noperator_hooks_file = %s\n'
+            % self.hooks_file))
         with open(os.path.join(HOOKS_DIR, WORKFLOW + '.yaml')) as f:
             definition = f.read()
         if any(w.name == WORKFLOW for w in self.mistral.workflows.list()):
@@ -78,21 +96,25 @@ class OperatorHooksTest(base.FunctionalTest):
         rolled = self.create_stack(self.template_of('hookfail'), wait=False,
                                    extra=['--enable-rollback'])
         slow = self.create_stack(self.template_of('hookslow'), wait=False)
+        kept = self.create_stack(self.template_of('hookrollback'),
+                                 wait=False)
         self.check_validation_refuses()
         self.check_data_and_order(self.wait_for_stack(data.id))
         self.check_update_and_delete(data.id)
         self.check_failure(self.wait_for_stack(failing.id))
         self.check_rollback(self.wait_for_stack(rolled.id))
         self.check_timeout(self.wait_for_stack(slow.id))
+        # Last: it breaks the hooks file every case above reads.
+        self.check_bad_hooks_file(self.wait_for_stack(kept.id))
 
     def check_validation_refuses(self):
         for name, message in (
                 ('hookmissing', 'Operator hook entry 6 (missing) of hooks '
                                 'file %s: workflow hme_no_such_workflow does '
-                                'not exist in Mistral' % HOOKS_FILE),
+                                'not exist in Mistral' % self.hooks_file),
                 ('hookbadinput', 'Operator hook entry 7 (badinput) of hooks '
                                  'file %s: workflow hme_test_hook does not '
-                                 'accept the input colour' % HOOKS_FILE)):
+                                 'accept the input colour' % self.hooks_file)):
             stack_name = self.stack_name()
             out = base.openstack('stack', 'create', '-t',
                                  self.template_of(name), stack_name,
@@ -209,3 +231,69 @@ class OperatorHooksTest(base.FunctionalTest):
         self.assertEqual('Operator hook slow after create of hookslow timed '
                          'out after 5 seconds: Task timed out '
                          '[timeout(s)=5].', stack.stack_status_reason)
+
+    # -- a bad hooks file (issue 28, item 7) ------------------------------
+    def break_hooks_file(self, content):
+        with open(self.hooks_file, 'wb') as f:
+            f.write(content)
+
+    def assert_refused(self, out, message):
+        """The CLI failed, saying ``message`` and no traceback."""
+        self.assertNotEqual(0, out.returncode)
+        said = out.stdout + out.stderr
+        self.assertIn(message, said)
+        self.assertNotIn('Traceback', said)
+
+    def check_bad_hooks_file(self, kept):
+        self.assertEqual('CREATE_COMPLETE', kept.stack_status,
+                         kept.stack_status_reason)
+        template = self.template_of('hookrollback')
+        self.check_rollback_without_hooks(kept.id, template)
+        for content, message in (
+                (b'hooks:\n  - name: caf\xe9\n',
+                 '[mistral_scheduler] operator_hooks_file %s is not UTF-8 '
+                 'text (byte 20)' % self.hooks_file),
+                (b'hooks: [\n',
+                 '%s is not valid YAML: expected the node content, but '
+                 'found \'<stream end>\' at line 2, column 1'
+                 % self.hooks_file)):
+            self.break_hooks_file(content)
+            # An update of the stack and a create are refused, in one
+            # sentence naming the file; the stack is left as it was.
+            self.assert_refused(base.openstack(
+                'stack', 'update', '--wait', '-t', template, '--parameter',
+                'value=refused', kept.id, parse=False, check=False), message)
+            stack = self.heat.stacks.get(kept.id)
+            self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status)
+            name = self.stack_name()
+            self.assert_refused(base.openstack(
+                'stack', 'create', '-t', template, name, parse=False,
+                check=False), message)
+            self.assertNotIn(name, [
+                s.stack_name for s in self.heat.stacks.list()])
+        # The file is still not YAML: the delete runs without hooks.
+        self.assertEqual('DELETE_COMPLETE', self.delete_stack(kept.id))
+        self.assertIn('Stack %s DELETE runs without operator hooks: %s'
+                      % (kept.id, message), engine_log())
+
+    def check_rollback_without_hooks(self, stack_id, template):
+        """An update fails after the file broke: its rollback still runs."""
+        base.openstack('stack', 'update', '-t', template, '--parameter',
+                       'value=doomed', '--parameter', 'fail=true',
+                       '--parameter', 'wait=15', '--rollback', 'enabled',
+                       stack_id, parse=False)
+        # The update's traversal has its hooks once its execution exists.
+        faults.wait_until(lambda: [
+            e for e in self.executions(stack_id)
+            if ') UPDATE, traversal ' in (e.description or '')], 60)
+        self.break_hooks_file(b'hooks:\n  - name: caf\xe9\n')
+        stack = self.wait_for_stack(
+            stack_id, until=('ROLLBACK_COMPLETE', 'ROLLBACK_FAILED'))
+        self.assertEqual('ROLLBACK_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        self.assertRegex(engine_log(),
+                         r'Stack %s ROLLBACK runs without operator hooks: '
+                         r'\[mistral_scheduler\] operator_hooks_file'
+                         % re.escape(stack_id))
+        self.assertEqual('hello-hook', self.heat.resources.get(
+            stack_id, 'hooked').attributes['output'])

@@ -299,4 +299,5 @@ class ConstraintsTest(testtools.TestCase):
         with open(os.path.join(ROOT, 'tools', 'devcloud_lib',
                                'install.sh')) as f:
             install = f.read()
-        self.assertEqual(2, len(re.findall(r'-c "\$CONSTRAINTS"', install)))
+        # The venv, Keystone and the PostgreSQL driver.
+        self.assertEqual(3, len(re.findall(r'-c "\$CONSTRAINTS"', install)))

@@ -1,5 +1,6 @@
 # devcloud_lib/install.sh: the venv (Heat, Mistral, the clients, this
-# package, Keystone in Keystone mode) and the machine's packages.
+# package, Keystone in Keystone mode, the PostgreSQL driver on PostgreSQL)
+# and the machine's packages.
 # Sourced by tools/devcloud.
 # shellcheck shell=bash
 
@@ -59,6 +60,25 @@ ensure_keystone_installed() {
         >"$LOGS/pip-keystone.log" 2>&1; then
         show_log pip-keystone 40
         die "pip cannot add $KEYSTONE_PIN within the installed versions and $CONSTRAINTS (see $LOGS/pip-keystone.log)"
+    fi
+    echo "$want" >"$stamp"
+}
+
+# DEVCLOUD_DB_BACKEND=postgresql: add the PostgreSQL driver to the venv the
+# way Keystone is added (every installed version held, within the
+# constraints); redone when the venv's own install changed.
+ensure_db_driver() {
+    [[ "$DB_BACKEND" == postgresql ]] || return 0
+    local want stamp="$VENV/.devcloud-pg-driver" held="$LOGS/pg-driver-constraints.txt"
+    want="$PG_DRIVER $(cat "$VENV/.devcloud-install")"
+    [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
+    say "installing $PG_DRIVER, every installed version held (log: $LOGS/pip-pg-driver.log)"
+    rm -f "$stamp"
+    "$VENV/bin/pip" freeze --disable-pip-version-check --exclude-editable >"$held"
+    if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$held" -c "$CONSTRAINTS" \
+        "$PG_DRIVER" >"$LOGS/pip-pg-driver.log" 2>&1; then
+        show_log pip-pg-driver 40
+        die "pip cannot add $PG_DRIVER within the installed versions and $CONSTRAINTS"
     fi
     echo "$want" >"$stamp"
 }

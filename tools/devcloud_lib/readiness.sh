@@ -132,7 +132,13 @@ all_healthy() {
 }
 
 # The mode of the running cloud ($PIDS/mode, written at start), and the
-# mode asked for.
+# mode asked for: keystone or noauth, and "noauth postgresql" on
+# PostgreSQL, so that a start asking for the other database restarts.
 recorded_mode() { cat "$PIDS/mode" 2>/dev/null || echo noauth; }
 
-wanted_mode() { if ((KEYSTONE)); then echo keystone; else echo noauth; fi; }
+wanted_mode() {
+    if ((KEYSTONE)); then echo keystone
+    elif [[ "$DB_BACKEND" == postgresql ]]; then echo noauth postgresql
+    else echo noauth
+    fi
+}

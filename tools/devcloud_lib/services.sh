@@ -1,5 +1,6 @@
-# devcloud_lib/services.sh: MariaDB and RabbitMQ, the machine's (started
-# when down, never stopped) or a private RabbitMQ node of this cloud.
+# devcloud_lib/services.sh: MariaDB or PostgreSQL and RabbitMQ, the
+# machine's (started when down, never stopped) or a private RabbitMQ node
+# of this cloud.
 # Sourced by tools/devcloud.
 # shellcheck shell=bash
 
@@ -10,8 +11,23 @@ sql() {
 
 db_url() {
     local auth=$DB_USER
+    if [[ "$DB_BACKEND" == postgresql ]]; then
+        auth=$PG_USER
+        [[ -n "$PG_PASSWORD" ]] && auth="$PG_USER:$PG_PASSWORD"
+        echo "postgresql+psycopg2://$auth@$PG_HOST/$1"
+        return 0
+    fi
     [[ -n "$DB_PASSWORD" ]] && auth="$DB_USER:$DB_PASSWORD"
     echo "mysql+pymysql://$auth@$DB_HOST/$1?charset=utf8"
+}
+
+# The databases' server: MariaDB, or PostgreSQL (DEVCLOUD_DB_BACKEND).
+ensure_database_server() {
+    if [[ "$DB_BACKEND" == postgresql ]]; then
+        ensure_postgresql
+    else
+        ensure_mariadb
+    fi
 }
 
 # MariaDB and RabbitMQ belong to the machine: devcloud installs and starts
@@ -33,6 +49,34 @@ ensure_mariadb() {
         sql "CREATE DATABASE IF NOT EXISTS \`$KEYSTONE_DB\` CHARACTER SET utf8;" \
             || die "cannot create database $KEYSTONE_DB as $DB_USER@$DB_HOST"
     fi
+}
+
+# -------------------------------------------------------------- PostgreSQL
+pg_sql() {
+    PGPASSWORD="$PG_PASSWORD" psql -h "$PG_HOST" -U "$PG_USER" -d postgres \
+        -v ON_ERROR_STOP=1 -qAt -c "$1"
+}
+
+# As for MariaDB: the machine's PostgreSQL, started when it is down (on
+# this host), never stopped. Databases in UTF8 whatever the server's
+# default, so that every name Heat accepts fits; created once, kept.
+ensure_postgresql() {
+    local db
+    ensure_packages psql postgresql-client
+    if ! tcp_open "$PG_HOST" 5432; then
+        [[ "$PG_HOST" == 127.0.0.1 || "$PG_HOST" == localhost ]] \
+            || die "PostgreSQL does not answer on $PG_HOST:5432"
+        ensure_packages pg_ctlcluster postgresql
+        say "PostgreSQL does not answer on $PG_HOST:5432; starting it"
+        service postgresql start >>"$LOGS/services.log" 2>&1 || true
+        wait_tcp "$PG_HOST" 5432 60 || die "PostgreSQL is not answering on $PG_HOST:5432"
+    fi
+    for db in "$HEAT_DB" "$MISTRAL_DB"; do
+        [[ "$(pg_sql "SELECT 1 FROM pg_database WHERE datname = '$db'")" == 1 ]] && continue
+        pg_sql "CREATE DATABASE \"$db\" ENCODING 'UTF8' TEMPLATE template0" \
+            >>"$LOGS/services.log" 2>&1 \
+            || die "cannot create database $db as $PG_USER@$PG_HOST (see $LOGS/services.log)"
+    done
 }
 
 # ---------------------------------------------------------------- RabbitMQ

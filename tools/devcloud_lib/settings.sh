@@ -26,6 +26,18 @@ DB_PREFIX=${DEVCLOUD_DB_PREFIX:-hme}
 DB_HOST=${DEVCLOUD_DB_HOST:-127.0.0.1}
 DB_USER=${DEVCLOUD_DB_USER:-root}
 DB_PASSWORD=${DEVCLOUD_DB_PASSWORD:-}
+# Where Heat's and Mistral's databases live: the machine's MariaDB, or its
+# PostgreSQL (DEVCLOUD_DB_BACKEND=postgresql; host, user and password from
+# DEVCLOUD_PG_HOST [127.0.0.1], DEVCLOUD_PG_USER [root],
+# DEVCLOUD_PG_PASSWORD []).
+DB_BACKEND=${DEVCLOUD_DB_BACKEND:-mariadb}
+case "$DB_BACKEND" in
+    mariadb | postgresql) ;;
+    *) echo "devcloud: DEVCLOUD_DB_BACKEND must be mariadb or postgresql" >&2; exit 1 ;;
+esac
+PG_HOST=${DEVCLOUD_PG_HOST:-127.0.0.1}
+PG_USER=${DEVCLOUD_PG_USER:-root}
+PG_PASSWORD=${DEVCLOUD_PG_PASSWORD:-}
 HEAT_DB="${DB_PREFIX}_heat"
 MISTRAL_DB="${DB_PREFIX}_mistral"
 KEYSTONE_DB="${DB_PREFIX}_keystone"
@@ -80,6 +92,9 @@ PINNED=(openstack-heat==27.0.1 mistral==23.0.0 python-openstackclient
 # (see ensure_keystone_installed). 30.0.0 is the release of Heat 27.0.1's
 # and Mistral 23.0.0's OpenStack series.
 KEYSTONE_PIN=keystone==30.0.0
+# DEVCLOUD_DB_BACKEND=postgresql only, installed on top as Keystone is
+# (see ensure_db_driver); the version comes from the constraints.
+PG_DRIVER=psycopg2-binary
 
 # The private RabbitMQ (DEVCLOUD_PRIVATE_RABBIT_PORT, see services.sh).
 RABBIT_HOME="$ETC/rabbitmq"

@@ -13,8 +13,10 @@
 """heat-engine's client of the Mistral v2 API, as the service account.
 
 All calls go through ``MistralService``; errors come out as
-``MistralUnavailable`` with a message that names Mistral and the URL, which
-is what the user sees in the stack's status reason.
+``MistralUnavailable``. Its message is what the user may see in the stack's
+status reason or a validation error: the call that failed and a request
+id, never the URL or the client's error (those can name internal hosts);
+the whole text is logged under that request id (``unavailable``).
 """
 
 import datetime
@@ -27,6 +29,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from mistralclient.api import client as mistral_client
 from oslo_config import cfg
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import tenacity
@@ -61,7 +64,60 @@ UNSTARTED_DEFINITION_AGE = 3600
 
 
 class MistralUnavailable(Exception):
-    """A Mistral API call failed; the message says which and why."""
+    """A Mistral API call failed.
+
+    The message (``str``) is one sentence a tenant may read: which call
+    failed, and for a failed call the request id its details were logged
+    under. ``detail`` is the whole text, for the log and for checks of
+    Mistral's answer (``already_completed``): the URL and the client's
+    error, which can hold internal URLs and addresses.
+    """
+
+    def __init__(self, message, detail=None, request_id=None):
+        super().__init__(message)
+        self.detail = message if detail is None else detail
+        self.request_id = request_id
+
+
+def unavailable(what, url, exc):
+    """The MistralUnavailable of a call that failed, its details logged.
+
+    ``what`` says what the call was to do ("complete action execution
+    <id>"); ``url`` is Mistral's, ``exc`` the client's error. Logs
+    ``Mistral at <url> failed to <what>: <exc>`` at WARNING with a new
+    request id, and returns (does not raise) the exception whose message
+    names only ``what`` and that request id.
+    """
+    request_id = oslo_context.generate_request_id()
+    where = ' at %s' % url if url else ''
+    detail = 'Mistral%s failed to %s: %s' % (where, what, exc)
+    LOG.warning('[%s] %s', request_id, detail)
+    return MistralUnavailable(
+        'Mistral failed to %s (details in Heat\'s log, request %s)'
+        % (what, request_id), detail=detail, request_id=request_id)
+
+
+def misconfigured(problems):
+    """The MistralUnavailable of a bad ``[mistral_scheduler]``, logged.
+
+    ``problems`` as ``config_problems`` gives them. The message names the
+    bad options (each problem's summary); their values and errors (a URL,
+    keystoneauth's text) are logged at ERROR under the request id the
+    message gives.
+    """
+    request_id = oslo_context.generate_request_id()
+    detail = 'heat-mistral-engine is misconfigured: ' + '; '.join(problems)
+    LOG.error('[%s] %s', request_id, detail)
+    named = '; '.join(problem.split(': ', 1)[0] for problem in problems)
+    return MistralUnavailable(
+        'heat-mistral-engine is misconfigured: %s (details in Heat\'s log, '
+        'request %s)' % (named, request_id),
+        detail=detail, request_id=request_id)
+
+
+def details(exc):
+    """The whole text of ``exc``: a MistralUnavailable's detail, or str."""
+    return getattr(exc, 'detail', None) or str(exc)
 
 
 class NotTheNodesAction(MistralUnavailable):
@@ -90,7 +146,9 @@ def config_problems(conf=cfg.CONF):
     """Return a list of human-readable problems with ``[mistral_scheduler]``.
 
     An empty list means heat-engine can build a client; it does not promise
-    that Mistral answers.
+    that Mistral answers. Each problem is ``SUMMARY`` or ``SUMMARY: DETAIL``,
+    where only DETAIL holds a value or an error text (``misconfigured``
+    tells users the summaries alone).
     """
     group = conf[config.GROUP]
     problems = []
@@ -122,7 +180,8 @@ def config_problems(conf=cfg.CONF):
         ks_loading.load_adapter_from_conf_options(conf, config.GROUP,
                                                   session=None)
     except TypeError as exc:
-        problems.append('[%s] %s' % (config.GROUP, exc))
+        problems.append('[%s] valid_interfaces or a version option has an '
+                        'invalid value: %s' % (config.GROUP, exc))
     if group.auth_type:
         try:
             ks_loading.load_auth_from_conf_options(conf, config.GROUP)
@@ -141,7 +200,7 @@ def already_completed(exc):
     Mistral 23 refuses to complete an action execution twice with
     ``Action <id> is already completed``.
     """
-    return 'is already completed' in str(exc)
+    return 'is already completed' in details(exc)
 
 
 class MistralService:
@@ -150,8 +209,7 @@ class MistralService:
     def __init__(self, conf=cfg.CONF):
         problems = config_problems(conf)
         if problems:
-            raise MistralUnavailable('heat-mistral-engine is misconfigured: '
-                                     + '; '.join(problems))
+            raise misconfigured(problems)
         group = conf[config.GROUP]
         self._skip_validation = group.skip_workflow_validation
         # One session, auth plugin and token per process (not per call).
@@ -167,20 +225,22 @@ class MistralService:
                 if not self._url:
                     self._url = adapter.get_endpoint()
             except ks_exceptions.EndpointNotFound as exc:
-                raise MistralUnavailable(
-                    'Mistral (service type %s, region %s, interface %s) is '
-                    'not in the Keystone catalog: %s' % (
+                raise unavailable(
+                    'find its endpoint (service type %s, region %s, '
+                    'interface %s) in the Keystone catalog' % (
                         adapter.service_type, adapter.region_name or 'any',
-                        ' or '.join(_interfaces(adapter.interface)), exc))
+                        ' or '.join(_interfaces(adapter.interface))),
+                    None, exc)
             except ks_exceptions.ClientException as exc:
-                raise MistralUnavailable(
-                    'Keystone did not authenticate heat-mistral-engine\'s '
-                    'account ([%s] auth options) to reach Mistral: %s'
-                    % (config.GROUP, exc))
+                raise unavailable(
+                    'be reached: Keystone did not authenticate '
+                    'heat-mistral-engine\'s account ([%s] auth options)'
+                    % config.GROUP, None, exc)
             if not self._url:
-                raise MistralUnavailable(
-                    'Mistral (service type %s) is not in the Keystone '
-                    'catalog' % adapter.service_type)
+                raise unavailable(
+                    'find its endpoint (service type %s) in the Keystone '
+                    'catalog' % adapter.service_type, None,
+                    'no endpoint in the catalog')
         # The Adapter as the client's session: its timeout, retries and
         # auth apply to every call. The TLS options go to the client too,
         # which would otherwise send verify=True and no client certificate
@@ -201,8 +261,7 @@ class MistralService:
         try:
             return func(*args, **kwargs)
         except Exception as exc:
-            raise MistralUnavailable('Mistral at %s failed to %s: %s'
-                                     % (self._url, what, exc))
+            raise unavailable(what, self._url, exc)
 
     def create_workflow(self, name, definition_yaml, namespace):
         """Create the workflow ``name`` in ``namespace``; return its id.
@@ -223,9 +282,8 @@ class MistralService:
             created = self._upload(definition_yaml, namespace=namespace)
         except Exception as exc:
             if getattr(exc, 'error_code', None) != 409:
-                raise MistralUnavailable(
-                    'Mistral at %s failed to create workflow %s: %s'
-                    % (self._url, name, exc))
+                raise unavailable('create workflow %s' % name, self._url,
+                                  exc)
             (own,) = [w for w in self._own_workflows(name)
                       if (w.namespace or '') == namespace]
             self._call('update workflow %s' % name, self._upload,
@@ -502,9 +560,9 @@ class MistralService:
         except NotTheNodesAction:
             raise
         except Exception as exc:
-            raise MistralUnavailable(
-                'Mistral at %s failed to complete action execution %s: %s'
-                % (self._url, action_execution_id, exc))
+            raise unavailable(
+                'complete action execution %s' % action_execution_id,
+                self._url, exc)
 
     def _report_retrying(self, action_execution_id, retry_for):
         """The attempts of one report (tenacity).
@@ -578,7 +636,9 @@ class MistralService:
             if already_completed(exc):
                 raise MistralUnavailable(
                     'Mistral\'s engine failed to complete action execution '
-                    '%s: %s' % (action_execution_id, exc))
+                    '%s' % action_execution_id,
+                    detail='Mistral\'s engine failed to complete action '
+                           'execution %s: %s' % (action_execution_id, exc))
             LOG.warning('A Mistral engine refused the result of action '
                         'execution %s (%s); sending it through Mistral\'s '
                         'API', action_execution_id, exc)
@@ -719,9 +779,8 @@ class MistralService:
         except Exception as exc:
             if getattr(exc, 'error_code', None) == 404:
                 return []
-            raise MistralUnavailable('Mistral at %s failed to list '
-                                     'executions of %s: %s'
-                                     % (self._url, workflow, exc))
+            raise unavailable('list executions of %s' % workflow,
+                              self._url, exc)
         found = self._own(found)
         for execution in found:
             execution.input = _json(getattr(execution, 'input', None))
@@ -739,9 +798,8 @@ class MistralService:
         except Exception as exc:
             if getattr(exc, 'error_code', None) == 404:
                 return None
-            raise MistralUnavailable('Mistral at %s failed to look up '
-                                     'workflow %s: %s'
-                                     % (self._url, workflow_id, exc))
+            raise unavailable('look up workflow %s' % workflow_id,
+                              self._url, exc)
         own = self._own([found])
         return own[0].definition if own else None
 

@@ -66,6 +66,7 @@ from heat.engine import stack as heat_stack
 from heat.engine import sync_point
 from heat.objects import resource as resource_objects
 from oslo_config import cfg
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from heat_mistral_engine.graph import operator_hooks
@@ -111,6 +112,35 @@ class InlineEventDispatch:
 
 
 INLINE_EVENTS = InlineEventDispatch()
+
+
+def unexpected_reason(request_id):
+    """The stack's reason for an unexpected error in heat-engine.
+
+    One sentence with the request id under which the error (and its
+    traceback) was logged: an exception's text can hold a client's URL,
+    a path or a token, so it is never copied into the reason.
+    """
+    return ('Unexpected error in heat-engine (details in Heat\'s log, '
+            'request %s)' % request_id)
+
+
+def unreported_reason(request, exc):
+    """The stack's reason for a node whose result Mistral did not take.
+
+    ``exc`` is the MistralUnavailable of the report: its details (which
+    name Mistral's URL) are logged under its request id, or under a new
+    one logged here, and only that id reaches the reason.
+    """
+    request_id = getattr(exc, 'request_id', None)
+    if request_id is None:
+        request_id = oslo_context.generate_request_id()
+        LOG.warning('[%s] Node %s of stack %s: %s', request_id,
+                    request.resource_id, request.stack_id,
+                    mistral_api.details(exc))
+    return ('Resource %s finished but could not be reported to Mistral '
+            '(details in Heat\'s log, request %s)'
+            % (request.resource_id, request_id))
 
 
 @dataclasses.dataclass
@@ -163,9 +193,11 @@ class NodeRunner:
 
         Must be called from an ``except`` block (logs the traceback).
         """
-        LOG.exception('Node %s of stack %s failed unexpectedly',
-                      request.resource_id, request.stack_id)
-        reason = 'Unexpected error in heat-engine: %s' % exc
+        request_id = oslo_context.generate_request_id()
+        LOG.exception('Node %s of stack %s failed unexpectedly [%s]: %s',
+                      request.resource_id, request.stack_id, request_id,
+                      exc)
+        reason = unexpected_reason(request_id)
         outcome = Outcome(error=reason, stack_failed=(
             self._fail_node_quietly(request, reason)))
         self._report_error_quietly(request, reason)
@@ -207,7 +239,7 @@ class NodeRunner:
                          request.stack_id, request.action_execution_id)
                 return self._complete(request, outcome)
             LOG.error('Node %s of stack %s: %s', request.resource_id,
-                      request.stack_id, exc)
+                      request.stack_id, mistral_api.details(exc))
             if mistral_api.already_completed(exc):
                 reason = ('Resource %s finished, but Mistral action '
                           'execution %s had already been completed by '
@@ -216,8 +248,7 @@ class NodeRunner:
                                                  request.action_execution_id))
                 LOG.error('Stack %s: %s', request.stack_id, reason)
             else:
-                reason = ('Resource %s finished but could not be reported '
-                          'to Mistral: %s' % (request.resource_id, exc))
+                reason = unreported_reason(request, exc)
             if outcome.error is None and outcome.stack is not None:
                 # Mistral refused the result (too big, malformed, completed
                 # by someone else): fail the stack, and end the task in
@@ -502,8 +533,10 @@ class NodeRunner:
         except _Stop:
             raise
         except Exception as exc:
-            LOG.exception('Unexpected error in node %s', rsrc.name)
-            return self._fail_node(stack, str(exc))
+            request_id = oslo_context.generate_request_id()
+            LOG.exception('Unexpected error in node %s of stack %s [%s]: %s',
+                          rsrc.name, stack.id, request_id, exc)
+            return self._fail_node(stack, unexpected_reason(request_id))
         finally:
             self.thread_group_mgr.remove_msg_queue(None, stack.id, msg_queue)
         return Outcome(output=output, stack=stack,

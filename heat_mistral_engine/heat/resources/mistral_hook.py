@@ -65,6 +65,7 @@ from heat.engine import constraints
 from heat.engine import properties
 from heat.engine import resource
 from heat.engine import support
+from oslo_context import context as oslo_context
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 import yaml
@@ -253,8 +254,15 @@ class MistralHook(resource.Resource):
                 message = ('Mistral workflow %s not found (or not visible '
                            'to project %s)' % (name, self.context.project_id))
             else:
+                # The client's error can name Mistral's internal URL: it
+                # goes to the log, the user gets the request id.
+                request_id = oslo_context.generate_request_id()
+                LOG.warning('[%s] Cannot check Mistral workflow %s of '
+                            'resource %s: %s', request_id, name, self.name,
+                            exc)
                 message = ('cannot check workflow %s: Mistral (workflowv2) '
-                           'is unreachable or failed: %s' % (name, exc))
+                           'is unreachable or failed (details in Heat\'s '
+                           'log, request %s)' % (name, request_id))
             raise self._property_error(workflow_key, message)
         raw = self.properties.data.get(input_key)
         if raw is not None and not isinstance(raw, collections.abc.Mapping):

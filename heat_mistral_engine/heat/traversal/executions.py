@@ -84,7 +84,7 @@ def _running(service, stack_id):
     try:
         return service.running_executions(workflow.workflow_name(stack_id))
     except mistral_api.MistralUnavailable as exc:
-        if 'not found' in str(exc).lower():
+        if 'not found' in mistral_api.details(exc).lower():
             return []   # no traversal of this stack ever went to Mistral
         raise
 

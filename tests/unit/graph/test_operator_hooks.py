@@ -60,6 +60,13 @@ class ParseTest(testtools.TestCase):
     def test_bad_yaml_names_the_file(self):
         self.assertRefused('hooks: [', 'not valid YAML')
 
+    def test_bad_yaml_is_one_line_naming_where(self):
+        # PyYAML's own text spans five lines and quotes the file's line.
+        exc = self.assertRefused('hooks:\n  - a: b\n - c\n')
+        self.assertEqual('/etc/h.yaml is not valid YAML: expected <block '
+                         'end>, but found \'<block sequence start>\' at '
+                         'line 3, column 2', str(exc))
+
     def test_top_level_must_be_hooks(self):
         self.assertRefused('other: 1', 'single key "hooks"')
         self.assertRefused('hooks: {a: 1}', 'must be a list')

@@ -125,9 +125,9 @@ class CatalogTest(Base):
         self.keystone(region_name='RegionThree')
         exc = self.assertRaises(mistral_api.MistralUnavailable,
                                 self.service)
-        self.assertIn('Mistral (service type workflowv2, region '
-                      'RegionThree, interface internal or public) is not '
-                      'in the Keystone catalog', str(exc))
+        self.assertIn('Mistral failed to find its endpoint (service type '
+                      'workflowv2, region RegionThree, interface internal '
+                      'or public) in the Keystone catalog', str(exc))
 
     def test_endpoint_override_skips_the_catalog(self):
         self.keystone(endpoint_override='http://mistral.test:8989/v2')
@@ -256,8 +256,9 @@ class DeprecatedOptionsTest(Base):
         self.load('endpoint_override = http://mistral.test:8989/v2\n'
                   'valid_interfaces = internal,private\n')
         [problem] = self.problems()
-        self.assertIn("[mistral_scheduler] 'private' is not a valid value "
-                      "for valid_interfaces", problem)
+        self.assertIn("[mistral_scheduler] valid_interfaces or a version "
+                      "option has an invalid value: 'private' is not a "
+                      "valid value for valid_interfaces", problem)
 
     def test_bad_timeout_is_named(self):
         self.load('endpoint_override = http://mistral.test:8989/v2\n'

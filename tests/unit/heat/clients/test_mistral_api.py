@@ -73,12 +73,23 @@ class CompleteActionTest(FakeApiTestCase):
         self.assertEqual(('a1', 'ERROR', {'reason': 'Resource CREATE failed'}),
                          self.sent())
 
-    def test_api_failure_names_mistral_and_the_url(self):
-        self.update.side_effect = RuntimeError('boom')
+    def test_api_failure_logs_the_url_and_tells_only_the_request_id(self):
+        # The message may reach a stack's reason: it names the call, not
+        # the URL nor the client's text (both can name internal hosts);
+        # those are logged under the request id the message gives.
+        logged = self.useFixture(fixtures.FakeLogger())
+        self.update.side_effect = RuntimeError(
+            'Unable to establish connection to http://10.0.0.9:8989/v2')
         exc = self.assertRaises(mistral_client.MistralUnavailable,
                                 self.service.complete_action, 'a1', output={})
-        self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to complete '
-                      'action execution a1: boom', str(exc))
+        self.assertRegex(str(exc), r'^Mistral failed to complete action '
+                         r'execution a1 \(details in Heat\'s log, request '
+                         r'req-[0-9a-f-]{36}\)$')
+        self.assertEqual('Mistral at http://127.0.0.1:1/v2 failed to '
+                         'complete action execution a1: Unable to establish '
+                         'connection to http://10.0.0.9:8989/v2', exc.detail)
+        self.assertIn('[%s] %s' % (exc.request_id, exc.detail),
+                      logged.output)
 
     def test_report_is_retried_while_mistral_cannot_be_reached(self):
         # A Mistral restart: connection refused, then a 503, then it works.
@@ -105,7 +116,7 @@ class CompleteActionTest(FakeApiTestCase):
             exc = self.assertRaises(mistral_client.MistralUnavailable,
                                     self.service.complete_action, 'a1',
                                     output={}, retry_for=5)
-        self.assertIn('refused', str(exc))
+        self.assertIn('refused', exc.detail)
         # Attempts at 0, 2, 4 and 6 s: the one after the deadline is last.
         self.assertEqual(4, self.update.call_count)
 
@@ -143,7 +154,7 @@ class CompleteActionTest(FakeApiTestCase):
             exc = self.assertRaises(mistral_client.MistralUnavailable,
                                     self.service.complete_action, 'a1',
                                     output={}, retry_for=0)
-        self.assertIn('refused', str(exc))
+        self.assertIn('refused', exc.detail)
         self.assertEqual(1, self.update.call_count)
 
     def test_misconfiguration_is_reported_naming_the_option(self):
@@ -152,6 +163,27 @@ class CompleteActionTest(FakeApiTestCase):
                                 mistral_client.MistralService)
         self.assertIn('[mistral_scheduler] endpoint_override is unset',
                       str(exc))
+
+    def test_misconfiguration_names_the_option_not_its_value(self):
+        # A stack's reason gets the option; the URL goes to the log.
+        logged = self.useFixture(fixtures.FakeLogger())
+        conf_file = self.useFixture(fixtures.TempDir()).join('heat.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[mistral_scheduler]\nmistral_url = 10.0.0.9:8989/v2\n')
+        cfg.CONF(['--config-file', conf_file], project='heat',
+                 default_config_files=[], default_config_dirs=[])
+        # setUp's URL (an override) would win over the file.
+        cfg.CONF.clear_override('mistral_url', group='mistral_scheduler')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                mistral_client.MistralService)
+        self.assertEqual('heat-mistral-engine is misconfigured: '
+                         '[mistral_scheduler] mistral_url has an invalid '
+                         'value (details in Heat\'s log, request %s)'
+                         % exc.request_id, str(exc))
+        self.assertIn("[%s] heat-mistral-engine is misconfigured: "
+                      "[mistral_scheduler] mistral_url has an invalid value: "
+                      "'10.0.0.9:8989/v2' is not an http:// or https:// URL"
+                      % exc.request_id, logged.output)
 
 
 class ConfigProblemsTest(base.TestCase):
@@ -249,9 +281,11 @@ class UploadWorkflowTest(base.TestCase):
     def test_other_errors_are_reported(self):
         service = self.service(exists=False)
         service._client.workflows._create.side_effect = OSError('refused')
-        self.assertRaisesRegex(mistral_client.MistralUnavailable,
-                               'failed to create workflow wf: refused',
-                               service.create_workflow, 'wf', 'text', 't1')
+        exc = self.assertRaises(mistral_client.MistralUnavailable,
+                                service.create_workflow, 'wf', 'text', 't1')
+        self.assertIn('failed to create workflow wf: refused', exc.detail)
+        self.assertIn('Mistral failed to create workflow wf (details in '
+                      'Heat\'s log, request req-', str(exc))
 
     def test_validation_can_be_kept(self):
         self.conf.config(group='mistral_scheduler',
@@ -510,7 +544,10 @@ class FailedListingsTest(FakeApiTestCase):
     def test_a_failed_listing_names_mistral(self):
         service = self.service
         service._client.tasks.list.side_effect = RuntimeError('503')
-        self.assertRaisesRegex(
+        exc = self.assertRaises(
             mistral_client.MistralUnavailable,
-            'Mistral at http://127.0.0.1:1/v2 failed to list failed tasks',
             service.failed_stack_tasks, datetime.datetime(2026, 1, 1))
+        self.assertIn('Mistral failed to list failed tasks', str(exc))
+        self.assertNotIn('127.0.0.1', str(exc))
+        self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to list '
+                      'failed tasks', exc.detail)

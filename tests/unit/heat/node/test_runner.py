@@ -110,9 +110,46 @@ class NodeRunnerReportTest(base.TestCase):
         self.assertEqual(['topic-c', 'topic-c'],
                          [first.kwargs['completion_topic'],
                           second.kwargs['completion_topic']])
-        self.assertIn('could not be reported to Mistral: too big',
-                      second.kwargs['error'])
+        self.assertIn('could not be reported to Mistral (details in '
+                      'Heat\'s log, request req-', second.kwargs['error'])
         stack.mark_failed.assert_called_once_with(second.kwargs['error'])
+
+    def test_unreported_reason_holds_no_url(self):
+        # Issue 28: the reason showed "Mistral at <internal URL> failed";
+        # now the URL and the client's text stay in the log, under the
+        # request id the reason gives.
+        logged = self.useFixture(fixtures.FakeLogger())
+        mistral = mock.Mock()
+        down = mistral_api.unavailable(
+            'complete action execution a1', 'http://10.0.0.9:8989/v2',
+            ConnectionError('Unable to establish connection to '
+                            'http://10.0.0.9:8989/v2/action_executions/a1'))
+        mistral.complete_action.side_effect = [down, None]
+        runner = node_runner.NodeRunner('engine', mock.Mock(), mistral)
+        stack = mock.Mock()
+        outcome = node_runner.Outcome(output={'attrs': {}}, stack=stack)
+        with mock.patch.object(runner, 'execute', return_value=outcome), \
+                mock.patch.object(node_runner.traversal_token,
+                                  'open_token'):
+            runner.run(self.request())
+        reason = stack.mark_failed.call_args.args[0]
+        self.assertEqual('Resource 7 finished but could not be reported to '
+                         'Mistral (details in Heat\'s log, request %s)'
+                         % down.request_id, reason)
+        self.assertIn('[%s] Mistral at http://10.0.0.9:8989/v2 failed to '
+                      'complete action execution a1: Unable to establish '
+                      'connection' % down.request_id, logged.output)
+
+    def test_unreported_reason_of_an_unlogged_error_logs_it(self):
+        logged = self.useFixture(fixtures.FakeLogger())
+        reason = node_runner.unreported_reason(
+            self.request(), mistral_api.MistralUnavailable(
+                'short', detail='Mistral at http://10.0.0.9/v2 said no'))
+        self.assertNotIn('10.0.0.9', reason)
+        request_id = reason.rsplit(' ', 1)[1].rstrip(')')
+        self.assertIn('[%s] Node 7 of stack s1: Mistral at '
+                      'http://10.0.0.9/v2 said no' % request_id,
+                      logged.output)
 
     def test_reported_error_is_not_reported_twice(self):
         mistral = mock.Mock()
@@ -142,9 +179,17 @@ class NodeRunnerReportTest(base.TestCase):
         return mistral, stack, outcome
 
     def test_unexpected_error_fails_stack_and_task(self):
+        logged = self.useFixture(fixtures.FakeLogger())
         mistral, stack, outcome = self.run_unexpected_error('t1')
-        reason = 'Unexpected error in heat-engine: boom'
-        self.assertEqual(reason, outcome.error)
+        reason = outcome.error
+        # The exception's text (here 'boom'; it can be a client's error
+        # with a URL) is logged, never in the reason.
+        self.assertRegex(reason, r'^Unexpected error in heat-engine '
+                         r'\(details in Heat\'s log, request '
+                         r'req-[0-9a-f-]{36}\)$')
+        request_id = reason.rsplit(' ', 1)[1].rstrip(')')
+        self.assertIn('failed unexpectedly [%s]: boom' % request_id,
+                      logged.output)
         stack.mark_failed.assert_called_once_with(reason)
         mistral.complete_action.assert_called_once_with(
             'a1', error=reason, completion_topic=None, node=self.request())
@@ -198,7 +243,8 @@ class RefusalReportTest(base.TestCase):
         with mock.patch.object(self.runner, 'execute',
                                side_effect=RuntimeError('boom')):
             outcome = self.runner.run(self.request())
-        self.assertIn('boom', outcome.error)
+        self.assertIn('Unexpected error in heat-engine', outcome.error)
+        self.assertIn('boom', self.logged.output)
         self.mistral.complete_action.assert_not_called()
         self.assertIn('the error is not reported to Mistral action '
                       'execution a1', self.logged.output)

@@ -17,6 +17,7 @@ sqlite test database, its TaskRunner driving handle/check).
 """
 
 import json
+import re
 from unittest import mock
 
 import fixtures
@@ -291,11 +292,20 @@ class MistralHookTest(HookStackTestCase):
         self.assertIn('workflow wf_del requires input x', str(failed))
 
     def test_validate_mistral_unreachable(self):
-        self.client.workflows.get = mock.Mock(
-            side_effect=ConnectionError('refused'))
+        # The client's error names the internal URL: the log gets it, the
+        # user one sentence with the request id it was logged under.
+        logged = self.useFixture(fixtures.FakeLogger())
+        self.client.workflows.get = mock.Mock(side_effect=ConnectionError(
+            'Unable to establish connection to http://10.0.0.9:8989/v2'))
         failed = self.assertRaises(exception.StackValidationFailed,
                                    self.stack().validate)
         self.assertIn('Mistral (workflowv2) is unreachable', str(failed))
+        self.assertNotIn('10.0.0.9', str(failed))
+        request_id = re.search(r'request (req-[0-9a-f-]+)\)',
+                               str(failed)).group(1)
+        self.assertIn('[%s] Cannot check Mistral workflow wf1 of resource '
+                      'hook: Unable to establish connection to '
+                      'http://10.0.0.9:8989/v2' % request_id, logged.output)
 
     def test_create_stores_output_and_execution(self):
         self.client.script = [[running(), success({'k': {'deep': 'v'}})]]

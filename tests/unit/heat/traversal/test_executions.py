@@ -59,7 +59,8 @@ class StopExecutionTest(base.TestCase):
             RuntimeError('boom')
         exc = self.assertRaises(mistral_client.MistralUnavailable,
                                 self.service.stop_execution, 'e1')
-        self.assertIn('failed to cancel execution e1: boom', str(exc))
+        self.assertIn('Mistral failed to cancel execution e1', str(exc))
+        self.assertIn('failed to cancel execution e1: boom', exc.detail)
 
 
 class EndExecutionsTest(base.TestCase):
