@@ -38,21 +38,28 @@ def when(text):
     return datetime.datetime.strptime(text, '%Y-%m-%d %H:%M:%S')
 
 
+def use_hooks(test):
+    """Restart ``test``'s cloud with the hooks file; create the workflow.
+
+    Stacks are deleted while the hooks still apply (delete hooks); the
+    workflow is deleted after them, the overlay last.
+    """
+    test.useFixture(test_bad_config.HeatConfOverlay(
+        '[mistral_scheduler]\noperator_hooks_file = %s\n' % HOOKS_FILE))
+    with open(os.path.join(HOOKS_DIR, WORKFLOW + '.yaml')) as f:
+        definition = f.read()
+    if any(w.name == WORKFLOW for w in test.mistral.workflows.list()):
+        test.mistral.workflows.update(definition)
+    else:
+        test.mistral.workflows.create(definition)
+    test.addCleanup(test.mistral.workflows.delete, WORKFLOW)
+
+
 class OperatorHooksTest(base.FunctionalTest):
 
     def setUp(self):
         super().setUp()
-        # Stacks are deleted while the hooks still apply (delete hooks);
-        # the workflow is deleted after them, the overlay last.
-        self.useFixture(test_bad_config.HeatConfOverlay(
-            '[mistral_scheduler]\noperator_hooks_file = %s\n' % HOOKS_FILE))
-        with open(os.path.join(HOOKS_DIR, WORKFLOW + '.yaml')) as f:
-            definition = f.read()
-        if any(w.name == WORKFLOW for w in self.mistral.workflows.list()):
-            self.mistral.workflows.update(definition)
-        else:
-            self.mistral.workflows.create(definition)
-        self.addCleanup(self.mistral.workflows.delete, WORKFLOW)
+        use_hooks(self)
 
     def template_of(self, name):
         return os.path.join(HOOKS_DIR, name + '.yaml')
