@@ -37,9 +37,10 @@ class InvalidToken(Exception):
 # see concurrency_cap) and, for nodes with operator after hooks, the
 # attributes those hooks get ({protocol.data_key: [names]}; see
 # ``graph.hook_tasks``), and whether heat-engine stored operator hook
-# requirements for the traversal (``hooks``; see ``store.hook_requirements``:
-# only then does a node read them). Sealed, so that nothing on the way can change it,
-# and read with the token, so that an unlimited traversal costs no query.
+# requirements for the traversal (``hooks``; see
+# ``store.hook_requirements``: only then does a node read them). Sealed,
+# so that nothing on the way can change it, and read with the token, so
+# that an unlimited traversal costs no query.
 Grant = collections.namedtuple('Grant', ['context', 'converge',
                                          'max_concurrent', 'after_hooks',
                                          'hooks'],

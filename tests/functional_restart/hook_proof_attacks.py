@@ -12,16 +12,18 @@
 
 """Heat enforces operator hooks; Mistral only orders them (issue 28, 3).
 
-The cloud is restarted with the functional tests' hooks file
-(``test_operator_hooks.use_hooks``), whose ``guard_before`` and
-``guard_after`` hooks sleep 20 s. While such a hook runs, the test acts as
-the service project (who else can reach the generated workflow: a Mistral
-admin, or whoever holds the service's credentials) and does what a
-Mistral without Heat's order would: it updates the traversal's workflow
-definition in its namespace without the hook's task and starts a second
-execution of it with the first one's input (traversal token included).
-Mistral then runs the node, or the report that completes the stack,
-without the hook having succeeded.
+Part of test_operator_hooks.OperatorHooksTest (a mixin, so that the cloud
+restarts once with the hooks file). Its ``guard_before`` and
+``guard_after`` hooks sleep 60 s: the forgery must land while they run,
+also on a busy machine (20 s were not enough), and the refused stack's
+failure cancels them. While such a hook runs, the test acts as the
+service project (who else can reach the generated workflow: a
+Mistral admin, or whoever holds the service's credentials) and does what
+a Mistral that does not keep Heat's order would: it updates the
+traversal's workflow definition, in its namespace, without the hook's
+task and starts a second execution of it with the first one's input
+(traversal token included). Mistral then runs the node, or the report
+that completes the stack, without the hook having succeeded.
 
 * Before hook: heat-engine refuses the node, the resource is never
   touched and the stack fails with one sentence. Before the fix the
@@ -32,19 +34,19 @@ without the hook having succeeded.
 """
 
 import json
+import os
 import time
 
 import yaml
 
-from tests.functional import base
-from tests.functional_restart import test_operator_hooks
+HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         'operator_hooks')
+BEFORE = 'guardb__before__guard_before'
+AFTER = 'guarda__after__guard_after'
 
 
-class HookProofsTest(base.FunctionalTest):
-
-    def setUp(self):
-        super().setUp()
-        test_operator_hooks.use_hooks(self)
+class HookProofAttacks:
+    """Mixed into OperatorHooksTest, whose helpers it uses."""
 
     def running_task(self, stack_id, task_name, timeout=60):
         """The stack's execution once ``task_name`` runs in it."""
@@ -74,7 +76,7 @@ class HookProofsTest(base.FunctionalTest):
         forged = self.mistral.executions.create(
             execution.workflow_id,
             workflow_input=json.loads(execution.input),
-            description='forged by test_hook_proofs')
+            description='forged by hook_proof_attacks')
         self.addCleanup(self.stop_quietly, forged.id)
         return forged.id
 
@@ -84,18 +86,30 @@ class HookProofsTest(base.FunctionalTest):
         except Exception:
             pass   # ended already
 
-    def test_a_node_runs_only_after_its_before_hooks(self):
-        stack = self.create_stack(
-            test_operator_hooks.HOOKS_DIR + '/guardb.yaml', wait=False)
-        hook = 'guardb__before__guard_before'
-        execution = self.running_task(stack.id, hook)
+    def skip_hooks(self):
+        """Both attacks, while the hooks run; (stack ids, forged ids)."""
+        before = self.create_stack(os.path.join(HOOKS_DIR, 'guardb.yaml'),
+                                   wait=False)
+        after = self.create_stack(os.path.join(HOOKS_DIR, 'guarda.yaml'),
+                                  wait=False)
 
-        def skip_the_hook(tasks):
-            del tasks[hook]
-            del tasks[hook + '__failed']
+        def skip_before(tasks):
+            del tasks[BEFORE]
+            del tasks[BEFORE + '__failed']
 
-        forged = self.forge(execution, skip_the_hook)
-        stack = self.wait_for_stack(stack.id)
+        def skip_after(tasks):
+            del tasks[AFTER]
+            del tasks[AFTER + '__failed']
+            tasks['guarda']['on-success'] = ['guarda__hooks_done']
+
+        forged_before = self.forge(self.running_task(before.id, BEFORE),
+                                   skip_before)
+        self.forge(self.running_task(after.id, AFTER), skip_after)
+        return before.id, after.id, forged_before
+
+    def check_hooks_skipped(self, attacks):
+        before, after, forged_before = attacks
+        stack = self.wait_for_stack(before)
         self.assertEqual(
             ('CREATE_FAILED',
              'Refused by Heat: operator hook guard_before before create of '
@@ -109,22 +123,10 @@ class HookProofsTest(base.FunctionalTest):
             stack.id)['guardb'].resource_status)
         # The forged execution's node task was told the refusal.
         tasks = {t.name: t for t in self.mistral.tasks.list(
-            workflow_execution_id=forged, limit=-1)}
+            workflow_execution_id=forged_before, limit=-1)}
         self.assertEqual('ERROR', tasks['guardb'].state)
 
-    def test_a_stack_completes_only_after_its_after_hooks(self):
-        stack = self.create_stack(
-            test_operator_hooks.HOOKS_DIR + '/guarda.yaml', wait=False)
-        hook = 'guarda__after__guard_after'
-        execution = self.running_task(stack.id, hook)
-
-        def skip_the_hook(tasks):
-            del tasks[hook]
-            del tasks[hook + '__failed']
-            tasks['guarda']['on-success'] = ['guarda__hooks_done']
-
-        self.forge(execution, skip_the_hook)
-        stack = self.wait_for_stack(stack.id)
+        stack = self.wait_for_stack(after)
         self.assertEqual(
             ('CREATE_FAILED',
              'Operator hook guard_after after create of resource guarda has '
