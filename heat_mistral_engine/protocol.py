@@ -103,6 +103,14 @@ def data_key(resource_id, is_update):
     return '%s:%d' % ('update' if is_update else 'cleanup', resource_id)
 
 
+def read_data_key(key):
+    """(resource id, is_update) of a ``data_key``; ValueError if not one."""
+    kind, _sep, resource_id = str(key).partition(':')
+    if kind not in ('update', 'cleanup') or not resource_id.isdigit():
+        raise ValueError('not a node data key: %r' % (key,))
+    return int(resource_id), kind == 'update'
+
+
 def node_kind(is_update):
     """How log lines on both sides name a node's kind."""
     return 'create/update' if is_update else 'cleanup'

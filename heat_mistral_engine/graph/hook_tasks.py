@@ -247,3 +247,33 @@ def after_hook_attributes(graph, hooks):
             found[protocol.data_key(node.resource_id, node.is_update)] = (
                 sorted(wanted))
     return found
+
+
+def required_hooks(graph, hooks, plans):
+    """What heat-engine requires of the hooks: {data key: [requirement]}.
+
+    For every node of ``graph`` with hooks under ``plans`` (as given to
+    ``workflow.build``), a list of dicts ``{"when", "hook", "workflow",
+    "task", "actions"}``: the hook's ``when`` and name, the workflow it
+    runs, the name of its task in the traversal's workflow (as ``chain``
+    names it) and the actions it applies to (sorted). JSON-safe: heat-engine
+    stores it with the traversal (``heat.store.hook_requirements``) and
+    refuses a node whose before hooks, or completes a stack whose after
+    hooks, did not run (``heat.node.hook_proofs``), whatever Mistral's
+    ordering did. Nodes without hooks are left out; {} for none.
+    """
+    names = naming.node_tasks(graph)
+    found = {}
+    for node in graph:
+        before = _before_hooks(node, hooks, (plans or {}).get(node.key))
+        after = operator_hooks.matching(hooks, node.resource_name,
+                                        node.resource_type, 'after',
+                                        node_actions(node))
+        if before or after:
+            found[resource_key(node)] = [
+                {'when': hook.when, 'hook': hook.name,
+                 'workflow': hook.workflow,
+                 'task': naming.hook_task(names[node.key], hook),
+                 'actions': sorted(hook.actions)}
+                for hook in list(before) + list(after)]
+    return found

@@ -17,11 +17,12 @@ naming a copy of ``tests/functional_restart/operator_hooks/hooks.yaml``,
 whose entries run the workflow ``hme_test_hook`` (created here) on
 resources selected by name. Cases: data into and out of hooks, their
 order around the resource and its dependent, update and delete hooks, a
-failing hook with and without rollback, a timed-out hook, and hooks
-refused at validation before anything is created. Last, the copy is
-broken (not UTF-8, then not YAML; heat-engine reads the file again when
-it changes): creates and updates are refused with one sentence naming the
-file, while a rollback and a delete still work (issue 28, item 7).
+failing hook with and without rollback, a timed-out hook, hooks refused
+at validation before anything is created, and hooks that a forged
+execution skips (``hook_proof_attacks``). Last, the copy is broken (not
+UTF-8, then not YAML; heat-engine reads the file again when it changes):
+creates and updates are refused with one sentence naming the file, while
+a rollback and a delete still work (issue 28, item 7).
 """
 
 import datetime
@@ -34,6 +35,7 @@ import fixtures
 
 from tests.functional import base
 from tests.functional_restart import faults
+from tests.functional_restart import hook_proof_attacks
 from tests.functional_restart import test_bad_config
 
 HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -51,7 +53,8 @@ def when(text):
     return datetime.datetime.strptime(text, '%Y-%m-%d %H:%M:%S')
 
 
-class OperatorHooksTest(base.FunctionalTest):
+class OperatorHooksTest(base.FunctionalTest,
+                        hook_proof_attacks.HookProofAttacks):
 
     def setUp(self):
         super().setUp()
@@ -98,12 +101,15 @@ class OperatorHooksTest(base.FunctionalTest):
         slow = self.create_stack(self.template_of('hookslow'), wait=False)
         kept = self.create_stack(self.template_of('hookrollback'),
                                  wait=False)
+        # Mistral skips hooks: heat-engine refuses (hook_proof_attacks).
+        skipped = self.skip_hooks()
         self.check_validation_refuses()
         self.check_data_and_order(self.wait_for_stack(data.id))
         self.check_update_and_delete(data.id)
         self.check_failure(self.wait_for_stack(failing.id))
         self.check_rollback(self.wait_for_stack(rolled.id))
         self.check_timeout(self.wait_for_stack(slow.id))
+        self.check_hooks_skipped(skipped)
         # Last: it breaks the hooks file every case above reads.
         self.check_bad_hooks_file(self.wait_for_stack(kept.id))
 

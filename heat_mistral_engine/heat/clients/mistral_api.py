@@ -761,6 +761,38 @@ class MistralService:
             self._client.tasks.list, workflow_execution_id=execution_id,
             limit=-1, fields=['name', 'state', 'state_info'], **filters)
 
+    def tasks_named(self, workflow_name, task_name):
+        """The service's tasks called ``task_name`` in ``workflow_name``.
+
+        In every execution of that workflow, any namespace. Each has
+        ``id``, ``name``, ``state``, ``workflow_name``,
+        ``workflow_namespace`` and ``workflow_execution_id``. For operator
+        hook proofs (``heat.node.hook_proofs``).
+        """
+        found = self._call(
+            'list the tasks %s of %s' % (task_name, workflow_name),
+            self._client.tasks.list, limit=-1, name=task_name,
+            workflow_name=workflow_name,
+            fields=['name', 'state', 'workflow_name', 'workflow_namespace',
+                    'workflow_execution_id', 'project_id'])
+        return [t for t in self._own(found) if t.name == task_name and
+                t.workflow_name == workflow_name]
+
+    def sub_executions(self, task_execution_id):
+        """The service's workflow executions a task runs (sub-workflows).
+
+        Each has ``id``, ``workflow_name``, ``state`` and
+        ``task_execution_id``.
+        """
+        found = self._call(
+            'list the executions of task %s' % task_execution_id,
+            self._client.executions.list, limit=-1,
+            task_execution_id=task_execution_id,
+            fields=['workflow_name', 'state', 'task_execution_id',
+                    'project_id'])
+        return [e for e in self._own(found)
+                if e.task_execution_id == task_execution_id]
+
     def last_task_change(self, execution_id):
         """When a task of the execution last changed (text), or None."""
         tasks = self._call('list the tasks of execution %s' % execution_id,

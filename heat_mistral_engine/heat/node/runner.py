@@ -76,6 +76,7 @@ from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.store import claims
 from heat_mistral_engine.heat.node import guard
+from heat_mistral_engine.heat.node import hook_proofs
 from heat_mistral_engine.heat.node import log
 from heat_mistral_engine.heat.node import seal
 from heat_mistral_engine.heat.store import completion
@@ -496,6 +497,15 @@ class NodeRunner:
             return Outcome(output=output, stack=stack,
                            graph_resource_id=request.resource_id,
                            completion_deferred=hooked is not None)
+        try:
+            hook_proofs.check_before(cnxt, grant, request, rsrc.name,
+                                     self.mistral)
+        except hook_proofs.Unproven as exc:
+            LOG.error('Refused node %s (%s) of stack %s traversal %s: %s '
+                      '[%s]', request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, request.traversal, exc, exc.details)
+            return self._fail_node(stack, str(exc))
         log.started(request, rsrc, stack)
         if stack.has_timed_out():
             return self._fail_node(stack, 'Timed out')
@@ -697,11 +707,24 @@ def complete_node(stack, traversal, resource_id, is_update):
     """Feed the stack's completion point with a node that is done.
 
     Only root nodes count; the last one marks the stack complete
-    (``store.completion``, in place of Heat's ``check_stack_complete``).
+    (``store.completion``, in place of Heat's ``check_stack_complete``),
+    but only once every operator after hook of the traversal is proven
+    (``hook_proofs.after_problem``); otherwise it fails the stack, as for
+    a failed resource, with the reason, and ends the traversal's execution.
     """
-    completion.root_done(
-        stack, traversal, resource_id, is_update,
-        guard.TRAVERSAL_GRAPHS.of(stack, traversal))
+    try:
+        completion.root_done(
+            stack, traversal, resource_id, is_update,
+            guard.TRAVERSAL_GRAPHS.of(stack, traversal),
+            ready=lambda: hook_proofs.after_problem(
+                stack, traversal, mistral_api.MistralService))
+    except completion.NotReady as exc:
+        cause = exc.__cause__
+        LOG.error('Stack %s traversal %s not completed: %s [%s]', stack.id,
+                  traversal, exc, getattr(cause, 'details', None))
+        reason = str(exc)
+        if fail_stack(stack, reason):
+            executions.traversal_failed(stack.id, traversal, reason)
 
 
 def _preempt(rsrc):

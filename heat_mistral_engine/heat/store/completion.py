@@ -81,13 +81,23 @@ def root_keys(graph):
     return {node_key(node.rsrc_id, node.is_update) for node in graph.roots()}
 
 
+class NotReady(Exception):
+    """Every root ran, but ``ready`` refused completion (its reason)."""
+
+
 def root_done(stack, traversal, resource_id, is_update, graph,
-              sleep=time.sleep):
+              sleep=time.sleep, ready=None):
     """Record that root node (resource_id, is_update) of ``traversal`` ran.
 
     ``graph`` is the traversal's graph (``roots()`` yields Heat's
     ``ConvergenceNode``). Returns True if this call marked the stack
     complete.
+
+    :param ready: callable() -> None or an exception, asked by the one
+        call whose write completes the set, before it marks the stack
+        complete (operator after hooks: ``heat.node.hook_proofs``).
+    :raises NotReady: ``ready`` returned an exception (the cause); the
+        stack is not marked complete, the caller fails it.
     """
     roots = root_keys(graph)
     key = node_key(resource_id, is_update)
@@ -98,6 +108,9 @@ def root_done(stack, traversal, resource_id, is_update, graph,
     if done is not None and roots.issubset(done):
         LOG.debug('Stack %s traversal %s: all %d roots done', stack.id,
                   traversal, len(roots))
+        refused = ready() if ready is not None else None
+        if refused is not None:
+            raise NotReady(str(refused)) from refused
         stack.mark_complete()
         return True
     return False

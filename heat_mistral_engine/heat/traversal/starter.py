@@ -63,6 +63,7 @@ from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.traversal import nested_link
 from heat_mistral_engine.heat.operator_hooks import hooks_file
+from heat_mistral_engine.heat.store import hook_requirements
 from heat_mistral_engine.heat.store import slots
 from heat_mistral_engine.heat.store import traversal_mark
 from heat_mistral_engine.heat.traversal import traversal_token
@@ -142,6 +143,13 @@ def start(stack, pre_converge=None):
         task_timeout=stack.timeout_secs() + TASK_TIMEOUT_GRACE,
         node_timeouts=node_timeouts(),
         hooks=operator, plans=plans)
+    required = (hook_tasks.required_hooks(graph, operator, plans)
+                if operator else {})
+    if required:
+        # Heat's own record of what the hooks must prove (``hook_proofs``),
+        # stored before any node can ask for it.
+        hook_requirements.record(stack.context, stack.id,
+                                 stack.current_traversal, required)
     workflow_id = service.create_workflow(
         name, workflow.to_yaml(definition), namespace=current)
     handover_delays.pause('traversal start: between upload and execution')
@@ -154,7 +162,8 @@ def start(stack, pre_converge=None):
                 stack.context, stack.id, stack.current_traversal,
                 converge=stack.converge, max_concurrent=cap,
                 after_hooks=hook_tasks.after_hook_attributes(graph,
-                                                             operator)),
+                                                             operator),
+                hooks=bool(required)),
             # Template text, as data: the definition may not hold it.
             hook_tasks.RESOURCES_INPUT: hook_tasks.before_resources(
                 graph, operator, plans, stack.id, stack.name),

@@ -36,15 +36,19 @@ class InvalidToken(Exception):
 # how many resource actions of the traversal may run at once (0: no limit;
 # see concurrency_cap) and, for nodes with operator after hooks, the
 # attributes those hooks get ({protocol.data_key: [names]}; see
-# ``graph.hook_tasks``). Sealed, so that nothing on the way can change it,
-# and read with the token, so that an unlimited traversal costs no query.
+# ``graph.hook_tasks``), and whether heat-engine stored operator hook
+# requirements for the traversal (``hooks``; see
+# ``store.hook_requirements``: only then does a node read them). Sealed,
+# so that nothing on the way can change it, and read with the token, so
+# that an unlimited traversal costs no query.
 Grant = collections.namedtuple('Grant', ['context', 'converge',
-                                         'max_concurrent', 'after_hooks'],
-                               defaults=(None,))
+                                         'max_concurrent', 'after_hooks',
+                                         'hooks'],
+                               defaults=(None, False))
 
 
 def seal(cnxt, stack_id, traversal, converge=False, max_concurrent=0,
-         after_hooks=None):
+         after_hooks=None, hooks=False):
     """Return the sealed token (a str) for ``cnxt`` acting on the traversal."""
     fields = {'context': cnxt.to_dict(), 'stack_id': stack_id,
               'traversal': traversal, 'converge': bool(converge),
@@ -52,6 +56,8 @@ def seal(cnxt, stack_id, traversal, converge=False, max_concurrent=0,
     if after_hooks:
         # Only when there are hooks: tokens of other traversals unchanged.
         fields['after_hooks'] = after_hooks
+    if hooks:
+        fields['hooks'] = True
     payload = jsonutils.dumps(fields)
     method, sealed = crypt.encrypt(payload)
     return '%s:%s' % (method, sealed)
@@ -80,4 +86,5 @@ def open_token(token, stack_id, traversal):
     return Grant(heat_context.RequestContext.from_dict(payload['context']),
                  bool(payload.get('converge')),
                  int(payload.get('max_concurrent') or 0),
-                 dict(payload.get('after_hooks') or {}))
+                 dict(payload.get('after_hooks') or {}),
+                 bool(payload.get('hooks')))

@@ -231,6 +231,39 @@ class HookTasksTest(testtools.TestCase):
         self.assertEqual({'cleanup:1': [], 'cleanup:2': [],
                           'cleanup:3': []}, found)
 
+    def test_required_hooks_name_the_tasks_the_workflow_has(self):
+        graph = chain_graph()
+        plans = {n.key: {'action': 'create'} for n in graph}
+        found = hook_tasks.required_hooks(graph, HOOKS, plans)
+        tasks = self.tasks(graph, plans)
+        self.assertEqual(['update:1', 'update:2', 'update:3'],
+                         sorted(found))
+        self.assertEqual(
+            [{'when': 'before', 'hook': 'quota', 'workflow': 'quota',
+              'task': 'b__before__quota', 'actions': ['create']}],
+            found['update:2'])
+        for wanted in found.values():
+            for item in wanted:
+                # Every task heat-engine will look for is in the workflow,
+                # as a hook task of that hook.
+                self.assertEqual(
+                    (item['when'], item['task'].split('__')[0],
+                     item['hook']),
+                    hook_tasks.hook_of(tasks[item['task']]))
+        self.assertEqual(
+            [('after', 'cmdb', ['create']),
+             ('after', 'audit', ['create', 'update'])],
+            [(i['when'], i['hook'], i['actions'])
+             for i in found['update:1']])
+
+    def test_required_hooks_follow_the_plan(self):
+        graph = chain_graph()
+        # b exists already: its before-create hook does not apply.
+        plans = {n.key: {'action': 'update'} for n in graph}
+        found = hook_tasks.required_hooks(graph, HOOKS, plans)
+        self.assertNotIn('update:2', found)
+        self.assertEqual({}, hook_tasks.required_hooks(graph, (), plans))
+
     @testtools.skipUnless(importlib.util.find_spec('mistral'),
                           'needs mistral')
     def test_passes_mistrals_own_validation(self):
