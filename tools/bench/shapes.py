@@ -97,7 +97,9 @@ SHAPES = {
     'indep500': lambda: template(independent(500)),
     'layered1000': lambda: template(layered(10, 100)),
     'mixed1000': lambda: template(mixed(1000)),
-    # Small ones, to try the harness quickly.
+    # Small ones, to try the harness quickly. layered100 has
+    # layered1000's stored-context ratio (the same per-task pattern).
+    'layered100': lambda: template(layered(10, 10)),
     'chain10': lambda: template(chain(10)),
     'indep50': lambda: template(independent(50)),
 }
