@@ -25,6 +25,12 @@ Shape of the output (one workflow per stack traversal):
   receipts of all its predecessors, keyed by ``protocol.data_key``, so that
   heat-engine can check that every predecessor really completed. Mistral
   cannot read or forge receipts (see ``heat.node.seal``);
+* every node task is tagged ``OWN_CONTEXT_TAG``: each value it reads is
+  published by a task right before it, so Mistral (with its patch
+  ``own_task_context``) passes on from it only what it published, instead
+  of everything published upstream. Hook tasks (``hook_tasks``) are not
+  tagged: they pass on what they received, so the tasks after a hooked
+  node still read its receipt;
 * the kinds of an edge (get_attr, hosted_on...; see model.TaskGraph) are a
   task tag of the required task, ``kinds:<requirer task>:<kind>,<kind>``:
   Mistral keeps tags with the definition and ignores them, so
@@ -75,6 +81,10 @@ _TASK_HOOK_DATA = '{{ task().result.get("hook") }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
+# Every node task carries it: Mistral (patched, mistral.patches.
+# own_task_context) then passes on from the task only what it published,
+# not everything published before it, which no node reads.
+OWN_CONTEXT_TAG = 'heat-mistral-engine:own-context'
 # Every generated workflow's name starts so; Mistral-side patches scoped to
 # the generated workflows tell them by it (mistral.patches.base).
 WORKFLOW_PREFIX = 'heat_stack_'
@@ -154,6 +164,7 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
         task = {
             'action': ACTION,
             'input': _action_input(node, requires),
+            'tags': [OWN_CONTEXT_TAG],
         }
         tasks[names[node.key]] = task
         if required_by or (hooked and hooked.after):

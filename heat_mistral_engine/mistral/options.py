@@ -114,6 +114,18 @@ OPTS = [
                      '([pecan] auth_enable = false): with Keystone, the '
                      'caller\'s identity is what the API checks, so the '
                      'API is kept.'),
+    cfg.BoolOpt('own_task_context', default=True,
+                help='Let a task whose definition carries the tag '
+                     'heat-mistral-engine:own-context (every resource task '
+                     'of the workflows heat-engine generates) pass on to '
+                     'the tasks after it only what it published, not '
+                     'everything published before it too. Without this, '
+                     'each task stores in its in_context the data of every '
+                     'resource before it: along a chain of N resources, N '
+                     '/ 2 times what they published. Tasks without the tag '
+                     'get Mistral\'s context as always, whatever their '
+                     'workflow. Applied only to Mistral 23.x, where it was '
+                     'checked.'),
     cfg.BoolOpt('prompt_joins', default=False,
                 help='Check a join task (a resource that needs two or more '
                      'others) right after the transaction that completed '

@@ -24,6 +24,7 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 from cryptography import fernet
@@ -31,6 +32,7 @@ from heatclient import client as heat_client
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import noauth
 from mistralclient.api import client as mistral_client
+import pymysql
 import testtools
 import yaml
 
@@ -71,6 +73,16 @@ def cloud_conf(name):
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.read(os.path.join(os.environ['DEVCLOUD_DIR'], 'etc', name))
     return parser
+
+
+def mistral_db():
+    """A connection to the cloud's Mistral database (mistral.conf's)."""
+    url = urllib.parse.urlsplit(cloud_conf('mistral.conf')['database'][
+        'connection'])
+    return pymysql.connect(host=url.hostname, port=url.port or 3306,
+                           user=url.username or 'root',
+                           password=url.password or '',
+                           database=url.path.lstrip('/'), charset='utf8mb4')
 
 
 def heat_unseal(sealed):

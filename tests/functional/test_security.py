@@ -24,7 +24,6 @@ security page of the documentation for the threat model.
 import json
 import os
 import time
-import urllib.parse
 import uuid
 
 from heatclient import client as heat_client
@@ -32,7 +31,6 @@ from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 import oslo_messaging
 from oslo_config import cfg
-import pymysql
 import yaml
 
 from tests.functional import base
@@ -449,19 +447,10 @@ class AttackTest(base.FunctionalTest):
         self.assertEqual('INIT_COMPLETE', self.statuses(stack.id)['after'])
 
     # -- secrets -----------------------------------------------------------
-    def mistral_db(self):
-        url = urllib.parse.urlsplit(
-            base.cloud_conf('mistral.conf')['database']['connection'])
-        return pymysql.connect(host=url.hostname, port=url.port or 3306,
-                               user=url.username or 'root',
-                               password=url.password or '',
-                               database=url.path.lstrip('/'),
-                               charset='utf8mb4')
-
     def scan_mistral_db(self, needles):
         """{needle: ['table.column', ...]} where each needle occurs."""
         found = {needle: [] for needle in needles}
-        db = self.mistral_db()
+        db = base.mistral_db()
         self.addCleanup(db.close)
         with db.cursor() as cur:
             cur.execute(

@@ -25,10 +25,14 @@ def _join(names):
     return {'list_join': ['+', [_attr(n) for n in names]]}
 
 
-def chain(n, prefix='c'):
-    """r0 <- r1 <- ... : each reads get_attr of the one before."""
+def chain(n, prefix='c', first=None):
+    """r0 <- r1 <- ... : each reads get_attr of the one before.
+
+    ``first``: r0's value (default its name), which every resource passes
+    on.
+    """
     names = ['%s%04d' % (prefix, i) for i in range(n)]
-    return {name: _res(_attr(names[i - 1]) if i else name)
+    return {name: _res(_attr(names[i - 1]) if i else (first or name))
             for i, name in enumerate(names)}
 
 
@@ -86,12 +90,16 @@ def template(resources):
 
 SHAPES = {
     'chain100': lambda: template(chain(100)),
+    # Issue 25's case: 20 resources passing on a value of 50 KB.
+    'chain20big': lambda: template(chain(20, first='x' * 50000)),
     'fanout500': lambda: template(fanout(500)),
     'fanin200': lambda: template(fanin(200)),
     'indep500': lambda: template(independent(500)),
     'layered1000': lambda: template(layered(10, 100)),
     'mixed1000': lambda: template(mixed(1000)),
-    # Small ones, to try the harness quickly.
+    # Small ones, to try the harness quickly. layered100 has
+    # layered1000's stored-context ratio (the same per-task pattern).
+    'layered100': lambda: template(layered(10, 10)),
     'chain10': lambda: template(chain(10)),
     'indep50': lambda: template(independent(50)),
 }

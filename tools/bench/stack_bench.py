@@ -11,7 +11,11 @@ the stack through Heat's API and measures:
 * CPU seconds of heat-engine and of Mistral (all their processes, from
   /proc) during each phase, and per resource;
 * in plugin mode, bytes Mistral published per task for the create
-  (JSON of each task's ``published``), and the number of tasks.
+  (JSON of each task's ``published``), and the number of tasks;
+* in plugin mode, the bytes of task context Mistral stored for the create
+  (``in_context`` of its task executions, read with SQL from the cloud's
+  Mistral database) against the bytes those tasks published, and the
+  bytes of their action executions' input.
 
 A phase that does not finish within its timeout is reported as such with
 the number of resources done by then; the stack is then deleted by the
@@ -26,14 +30,17 @@ plugin (native Heat dispatches one leaf per second, so its delete of a
 import argparse
 import json
 import os
+import configparser
 import subprocess
 import sys
 import time
+import urllib.parse
 
 from heatclient import client as heat_client
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
+import pymysql
 
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.api import rows as view_rows
@@ -168,6 +175,53 @@ def published_bytes(mistral, stack_id):
             sum(sizes) / len(sizes), 'published_bytes_max': sizes[-1]}
 
 
+def mistral_db():
+    """A connection to the local cloud's Mistral database."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read(os.path.join(DEVCLOUD_DIR, 'etc', 'mistral.conf'))
+    url = urllib.parse.urlsplit(parser['database']['connection'])
+    return pymysql.connect(host=url.hostname, port=url.port or 3306,
+                           user=url.username or 'root',
+                           password=url.password or '',
+                           database=url.path.lstrip('/'), charset='utf8mb4')
+
+
+def stored_context(mistral, stack_id):
+    """Bytes Mistral stores for the tasks of the stack's CREATE execution.
+
+    ``context_bytes``: their ``in_context``; ``stored_published_bytes``:
+    their ``published``; ``context_ratio``: the first over the second (the
+    goal of issue 25 is at most 2); ``action_input_bytes``: the input of
+    their action executions (each holds its predecessors' receipts).
+    Lengths of the stored JSON texts.
+    """
+    execution = view_rows.choose_execution(mistral.executions.list(
+        workflow_name=workflow.workflow_name(stack_id), limit=-1), 'CREATE')
+    if execution is None:
+        return {}
+    db = mistral_db()
+    try:
+        with db.cursor() as cur:
+            cur.execute('SELECT COALESCE(SUM(LENGTH(in_context)), 0), '
+                        'COALESCE(SUM(LENGTH(published)), 0) FROM '
+                        'task_executions_v2 WHERE '
+                        'workflow_execution_id = %s',
+                        (execution.id,))
+            context, published = cur.fetchone()
+            cur.execute('SELECT COALESCE(SUM(LENGTH(a.input)), 0) FROM '
+                        'action_executions_v2 a JOIN task_executions_v2 t ON '
+                        'a.task_execution_id = t.id WHERE '
+                        't.workflow_execution_id = %s', (execution.id,))
+            (action_input,) = cur.fetchone()
+    finally:
+        db.close()
+    return {'context_bytes': int(context),
+            'stored_published_bytes': int(published),
+            'context_ratio': (int(context) / int(published)
+                              if published else None),
+            'action_input_bytes': int(action_input)}
+
+
 # -- one run ------------------------------------------------------------------
 def run(heat, mistral, shape, mode, timeout):
     template = shapes.SHAPES[shape]()
@@ -185,6 +239,7 @@ def run(heat, mistral, shape, mode, timeout):
             heat, stack_id, 'CREATE_COMPLETE')
     elif mode == 'plugin':
         row.update(published_bytes(mistral, stack_id))
+        row.update(stored_context(mistral, stack_id))
     log('%s %s create: %s in %.1f s' % (shape, mode, status, row['create_s']))
     if status == 'TIMEOUT':
         return row, stack_id   # deleted later, by the plugin
@@ -230,9 +285,10 @@ COLUMNS = (('shape', '%-12s'), ('mode', '%-7s'), ('resources', '%5d'),
            ('create_cpu_heat_engine_s', '%7.1f'),
            ('create_cpu_mistral_s', '%7.1f'),
            ('create_cpu_ms_per_resource', '%7.0f'),
-           ('published_bytes_mean', '%7.0f'), ('published_bytes_max', '%7d'))
+           ('published_bytes_mean', '%7.0f'), ('published_bytes_max', '%7d'),
+           ('context_bytes', '%8d'), ('context_ratio', '%7.2f'))
 HEADERS = ('shape', 'mode', 'n', 'create', 'delete', 'ms/res', 'engCPU',
-           'misCPU', 'cpu/res', 'pubB', 'pubMax')
+           'misCPU', 'cpu/res', 'pubB', 'pubMax', 'ctxB', 'ctx/pub')
 
 
 def table(rows):

@@ -37,6 +37,11 @@ what it changes for workflows that are not the package's own:
 * ``OWN_ACTIONS_ONLY``: changes only how this package's own actions
   (``heat.run_node``) run; every other action runs Mistral's code. On by
   default.
+* ``TAGGED_TASKS_ONLY``: changes only tasks whose definition carries a
+  tag of this package that the compiler writes into the generated
+  workflows (e.g. ``workflow.OWN_CONTEXT_TAG``); a task without it runs as
+  upstream, whatever its workflow's name or project, and an author who
+  writes the tag asks for the change. On by default.
 * ``OPT_IN``: changes when tasks start, so off by default (devcloud and
   the devstack plugin's ``HEAT_MISTRAL_ENGINE_TUNE_MISTRAL`` turn it on);
   and on, it still applies only to workflows named like the generated ones
@@ -61,8 +66,10 @@ SUPPORTED_MISTRAL = ((23, 0), (24, 0))   # [min, max)
 # What a patch changes for other projects' workflows (see the module).
 SAME_FOR_EVERY_WORKFLOW = 'same for every workflow'
 OWN_ACTIONS_ONLY = 'own actions only'
+TAGGED_TASKS_ONLY = 'tagged tasks only'
 OPT_IN = 'opt-in'
-SHARING = (SAME_FOR_EVERY_WORKFLOW, OWN_ACTIONS_ONLY, OPT_IN)
+SHARING = (SAME_FOR_EVERY_WORKFLOW, OWN_ACTIONS_ONLY, TAGGED_TASKS_ONLY,
+           OPT_IN)
 
 # This package: its actions are the classes of its modules.
 OWN_PACKAGE = __name__.split('.')[0]

@@ -29,6 +29,7 @@ from heat_mistral_engine.mistral.patches import cache_expressions
 from heat_mistral_engine.mistral.patches import lean_start_task
 from heat_mistral_engine.mistral.patches import load_execution_data_together
 from heat_mistral_engine.mistral.patches import local_task_start
+from heat_mistral_engine.mistral.patches import own_task_context
 from heat_mistral_engine.mistral.patches import prompt_joins
 from heat_mistral_engine.mistral.patches import skip_redundant_queries
 
@@ -41,6 +42,7 @@ PATCHES = (
     async_heartbeats_off.PATCH,
     load_execution_data_together.PATCH,
     prompt_joins.PATCH,
+    own_task_context.PATCH,
 )
 
 

@@ -125,8 +125,9 @@ class WorkflowBuildTest(testtools.TestCase):
             [((1, True), (2, True)), ((1, True), (3, True))],
             kinds={((1, True), (2, True)): ('get_attr', 'hosted_on')})
         tasks = self.tasks(graph)
-        self.assertEqual(['kinds:b:get_attr,hosted_on'], tasks['a']['tags'])
-        self.assertNotIn('tags', tasks['b'])
+        self.assertEqual([workflow.OWN_CONTEXT_TAG,
+                          'kinds:b:get_attr,hosted_on'], tasks['a']['tags'])
+        self.assertEqual([workflow.OWN_CONTEXT_TAG], tasks['b']['tags'])
         # Through YAML, as workflow show reads the stored definition.
         tasks = yaml.safe_load(workflow.to_yaml(
             workflow.build(graph, 'wf')))['wf']['tasks']
@@ -149,8 +150,22 @@ class WorkflowBuildTest(testtools.TestCase):
                  'print(spec.get_workflows()[0].get_tasks()["a"].get_tags())')
         out = subprocess.run([sys.executable, '-c', check], input=text,
                              capture_output=True, text=True, check=True)
-        self.assertEqual("['kinds:b:get_resource,hosted_on']",
-                         out.stdout.strip().splitlines()[-1])
+        self.assertEqual(
+            "['%s', 'kinds:b:get_resource,hosted_on']"
+            % workflow.OWN_CONTEXT_TAG, out.stdout.strip().splitlines()[-1])
+
+    def test_node_tasks_are_tagged_to_pass_on_their_own_data(self):
+        # Each reads only what the tasks right before it published
+        # (mistral.patches.own_task_context).
+        tasks = self.tasks(diamond())
+        for name, task in tasks.items():
+            self.assertIn(workflow.OWN_CONTEXT_TAG, task['tags'], name)
+            for pred in task['input']['data'].values():
+                variable = pred[len('{{ _.'):-len(' }}')]
+                self.assertTrue(any(
+                    variable in (other.get('publish') or {}) and
+                    name in other['on-success']
+                    for other in tasks.values()), (name, variable))
 
     def test_action_input_names_the_node_by_id_only(self):
         inp = self.tasks(diamond())['c']['input']

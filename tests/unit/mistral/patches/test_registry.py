@@ -30,6 +30,7 @@ OPERATOR_GUIDE = os.path.join(
 GUIDE_GROUPS = {
     patches_base.SAME_FOR_EVERY_WORKFLOW: '**Same for every workflow',
     patches_base.OWN_ACTIONS_ONLY: "**This package's own actions only",
+    patches_base.TAGGED_TASKS_ONLY: '**Tasks tagged by the package only',
     patches_base.OPT_IN: '**Opt-in',
 }
 
