@@ -56,6 +56,8 @@ from heat_mistral_engine.heat.store import traversal_mark
 LOG = logging.getLogger(__name__)
 
 DRIVEN_ACTIONS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
+# The states of an execution that has not ended.
+RUNNING_STATES = ('RUNNING', 'PAUSED', 'IDLE')
 RECOVER_HINT = ("recover with 'openstack stack update --existing' or "
                 "delete the stack")
 
@@ -124,7 +126,9 @@ class Checker:
                     (stack.id, stack.current_traversal) in current or
                     not self._old(stack.updated_at)):
                 continue
-            orphans.append(self._stack_orphan(stack))
+            orphan = self._stack_orphan(stack)
+            if orphan is not None:
+                orphans.append(orphan)
         return orphans
 
     def _execution_problem(self, stack, traversal):
@@ -175,9 +179,16 @@ class Checker:
         return Orphan('stalled', stack.id, execution.id, reason)
 
     def _stack_orphan(self, stack):
+        """The Orphan of a stack whose traversal had no running execution.
+
+        None if its execution runs now: it started after ``find`` listed
+        the running ones.
+        """
         ended = [e for e in self.mistral.executions_of(
             workflow.WORKFLOW_PREFIX + stack.id)
             if e.input.get('traversal') == stack.current_traversal]
+        if any(e.state in RUNNING_STATES for e in ended):
+            return None
         if ended:
             execution = ended[-1]
             # Mistral's state info can hold a traceback, file paths and
@@ -273,13 +284,18 @@ class HeatView:
         # Only a traversal the plugin started: not a native fallback, nor
         # one started before the plugin was enabled or by an engine where
         # it is still off.
-        driven = (row.action in DRIVEN_ACTIONS and
-                  row.status == 'IN_PROGRESS' and
-                  traversal_mark.is_marked(self.cnxt, row.current_traversal))
+        marked = None
+        if row.action in DRIVEN_ACTIONS and row.status == 'IN_PROGRESS':
+            marked = traversal_mark.marked_at(self.cnxt,
+                                              row.current_traversal)
+        updated = row.updated_at or row.created_at
+        if marked is not None and (updated is None or marked > updated):
+            # A delete keeps the stack's last updated_at: the traversal's
+            # age is its mark's.
+            updated = marked
         return stack_row.StackState(
             row.id, row.current_traversal, row.status, action=row.action,
-            updated_at=row.updated_at or row.created_at,
-            mistral_driven=driven)
+            updated_at=updated, mistral_driven=marked is not None)
 
     def fail_if_current(self, stack_id, traversal, reason):
         """Fail the stack still IN_PROGRESS in ``traversal``, without rollback.

@@ -55,11 +55,22 @@ def mark(cnxt, stack_id, traversal):
 
 def is_marked(cnxt, traversal):
     """True if the traversal starter handed ``traversal`` to Mistral."""
+    return marked_at(cnxt, traversal) is not None
+
+
+def marked_at(cnxt, traversal):
+    """When ``traversal`` was marked (naive UTC), or None if it is not.
+
+    The moment its start handed it to Mistral: a stack's ``updated_at``
+    is not always refreshed when a traversal starts (a delete keeps the
+    time of the stack's last update), so the orphan check counts a
+    traversal's age from its mark.
+    """
     try:
-        sync_point.get(cnxt, ENTITY, traversal, True)
+        row = sync_point.get(cnxt, ENTITY, traversal, True)
     except exception.EntityNotFound:
-        return False
-    return True
+        return None
+    return row.created_at
 
 
 def claim_failure(cnxt, traversal, execution_id, claimant):

@@ -172,6 +172,21 @@ class CheckerTest(base.TestCase):
         self.assertIn('Mistral has no execution of this UPDATE',
                       reasons['s2'])
 
+    def test_an_execution_started_after_the_listing_is_no_orphan(self):
+        # The delete's execution starts between the listing of running
+        # executions and the read of the stacks IN_PROGRESS.
+        self.heat.add('s1', action='DELETE', trav='t2')
+        listed = self.mistral.stack_executions
+
+        def list_then_start():
+            found = listed()
+            self.mistral.add('e2', 's1', trav='t2')
+            return found
+
+        self.mistral.stack_executions = list_then_start
+        self.assertEqual([], self.check(repair=True))
+        self.assertEqual([], self.heat.failed)
+
     def test_check_can_be_limited_to_some_stacks(self):
         self.heat.add('done', status='COMPLETE')
         self.mistral.add('e1', 'done')

@@ -12,6 +12,8 @@
 
 """The mark of traversals Mistral orders, and the orphan check's use of it."""
 
+import datetime
+
 from unittest import mock
 
 from heat.engine import sync_point
@@ -53,6 +55,20 @@ class TraversalMarkTest(base.HeatDbTestCase):
         self.stack.action = self.stack.CHECK
         self.stack.store()
         self.assertFalse(self.view.stack(self.stack.id).mistral_driven)
+
+    def test_a_traversal_is_as_old_as_its_mark(self):
+        # A delete keeps the stack's updated_at of its last update, long
+        # ago: the orphan check would judge the delete's traversal old
+        # the moment it starts, before its execution does.
+        long_ago = datetime.datetime(2020, 1, 1)
+        self.stack.updated_time = long_ago
+        self.stack.store()
+        self.assertEqual(long_ago, self.view.stack(self.stack.id).updated_at)
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        marked = traversal_mark.marked_at(self.ctx, self.traversal)
+        self.assertGreater(marked, long_ago)
+        self.assertEqual(marked, self.view.stack(self.stack.id).updated_at)
+        self.assertIsNone(traversal_mark.marked_at(self.ctx, 'trav-2'))
 
     def test_a_stack_not_in_progress_is_not_judged_on_its_mark(self):
         traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
