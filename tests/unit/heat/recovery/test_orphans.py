@@ -47,6 +47,9 @@ class FakeHeat:
         return [s for s in self.stacks.values()
                 if s.status == 'IN_PROGRESS']
 
+    def redriven_at(self, traversal):
+        return None
+
     def fail_if_current(self, sid, traversal, reason):
         stack = self.stacks[sid]
         if stack.current_traversal != traversal:
