@@ -138,7 +138,9 @@ class Checker:
                     (stack.id, stack.current_traversal) in current or
                     not self._quiet(stack)):
                 continue
-            orphans.append(self._stack_orphan(stack))
+            orphan = self._stack_orphan(stack)
+            if orphan is not None:
+                orphans.append(orphan)
         return orphans
 
     def _execution_problem(self, stack, traversal):
@@ -198,9 +200,21 @@ class Checker:
                 self._old(self.heat.redriven_at(stack.current_traversal)))
 
     def _stack_orphan(self, stack):
+        """The ``stack`` Orphan of a stack with no running execution.
+
+        None when the traversal has one after all: the list of running
+        executions, read first, missed it (seen after a broker restart,
+        where a stack was failed for an execution "ended RUNNING"); the
+        next check judges it.
+        """
         ended = [e for e in self.mistral.executions_of(
             workflow.WORKFLOW_PREFIX + stack.id)
             if e.input.get('traversal') == stack.current_traversal]
+        if any(e.state in ('RUNNING', 'PAUSED') for e in ended):
+            LOG.info('Stack %s: its traversal %s has a running execution '
+                     'that the list of running executions missed; judged '
+                     'at the next check', stack.id, stack.current_traversal)
+            return None
         if ended:
             execution = ended[-1]
             # Mistral's state info can hold a traceback, file paths and
