@@ -22,8 +22,13 @@ created. Whether a kill leaves tasks IDLE depends on timing; either way the
 stack must end CREATE_COMPLETE by itself, no resource may be created
 twice, and no execution of the stack may stay RUNNING.
 
-The cloud is restarted with the orphan check every 5 s and a 15 s grace
-period (heat.conf.d overlay), and restored afterwards.
+Because a kill leaves tasks IDLE only by chance, a second test stalls an
+execution for certain, through Mistral's API: it pauses the execution
+mid-create (an operator could), so that Mistral starts no further task;
+the orphan check sees a stalled execution and drives the traversal again.
+
+The cloud is restarted once for the class with the orphan check every 5 s
+and a 15 s grace period (heat.conf.d overlay), and restored afterwards.
 """
 
 import os
@@ -32,9 +37,10 @@ import time
 
 from tests.functional import base
 from tests.functional_restart import faults
-from tests.functional_restart import test_bad_config
 
 SIZE = 36
+PAUSED_SIZE = 24
+OVERLAY = '90-redrive-test.conf'
 SLOW = 6
 SLOW_SECS = 15
 ORPHAN_INTERVAL = 5
@@ -49,9 +55,60 @@ BOUND = ORPHAN_GRACE + ORPHAN_INTERVAL + SLOW_SECS + 120
 
 class RedriveTest(base.FunctionalTest):
 
-    def setUp(self):
-        super().setUp()
-        self.useFixture(test_bad_config.HeatConfOverlay(SETTINGS))
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        faults.overlay(SETTINGS, name=OVERLAY)
+        faults.devcloud('restart')
+
+    @classmethod
+    def tearDownClass(cls):
+        faults.overlay(None, name=OVERLAY)
+        faults.devcloud('restart')
+        super().tearDownClass()
+
+    def create_and_start(self, size):
+        """Create a stack of ``size`` and wait till a quarter started."""
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            f.write(faults.big_template(size, SLOW, SLOW_SECS, layers=3))
+        self.addCleanup(os.unlink, path)
+        stack = self.create_stack(path, wait=False)
+        names = {'r%d' % i for i in range(size)}
+        self.assertIsNotNone(faults.wait_until(
+            lambda: sum(len(n & names) for n in
+                        faults.nodes_started_per_engine(stack.id).values())
+            >= size // 4, 240, 0.3),
+            'a quarter of the stack did not start')
+        return stack
+
+    def assert_complete_once(self, stack_id):
+        """CREATE_COMPLETE, each resource created once, no execution left.
+
+        Returns the number of re-drives.
+        """
+        for name, rsrc in self.resources(stack_id).items():
+            self.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
+        # (created twice, replaced): no resource action ran again.
+        self.assertEqual((0, 0), faults.creation_counts(
+            faults.stack_events(self.heat, stack_id)))
+
+        def none_running():
+            executions = self.executions(stack_id)
+            return executions if not any(
+                e.state in ('RUNNING', 'PAUSED') for e in executions) \
+                else None
+        executions = faults.wait_until(none_running, 60, 1)
+        self.assertIsNotNone(executions, 'an execution stayed RUNNING')
+        # Exactly one execution ended SUCCESS; each other one was driven
+        # again (CANCELLED), as the engine that did it logged.
+        states = [e.state for e in executions]
+        self.assertEqual(1, states.count('SUCCESS'), states)
+        self.assertEqual(len(executions) - 1,
+                         states.count('CANCELLED'), states)
+        redrives = faults.redrives(stack_id)
+        self.assertEqual(len(executions) - 1, redrives, states)
+        return redrives
 
     def wait_for_mistral(self, timeout=120):
         def answers():
@@ -64,44 +121,29 @@ class RedriveTest(base.FunctionalTest):
                              'Mistral did not answer again')
 
     def test_mistral_killed_mid_create_completes_without_user_action(self):
-        fd, path = tempfile.mkstemp(suffix='.yaml')
-        with os.fdopen(fd, 'w') as f:
-            f.write(faults.big_template(SIZE, SLOW, SLOW_SECS, layers=3))
-        self.addCleanup(os.unlink, path)
-        stack = self.create_stack(path, wait=False)
-        names = {'r%d' % i for i in range(SIZE)}
-        self.assertIsNotNone(faults.wait_until(
-            lambda: sum(len(n & names) for n in
-                        faults.nodes_started_per_engine(stack.id).values())
-            >= SIZE // 4, 240, 0.3),
-            'a quarter of the stack did not start')
+        stack = self.create_and_start(SIZE)
         faults.restart_mistral()
         self.wait_for_mistral()
         back = time.time()
-
         final = faults.wait_for(self.heat, stack.id, BOUND + 60)
         took = time.time() - back
         self.assertEqual('CREATE_COMPLETE', final.stack_status,
                          final.stack_status_reason)
         self.assertLess(took, BOUND)
-        for name, rsrc in self.resources(stack.id).items():
-            self.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
-        # (created twice, replaced): no resource action ran again.
-        self.assertEqual((0, 0), faults.creation_counts(
-            faults.stack_events(self.heat, stack.id)))
-
-        def none_running():
-            executions = self.executions(stack.id)
-            return executions if not any(
-                e.state in ('RUNNING', 'PAUSED') for e in executions) \
-                else None
-        executions = faults.wait_until(none_running, 60, 1)
-        self.assertIsNotNone(executions, 'an execution stayed RUNNING')
-        # Exactly one execution ended SUCCESS; the others were re-driven
-        # (CANCELLED), each logged by the engine that drove it again.
-        states = [e.state for e in executions]
-        self.assertEqual(1, states.count('SUCCESS'), states)
-        redrives = faults.redrives(stack.id)
-        self.assertEqual(len(executions) - 1, redrives, states)
+        redrives = self.assert_complete_once(stack.id)
         print('Mistral killed; stack of %d complete %.0f s after Mistral '
               'answered again; %d re-drive(s)' % (SIZE, took, redrives))
+
+    def test_a_stalled_execution_is_driven_again(self):
+        stack = self.create_and_start(PAUSED_SIZE)
+        (execution,) = self.executions(stack.id)
+        self.mistral.executions.update(execution.id, 'PAUSED')
+        paused = time.time()
+        final = faults.wait_for(self.heat, stack.id, BOUND + 60)
+        took = time.time() - paused
+        self.assertEqual('CREATE_COMPLETE', final.stack_status,
+                         final.stack_status_reason)
+        self.assertLess(took, BOUND)
+        self.assertEqual(1, self.assert_complete_once(stack.id))
+        self.assertEqual('CANCELLED', self.mistral.executions.get(
+            execution.id).state)
