@@ -168,6 +168,19 @@ OPTS = [
                     'Mistral execution must last before the orphan check '
                     'repairs it (a traversal being started or finished '
                     'disagrees briefly).'),
+    cfg.IntOpt('max_traversal_redrives', default=3, min=0,
+               help='How many times the orphan check drives one traversal '
+                    'again when its Mistral execution lost its progress '
+                    '(RUNNING, but no resource ran and no task changed for '
+                    'orphan_grace_period, as when a Mistral engine is '
+                    'killed or the broker loses a cast): the stalled '
+                    'execution is cancelled and a fresh execution of the '
+                    'same traversal starts, in which the resources already '
+                    'done answer from their earlier run and only the rest '
+                    'runs. Once this many re-drives were made, and for '
+                    'nested stacks, the stack is marked FAILED instead, to '
+                    'be recovered with "openstack stack update --existing". '
+                    '0 disables re-drives.'),
     cfg.BoolOpt('node_task_timeout', default=False,
                 help='Give each resource task of the generated workflows a '
                      'Mistral timeout (the stack\'s timeout plus 60 s), '

@@ -18,9 +18,11 @@ none            no fault (the baseline)
 kill-engine     kill -9 the heat-engine (parent and workers) that runs the
                 most slow resources, once they all started
 restart-mistral kill -9 Mistral (API, engine, periodic) a quarter into the
-                create and start it again. Completes, or (when Mistral lost
-                a task it had not started) fails as "stalled" through the
-                orphan check and is recovered with ``openstack stack update
+                create and start it again. Completes; when Mistral lost a
+                task it had not started, the orphan check drives the
+                traversal again (the note counts the re-drives). Only
+                after max_traversal_redrives does it fail as "stalled",
+                and is then recovered with ``openstack stack update
                 --existing``: the outcome column shows both states
 rabbitmq        stop the cloud's private RabbitMQ once the slow resources
                 all started, start it again 10 s later (it answers again
@@ -28,8 +30,7 @@ rabbitmq        stop the cloud's private RabbitMQ once the slow resources
                 (oslo.messaging's queues are not durable): Heat's node
                 casts come back through the watchdog (lost_node_timeout);
                 a lost Mistral start_task cast stalls the execution, which
-                the orphan check fails and ``update --existing`` recovers
-                (the outcome column shows both states)
+                the orphan check drives again (as for restart-mistral)
 """
 
 import argparse
@@ -92,8 +93,9 @@ def run_fault(heat, fault, size, slow, slow_secs, timeout):
     twice, replaced = faults.creation_counts(
         faults.stack_events(heat, stack_id))
     spread = len(faults.nodes_started_per_engine(stack_id))
-    note = ('%s; %d engines ran nodes; %.0f s in all'
-            % (note, spread, time.time() - started)).lstrip('; ')
+    note = ('%s; %d re-drives; %d engines ran nodes; %.0f s in all'
+            % (note, faults.redrives(stack_id), spread,
+               time.time() - started)).lstrip('; ')
     base.openstack('stack', 'delete', '--yes', stack_id, parse=False,
                    check=False)
     outcome = stack.stack_status

@@ -32,7 +32,9 @@ from oslo_config import cfg
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.recovery import orphans
+from heat_mistral_engine.heat.recovery import redrive
 
+CLAIMANT = 'heat-mistral-engine check-orphans'
 COLUMNS = ('kind', 'stack', 'execution', 'outcome', 'reason')
 
 
@@ -40,8 +42,13 @@ def run(args, out=sys.stdout):
     conf = _load_heat_conf(args)
     group = conf.mistral_scheduler
     grace = group.orphan_grace_period if args.grace is None else args.grace
-    checker = orphans.Checker(orphans.HeatView(),
-                              mistral_api.MistralService(conf), grace)
+    heat = orphans.HeatView()
+    mistral = mistral_api.MistralService(conf)
+    # A claimant of its own: an engine's check may drive the same
+    # traversal again at the same time; only one of them wins the claim.
+    redriver = redrive.Redriver(heat, mistral, CLAIMANT,
+                                group.max_traversal_redrives, grace)
+    checker = orphans.Checker(heat, mistral, grace, redriver=redriver)
     found = checker.check(repair=args.repair, stack_ids=args.stack)
     print_table(found, out)
     left = [o for o in found if not o.repaired]
@@ -51,7 +58,8 @@ def run(args, out=sys.stdout):
 def print_table(found, out):
     rows = [COLUMNS]
     for o in found:
-        outcome = ('repaired' if o.repaired else
+        outcome = ('driven again' if o.redriven else
+                   'repaired' if o.repaired else
                    'FAILED: %s' % o.error if o.error else 'found')
         rows.append((o.kind, o.stack_id, o.execution_id or '-', outcome,
                      o.reason))

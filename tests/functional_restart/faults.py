@@ -117,6 +117,18 @@ def nodes_started_per_engine(stack_id):
     return result
 
 
+def redrives(stack_id):
+    """How many times the engines drove the stack's traversals again.
+
+    Counted from the engines' logs (``heat.recovery.redrive`` logs each).
+    """
+    pattern = re.compile(r'Stack %s traversal \S+: Mistral execution \S+ '
+                         r'had lost its progress; driven again'
+                         % re.escape(stack_id))
+    return sum(len(pattern.findall(text))
+               for text in engine_logs().values())
+
+
 def parked_per_engine(stack_id):
     """{engine name: resource ids of the stack parked there, not yet run}.
 

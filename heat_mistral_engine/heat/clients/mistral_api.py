@@ -346,6 +346,16 @@ class MistralService:
                            self._client.workflows.list, name=name)
         return [w for w in self._own(found) if w.name == name]
 
+    def workflow_id(self, name, namespace):
+        """Id of the service's workflow ``name`` in ``namespace``, or None.
+
+        For a traversal driven again (``recovery.redrive``): its own
+        definition, in the namespace named after it.
+        """
+        own = [w for w in self._own_workflows(name)
+               if (w.namespace or '') == namespace]
+        return own[0].id if own else None
+
     def _own_workflow(self, name):
         """The service project's workflow ``name`` of the default namespace.
 

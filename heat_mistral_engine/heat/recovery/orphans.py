@@ -31,13 +31,18 @@ other execution of the stack runs. Two kinds of orphan break that:
     the current traversal's execution is RUNNING, but no ``heat.run_node``
     action of it runs and none of its tasks changed for the grace period:
     Mistral lost its progress (a task left IDLE when a Mistral engine was
-    killed before it started it). Repair: as for ``stack``, and the
+    killed before it started it, or a ``start_task`` cast lost with the
+    broker). Repair: the traversal is driven again (``redrive``: the
+    execution is cancelled and a fresh one of the same traversal started),
+    at most ``max_traversal_redrives`` times; after that, or for a stack
+    in a nested tree, or without a ``redriver``: as for ``stack``, and the
     execution is cancelled.
 
 A disagreement younger than the grace period is left alone: a traversal
-that starts or ends disagrees for a moment. ``Checker`` holds the rules and
-talks to two narrow views, ``HeatView`` and a ``MistralService``; the tests
-give it fakes.
+that starts or ends disagrees for a moment, and so does one being driven
+again (the grace period also counts from its last re-drive). ``Checker``
+holds the rules and talks to two narrow views, ``HeatView`` and a
+``MistralService``; the tests give it fakes.
 """
 
 import dataclasses
@@ -51,6 +56,7 @@ from oslo_utils import timeutils
 from heat_mistral_engine.graph import workflow
 from heat_mistral_engine.heat.node import runner
 from heat_mistral_engine.heat.patches import stack_row
+from heat_mistral_engine.heat.recovery import redrive
 from heat_mistral_engine.heat.store import traversal_mark
 
 LOG = logging.getLogger(__name__)
@@ -72,6 +78,9 @@ class Orphan:
     reason: str
     repaired: bool = False
     error: str = None    # why the repair failed
+    # The stalled execution itself (its input is the traversal's).
+    execution: object = dataclasses.field(default=None, repr=False)
+    redriven: bool = False   # repaired by driving the traversal again
 
 
 class Checker:
@@ -79,15 +88,20 @@ class Checker:
 
     ``heat`` has ``stack(stack_id) -> stack_row.StackState or None`` (None:
     deleted), ``in_progress_stacks() -> [stack_row.StackState]`` and
-    ``fail_if_current(stack_id, traversal, reason) -> bool``. ``mistral`` is a
-    ``mistral_api.MistralService`` (``stack_executions``,
-    ``executions_of``, ``stop_execution``).
+    ``fail_if_current(stack_id, traversal, reason) -> bool`` and
+    ``redriven_at(traversal)`` (naive UTC datetime or None). ``mistral``
+    is a ``mistral_api.MistralService`` (``stack_executions``,
+    ``executions_of``, ``stop_execution``). ``redriver`` (a
+    ``redrive.Redriver``, optional) drives stalled traversals again;
+    without it they fail.
     """
 
-    def __init__(self, heat, mistral, grace_seconds, now=None):
+    def __init__(self, heat, mistral, grace_seconds, now=None,
+                 redriver=None):
         self.heat = heat
         self.mistral = mistral
         self.grace = grace_seconds
+        self.redriver = redriver
         self._now = now or timeutils.utcnow
 
     def find(self, stack_ids=None):
@@ -124,7 +138,7 @@ class Checker:
                 continue
             if (not stack.mistral_driven or
                     (stack.id, stack.current_traversal) in current or
-                    not self._old(stack.updated_at)):
+                    not self._quiet(stack)):
                 continue
             orphan = self._stack_orphan(stack)
             if orphan is not None:
@@ -167,7 +181,7 @@ class Checker:
 
     def _stalled(self, stack, execution):
         """An Orphan if the execution runs nothing and changed nothing."""
-        if not self._old(stack.updated_at):
+        if not self._quiet(stack):
             return None
         last = self.mistral.last_task_change(execution.id)
         if last is not None and not self._old(last):
@@ -176,18 +190,32 @@ class Checker:
                   'no resource for %d s (Mistral lost its progress, for '
                   'example when it was killed); %s'
                   % (execution.id, stack.action, self.grace, RECOVER_HINT))
-        return Orphan('stalled', stack.id, execution.id, reason)
+        return Orphan('stalled', stack.id, execution.id, reason,
+                      execution=execution)
+
+    def _quiet(self, stack):
+        """True if the traversal began and was last re-driven long ago.
+
+        Long ago: more than the grace period.
+        """
+        return (self._old(stack.updated_at) and
+                self._old(self.heat.redriven_at(stack.current_traversal)))
 
     def _stack_orphan(self, stack):
-        """The Orphan of a stack whose traversal had no running execution.
+        """The ``stack`` Orphan of a stack with no running execution.
 
-        None if its execution runs now: it started after ``find`` listed
-        the running ones.
+        None when the traversal has one after all: it started after
+        ``find`` listed the running executions, or that list missed it
+        (seen after a broker restart, where a stack was failed for an
+        execution "ended RUNNING"); the next check judges it.
         """
         ended = [e for e in self.mistral.executions_of(
             workflow.WORKFLOW_PREFIX + stack.id)
             if e.input.get('traversal') == stack.current_traversal]
         if any(e.state in RUNNING_STATES for e in ended):
+            LOG.info('Stack %s: its traversal %s has a running execution '
+                     'that the list of running executions missed; judged '
+                     'at the next check', stack.id, stack.current_traversal)
             return None
         if ended:
             execution = ended[-1]
@@ -226,6 +254,8 @@ class Checker:
                     orphan.repaired = True
                 else:
                     stack = self.heat.stack(orphan.stack_id)
+                    if self._redriven(orphan, stack):
+                        continue
                     orphan.repaired = bool(
                         stack and stack.status == 'IN_PROGRESS' and
                         self.heat.fail_if_current(stack.id,
@@ -239,12 +269,41 @@ class Checker:
                             'Orphan check: %s' % orphan.reason)
             except Exception as exc:
                 orphan.error = str(exc)
-            LOG.warning('Orphan %s of stack %s (execution %s): %s; %s',
-                        orphan.kind, orphan.stack_id, orphan.execution_id,
-                        orphan.reason,
-                        'repaired' if orphan.repaired
-                        else 'not repaired: %s' % orphan.error)
+            self._log(orphan)
         return orphans
+
+    def _redriven(self, orphan, stack):
+        """Try to drive a stalled orphan's traversal again.
+
+        True when that settled the orphan (driven again, or left to the
+        engine that does it; logged here); False when the stack is to fail
+        as before, with the reason why appended to ``orphan.reason``.
+        Raises what the redriver raises.
+        """
+        if (orphan.kind != 'stalled' or self.redriver is None or
+                stack is None or stack.status != 'IN_PROGRESS'):
+            return False
+        answer, why = self.redriver.redrive(stack, orphan.execution)
+        if answer == redrive.FAIL:
+            orphan.reason = orphan.reason.replace(
+                '; ' + RECOVER_HINT,
+                ' and was not driven again (%s); %s' % (why, RECOVER_HINT))
+            return False
+        orphan.repaired = orphan.redriven = answer == redrive.REDRIVEN
+        if not orphan.repaired:
+            orphan.error = why
+        else:
+            orphan.reason = why
+        self._log(orphan)
+        return True
+
+    @staticmethod
+    def _log(orphan):
+        LOG.warning('Orphan %s of stack %s (execution %s): %s; %s',
+                    orphan.kind, orphan.stack_id, orphan.execution_id,
+                    orphan.reason,
+                    'repaired' if orphan.repaired
+                    else 'not repaired: %s' % orphan.error)
 
     def check(self, repair=False, stack_ids=None):
         """``find`` the orphans, and ``repair`` them if asked; the list."""
@@ -296,6 +355,26 @@ class HeatView:
         return stack_row.StackState(
             row.id, row.current_traversal, row.status, action=row.action,
             updated_at=updated, mistral_driven=marked is not None)
+
+    def redriven_at(self, traversal):
+        """When ``traversal`` was last driven again, or None."""
+        return traversal_mark.redriven_at(self.cnxt, traversal)
+
+    def in_tree(self, stack_id):
+        """True for a nested stack, or one with nested stacks in progress."""
+        row = stack_objects.Stack.get_by_id(self.cnxt, stack_id)
+        if row is None or row.owner_id:
+            return row is not None
+        return any(child.status == 'IN_PROGRESS' for child in
+                   stack_objects.Stack.get_all_by_root_owner_id(
+                       self.cnxt, stack_id))
+
+    def claim_redrive(self, traversal, execution_id, claimant, limit,
+                      stale_after):
+        """``traversal_mark.claim_redrive`` in this view's context."""
+        return traversal_mark.claim_redrive(
+            self.cnxt, traversal, execution_id, claimant, limit,
+            stale_after)
 
     def fail_if_current(self, stack_id, traversal, reason):
         """Fail the stack still IN_PROGRESS in ``traversal``, without rollback.

@@ -35,6 +35,7 @@ from heat_mistral_engine.heat.patches import remote_stack_link
 from heat_mistral_engine.heat.patches import shared_stack_json
 from heat_mistral_engine.heat.recovery import failure_watch
 from heat_mistral_engine.heat.recovery import orphans
+from heat_mistral_engine.heat.recovery import redrive
 from heat_mistral_engine.heat.recovery import watchdog
 from heat_mistral_engine.heat.traversal import concurrency_cap
 from heat_mistral_engine.heat.traversal import executions
@@ -104,8 +105,13 @@ def start_recovery(node_runner, conf=cfg.CONF, submit=None):
     dog = watchdog.Watchdog(node_runner, conf, submit=submit)
 
     def check_orphans():
-        checker = orphans.Checker(orphans.HeatView(), node_runner.mistral,
-                                  group.orphan_grace_period)
+        heat = orphans.HeatView()
+        redriver = redrive.Redriver(
+            heat, node_runner.mistral, node_runner.engine_id,
+            group.max_traversal_redrives, group.orphan_grace_period)
+        checker = orphans.Checker(heat, node_runner.mistral,
+                                  group.orphan_grace_period,
+                                  redriver=redriver)
         checker.check(repair=True)
 
     periodic = watchdog.Periodic([(group.watchdog_interval, dog.scan),

@@ -30,15 +30,29 @@ The mark also holds who took the failure of its traversal in hand
 same failed Mistral execution, and only the one that claims it fails the
 stack. ``input_data`` is then ``{"hme_failed_by": {"execution": <id>,
 "claimant": <engine id>}}``.
+
+And it holds who drives the traversal again (``claim_redrive``) when
+Mistral lost its execution's progress: ``{"hme_redrive": {"count": <re-drives
+so far>, "execution": <the stalled execution>, "claimant": <engine id>,
+"at": <ISO time of the claim>}}``, so that of the orphan checks of every
+engine exactly one cancels the stalled execution and starts the next, and
+the number of re-drives of one traversal stays bounded.
 """
 
 from heat.common import exception
 from heat.engine import sync_point
 from heat.objects import sync_point as sync_point_object
 from oslo_db import exception as db_exception
+from oslo_utils import timeutils
 
 ENTITY = 'mistral'
 _FAILED_BY = 'hme_failed_by'
+_REDRIVE = 'hme_redrive'
+
+# Answers of claim_redrive.
+WON = 'won'
+LOST = 'lost'
+EXHAUSTED = 'exhausted'
 
 
 def mark(cnxt, stack_id, traversal):
@@ -92,3 +106,68 @@ def claim_failure(cnxt, traversal, execution_id, claimant):
     return bool(sync_point_object.SyncPoint.update_input_data(
         cnxt, ENTITY, traversal, True, row.atomic_key,
         {_FAILED_BY: {'execution': execution_id, 'claimant': claimant}}))
+
+
+def claim_redrive(cnxt, traversal, execution_id, claimant, limit,
+                  stale_after):
+    """Take in hand driving ``traversal`` again after its stalled execution.
+
+    ``execution_id`` is the stalled execution; ``limit`` the most
+    re-drives a traversal gets; ``stale_after`` the seconds after which a
+    claim on the same execution by another claimant, whose re-drive never
+    finished (its engine died between claim and start), may be taken over.
+    Returns ``(answer, count)``: WON for one claimant only (a
+    compare-and-swap on the mark's ``atomic_key``, as ``claim_failure``;
+    again WON for the same claimant, its retry), with ``count`` the
+    re-drives including this one; LOST when another claimant has it, the
+    failure of the traversal is claimed, or the mark is gone (the
+    traversal ended); EXHAUSTED when ``limit`` re-drives were done already.
+    """
+    row = sync_point_object.SyncPoint.get_by_key(cnxt, ENTITY, traversal,
+                                                 True)
+    if row is None:
+        return LOST, 0
+    data = dict(row.input_data or {})
+    if data.get(_FAILED_BY):
+        return LOST, 0
+    held = data.get(_REDRIVE) or {}
+    count = held.get('count', 0)
+    if held.get('execution') == execution_id:
+        if held.get('claimant') == claimant:
+            return WON, count
+        if not _older_than(held.get('at'), stale_after):
+            return LOST, count
+        # Its claimant never finished: take it over, as the same re-drive.
+    elif count >= limit:
+        return EXHAUSTED, count
+    else:
+        count += 1
+    data[_REDRIVE] = {'count': count, 'execution': execution_id,
+                      'claimant': claimant,
+                      'at': timeutils.utcnow().isoformat()}
+    written = sync_point_object.SyncPoint.update_input_data(
+        cnxt, ENTITY, traversal, True, row.atomic_key, data)
+    return (WON if written else LOST), count
+
+
+def redriven_at(cnxt, traversal):
+    """When ``traversal`` was last claimed for a re-drive (naive UTC), or None.
+
+    The orphan check counts its grace period from then too: between the
+    cancel of the stalled execution and the start of the next, the
+    traversal has no running execution for a moment.
+    """
+    row = sync_point_object.SyncPoint.get_by_key(cnxt, ENTITY, traversal,
+                                                 True)
+    held = ((row.input_data or {}).get(_REDRIVE) if row is not None
+            else None)
+    if not held or not held.get('at'):
+        return None
+    return timeutils.normalize_time(timeutils.parse_isotime(held['at']))
+
+
+def _older_than(stamp, seconds):
+    if not stamp:
+        return True
+    then = timeutils.normalize_time(timeutils.parse_isotime(stamp))
+    return (timeutils.utcnow() - then).total_seconds() >= seconds

@@ -47,6 +47,9 @@ class FakeHeat:
         return [s for s in self.stacks.values()
                 if s.status == 'IN_PROGRESS']
 
+    def redriven_at(self, traversal):
+        return None
+
     def fail_if_current(self, sid, traversal, reason):
         stack = self.stacks[sid]
         if stack.current_traversal != traversal:
@@ -251,3 +254,14 @@ class CheckerTest(base.TestCase):
         self.assertIn('execution  done   e1', lines[1])
         self.assertIn('repaired', lines[1])
         self.assertEqual('1 orphan(s)', lines[-1])
+
+    def test_a_running_execution_missing_from_the_running_list_is_no_orphan(
+            self):
+        # After a broker restart the list of running executions missed one
+        # that the stack's own list shows RUNNING: the stack was failed
+        # for an execution "ended RUNNING".
+        self.heat.add('s1')
+        self.mistral.add('e1', 's1')
+        self.mistral.stack_executions = lambda: []
+        self.assertEqual([], self.check(repair=True))
+        self.assertEqual([], self.heat.failed)

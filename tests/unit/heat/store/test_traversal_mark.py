@@ -103,3 +103,56 @@ class TraversalMarkTest(base.HeatDbTestCase):
                                return_value=seen):
             self.assertFalse(traversal_mark.claim_failure(
                 self.ctx, self.traversal, 'ex-1', 'engine-b'))
+
+    def test_one_claim_of_a_redrive_wins_and_redrives_are_bounded(self):
+        claim = traversal_mark.claim_redrive
+        self.assertEqual((traversal_mark.LOST, 0), claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 2, 60))
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.assertIsNone(traversal_mark.redriven_at(self.ctx,
+                                                     self.traversal))
+        self.assertEqual((traversal_mark.WON, 1), claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 2, 60))
+        self.assertIsNotNone(traversal_mark.redriven_at(self.ctx,
+                                                        self.traversal))
+        # Another engine, same stalled execution: lost; the winner's retry
+        # keeps it, as the same re-drive.
+        self.assertEqual(traversal_mark.LOST, claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-b', 2, 60)[0])
+        self.assertEqual((traversal_mark.WON, 1), claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 2, 60))
+        # The re-driven execution stalls too: the second re-drive, then
+        # the bound.
+        self.assertEqual((traversal_mark.WON, 2), claim(
+            self.ctx, self.traversal, 'ex-2', 'engine-b', 2, 60))
+        self.assertEqual((traversal_mark.EXHAUSTED, 2), claim(
+            self.ctx, self.traversal, 'ex-3', 'engine-a', 2, 60))
+        self.assertTrue(traversal_mark.is_marked(self.ctx, self.traversal))
+
+    def test_an_unfinished_redrive_of_a_dead_claimant_is_taken_over(self):
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        claim = traversal_mark.claim_redrive
+        self.assertEqual((traversal_mark.WON, 1), claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 3, 60))
+        self.assertEqual((traversal_mark.WON, 1), claim(
+            self.ctx, self.traversal, 'ex-1', 'engine-b', 3, 0))
+
+    def test_a_redrive_claim_read_before_another_one_landed_loses(self):
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        seen = sync_point.get(self.ctx, traversal_mark.ENTITY,
+                              self.traversal, True)
+        self.assertEqual(traversal_mark.WON, traversal_mark.claim_redrive(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 3, 60)[0])
+        with mock.patch.object(sync_point_object.SyncPoint, 'get_by_key',
+                               return_value=seen):
+            self.assertEqual(traversal_mark.LOST,
+                             traversal_mark.claim_redrive(
+                                 self.ctx, self.traversal, 'ex-1',
+                                 'engine-b', 3, 60)[0])
+
+    def test_no_redrive_once_the_failure_is_claimed(self):
+        traversal_mark.mark(self.ctx, self.stack.id, self.traversal)
+        self.assertTrue(traversal_mark.claim_failure(
+            self.ctx, self.traversal, 'ex-1', 'engine-a'))
+        self.assertEqual(traversal_mark.LOST, traversal_mark.claim_redrive(
+            self.ctx, self.traversal, 'ex-1', 'engine-a', 3, 60)[0])

@@ -1,0 +1,149 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Mistral killed mid-create: the stack completes with no user action.
+
+Issue 26, item 2. A Mistral engine killed (kill -9) mid-create may leave
+tasks IDLE that it had not started yet: the execution stays RUNNING and
+nothing moves it on. The orphan check finds it stalled and drives the
+traversal again (``heat.recovery.redrive``): the stalled execution is
+cancelled and a fresh one of the same traversal starts, in which the
+resources already created answer from their claims and only the rest is
+created. Whether a kill leaves tasks IDLE depends on timing; either way the
+stack must end CREATE_COMPLETE by itself, no resource may be created
+twice, and no execution of the stack may stay RUNNING.
+
+Because a kill leaves tasks IDLE only by chance, a second test stalls an
+execution for certain, through Mistral's API: it pauses the execution
+mid-create (an operator could), so that Mistral starts no further task;
+the orphan check sees a stalled execution and drives the traversal again.
+
+The cloud is restarted once for the class with the orphan check every 5 s
+and a 15 s grace period (heat.conf.d overlay), and restored afterwards.
+"""
+
+import os
+import tempfile
+import time
+
+from tests.functional import base
+from tests.functional_restart import faults
+
+SIZE = 36
+PAUSED_SIZE = 24
+OVERLAY = '90-redrive-test.conf'
+SLOW = 6
+SLOW_SECS = 15
+ORPHAN_INTERVAL = 5
+ORPHAN_GRACE = 15
+SETTINGS = ('[mistral_scheduler]\norphan_check_interval = %d\n'
+            'orphan_grace_period = %d\n' % (ORPHAN_INTERVAL, ORPHAN_GRACE))
+# From the moment Mistral answers again: a stalled execution is driven
+# again within grace + interval (+ one check's own duration), then the
+# rest of the stack (the slow resources, two more layers) is created.
+BOUND = ORPHAN_GRACE + ORPHAN_INTERVAL + SLOW_SECS + 120
+
+
+class RedriveTest(base.FunctionalTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        faults.overlay(SETTINGS, name=OVERLAY)
+        faults.devcloud('restart')
+
+    @classmethod
+    def tearDownClass(cls):
+        faults.overlay(None, name=OVERLAY)
+        faults.devcloud('restart')
+        super().tearDownClass()
+
+    def create_and_start(self, size):
+        """Create a stack of ``size`` and wait till a quarter started."""
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            f.write(faults.big_template(size, SLOW, SLOW_SECS, layers=3))
+        self.addCleanup(os.unlink, path)
+        stack = self.create_stack(path, wait=False)
+        names = {'r%d' % i for i in range(size)}
+        self.assertIsNotNone(faults.wait_until(
+            lambda: sum(len(n & names) for n in
+                        faults.nodes_started_per_engine(stack.id).values())
+            >= size // 4, 240, 0.3),
+            'a quarter of the stack did not start')
+        return stack
+
+    def assert_complete_once(self, stack_id):
+        """CREATE_COMPLETE, each resource created once, no execution left.
+
+        Returns the number of re-drives.
+        """
+        for name, rsrc in self.resources(stack_id).items():
+            self.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
+        # (created twice, replaced): no resource action ran again.
+        self.assertEqual((0, 0), faults.creation_counts(
+            faults.stack_events(self.heat, stack_id)))
+
+        def none_running():
+            executions = self.executions(stack_id)
+            return executions if not any(
+                e.state in ('RUNNING', 'PAUSED') for e in executions) \
+                else None
+        executions = faults.wait_until(none_running, 60, 1)
+        self.assertIsNotNone(executions, 'an execution stayed RUNNING')
+        # Exactly one execution ended SUCCESS; each other one was driven
+        # again (CANCELLED), as the engine that did it logged.
+        states = [e.state for e in executions]
+        self.assertEqual(1, states.count('SUCCESS'), states)
+        self.assertEqual(len(executions) - 1,
+                         states.count('CANCELLED'), states)
+        redrives = faults.redrives(stack_id)
+        self.assertEqual(len(executions) - 1, redrives, states)
+        return redrives
+
+    def wait_for_mistral(self, timeout=120):
+        def answers():
+            try:
+                self.mistral.executions.list(limit=1)
+            except Exception:
+                return False
+            return True
+        self.assertIsNotNone(faults.wait_until(answers, timeout, 0.5),
+                             'Mistral did not answer again')
+
+    def test_mistral_killed_mid_create_completes_without_user_action(self):
+        stack = self.create_and_start(SIZE)
+        faults.restart_mistral()
+        self.wait_for_mistral()
+        back = time.time()
+        final = faults.wait_for(self.heat, stack.id, BOUND + 60)
+        took = time.time() - back
+        self.assertEqual('CREATE_COMPLETE', final.stack_status,
+                         final.stack_status_reason)
+        self.assertLess(took, BOUND)
+        redrives = self.assert_complete_once(stack.id)
+        print('Mistral killed; stack of %d complete %.0f s after Mistral '
+              'answered again; %d re-drive(s)' % (SIZE, took, redrives))
+
+    def test_a_stalled_execution_is_driven_again(self):
+        stack = self.create_and_start(PAUSED_SIZE)
+        (execution,) = self.executions(stack.id)
+        self.mistral.executions.update(execution.id, 'PAUSED')
+        paused = time.time()
+        final = faults.wait_for(self.heat, stack.id, BOUND + 60)
+        took = time.time() - paused
+        self.assertEqual('CREATE_COMPLETE', final.stack_status,
+                         final.stack_status_reason)
+        self.assertLess(took, BOUND)
+        self.assertEqual(1, self.assert_complete_once(stack.id))
+        self.assertEqual('CANCELLED', self.mistral.executions.get(
+            execution.id).state)
