@@ -198,12 +198,21 @@ def _actions(item):
     return '/'.join(item['actions'])
 
 
-def _name(cnxt, resource_id):
-    """The resource's name for a sentence; its id if it cannot be read."""
+def resource_name(cnxt, resource_id):
+    """The name of a resource row, or None if it cannot be read.
+
+    For a sentence to the tenant (hook refusals here, hook failures in
+    ``hook_reports``); the reason then names the resource by its id.
+    """
     try:
         return resource_objects.Resource.get_obj(
             cnxt, resource_id, fields=('name',)).name
     except Exception as exc:
         LOG.warning('Could not read the name of resource %s: %s',
                     resource_id, exc)
-        return str(resource_id)
+        return None
+
+
+def _name(cnxt, resource_id):
+    """The resource's name for a sentence; its id if it cannot be read."""
+    return resource_name(cnxt, resource_id) or str(resource_id)

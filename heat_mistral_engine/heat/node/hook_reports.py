@@ -31,9 +31,9 @@ by failing one of its tasks, so this grants nothing new.
 """
 
 from heat.engine import stack as heat_stack
-from heat.objects import resource as resource_objects
 from oslo_log import log as logging
 
+from heat_mistral_engine.heat.node import hook_proofs
 from heat_mistral_engine.heat.node import runner
 from heat_mistral_engine.heat.node import seal
 from heat_mistral_engine.heat.traversal import traversal_token
@@ -104,8 +104,8 @@ def _handle(node_runner, report):
                  % (stack.action, stack.status))
         return
     if report.failed:
-        reason = failure_reason(report, _resource_name(grant.context,
-                                                       report.resource_id))
+        reason = failure_reason(report, hook_proofs.resource_name(
+            grant.context, report.resource_id))
         LOG.error('Stack %s: %s', stack.id, reason)
         node_runner.fail_traversal(stack, reason)
         return
@@ -126,15 +126,3 @@ def _handle(node_runner, report):
         return
     runner.complete_node(stack, report.traversal, report.resource_id,
                          report.is_update)
-
-
-def _resource_name(context, resource_id):
-    """The name of a resource row, or None if it cannot be read."""
-    try:
-        return resource_objects.Resource.get_obj(
-            context, resource_id, fields=('name',)).name
-    except Exception as exc:
-        # The reason then names the resource by id; the stack still fails.
-        LOG.warning('Could not read the name of resource %s: %s',
-                    resource_id, exc)
-        return None

@@ -18,6 +18,7 @@ from unittest import mock
 import testtools
 
 from heat_mistral_engine.heat.operator_hooks import hook_plan
+from heat_mistral_engine.heat.node import hook_proofs
 from heat_mistral_engine.heat.node import hook_reports
 from heat_mistral_engine import protocol
 from tests.unit import base
@@ -104,7 +105,7 @@ class HandleTest(base.TestCase):
     def test_failure_fails_the_stack(self):
         # The name comes from the resource row; a report's is ignored.
         row = types.SimpleNamespace(name='web')
-        with mock.patch.object(hook_reports.resource_objects.Resource,
+        with mock.patch.object(hook_proofs.resource_objects.Resource,
                                'get_obj', return_value=row) as get:
             hook_reports.handle(self.runner, report(
                 hook='h', when='after', action='create',
