@@ -49,17 +49,24 @@ ensure_venv() {
 # adds keeps within the upper-constraints too. Redone when the venv's own
 # install changed (the stamp holds its hash).
 ensure_keystone_installed() {
-    local want stamp="$VENV/.devcloud-keystone" held="$LOGS/keystone-constraints.txt"
-    want="$KEYSTONE_PIN $(cat "$VENV/.devcloud-install")"
+    add_held_package "$KEYSTONE_PIN" keystone
+}
+
+# add_held_package PIN NAME: pip-installs PIN into the venv with every
+# installed version held and within the constraints (logs and stamp named
+# after NAME); redone when the venv's own install changed.
+add_held_package() {
+    local pin=$1 name=$2 want
+    local stamp="$VENV/.devcloud-$name" held="$LOGS/$name-constraints.txt"
+    want="$pin $(cat "$VENV/.devcloud-install")"
     [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
-    say "installing $KEYSTONE_PIN, every installed version held (log: $LOGS/pip-keystone.log)"
+    say "installing $pin, every installed version held (log: $LOGS/pip-$name.log)"
     rm -f "$stamp"
     "$VENV/bin/pip" freeze --disable-pip-version-check --exclude-editable >"$held"
     if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$held" -c "$CONSTRAINTS" \
-        "$KEYSTONE_PIN" \
-        >"$LOGS/pip-keystone.log" 2>&1; then
-        show_log pip-keystone 40
-        die "pip cannot add $KEYSTONE_PIN within the installed versions and $CONSTRAINTS (see $LOGS/pip-keystone.log)"
+        "$pin" >"$LOGS/pip-$name.log" 2>&1; then
+        show_log "pip-$name" 40
+        die "pip cannot add $pin within the installed versions and $CONSTRAINTS (see $LOGS/pip-$name.log)"
     fi
     echo "$want" >"$stamp"
 }
@@ -69,18 +76,7 @@ ensure_keystone_installed() {
 # constraints); redone when the venv's own install changed.
 ensure_db_driver() {
     [[ "$DB_BACKEND" == postgresql ]] || return 0
-    local want stamp="$VENV/.devcloud-pg-driver" held="$LOGS/pg-driver-constraints.txt"
-    want="$PG_DRIVER $(cat "$VENV/.devcloud-install")"
-    [[ "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
-    say "installing $PG_DRIVER, every installed version held (log: $LOGS/pip-pg-driver.log)"
-    rm -f "$stamp"
-    "$VENV/bin/pip" freeze --disable-pip-version-check --exclude-editable >"$held"
-    if ! "$VENV/bin/pip" install --disable-pip-version-check -c "$held" -c "$CONSTRAINTS" \
-        "$PG_DRIVER" >"$LOGS/pip-pg-driver.log" 2>&1; then
-        show_log pip-pg-driver 40
-        die "pip cannot add $PG_DRIVER within the installed versions and $CONSTRAINTS"
-    fi
-    echo "$want" >"$stamp"
+    add_held_package "$PG_DRIVER" pg-driver
 }
 
 # Install Debian packages for missing commands (root only, as on the
