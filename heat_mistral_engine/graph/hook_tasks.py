@@ -22,9 +22,10 @@ single task was::
   ``resource`` (``operator_hooks.resource_input``) plus the entry's static
   ``input`` (operator configuration, passed as written); its output is
   published as ``hook_<task>``, so it is visible
-  in Mistral and in ``openstack stack workflow show``. Receipts published
-  by the node (``node_<id>``) pass through the hook tasks unchanged: Mistral
-  hands each task's context on to its successors.
+  in Mistral and in ``openstack stack workflow show``. The node's
+  successors read its receipt (``node_<id>``) from the node task's
+  ``published`` (``published.expression``), so the hook tasks between
+  them need not pass it on.
 * A before hook runs for the action heat-engine expects when the traversal
   starts (``plan``: create for a resource never created, update for one
   that exists, delete for a cleanup node that removes its resource). Its
@@ -37,7 +38,8 @@ single task was::
 * An after hook runs only for what Heat actually did: the node's action
   output carries ``hook`` (what the node did, its physical id and the
   attributes the hooks asked for; heat-engine decides what, see
-  ``heat.node.runner``), published as ``resource_<id>``; the hook task's
+  ``heat.node.runner``), published as ``resource_<id>``, which the hook
+  task reads from the node task's ``published``; the hook task's
   ``with-items`` list holds that one item when the action is one of the
   hook's actions, and is empty otherwise, which Mistral completes as
   SUCCESS without running anything. A skipped task still feeds its
@@ -61,6 +63,7 @@ import collections
 
 from heat_mistral_engine.graph import naming
 from heat_mistral_engine.graph import operator_hooks
+from heat_mistral_engine.graph import published
 from heat_mistral_engine import protocol
 
 REPORT_ACTION = 'heat.hook_report'
@@ -89,7 +92,9 @@ def chain(node, node_task, receipt_variable, hooks, plan,
     """The hook tasks of one node, or None if no hook applies.
 
     :param node_task: the node's task name.
-    :param receipt_variable: where the node publishes its receipt.
+    :param receipt_variable: where the node publishes its receipt. The
+        node task publishes it, and ``resource_variable(node)`` when it
+        has after hooks; the hook tasks read both from its ``published``.
     :param plan: {'action', 'physical_resource_id'} expected for the node,
         for before hooks (no action: no before hook).
     :param completes_stack: nothing depends on the node: Heat completes
@@ -119,23 +124,24 @@ def chain(node, node_task, receipt_variable, hooks, plan,
         order.append(name)
         tasks.update(_failure_task(node, name, hook, planned))
     order.append(node_task)
-    variable = resource_variable(node)
+    # What the node did: the node task's published resource_<id>.
+    did = published.reference(node_task, resource_variable(node))
     for hook in after:
         name = naming.hook_task(node_task, hook)
         task = _hook_task(hook, node_task, name, task_timeout)
         task['with-items'] = (
-            'resource in {{ [_.%s] if (_.%s or {}).get("action") in %s '
-            'else [] }}' % (variable, variable, sorted(hook.actions)))
+            'resource in {{ [%s] if (%s or {}).get("action") in %s '
+            'else [] }}' % (did, did, sorted(hook.actions)))
         task['input'][operator_hooks.RESOURCE_INPUT] = '{{ _.resource }}'
         tasks[name] = task
         order.append(name)
         tasks.update(_failure_task(
-            node, name, hook, '{{ (_.%s or {}).get("action") }}' % variable))
+            node, name, hook, '{{ (%s or {}).get("action") }}' % did))
     completes = None
     if after and completes_stack:
         completes = naming.hooks_done_task(node_task)
         tasks[completes] = _report_task(node, node_task, {
-            'receipt': '{{ _.%s }}' % receipt_variable})
+            'receipt': published.expression(node_task, receipt_variable)})
     for first, then in zip(order, order[1:]):
         if first != node_task:
             tasks[first]['on-success'] = [then]

@@ -25,12 +25,16 @@ Shape of the output (one workflow per stack traversal):
   receipts of all its predecessors, keyed by ``protocol.data_key``, so that
   heat-engine can check that every predecessor really completed. Mistral
   cannot read or forge receipts (see ``heat.node.seal``);
-* every node task is tagged ``OWN_CONTEXT_TAG``: each value it reads is
-  published by a task right before it, so Mistral (with its patch
-  ``own_task_context``) passes on from it only what it published, instead
-  of everything published upstream. Hook tasks (``hook_tasks``) are not
-  tagged: they pass on what they received, so the tasks after a hooked
-  node still read its receipt;
+* a task reads each predecessor's receipt from that task's ``published``
+  (``{{ task("<task>").published.<variable> }}``, ``published``),
+  not from its own context: Mistral's ``task()`` reads the predecessor's
+  row. So no node task needs anything passed on in the context, and every
+  node task is tagged ``NO_CONTEXT_TAG``: Mistral (with its patch
+  ``own_task_context``) then stores in its successors' ``in_context`` none
+  of what it published (without the patch, the workflow runs the same and
+  Mistral copies every receipt into every task downstream, as upstream
+  Mistral does). The operator hook tasks of a node (``hook_tasks``, not
+  tagged) read the node's data the same way;
 * the kinds of an edge (get_attr, hosted_on...; see model.TaskGraph) are a
   task tag of the required task, ``kinds:<requirer task>:<kind>,<kind>``:
   Mistral keeps tags with the definition and ignores them, so
@@ -72,6 +76,7 @@ import yaml
 
 from heat_mistral_engine.graph import hook_tasks
 from heat_mistral_engine.graph import naming
+from heat_mistral_engine.graph import published
 from heat_mistral_engine import protocol
 
 # Everything the compiler writes into expressions goes through these.
@@ -81,9 +86,14 @@ _TASK_HOOK_DATA = '{{ task().result.get("hook") }}'
 
 ACTION = 'heat.run_node'
 WORKFLOW_INPUT = ('stack_id', 'traversal', 'token')
-# Every node task carries it: Mistral (patched, mistral.patches.
-# own_task_context) then passes on from the task only what it published,
-# not everything published before it, which no node reads.
+# Every node task carries it: its successors read what it published with
+# task() (graph.published), so Mistral (patched, mistral.patches.
+# own_task_context) passes on nothing from it in the context.
+NO_CONTEXT_TAG = 'heat-mistral-engine:no-context'
+# What node tasks carried before NO_CONTEXT_TAG, when their successors read
+# the receipts from the context: Mistral passes on from such a task only
+# what it published. Generated workflows no longer carry it; the patch
+# keeps honouring it for executions started before an upgrade.
 OWN_CONTEXT_TAG = 'heat-mistral-engine:own-context'
 # Every generated workflow's name starts so; Mistral-side patches scoped to
 # the generated workflows tell them by it (mistral.patches.base).
@@ -163,8 +173,8 @@ def build(graph, name, description='', task_timeout=None, hooks=(),
         hooked = chains.get(node.key)
         task = {
             'action': ACTION,
-            'input': _action_input(node, requires),
-            'tags': [OWN_CONTEXT_TAG],
+            'input': _action_input(node, requires, names),
+            'tags': [NO_CONTEXT_TAG],
         }
         tasks[names[node.key]] = task
         if required_by or (hooked and hooked.after):
@@ -244,9 +254,10 @@ def to_yaml(definition, dumper=_DUMPER):
                      sort_keys=False)
 
 
-def _action_input(node, requires):
+def _action_input(node, requires, names):
     data = {protocol.data_key(r.resource_id, r.is_update):
-            _CONTEXT_VALUE % published_variable(r) for r in requires}
+            published.expression(names[r.key], published_variable(r))
+            for r in requires}
     return {
         'stack_id': _CONTEXT_VALUE % 'stack_id',
         'traversal': _CONTEXT_VALUE % 'traversal',

@@ -116,16 +116,18 @@ OPTS = [
                      'API is kept.'),
     cfg.BoolOpt('own_task_context', default=True,
                 help='Let a task whose definition carries the tag '
-                     'heat-mistral-engine:own-context (every resource task '
-                     'of the workflows heat-engine generates) pass on to '
-                     'the tasks after it only what it published, not '
-                     'everything published before it too. Without this, '
-                     'each task stores in its in_context the data of every '
-                     'resource before it: along a chain of N resources, N '
-                     '/ 2 times what they published. Tasks without the tag '
-                     'get Mistral\'s context as always, whatever their '
-                     'workflow. Applied only to Mistral 23.x, where it was '
-                     'checked.'),
+                     'heat-mistral-engine:no-context (every resource task '
+                     'of the workflows heat-engine generates; the tasks '
+                     'after it read what it published with task()) pass '
+                     'on nothing to the tasks after it, and a task with '
+                     'the tag heat-mistral-engine:own-context (what '
+                     'heat-engine generated before) only what it '
+                     'published. Without this, each task stores in its '
+                     'in_context the data of every resource before it: '
+                     'along a chain of N resources, N / 2 times what they '
+                     'published. Tasks without either tag get Mistral\'s '
+                     'context as always, whatever their workflow. Applied '
+                     'only to Mistral 23.x, where it was checked.'),
     cfg.BoolOpt('prompt_joins', default=False,
                 help='Check a join task (a resource that needs two or more '
                      'others) right after the transaction that completed '

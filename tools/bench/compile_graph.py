@@ -30,7 +30,13 @@ import json
 import logging
 import time
 
+# Registers Heat's options (max_template_size...), which main() lifts.
+from heat.common import config as heat_config  # noqa: F401
+from oslo_config import cfg
+
+from heat_mistral_engine import config
 from heat_mistral_engine.graph import workflow
+from heat_mistral_engine.heat.clients import mistral_api as mistral_client
 from heat_mistral_engine.heat.traversal import template_graph
 
 LAYERS = 10
@@ -95,15 +101,10 @@ def main():
     logging.basicConfig(level=logging.ERROR)
     # Heat's default limits (512 KiB templates, 1000 resources) would
     # refuse the bigger sizes; lift them for this process only.
-    from heat.common import config as heat_config  # noqa: F401
-    from oslo_config import cfg
     cfg.CONF.set_override('max_template_size', 1 << 30)
     cfg.CONF.set_override('max_resources_per_stack', -1)
     mistral = None
     if args.mistral_url:
-        from heat_mistral_engine import config
-        from heat_mistral_engine.heat.clients import (
-            mistral_api as mistral_client)
         config.register_opts(cfg.CONF)
         cfg.CONF.set_override('endpoint_override', args.mistral_url,
                               group=config.GROUP)

@@ -87,12 +87,18 @@ def layered(layers, width, prefix='l'):
 
 
 def mixed(total=1000):
-    """All of the above in one stack (``total`` resources)."""
+    """All of the above in one stack (``total`` resources).
+
+    For 1000: a chain of 50, a fan-out and a fan-in of 250 each (root or
+    sink included), 5 layers of 50, and independent resources for the
+    rest; other totals scale each part.
+    """
+    part = total // 4
     resources = {}
-    resources.update(chain(50, 'mc'))
-    resources.update(fanout(249, 'mo'))           # 250
-    resources.update(fanin(249, 'mi'))            # 250
-    resources.update(layered(5, 50, 'ml'))        # 250
+    resources.update(chain(total // 20, 'mc'))
+    resources.update(fanout(part - 1, 'mo'))
+    resources.update(fanin(part - 1, 'mi'))
+    resources.update(layered(5, part // 5, 'ml'))
     resources.update(independent(total - len(resources), 'mn'))
     return resources
 
@@ -113,6 +119,8 @@ SHAPES = {
     # Small ones, to try the harness quickly. layered100 has
     # layered1000's stored-context ratio (the same per-task pattern).
     'layered100': lambda: template(layered(10, 10)),
+    # mixed1000's parts, each a fifth as big.
+    'mixed200': lambda: template(mixed(200)),
     'chain10': lambda: template(chain(10)),
     'indep50': lambda: template(independent(50)),
 }

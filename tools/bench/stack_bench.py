@@ -135,13 +135,21 @@ def cpu_seconds():
 
 # -- clients ------------------------------------------------------------------
 def clients():
-    heat_url = os.environ.get('HEAT_URL', 'http://127.0.0.1:8004/v1/admin')
+    """Heat and Mistral clients of the local cloud.
+
+    HEAT_URL and MISTRAL_URL if set; otherwise the ports of
+    DEVCLOUD_HEAT_PORT and DEVCLOUD_MISTRAL_PORT (tools/devcloud's
+    defaults, 8004 and 8989, if unset).
+    """
+    heat_url = os.environ.get('HEAT_URL', 'http://127.0.0.1:%s/v1/admin' % (
+        os.environ.get('DEVCLOUD_HEAT_PORT') or '8004'))
     session = ks_session.Session(auth=noauth.NoAuth(endpoint=heat_url))
     heat = heat_client.Client('1', session=session,
                               service_type='orchestration',
                               endpoint_override=heat_url)
     mistral = mistral_client.client(mistral_url=os.environ.get(
-        'MISTRAL_URL', 'http://127.0.0.1:8989/v2'))
+        'MISTRAL_URL', 'http://127.0.0.1:%s/v2' % (
+            os.environ.get('DEVCLOUD_MISTRAL_PORT') or '8989')))
     return heat, mistral
 
 

@@ -39,7 +39,7 @@ what it changes for workflows that are not the package's own:
   default.
 * ``TAGGED_TASKS_ONLY``: changes only tasks whose definition carries a
   tag of this package that the compiler writes into the generated
-  workflows (e.g. ``workflow.OWN_CONTEXT_TAG``); a task without it runs as
+  workflows (e.g. ``workflow.NO_CONTEXT_TAG``); a task without it runs as
   upstream, whatever its workflow's name or project, and an author who
   writes the tag asks for the change. On by default.
 * ``OPT_IN``: changes when tasks start, so off by default (devcloud and

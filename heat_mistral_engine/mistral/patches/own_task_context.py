@@ -9,7 +9,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""``own_task_context``: a tagged task passes on only what it published.
+"""``own_task_context``: tagged tasks pass on little or nothing.
 
 In a Mistral 23 direct workflow, a task's ``in_context`` is the outbound
 context of the tasks that led to it (``data_flow.
@@ -21,21 +21,32 @@ of n tasks that each publish b bytes, about n * n / 2 * b in all (10.5 MB
 for 20 node receipts of 50 KB), which the engine also deep-copies
 (context versioning) and writes again at every task.
 
-The generated workflows need none of it: every value a node task reads is
-published by a task right before it, because every data dependency is an
-edge of the graph (``graph.workflow``). The compiler tags its node tasks
-(``workflow.OWN_CONTEXT_TAG``). For a task execution that carries the tag,
-the patched ``evaluate_task_outbound_context`` returns what Mistral's own
-function returns for the same task with an empty ``in_context``: its
-published variables (with Mistral's context versions for them). Its
-successors' ``in_context`` then holds the published data of their direct
-predecessors only. The workflow's input, ``__execution`` and variables
-stay where Mistral keeps them, the execution's input and context, which
-every expression reads too.
+The generated workflows need none of it. Their node tasks read each
+predecessor's receipt from the predecessor's own ``published`` with
+``task()`` (``graph.published``) and are tagged
+``workflow.NO_CONTEXT_TAG``: for a task execution with that tag, the
+patched ``evaluate_task_outbound_context`` returns what Mistral's own
+function returns for the same task with an empty ``in_context`` and
+nothing published, which with context versioning is
+``{"__versions": {}}`` (Mistral's join merge needs the key). Its
+successors' ``in_context`` then holds no receipt at all; each receipt is
+stored in its task's ``published`` and in the input of each action that
+reads it.
+
+Tasks tagged ``workflow.OWN_CONTEXT_TAG`` (what the compiler wrote before,
+when node tasks read their predecessors' receipts from the context; kept
+for executions started before an upgrade) get Mistral's result for an
+empty ``in_context`` with the task's own ``published``: they pass on only
+what they published, so each successor stores its direct predecessors'
+receipts. A task with both tags gets the former.
+
+The workflow's input, ``__execution`` and variables stay where Mistral
+keeps them, the execution's input and context, which every expression
+reads too.
 
 Tagged tasks only (``base.TAGGED_TASKS_ONLY``): a task whose definition
-does not carry the tag gets Mistral's outbound context, whatever the name
-or project of its workflow. A workflow author who writes the tag opts in.
+carries neither tag gets Mistral's outbound context, whatever the name or
+project of its workflow. A workflow author who writes a tag opts in.
 """
 
 import functools
@@ -52,8 +63,9 @@ class OwnTaskContext(base.Patch):
     cost = ('each task of a generated workflow stores the data published '
             'by every task before it, which grows with the square of the '
             'depth of the stack')
-    applied = ('tasks tagged %s pass on only what they published'
-               % workflow.OWN_CONTEXT_TAG)
+    applied = ('tasks tagged %s pass on nothing, tasks tagged %s only '
+               'what they published'
+               % (workflow.NO_CONTEXT_TAG, workflow.OWN_CONTEXT_TAG))
 
     def installed(self):
         return getattr(_data_flow().evaluate_task_outbound_context,
@@ -80,26 +92,33 @@ def _data_flow():
     return data_flow
 
 
-def tagged(task_ex):
-    """True if the task execution's definition carries the tag."""
-    return workflow.OWN_CONTEXT_TAG in (getattr(task_ex, 'tags', None) or ())
+def _tags(task_ex):
+    return getattr(task_ex, 'tags', None) or ()
 
 
 def own_context_only(evaluate):
     """Wrap ``evaluate_task_outbound_context`` (``evaluate``).
 
     Takes a task execution and returns its outbound context, as
-    ``evaluate`` does. For a ``tagged`` task it is ``evaluate``'s result
-    for a stand-in with the task's ``published`` and no ``in_context``, so
-    Mistral's merge strategy and context versioning apply as usual; every
-    other task gets ``evaluate``'s result for itself.
+    ``evaluate`` does. For a task tagged ``NO_CONTEXT_TAG`` it is
+    ``evaluate``'s result for a stand-in with no ``in_context`` and
+    nothing published; for one tagged ``OWN_CONTEXT_TAG`` (only), for a
+    stand-in with the task's ``published`` and no ``in_context``. So
+    Mistral's merge strategy and context versioning apply as usual (the
+    result carries the ``__versions`` key that Mistral's join merge
+    reads). Every other task gets ``evaluate``'s result for itself.
     """
     @functools.wraps(evaluate)
     def evaluate_task_outbound_context(task_ex):
-        if not tagged(task_ex):
-            return evaluate(task_ex)
-        return evaluate(types.SimpleNamespace(
-            in_context={}, published=getattr(task_ex, 'published', None)))
+        tags = _tags(task_ex)
+        if workflow.NO_CONTEXT_TAG in tags:
+            return evaluate(types.SimpleNamespace(in_context={},
+                                                  published={}))
+        if workflow.OWN_CONTEXT_TAG in tags:
+            return evaluate(types.SimpleNamespace(
+                in_context={},
+                published=getattr(task_ex, 'published', None)))
+        return evaluate(task_ex)
 
     evaluate_task_outbound_context._hme_original = base.original(evaluate)
     evaluate_task_outbound_context._hme_own_context = True

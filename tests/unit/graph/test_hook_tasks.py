@@ -85,8 +85,9 @@ class HookTasksTest(testtools.TestCase):
 
     def test_receipts_still_reach_the_successors(self):
         tasks = self.tasks()
-        # b's node reads a's receipt from the context the hooks pass on.
-        self.assertEqual({'update:1': '{{ _.node_1 }}'},
+        # b's node reads a's receipt from what a's node task published,
+        # past a's hook tasks.
+        self.assertEqual({'update:1': '{{ task("a").published.node_1 }}'},
                          tasks['b']['input']['data'])
         self.assertEqual('{{ task().result.node }}',
                          tasks['a']['publish']['node_1'])
@@ -98,7 +99,10 @@ class HookTasksTest(testtools.TestCase):
         task = self.tasks()['a__after__cmdb']
         self.assertEqual('cmdb', task['workflow'])
         self.assertIn('in [\'create\'] else []', task['with-items'])
-        self.assertIn('_.resource_1', task['with-items'])
+        # What a did, from what a's node task published.
+        self.assertIn('[task("a").published.resource_1] if '
+                      '(task("a").published.resource_1 or {})',
+                      task['with-items'])
         self.assertEqual('{{ _.resource }}', task['input']['resource'])
         self.assertIn("['create', 'update']",
                       self.tasks()['a__after__audit']['with-items'])
@@ -161,7 +165,8 @@ class HookTasksTest(testtools.TestCase):
         self.assertEqual(['c__hooks_done'],
                          tasks['c__after__audit']['on-success'])
         done = tasks['c__hooks_done']
-        self.assertEqual('{{ _.node_3 }}', done['input']['receipt'])
+        self.assertEqual('{{ task("c").published.node_3 }}',
+                         done['input']['receipt'])
         self.assertEqual('{{ task().result.node }}',
                          tasks['c']['publish']['node_3'])
         # a has successors: they, not a report, follow its hooks.
@@ -185,7 +190,7 @@ class HookTasksTest(testtools.TestCase):
         self.assertNotIn('a_cleanup__after__cmdb', tasks)
         self.assertIn("['delete']",
                       tasks['a_cleanup__after__gone']['with-items'])
-        self.assertEqual('{{ _.node_3_cleanup }}',
+        self.assertEqual('{{ task("c_cleanup").published.node_3_cleanup }}',
                          tasks['c_cleanup__hooks_done']['input']['receipt'])
 
     def test_tags_read_back(self):

@@ -99,8 +99,8 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual({'node_1': '{{ task().result.node }}'},
                          tasks['a']['publish'])
         self.assertEqual({}, tasks['a']['input']['data'])
-        self.assertEqual({'update:2': '{{ _.node_2 }}',
-                          'update:3': '{{ _.node_3 }}'},
+        self.assertEqual({'update:2': '{{ task("b").published.node_2 }}',
+                          'update:3': '{{ task("c").published.node_3 }}'},
                          tasks['d']['input']['data'])
         # Nothing depends on d: it publishes nothing.
         self.assertNotIn('publish', tasks['d'])
@@ -115,9 +115,10 @@ class WorkflowBuildTest(testtools.TestCase):
         tasks = self.tasks(graph)
         self.assertEqual({'node_1_cleanup': '{{ task().result.node }}'},
                          tasks['a_cleanup']['publish'])
-        self.assertEqual({'cleanup:1': '{{ _.node_1_cleanup }}',
-                          'update:2': '{{ _.node_2 }}'},
-                         tasks['b']['input']['data'])
+        self.assertEqual(
+            {'cleanup:1': '{{ task("a_cleanup").published.node_1_cleanup }}',
+             'update:2': '{{ task("a2").published.node_2 }}'},
+            tasks['b']['input']['data'])
 
     def test_edge_kinds_are_tags_read_back_by_edges(self):
         graph = model.TaskGraph(
@@ -125,9 +126,9 @@ class WorkflowBuildTest(testtools.TestCase):
             [((1, True), (2, True)), ((1, True), (3, True))],
             kinds={((1, True), (2, True)): ('get_attr', 'hosted_on')})
         tasks = self.tasks(graph)
-        self.assertEqual([workflow.OWN_CONTEXT_TAG,
+        self.assertEqual([workflow.NO_CONTEXT_TAG,
                           'kinds:b:get_attr,hosted_on'], tasks['a']['tags'])
-        self.assertEqual([workflow.OWN_CONTEXT_TAG], tasks['b']['tags'])
+        self.assertEqual([workflow.NO_CONTEXT_TAG], tasks['b']['tags'])
         # Through YAML, as workflow show reads the stored definition.
         tasks = yaml.safe_load(workflow.to_yaml(
             workflow.build(graph, 'wf')))['wf']['tasks']
@@ -152,20 +153,25 @@ class WorkflowBuildTest(testtools.TestCase):
                              capture_output=True, text=True, check=True)
         self.assertEqual(
             "['%s', 'kinds:b:get_resource,hosted_on']"
-            % workflow.OWN_CONTEXT_TAG, out.stdout.strip().splitlines()[-1])
+            % workflow.NO_CONTEXT_TAG, out.stdout.strip().splitlines()[-1])
 
-    def test_node_tasks_are_tagged_to_pass_on_their_own_data(self):
-        # Each reads only what the tasks right before it published
-        # (mistral.patches.own_task_context).
+    def test_node_tasks_read_receipts_from_their_predecessors_rows(self):
+        # Each reads, with task(), what a task right before it published,
+        # and nothing from the context, so each is tagged to pass on
+        # nothing (mistral.patches.own_task_context).
         tasks = self.tasks(diamond())
+        read = re.compile(r'^\{\{ task\("([a-z]+)"\)\.published\.'
+                          r'(node_[0-9]+) \}\}$')
         for name, task in tasks.items():
-            self.assertIn(workflow.OWN_CONTEXT_TAG, task['tags'], name)
-            for pred in task['input']['data'].values():
-                variable = pred[len('{{ _.'):-len(' }}')]
-                self.assertTrue(any(
-                    variable in (other.get('publish') or {}) and
-                    name in other['on-success']
-                    for other in tasks.values()), (name, variable))
+            self.assertEqual([workflow.NO_CONTEXT_TAG], task['tags'], name)
+            self.assertNotIn(workflow.OWN_CONTEXT_TAG, task['tags'], name)
+            for expression in task['input']['data'].values():
+                found = read.match(expression)
+                self.assertIsNotNone(found, expression)
+                other, variable = found.groups()
+                self.assertIn(variable, tasks[other]['publish'])
+                self.assertIn(name, tasks[other]['on-success'])
+            self.assertNotIn('{{ _.node', json.dumps(task['input']), name)
 
     def test_action_input_names_the_node_by_id_only(self):
         inp = self.tasks(diamond())['c']['input']
@@ -186,8 +192,9 @@ class WorkflowBuildTest(testtools.TestCase):
         self.assertEqual(['b_cleanup', 'a_cleanup'], list(tasks))
         self.assertEqual(['a_cleanup'], tasks['b_cleanup']['on-success'])
         # a's cleanup must prove b's is done: b's receipt, no node data.
-        self.assertEqual({'cleanup:2': '{{ _.node_2_cleanup }}'},
-                         tasks['a_cleanup']['input']['data'])
+        self.assertEqual(
+            {'cleanup:2': '{{ task("b_cleanup").published.node_2_cleanup }}'},
+            tasks['a_cleanup']['input']['data'])
         self.assertEqual({'node_2_cleanup': '{{ task().result.node }}'},
                          tasks['b_cleanup']['publish'])
         self.assertNotIn('publish', tasks['a_cleanup'])
@@ -409,6 +416,12 @@ def names_masked(graph, definition):
         return ':'.join([prefix] + parts)
 
     def expression(value):
+        # Every string of an input (the data input's included) or of
+        # with-items.
+        if isinstance(value, dict):
+            return {k: expression(v) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
         return re.sub(r'task\("([^"]*)"\)',
                       lambda m: 'task("%s")' % canon(m.group(1)), value)
 
@@ -424,8 +437,9 @@ def names_masked(graph, definition):
                 for k, v in task['publish'].items()}
         if 'tags' in task:
             task['tags'] = [tag(t) for t in task['tags']]
-        task['input'] = {k: expression(v) if isinstance(v, str) else v
-                         for k, v in task['input'].items()}
+        task['input'] = expression(task['input'])
+        if 'with-items' in task:
+            task['with-items'] = expression(task['with-items'])
         masked[canon(name)] = task
     wf = dict(definition['wf'], tasks=masked)
     wf.pop('description', None)

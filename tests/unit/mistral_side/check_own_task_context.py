@@ -15,11 +15,14 @@ process: Mistral's options and Heat's clash in one process.
 
 Runs Mistral's real engine in this process (as check_user_workflows.py
 does: in-process RPC, local executor, in-memory SQLite), then the
-workflows of ``WORKFLOWS``, each once with its tasks tagged
-``workflow.OWN_CONTEXT_TAG`` (as the generated ones are) and once with
-another tag instead, and prints one JSON line: whether the patch is in
-place, and per execution its state and output, and per task its state,
-published values and the keys of its stored ``in_context``.
+workflows of ``WORKFLOWS`` in the variants of ``VARIANTS``: tasks that
+read their predecessors' data from the context (as the generated ones did
+before), tagged ``workflow.OWN_CONTEXT_TAG`` and with another tag; tasks
+that read it with ``task()`` (as the generated ones do), tagged
+``workflow.NO_CONTEXT_TAG`` and with another tag. Prints one JSON line:
+whether the patch is in place, and per execution its state and output,
+and per task its state, published values and the keys of its stored
+``in_context``.
 
 Argument ``patched``: ``[heat_mistral_engine] own_task_context`` on;
 ``upstream``: off (no patch).
@@ -73,14 +76,15 @@ TIMEOUT = 60
 BIG = 'x' * 1000
 
 # ``%(tags)s`` is the tag list of every task: the generated workflows tag
-# each node task; the same definition is also run untagged. ``last`` reads
-# only its direct predecessor's variable, as a node task does.
+# each node task; the same definition is also run untagged. ``%(first)s``
+# and so on read the variable a task published, as ``READS`` says. A task
+# reads only its direct predecessors' variables, as a node task does.
 CHAIN = """
 version: '2.0'
 %(name)s:
   type: direct
   output:
-    last: '{{ _.last }}'
+    last: '{{ %(out_last)s }}'
   tasks:
     first:
       action: std.echo output="%(big)s"
@@ -89,7 +93,7 @@ version: '2.0'
         first: '{{ task().result }}'
       on-success: [second]
     second:
-      action: std.echo output="{{ _.first | length }}"
+      action: std.echo output="{{ %(first)s | length }}"
       tags: %(tags)s
       publish:
         second: '{{ task().result }}'
@@ -101,7 +105,7 @@ version: '2.0'
         third: '{{ task().result }}'
       on-success: [last]
     last:
-      action: std.echo output="{{ _.third | length }}"
+      action: std.echo output="{{ %(third)s | length }}"
       tags: %(tags)s
       publish:
         last: '{{ task().result }}'
@@ -113,7 +117,7 @@ version: '2.0'
 %(name)s:
   type: direct
   output:
-    joined: '{{ _.joined }}'
+    joined: '{{ %(out_joined)s }}'
   tasks:
     root:
       action: std.echo output="%(big)s"
@@ -135,15 +139,40 @@ version: '2.0'
       on-success: [joined]
     joined:
       join: all
-      action: std.echo output="{{ _.left }}+{{ _.right }}"
+      action: std.echo output="{{ %(left)s }}+{{ %(right)s }}"
       tags: %(tags)s
       publish:
         joined: '{{ task().result }}'
 """
 
 WORKFLOWS = {'chain': CHAIN, 'join': JOIN}
+VARIABLES = ('first', 'third', 'last', 'left', 'right', 'joined')
+# How a task reads the variable ``%s`` its predecessor of that name
+# published: from its context, or from the predecessor's row.
+# (Single quotes: the action lines quote their input with double ones.)
+READS = {'context': '_.%s', 'task': "task('%s').published.%s"}
 # The untagged runs' tasks carry this one (Mistral wants tags non-empty).
 OTHER_TAG = 'a-user-tag'
+# Variant: (how tasks read, their tag).
+VARIANTS = {'tagged': ('context', workflow.OWN_CONTEXT_TAG),
+            'untagged': ('context', OTHER_TAG),
+            'nocontext': ('task', workflow.NO_CONTEXT_TAG),
+            'nocontext_untagged': ('task', OTHER_TAG)}
+
+
+def reads(how):
+    """{variable: expression text reading it} for ``how`` (``READS``).
+
+    ``out_<variable>``: what the workflow's output reads. ``task()`` needs
+    a task's scope, so the ``task`` variants output a constant (the
+    tasks' published values show what they computed).
+    """
+    found = {variable: READS[how] % ((variable,) * READS[how].count('%s'))
+             for variable in VARIABLES}
+    for variable in VARIABLES:
+        found['out_' + variable] = (found[variable] if how == 'context'
+                                    else '"%s"' % variable)
+    return found
 
 
 def start_engine():
@@ -195,13 +224,11 @@ def main():
     results = {}
     try:
         for shape, text in sorted(WORKFLOWS.items()):
-            for tags in ('tagged', 'untagged'):
-                name = '%s_%s' % (shape, tags)
-                results[name] = run(client, name, text % {
-                    'name': name, 'big': BIG,
-                    'tags': json.dumps(
-                        [workflow.OWN_CONTEXT_TAG] if tags == 'tagged'
-                        else [OTHER_TAG])})
+            for variant, (how, tag) in sorted(VARIANTS.items()):
+                name = '%s_%s' % (shape, variant)
+                values = dict(reads(how), name=name, big=BIG,
+                              tags=json.dumps([tag]))
+                results[name] = run(client, name, text % values)
     finally:
         service.stop(True)
     print(json.dumps({'installed': installed, 'results': results},

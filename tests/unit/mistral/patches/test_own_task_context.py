@@ -10,10 +10,12 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The own_task_context patch: a tagged task passes on what it published.
+"""The own_task_context patch: tagged tasks pass on little or nothing.
 
 Mistral's real engine runs a chain and a join, tagged as the generated
-workflows are and with another tag, with the patch and without
+workflows are (their tasks reading data with task()), as they were
+(reading it from the context), and each with another tag, with the patch
+and without
 (tests/unit/mistral_side/check_own_task_context.py, in child processes:
 Mistral's options and Heat's clash in one process).
 """
@@ -78,8 +80,37 @@ class OwnTaskContextTest(base.TestCase):
             [VERSIONS, 'left', 'right', 'root'],
             stored(self.upstream['results']['join_tagged'])['joined'])
 
+    def test_no_context_tasks_store_no_data_in_their_successors(self):
+        # What they published is read with task(): no task's in_context
+        # holds any of it, only Mistral's (empty) version map.
+        self.assertEqual(
+            {'first': [], 'second': [VERSIONS], 'third': [VERSIONS],
+             'last': [VERSIONS]},
+            stored(self.patched['results']['chain_nocontext']))
+        self.assertEqual(
+            {'root': [], 'left': [VERSIONS], 'right': [VERSIONS],
+             'joined': [VERSIONS]},
+            stored(self.patched['results']['join_nocontext']))
+
+    def test_no_context_workflows_end_as_upstream(self):
+        # The same states, published values and output as the same
+        # definitions untagged, and as without the patch, where the
+        # contexts accumulate as usual.
+        for shape in ('chain', 'join'):
+            name = shape + '_nocontext'
+            result = self.patched['results'][name]
+            self.assertEqual('SUCCESS', result['state'], name)
+            self.assertEqual(seen(self.patched['results'][
+                name + '_untagged']), seen(result), name)
+            self.assertEqual(seen(self.upstream['results'][name]),
+                             seen(result), name)
+        self.assertEqual(
+            [VERSIONS, 'first', 'second', 'third'],
+            stored(self.upstream['results']['chain_nocontext'])['last'])
+
     def test_untagged_tasks_stay_as_upstream(self):
-        for name in ('chain_untagged', 'join_untagged'):
+        for name in ('chain_untagged', 'join_untagged',
+                     'chain_nocontext_untagged', 'join_nocontext_untagged'):
             self.assertEqual(self.upstream['results'][name],
                              self.patched['results'][name], name)
 
