@@ -564,4 +564,3 @@ class FailedListingsTest(FakeApiTestCase):
         self.assertNotIn('127.0.0.1', str(exc))
         self.assertIn('Mistral at http://127.0.0.1:1/v2 failed to list '
                       'failed tasks', exc.detail)
-
