@@ -14,29 +14,29 @@
 
 Issue 26, item 3: a heat-engine cut off from RabbitMQ that still reaches
 the database must not have its running resource taken over and run a
-second time, and its late report must not fail the stack. Heat's
-liveness check is an RPC call, so such an engine looks dead to the
-others; the watchdog took its nodes over after ``dead_engine_silence``
-and the resource was created a second time ("Worker went down", then
-replaced). An engine now counts as dead only if its heartbeat in the
-database (``clients.heartbeat``) did not move during that silence either.
+second time, and its late report must not fail the stack. Heat's liveness
+check is an RPC call, so such an engine looks dead to the others; the
+watchdog took its nodes over after ``dead_engine_silence`` and the
+resource was created a second time ("Worker went down", then replaced). An
+engine now counts as dead only if its heartbeat in the database
+(``clients.heartbeat``) did not move during that silence either.
 
 The cloud runs two heat-engines; heat-engine-2 reaches the broker through
 a TCP proxy of this test (``broker_proxy``, through its own
 ``etc/heat-engine-2.conf.d``), the rest of the cloud directly. Each round
-creates a stack whose first layer is slow, waits until heat-engine-2
-holds one of the slow creates, cuts heat-engine-2 off the broker for
-longer than the bound in which a dead engine's node is taken over, then
-reconnects it. The stack must complete with no user action; each slow
-resource must have been created exactly once (its events and the
-engines' "started" lines), with nothing replaced or failed; every
+creates a stack whose first layer is slow, waits until heat-engine-2 holds
+one of the slow creates, cuts heat-engine-2 off the broker for longer than
+the bound in which a dead engine's node is taken over, then reconnects it;
+the slow creates outlast the bound. The stack must complete with no user
+action; each slow resource must have been created exactly once (its events
+and the engines' "started" lines), with nothing replaced or failed; every
 execution of the stack must end SUCCESS. The rounds alternate a slow
 create that ends during the cut (heat-engine-2 reports it through
 Mistral's HTTP API while its direct completion over the broker goes
-unanswered) and one that ends after the reconnection. Without heartbeats
-the take-over happens in every round (it needs only the silence), so a
-regression shows in the first round; the rounds are there for the two
-orders of "create ends" and "broker back".
+unanswered) and one that ends after the reconnection. Without heartbeats a
+create still running past the bound is taken over (it needs only the
+silence), so a regression shows in any round; the rounds are there for the
+two orders of "create ends" and "broker back".
 """
 
 import collections
@@ -58,12 +58,14 @@ LIFE_CHECK = 2
 # guide's bound); the cut lasts longer.
 TAKEOVER_BOUND = (faults.WATCHDOG_INTERVAL + faults.DEAD_ENGINE_SILENCE +
                   LIFE_CHECK)
-CUT_SECS = TAKEOVER_BOUND + 25
+CUT_SECS = TAKEOVER_BOUND + 45
 SIZE = 8
 LAYERS = 2
 SLOW = SIZE // LAYERS
-# (slow create seconds) per round: ends during the cut, ends after it.
-ROUNDS = (45, CUT_SECS + 30, 45)
+# (slow create seconds) per round: past the take-over bound and within the
+# cut, past the cut. A create that ends before the bound would be reported
+# before any engine could take it for dead, and show nothing.
+ROUNDS = (TAKEOVER_BOUND + 23, CUT_SECS + 30, TAKEOVER_BOUND + 23)
 SLACK = 120
 CUT_OFF = 'cut off from the broker, not dead'
 NODE_STARTED = r'Node (r\d+) \(resource \d+, create/update\) of stack %s '
