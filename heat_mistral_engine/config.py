@@ -135,6 +135,18 @@ OPTS = [
                     'above it. A node of a dead engine is taken over within '
                     'watchdog_interval + dead_engine_silence + [DEFAULT] '
                     'engine_life_check_timeout seconds.'),
+    cfg.IntOpt('engine_heartbeat_interval', default=10, min=1,
+               help='Seconds between two heartbeats of each heat-engine '
+                    'worker in Heat\'s database (the updated_at of its row '
+                    'of Heat\'s service table, which Heat itself updates '
+                    'only every [DEFAULT] periodic_interval). An engine '
+                    'that fails the liveness check on the message bus but '
+                    'whose heartbeat still moves is cut off from the '
+                    'broker, not dead: its resource nodes, claims and '
+                    'slots are left to it. Keep it well under '
+                    'dead_engine_silence: an engine is taken for dead only '
+                    'once its heartbeat has not moved for '
+                    'dead_engine_silence seconds.'),
     cfg.IntOpt('lost_node_timeout', default=180, min=10,
                help='Seconds after which a node that Mistral handed to '
                     'the heat-engines, and that no live engine has started '

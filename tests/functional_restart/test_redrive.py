@@ -27,10 +27,18 @@ execution for certain, through Mistral's API: it pauses the execution
 mid-create (an operator could), so that Mistral starts no further task;
 the orphan check sees a stalled execution and drives the traversal again.
 
+A re-driven execution whose traversal completed meanwhile (the stalled
+execution's last nodes finished in Heat after the re-drive started it)
+sends only nodes that ran already: it must end SUCCESS without acting, not
+ERROR. A third test sets that race's outcome for certain: the stack
+completes, then a fresh execution of its traversal starts as a re-drive
+starts one.
+
 The cloud is restarted once for the class with the orphan check every 5 s
 and a 15 s grace period (heat.conf.d overlay), and restored afterwards.
 """
 
+import json
 import os
 import tempfile
 import time
@@ -40,6 +48,7 @@ from tests.functional_restart import faults
 
 SIZE = 36
 PAUSED_SIZE = 24
+COMPLETED_SIZE = 12
 OVERLAY = '90-redrive-test.conf'
 SLOW = 6
 SLOW_SECS = 15
@@ -67,13 +76,16 @@ class RedriveTest(base.FunctionalTest):
         faults.devcloud('restart')
         super().tearDownClass()
 
-    def create_and_start(self, size):
-        """Create a stack of ``size`` and wait till a quarter started."""
+    def template_path(self, size, slow=SLOW):
         fd, path = tempfile.mkstemp(suffix='.yaml')
         with os.fdopen(fd, 'w') as f:
-            f.write(faults.big_template(size, SLOW, SLOW_SECS, layers=3))
+            f.write(faults.big_template(size, slow, SLOW_SECS, layers=3))
         self.addCleanup(os.unlink, path)
-        stack = self.create_stack(path, wait=False)
+        return path
+
+    def create_and_start(self, size):
+        """Create a stack of ``size`` and wait till a quarter started."""
+        stack = self.create_stack(self.template_path(size), wait=False)
         names = {'r%d' % i for i in range(size)}
         self.assertIsNotNone(faults.wait_until(
             lambda: sum(len(n & names) for n in
@@ -147,3 +159,27 @@ class RedriveTest(base.FunctionalTest):
         self.assertEqual(1, self.assert_complete_once(stack.id))
         self.assertEqual('CANCELLED', self.mistral.executions.get(
             execution.id).state)
+
+    def test_a_redrive_of_a_completed_traversal_ends_success(self):
+        stack = self.create_stack(self.template_path(COMPLETED_SIZE, 0))
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status)
+        (first,) = self.executions(stack.id)
+        self.assertEqual('SUCCESS', self.wait_for_execution(first.id).state)
+        events = faults.stack_events(self.heat, stack.id)
+        # As redrive.Redriver starts it: the traversal's definition, the
+        # same input and description.
+        again = self.mistral.executions.create(
+            first.workflow_id, workflow_input=json.loads(first.input),
+            description=first.description)
+        ended = self.wait_for_execution(again.id, timeout=120)
+        # Each node is answered as done (before: refused, "traversal ...
+        # is already complete", and the execution ended ERROR).
+        self.assertEqual('SUCCESS', ended.state, ended.state_info)
+        self.assertEqual(COMPLETED_SIZE, len([
+            t for t in self.mistral.tasks.list(
+                workflow_execution_id=again.id, limit=-1)
+            if t.state == 'SUCCESS']))
+        # Nothing acted on: no event, the stack as it was.
+        self.assertEqual(events, faults.stack_events(self.heat, stack.id))
+        self.assertEqual('CREATE_COMPLETE', self.heat.stacks.get(
+            stack.id).stack_status)

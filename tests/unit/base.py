@@ -24,6 +24,7 @@ from heat.engine import worker as heat_worker
 import testtools
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import heartbeat
 from heat_mistral_engine.heat.clients import keystone_session
 from heat_mistral_engine.heat.patches import convergence
 
@@ -41,6 +42,10 @@ class TestCase(testtools.TestCase):
         # in heat-engine).
         keystone_session.reset()
         self.addCleanup(keystone_session.reset)
+        # No database: engines have no heartbeat (judged by the liveness
+        # check alone); tests of heartbeats give their own.
+        self.useFixture(fixtures.MockPatchObject(
+            heartbeat, 'last_beat', lambda engine_id, cnxt=None: None))
 
 
 class FakeClock:

@@ -26,7 +26,17 @@ running a second time. So an engine is called dead here only if
   by one (oslo.messaging backs off up to 30 s between attempts), so the
   asking engine may be back while a live one is not yet (seen on the local
   cloud: a running resource taken over one second after the broker
-  returned).
+  returned), and
+* its heartbeat in Heat's database (``clients.heartbeat``: the updated_at of
+  its service row, moved every ``engine_heartbeat_interval`` seconds) did
+  not move during that silence. An engine cut off from the broker alone
+  (a network partition, its AMQP connection stuck) still beats: it keeps
+  its resource nodes, finishes them and reports them through Mistral's
+  HTTP API, so none runs a second time (issue 26). Its silence starts over
+  at each beat seen. The heartbeat is read twice per silence (when it
+  starts and when it would make the engine dead), never compared with this
+  host's clock: only whether it changed counts. An engine without a
+  service row is judged by the liveness check alone.
 """
 
 import threading
@@ -37,6 +47,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import heartbeat
 
 LOG = logging.getLogger(__name__)
 
@@ -54,13 +65,18 @@ class Silences:
     :param clock: ``f() -> seconds`` (monotonic), for tests.
     :param seconds: the silence that makes an engine dead; default
         ``[mistral_scheduler] dead_engine_silence``, read at each check.
+    :param beats: ``f(engine_id) -> heartbeat value or None`` (None: no
+        heartbeat known); ``heartbeat.last_beat`` by default.
     """
 
-    def __init__(self, clock=time.monotonic, seconds=None, conf=cfg.CONF):
+    def __init__(self, clock=time.monotonic, seconds=None, conf=cfg.CONF,
+                 beats=None):
         self.clock = clock
         self._seconds = seconds
         self._conf = conf
+        self._beats = beats
         self._since = {}
+        self._beat = {}
         self._lock = threading.Lock()
 
     @property
@@ -74,17 +90,54 @@ class Silences:
         """``engine_id`` answered: its silence, if any, is over."""
         with self._lock:
             self._since.pop(engine_id, None)
+            self._beat.pop(engine_id, None)
 
     def bus_down(self):
         """This engine got no answer either: every silence starts over."""
         with self._lock:
             self._since.clear()
+            self._beat.clear()
 
     def silent_for(self, engine_id):
-        """Seconds since ``engine_id`` was first found silent (0 now)."""
+        """Seconds since ``engine_id`` was first found silent (0 now).
+
+        A silence that starts here reads the engine's heartbeat, which
+        ``beat_moved`` compares with later.
+        """
         now = self.clock()
         with self._lock:
-            return now - self._since.setdefault(engine_id, now)
+            since = self._since.get(engine_id)
+        if since is not None:
+            return now - since
+        beat = self._read_beat(engine_id)
+        with self._lock:
+            since = self._since.setdefault(engine_id, now)
+            self._beat.setdefault(engine_id, beat)
+        return now - since
+
+    def beat_moved(self, engine_id):
+        """True if ``engine_id``'s heartbeat moved since its silence began.
+
+        If it did, the silence starts over from now and this beat.
+        """
+        beat = self._read_beat(engine_id)
+        with self._lock:
+            seen = self._beat.get(engine_id)
+            if beat is None or beat == seen:
+                return False
+            self._since[engine_id] = self.clock()
+            self._beat[engine_id] = beat
+        return True
+
+    def _read_beat(self, engine_id):
+        read = self._beats or heartbeat.last_beat
+        try:
+            return read(engine_id)
+        except Exception as exc:
+            # Judged by the liveness check alone, as before heartbeats.
+            LOG.warning('Could not read the heartbeat of engine %s: %s',
+                        engine_id, exc)
+            return None
 
 
 # For callers that poll without a Silences of their own.
@@ -95,9 +148,11 @@ def is_dead(cnxt, engine_id, me, is_alive=answers, silences=None):
     """True if ``engine_id`` stayed silent long enough while ``me`` answers.
 
     ``is_alive(cnxt, engine_id) -> bool`` is Heat's check by default. Costs
-    one call for a live engine, two for a silent one. A silent engine is
-    dead once ``silences`` has seen it silent (and this engine answering)
-    for its ``seconds``; callers ask again at their next scan or poll.
+    one call for a live engine, two for a silent one (and a heartbeat read
+    when its silence starts and when it reaches ``seconds``). A silent
+    engine is dead once ``silences`` has seen it silent (and this engine
+    answering) for its ``seconds`` with its heartbeat unmoved; callers ask
+    again at their next scan or poll.
     """
     silences = silences or _SHARED
     if is_alive(cnxt, engine_id):
@@ -112,7 +167,13 @@ def is_dead(cnxt, engine_id, me, is_alive=answers, silences=None):
         return False
     silent = silences.silent_for(engine_id)
     if silent >= silences.seconds:
-        return True
+        if not silences.beat_moved(engine_id):
+            return True
+        LOG.warning('Engine %s has not answered the liveness check on the '
+                    'message bus for %d s, but its heartbeat in the '
+                    'database moved: it is cut off from the broker, not '
+                    'dead; nothing of it is taken over', engine_id, silent)
+        return False
     if not silent:
         # Once per silence: slots are looked at every second.
         LOG.info('Engine %s does not answer the liveness check; it is '

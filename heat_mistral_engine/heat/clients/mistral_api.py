@@ -491,7 +491,8 @@ class MistralService:
             '/executions/%s' % execution_id, body)
 
     def complete_action(self, action_execution_id, output=None, error=None,
-                        retry_for=None, completion_topic=None, node=None):
+                        retry_for=None, completion_topic=None, node=None,
+                        check_success=False):
         """Finish a node's asynchronous action.
 
         SUCCESS with ``output`` (a JSON object, or None for an empty one),
@@ -504,8 +505,11 @@ class MistralService:
         Mistral's engines serve (``direct_completion``); through the API
         otherwise or when that call did not complete it, where an ERROR
         goes only after the action execution was checked through the API
-        (``node_action_problem``). Either check failing raises
-        ``NotTheNodesAction``, and nothing is completed.
+        (``node_action_problem``), and so does a SUCCESS with
+        ``check_success`` (an answer given without running the node, which
+        no receipt check of a dependent would catch at a foreign action
+        execution). Either check failing raises ``NotTheNodesAction``, and
+        nothing is completed.
         While Mistral cannot be reached or answers 5xx (a Mistral restart),
         the report is retried for ``retry_for`` seconds (default
         ``[mistral_scheduler] report_retry_timeout``); a refusal (4xx) is
@@ -540,7 +544,8 @@ class MistralService:
         # An error reaches the API only for the node's own action
         # execution: a refused request may name any (a success carries a
         # receipt sealed for the node, which no other node opens).
-        unchecked = error is not None and identity is not None
+        unchecked = identity is not None and (error is not None or
+                                              check_success)
         if retry_for is None:
             retry_for = cfg.CONF[config.GROUP].report_retry_timeout
         try:

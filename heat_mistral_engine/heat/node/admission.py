@@ -110,7 +110,7 @@ class Admission:
                 grant.context, request.stack_id, request.traversal,
                 grant.max_concurrent, request)
         except slots_mod.SlotsGone as exc:
-            finished(self.runner.end_unrun(request, str(exc)))
+            finished(self.runner.end_unrun(request, str(exc), grant))
             return
         except Exception as exc:
             finished(self.runner.fail_unexpectedly(request, exc))
@@ -309,7 +309,8 @@ class Admission:
             LOG.info('Node resource %s of stack %s not run: %s',
                      parked.request.resource_id, parked.request.stack_id,
                      reason)
-            parked.finished(self.runner.end_unrun(parked.request, reason))
+            parked.finished(self.runner.end_unrun(parked.request, reason,
+                                                  parked.grant))
 
 
 def _spawn_thread(func, *args):

@@ -18,7 +18,7 @@ verified (``traversal_token``: the request is for this stack and
 traversal, and carries the user's context), a request is admitted only if
 
 1. the traversal is still the stack's current one and not yet complete
-   (``Stale``, ``NotAdmitted``: nothing is touched);
+   (``Stale``, ``Complete``: nothing is touched);
 2. the node is a node of that traversal's graph, as Heat stored it in the
    stack (``current_deps``), not as Mistral's workflow says (``NotAdmitted``);
 3. every predecessor the stored graph requires handed over a receipt that
@@ -26,6 +26,15 @@ traversal, and carries the user's context), a request is admitted only if
    nothing else was handed over (``seal.InvalidReceipt``): so a task
    forced to SUCCESS in Mistral, or data edited in Mistral, never lets a
    dependent run.
+
+A request for the stack's current traversal after it completed
+(``Complete``) is not run either. ``admit_completed`` checks it as
+``admit`` checks a running one (the stack COMPLETE in exactly that
+traversal, the node one of its stored graph); the runner then answers it
+as done without acting (a re-driven execution whose traversal completed
+meanwhile), only to the node's own action execution of the traversal's
+generated workflow, and only once its predecessors' receipts open
+(``open_predecessors``): every node of a complete traversal ran in Heat.
 
 ``TraversalGraphs`` keeps each traversal's stored graph, built once per
 engine worker, for these checks and for the stack's completion.
@@ -49,6 +58,10 @@ class Stale(Exception):
 
 class NotAdmitted(Exception):
     """The request is not for a node Heat should run; nothing was touched."""
+
+
+class Complete(NotAdmitted):
+    """The request's traversal is the stack's current one and complete."""
 
 
 class TraversalGraph:
@@ -139,9 +152,30 @@ def admit(cnxt, request):
     """Return the traversal's graph if the request's node may run.
 
     :raises Stale: the traversal was superseded (or the stack failed).
-    :raises NotAdmitted: the stack is gone or not the user's, the traversal is
-        already complete, or the node is not in the traversal's graph.
+    :raises Complete: the traversal is the stack's current one and has
+        completed (``admit_completed`` tells whether the node is one of it).
+    :raises NotAdmitted: the stack is gone or not the user's, or the node
+        is not in the traversal's graph.
     """
+    return _admit(cnxt, request, completed=False)
+
+
+def admit_completed(cnxt, request):
+    """Return the graph of the completed traversal the request's node is in.
+
+    The stack must be COMPLETE in the request's traversal (still its
+    current one), and the node one of that traversal's stored graph: then
+    it ran in Heat, as every node of a complete traversal did.
+
+    :raises Stale: the traversal was superseded (or the stack failed).
+    :raises NotAdmitted: the stack is gone or not the user's, the traversal
+        is not complete (run the node with ``admit`` instead), or the node
+        is not in the traversal's graph.
+    """
+    return _admit(cnxt, request, completed=True)
+
+
+def _admit(cnxt, request, completed):
     # The columns the checks read: neither the template (the node's to
     # load) nor the graph (kept per traversal) is decoded here.
     row = stack_row.traversal_state(cnxt, request.stack_id)
@@ -151,8 +185,12 @@ def admit(cnxt, request):
         raise Stale('traversal %s of stack %s was superseded by %s'
                     % (request.traversal, request.stack_id,
                        row.current_traversal or '(none)'))
-    if row.status == heat_stack.Stack.COMPLETE:
-        raise NotAdmitted('traversal %s of stack %s is already complete'
+    is_complete = row.status == heat_stack.Stack.COMPLETE
+    if is_complete and not completed:
+        raise Complete('traversal %s of stack %s is already complete'
+                       % (request.traversal, request.stack_id))
+    if completed and not is_complete:
+        raise NotAdmitted('traversal %s of stack %s is not complete'
                           % (request.traversal, request.stack_id))
     graph = TRAVERSAL_GRAPHS.of(
         _StoredStack(cnxt, request.stack_id, request.traversal),

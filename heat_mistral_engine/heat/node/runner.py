@@ -20,7 +20,10 @@ come from Mistral instead of sync points:
    traversals) and admit the node (``guard``: current traversal, a node
    of its stored graph); nothing is touched for a refused request, and a
    request whose token does not verify is refused in the log only: the
-   action execution it names may be anyone's;
+   action execution it names may be anyone's. A node of the stack's
+   current traversal that has completed meanwhile (a re-driven execution,
+   ``recovery.redrive``) is answered as done without acting
+   (``_answer_completed``);
 2. claim the node (``store.claims``): a node Heat already ran or is running
    in this traversal is not run again, the request gets the first run's
    answer (reported to Mistral and fed to the completion point again: the
@@ -158,6 +161,9 @@ class Outcome:
     replayed_for: str = None
     # The node has operator after hooks: the stack completes after them.
     completion_deferred: bool = False
+    # A success that Mistral takes only at the node's own action execution
+    # of the traversal's generated workflow, checked before it is sent.
+    own_action_only: bool = False
     # False when the request's token did not verify: the action execution
     # it names is not known to be the node's, so the error is only logged.
     reportable: bool = True
@@ -205,8 +211,15 @@ class NodeRunner:
         self._end_failed_traversal(request, outcome)
         return outcome
 
-    def end_unrun(self, request, reason):
-        """End a node that will not run: report ``reason`` to Mistral."""
+    def end_unrun(self, request, reason, grant=None):
+        """End a node that will not run: report ``reason`` to Mistral.
+
+        With ``grant`` (the request's opened token), a node whose
+        traversal has completed meanwhile (its concurrency slots went with
+        it) is answered as done instead, as ``run`` answers it.
+        """
+        if grant is not None and _completed(grant.context, request):
+            return self.run(request, grant)
         self._report_error_quietly(request, reason)
         return Outcome(error=reason)
 
@@ -219,7 +232,8 @@ class NodeRunner:
             self.mistral.complete_action(
                 request.action_execution_id, output=outcome.output,
                 error=outcome.error,
-                completion_topic=request.completion_topic, node=request)
+                completion_topic=request.completion_topic, node=request,
+                check_success=outcome.own_action_only)
         except mistral_api.NotTheNodesAction as exc:
             # Forged or garbled: the node's own action execution gets the
             # answer when its request comes (``claims``); nothing here
@@ -342,6 +356,8 @@ class NodeRunner:
                       request.stack_id, request.action_execution_id, exc)
             return Outcome(error='Refused by Heat: %s' % exc,
                            reportable=False)
+        except guard.Complete:
+            return self._answer_completed(grant, request)
         except guard.NotAdmitted as exc:
             LOG.error('Refused node %s (%s) of stack %s: %s',
                       request.resource_id,
@@ -370,6 +386,42 @@ class NodeRunner:
                       atomic_key, output=outcome.output,
                       error=outcome.error)
         return outcome
+
+    @staticmethod
+    def _answer_completed(grant, request):
+        """The Outcome of a node of the stack's completed traversal.
+
+        A traversal driven again (``recovery.redrive``) may complete while
+        its new execution runs: the stalled execution's last nodes finish
+        in Heat, and the new execution then sends nodes that all ran, whose
+        claims Heat deleted with the traversal's sync points. Refusing them
+        ended the new execution ERROR for a healthy stack. Such a node is
+        answered SUCCESS with its receipt, without node data (no node of a
+        complete traversal runs again, so none reads it), once
+        ``guard.admit_completed`` admits it and its predecessors' receipts
+        open; only the node's own action execution of the traversal's
+        generated workflow takes it (``own_action_only``). Nothing is
+        acted on, and the completion point is not fed: the stack is
+        complete.
+        """
+        try:
+            graph = guard.admit_completed(grant.context, request)
+            guard.open_predecessors(request, graph)
+        except guard.Stale as stop:
+            LOG.info('Node %s of stack %s not run: %s',
+                     request.resource_id, request.stack_id, stop)
+            return Outcome(error=str(stop))
+        except (guard.NotAdmitted, seal.InvalidReceipt) as exc:
+            LOG.error('Refused node %s (%s) of stack %s: %s',
+                      request.resource_id,
+                      protocol.node_kind(request.is_update),
+                      request.stack_id, exc)
+            return Outcome(error='Refused by Heat: %s' % exc)
+        LOG.info('Node %s (%s) of stack %s: traversal %s is already '
+                 'complete; answered as done without acting',
+                 request.resource_id, protocol.node_kind(request.is_update),
+                 request.stack_id, request.traversal)
+        return Outcome(output=_receipt(request), own_action_only=True)
 
     @staticmethod
     def _replayed(grant, request, answer):
@@ -739,6 +791,17 @@ def _preempt(rsrc):
         LOG.exception('Resource %s: the earlier traversal\'s action could '
                       'not be pre-empted; waiting for it to finish',
                       rsrc.name)
+
+
+def _completed(cnxt, request):
+    """True if ``request``'s traversal is the stack's current, complete one."""
+    try:
+        guard.admit(cnxt, request)
+    except guard.Complete:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def superseded(stack, request):

@@ -24,6 +24,7 @@ import gc
 from oslo_config import cfg
 
 from heat_mistral_engine import config
+from heat_mistral_engine.heat.clients import heartbeat
 from heat_mistral_engine.heat.node import admission
 from heat_mistral_engine.heat.node import log
 from heat_mistral_engine.heat.node import runner
@@ -99,7 +100,9 @@ def start_recovery(node_runner, conf=cfg.CONF, submit=None):
     ``node_runner`` is the worker's ``runner.NodeRunner``; ``submit(request)``
     runs a taken-over node (see ``watchdog.Watchdog``). Returns the started
     ``watchdog.Periodic`` of the first two; its ``failures`` is the one of
-    the failure watch (``failure_watch``), in a thread of its own.
+    the failure watch (``failure_watch``), and its ``heartbeat`` the one of
+    the worker's heartbeat in the database (``clients.heartbeat``), each in
+    a thread of its own.
     """
     group = conf[config.GROUP]
     dog = watchdog.Watchdog(node_runner, conf, submit=submit)
@@ -135,6 +138,12 @@ def start_recovery(node_runner, conf=cfg.CONF, submit=None):
     periodic.failures = watchdog.Periodic([(group.failure_poll_interval,
                                             poll_failures)])
     periodic.failures.start()
+    # A thread of its own too: a beat late by a long scan would let other
+    # engines take this one for dead while it is cut off from the broker.
+    beater = heartbeat.Beater(node_runner.engine_id)
+    periodic.heartbeat = watchdog.Periodic([(group.engine_heartbeat_interval,
+                                             beater.beat)])
+    periodic.heartbeat.start()
     return periodic
 
 

@@ -498,6 +498,19 @@ class ErrorOnlyToTheNodesActionTest(FakeApiTestCase):
         self.get.assert_not_called()
         self.update.assert_called_once()
 
+    def test_a_success_given_without_running_is_checked_first(self):
+        # A node of a completed traversal answered as done: the answer
+        # goes only to the node's own action execution.
+        self.get.return_value = self.action(workflow_namespace='t0')
+        self.assertRaises(
+            mistral_client.NotTheNodesAction, self.service.complete_action,
+            'a1', output={'node': 'r'}, node=REQUEST, check_success=True)
+        self.update.assert_not_called()
+        self.get.return_value = self.action()
+        self.service.complete_action('a1', output={'node': 'r'},
+                                     node=REQUEST, check_success=True)
+        self.update.assert_called_once()
+
 
 class FailedListingsTest(FakeApiTestCase):
     """What the failure watch asks Mistral, and what it keeps."""

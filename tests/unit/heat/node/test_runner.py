@@ -17,10 +17,14 @@ from unittest import mock
 
 import fixtures
 from heat.common import context as heat_context
+from heat.engine import dependencies
+from heat.engine import stack as heat_stack
 
 from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.node import seal
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
 from tests.unit import base
@@ -259,7 +263,7 @@ class RefusalReportTest(base.TestCase):
         self.mistral.complete_action.assert_called_once_with(
             'a1', output=None,
             error='Refused by Heat: not a node of traversal t1',
-            completion_topic=None, node=request)
+            completion_topic=None, node=request, check_success=False)
 
     def test_a_success_for_a_foreign_action_execution_fails_nothing(self):
         # A forged request with a stolen token: the node's own action
@@ -290,6 +294,107 @@ class RefusalReportTest(base.TestCase):
             self.runner.run(self.request(self.sealed()))
         ended.assert_called_once_with('s1', 't1', 'Refused by Heat: forged')
         self.mistral.complete_action.assert_called_once()
+
+
+class CompletedTraversalTest(base.TestCase):
+    """A node of the stack's completed traversal is answered as done.
+
+    A traversal driven again may complete while its new execution runs:
+    the new execution's nodes then all ran, and Heat deleted their claims
+    with the traversal. They must end SUCCESS without acting, not ERROR.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.mistral = mock.Mock()
+        self.runner = node_runner.NodeRunner('engine', mock.Mock(),
+                                             self.mistral)
+        self.logged = self.useFixture(fixtures.FakeLogger())
+        self.status = 'COMPLETE'
+        self.current = 't1'
+        self.useFixture(fixtures.MockPatchObject(
+            stack_row, 'traversal_state',
+            lambda cnxt, stack_id: stack_row.StackState(
+                stack_id, self.current, self.status)))
+        # 8 (update) requires 7 (update).
+        node = heat_stack.ConvergenceNode
+        graph = node_runner.guard.TraversalGraph(dependencies.Dependencies(
+            edges=[(node(8, True), node(7, True)), (node(7, True), None)]))
+        self.useFixture(fixtures.MockPatchObject(
+            node_runner.guard.TRAVERSAL_GRAPHS, 'of',
+            lambda stack, traversal: graph))
+        self.claim = self.useFixture(fixtures.MockPatchObject(
+            node_runner.claims, 'claim')).mock
+        self.completed = self.useFixture(fixtures.MockPatchObject(
+            node_runner, 'complete_node')).mock
+
+    @staticmethod
+    def request(resource_id=7, data=None, traversal='t1'):
+        cnxt = heat_context.RequestContext(user_id='u', project_id='p')
+        return protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id='a1', stack_id='s1', traversal=traversal,
+            resource_id=resource_id, is_update=True, data=data or {},
+            token=traversal_token.seal(cnxt, 's1', traversal)))
+
+    def answer(self):
+        self.mistral.complete_action.assert_called_once()
+        return self.mistral.complete_action.call_args
+
+    def test_a_node_of_the_completed_traversal_ends_success(self):
+        outcome = self.runner.run(self.request())
+        self.assertIsNone(outcome.error)
+        call = self.answer()
+        self.assertIsNone(call.kwargs['error'])
+        # Its own receipt, without data: nothing runs after it.
+        self.assertIsNone(seal.open_receipt(
+            call.kwargs['output']['node'], 's1', 't1', 7, True))
+        # Only the node's own action execution takes it.
+        self.assertTrue(call.kwargs['check_success'])
+        # Nothing acted on, no claim, no completion point.
+        self.claim.assert_not_called()
+        self.completed.assert_not_called()
+        self.assertIn('traversal t1 is already complete; answered as done',
+                      self.logged.output)
+
+    def test_its_dependents_need_their_predecessors_receipts(self):
+        receipt = seal.seal('s1', 't1', 7, True)
+        outcome = self.runner.run(self.request(8, {
+            protocol.data_key(7, True): receipt}))
+        self.assertIsNone(outcome.error)
+        # Missing, or sealed for another traversal: refused, as before.
+        for data in ({}, {protocol.data_key(7, True): seal.seal(
+                's1', 't0', 7, True)}):
+            self.mistral.complete_action.reset_mock()
+            outcome = self.runner.run(self.request(8, data))
+            self.assertTrue(outcome.error.startswith('Refused by Heat'),
+                            outcome.error)
+            self.assertIsNotNone(self.answer().kwargs['error'])
+        self.claim.assert_not_called()
+
+    def test_a_node_not_in_the_completed_traversal_is_refused(self):
+        outcome = self.runner.run(self.request(9))
+        self.assertIn('is not a node of traversal t1', outcome.error)
+
+    def test_a_superseded_or_failed_traversal_is_still_stale(self):
+        for current, status in (('t2', 'COMPLETE'), ('', 'FAILED')):
+            self.current, self.status = current, status
+            outcome = self.runner.run(self.request())
+            self.assertIn('traversal t1 of stack s1 was superseded',
+                          outcome.error)
+        self.claim.assert_not_called()
+
+    def test_a_node_whose_slots_went_with_the_completion_ends_success(self):
+        request = self.request()
+        grant = traversal_token.open_token(request.token, 's1', 't1')
+        outcome = self.runner.end_unrun(request, 'traversal t1 has ended',
+                                        grant)
+        self.assertIsNone(outcome.error)
+        self.assertIsNone(self.answer().kwargs['error'])
+        self.mistral.complete_action.reset_mock()
+        self.status = 'IN_PROGRESS'
+        outcome = self.runner.end_unrun(request, 'traversal t1 has ended',
+                                        grant)
+        self.assertEqual('traversal t1 has ended', outcome.error)
 
 
 class OversizedNodeDataTest(base.TestCase):

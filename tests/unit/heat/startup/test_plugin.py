@@ -140,7 +140,11 @@ class WiringTest(base.TestCase):
         with mock.patch.object(watchdog.Periodic, 'start',
                                lambda periodic: started.append(periodic)):
             periodic = wiring.start_recovery(mock.Mock(engine_id='eng-1'))
-        self.assertEqual([periodic, periodic.failures], started)
+        self.assertEqual([periodic, periodic.failures, periodic.heartbeat],
+                         started)
+        ((beats, beat),) = periodic.heartbeat.tasks
+        self.assertEqual(10, beats)
+        self.assertEqual('eng-1', beat.__self__.engine_id)
         self.assertEqual([30, 300], [i for i, _f in periodic.tasks])
         ((interval, poll),) = periodic.failures.tasks
         self.assertEqual(3, interval)
@@ -173,4 +177,5 @@ class WiringTest(base.TestCase):
             periodic = wiring.start_recovery(mock.Mock(engine_id='eng-1'))
         self.assertEqual([], periodic.failures.tasks)
         self.assertIsNone(periodic.failures.start())
-        self.assertEqual(1, thread.call_count)   # the watchdog's only
+        # The watchdog's and the heartbeat's only.
+        self.assertEqual(2, thread.call_count)

@@ -66,7 +66,8 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None, node=request(AX2))
+            completion_topic=None, node=request(AX2),
+            check_success=False)
         self.execute.assert_not_called()
         # The completion point counts each root once; the first run may
         # have died before it got there.
@@ -81,7 +82,8 @@ class ReplayTest(base.TestCase):
             outcome = self.runner.run(request(AX1))
         self.mistral.complete_action.assert_called_once_with(
             AX1, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None, node=request(AX1))
+            completion_topic=None, node=request(AX1),
+            check_success=False)
         self.execute.assert_not_called()
         self.complete.assert_called_once()
         self.assertFalse(outcome.stack_failed)
@@ -127,7 +129,8 @@ class ReplayTest(base.TestCase):
             self.runner.run(request(AX2))
         self.mistral.complete_action.assert_called_once_with(
             AX2, output=None, error='Resource CREATE failed: x',
-            completion_topic=None, node=request(AX2))
+            completion_topic=None, node=request(AX2),
+            check_success=False)
         self.execute.assert_not_called()
 
     def test_running_node_is_waited_for(self):
@@ -164,7 +167,8 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'receipt-1'}, outcome.output)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output={'node': 'receipt-1'}, error=None,
-            completion_topic=None, node=request(AX2))
+            completion_topic=None, node=request(AX2),
+            check_success=False)
         self.execute.assert_not_called()
 
     def test_answer_in_mistral_that_heat_did_not_seal_is_refused(self):
@@ -172,7 +176,7 @@ class ReplayTest(base.TestCase):
         self.assertIn('Refused by Heat', outcome.error)
         self.mistral.complete_action.assert_called_once_with(
             AX2, output=None, error=outcome.error, completion_topic=None,
-            node=request(AX2))
+            node=request(AX2), check_success=False)
         self.execute.assert_not_called()
 
     def test_error_answer_in_mistral_is_passed_on(self):

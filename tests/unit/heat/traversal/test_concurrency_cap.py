@@ -274,7 +274,8 @@ class AdmissionTest(DatabaseTestCase):
         super().setUp()
         self.runner = mock.Mock(engine_id='e1')
         self.runner.end_unrun.side_effect = (
-            lambda request, reason: node_runner.Outcome(error=reason))
+            lambda request, reason, grant=None: node_runner.Outcome(
+                error=reason))
         self.ran = []
 
         def run(request, grant=None):
