@@ -43,7 +43,7 @@ RANDOM = ('rnd',)
 # where one openstack command can take 10 s to start, and 30 s or more
 # with three scenarios at once beside other clouds (CI; 40 s was too
 # short there: native Heat refused two cancels, "not in cancelable
-# state").
+# state"; at a load average of 25 to 30, 60 s still was, once).
 SLOW_SECS = 60
 
 # Native Heat's own order, which the plugin keeps: after a is replaced
