@@ -18,6 +18,8 @@ Dependency order in the events, and (plugin mode) Mistral's executions.
 import json
 import time
 
+from mistralclient.api import base as mistral_base
+
 FORWARD = ('CREATE', 'UPDATE')
 TRAVERSALS = ('CREATE', 'UPDATE', 'DELETE', 'ROLLBACK')
 
@@ -159,6 +161,50 @@ def nested_link_problems(client, execution, ours):
     return []
 
 
+def parent_execution(client, execution_id):
+    """The execution id a nested stack's execution names as its parent.
+
+    ``heat_parent`` in the execution's params (see
+    ``nested_link_problems``); None for a top-level stack's execution,
+    any other workflow's, or one deleted since it was listed (another
+    scenario's, whose stack is gone).
+    """
+    try:
+        params = client.executions.get(execution_id).params
+    except mistral_base.APIException:
+        return None
+    return (json.loads(params or '{}').get('heat_parent') or {}).get(
+        'execution_id')
+
+
+def own_running(client, running, ours, names, parents):
+    """The executions of ``running`` that the scenario started.
+
+    An execution is the scenario's if its workflow is one of ``names``
+    (its stack's, its nested stacks') or if its ``heat_parent`` names an
+    execution of the scenario, at any depth (a nested stack of a nested
+    stack). ``ours``: the ids known to be the scenario's, grown in place;
+    ``parents``: a cache of ``parent_execution`` by id, shared between
+    polls.
+    """
+    mine = [e for e in running if e.workflow_name in names]
+    ours.update(e.id for e in mine)
+    others = [e for e in running if e.workflow_name not in names]
+    found = True
+    while found:
+        found = False
+        for execution in list(others):
+            if execution.id not in parents:
+                parents[execution.id] = parent_execution(client,
+                                                         execution.id)
+            if parents[execution.id] in ours:
+                ours.add(execution.id)
+                mine.append(execution)
+                others.remove(execution)
+                found = True
+    return mine
+
+
 def mistral_problems(cloud, record, timeout=30, alone=True):
     """Plugin mode: what Mistral ran for the scenario, as problems.
 
@@ -166,9 +212,10 @@ def mistral_problems(cloud, record, timeout=30, alone=True):
     stack's executions linked to the parent task they ran under, and no
     execution left RUNNING. ``alone``: the scenario ran by itself on the
     cloud, so any RUNNING execution of any workflow is its own (nested
-    stacks included); otherwise (scenarios at once, ``difftest --jobs``)
-    only the executions of its stack's and its nested stacks' workflows
-    are checked.
+    stacks included); otherwise (scenarios at once: ``test_parity``,
+    ``difftest --jobs``) only the scenario's own executions are checked:
+    those of its stack's and its nested stacks' workflows, and any whose
+    ``heat_parent`` leads to one of them (``own_running``).
     """
     client = cloud.mistral()
     problems = []
@@ -192,11 +239,13 @@ def mistral_problems(cloud, record, timeout=30, alone=True):
     for execution in nested_executions:
         problems.extend(nested_link_problems(client, execution, ours))
     names = {name} | {'heat_stack_%s' % n for n in record.nested}
+    parents = {}
     deadline = time.time() + timeout
     while True:
         running = [e for e in client.executions.list(limit=-1)
-                   if e.state in ('RUNNING', 'IDLE', 'PAUSED') and
-                   (alone or e.workflow_name in names)]
+                   if e.state in ('RUNNING', 'IDLE', 'PAUSED')]
+        if not alone:
+            running = own_running(client, running, ours, names, parents)
         if not running or time.time() > deadline:
             break
         time.sleep(1)

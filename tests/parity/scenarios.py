@@ -40,8 +40,11 @@ CHAIN = 'chain.yaml'
 SLOW = 'slow.yaml'
 RANDOM = ('rnd',)
 # Long enough to act on a resource mid-action on a busy 2-core machine,
-# where one openstack command can take 10 s to start.
-SLOW_SECS = 40
+# where one openstack command can take 10 s to start, and 30 s or more
+# with three scenarios at once beside other clouds (CI; 40 s was too
+# short there: native Heat refused two cancels, "not in cancelable
+# state"; at a load average of 25 to 30, 60 s still was, once).
+SLOW_SECS = 60
 
 # Native Heat's own order, which the plugin keeps: after a is replaced
 # (UpdateReplace, or a FAILED resource recreated by a later update or a
@@ -130,7 +133,7 @@ SCENARIOS = [
     Scenario(
         'delete_during_rollback',
         doc=('An update that fails with --rollback enabled, whose rollback '
-             'takes slow back to its 40-second update; delete while it '
+             'takes slow back to its one-minute update; delete while it '
              'runs.'),
         steps=[
             Create(SLOW, params={'wait': SLOW_SECS}),

@@ -20,10 +20,12 @@ parity``) starts both. A scenario runs on
 both at once (one thread each) and the test compares, step by step, what a
 user sees; on each cloud the events must respect every dependency edge,
 and on the plugin cloud Mistral must have run every traversal and left no
-execution running. Run the tests one at a time (``--serial``): the Mistral
-check counts every running execution of the cloud. The comparison itself
-is ``compare.differences``, shared with the generative tests
-(``difftest``).
+execution of the scenario running. Scenarios may run at once
+(``tools/parity-suite`` runs three): each checks only its own executions
+(its stack's, its nested stacks' and any whose ``heat_parent`` leads to
+them; ``checks.mistral_problems`` with ``alone=False``), each on stacks
+of its own. The comparison itself is ``compare.differences``, shared with
+the generative tests (``difftest``).
 """
 
 import os
@@ -47,7 +49,7 @@ class ParityTest(unittest.TestCase):
             compare.dump(os.path.join(target, scenario.name + '.json'),
                          native, plugin)
         for difference in compare.differences(scenario, plugin_cloud,
-                                              native, plugin):
+                                              native, plugin, alone=False):
             self.assertEqual(difference.native, difference.plugin,
                              difference.what)
 
