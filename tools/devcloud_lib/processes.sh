@@ -131,8 +131,19 @@ spawn() {
     say "started $name (pid $pid)"
 }
 
+# Start heat-engine $1 (heat-engine-N).
+spawn_engine() {
+    local name=$1 conf
+    conf=(--config-file "$ETC/heat.conf" --config-file "$ETC/$name.conf"
+          --config-dir "$ETC/heat.conf.d")
+    # Settings of one engine only (e.g. a rolling enable of the
+    # plugin): etc/heat-engine-N.conf.d/*.conf, read last.
+    [[ -d "$ETC/$name.conf.d" ]] && conf+=(--config-dir "$ETC/$name.conf.d")
+    spawn "$name" "$VENV/bin/heat-engine" "${conf[@]}"
+}
+
 start_processes() {
-    local n=$1 name conf=()
+    local n=$1 name
     # Keystone first: Heat and Mistral need it for every request, though
     # not to boot, so they start while it does.
     if ((KEYSTONE)); then
@@ -148,14 +159,7 @@ start_processes() {
         fi
     fi
     for name in $(mistral_names); do spawn_mistral "$name"; done
-    for name in $(engine_names "$n"); do
-        conf=(--config-file "$ETC/heat.conf" --config-file "$ETC/$name.conf"
-              --config-dir "$ETC/heat.conf.d")
-        # Settings of one engine only (e.g. a rolling enable of the
-        # plugin): etc/heat-engine-N.conf.d/*.conf, read last.
-        [[ -d "$ETC/$name.conf.d" ]] && conf+=(--config-dir "$ETC/$name.conf.d")
-        spawn "$name" "$VENV/bin/heat-engine" "${conf[@]}"
-    done
+    for name in $(engine_names "$n"); do spawn_engine "$name"; done
     spawn heat-api "$VENV/bin/python" "$LIB/heat_api_wsgi.py" \
         --host 127.0.0.1 --port "$HEAT_PORT" -- \
         --config-file "$ETC/heat.conf" --config-dir "$ETC/heat.conf.d"

@@ -74,6 +74,22 @@ mistral_process_ready() {
     done
 }
 
+# Wait (TIMEOUT) until the given heat-engines are registered; fails if
+# one dies.
+engines_ready() {
+    local end=$((SECONDS + TIMEOUT)) dead
+    until engines_answer "$@"; do
+        dead=$(first_dead "$@")
+        if [[ -n "$dead" ]]; then
+            show_log "$dead" 40
+            say "$dead exited during start-up"
+            return 1
+        fi
+        ((SECONDS < end)) || return 1
+        sleep 1
+    done
+}
+
 # The split Mistral processes that do not serve yet (none unsplit).
 mistral_waiting() {
     local name
