@@ -201,8 +201,8 @@ def mistral_processes(kind=None):
     names = sorted(name[:-4] for name in os.listdir(dc_path('pids'))
                    if re.fullmatch(r'mistral(-[a-z]+(-\d+)?)?\.pid', name))
     if kind:
-        names = [n for n in names if re.fullmatch(r'mistral-%s-\d+' % kind,
-                                                    n)]
+        pattern = r'mistral-%s-\d+' % kind
+        names = [n for n in names if re.fullmatch(pattern, n)]
     return names
 
 

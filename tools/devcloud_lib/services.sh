@@ -216,8 +216,9 @@ start_private_db() {
     private_db_running && return 0
     stop_component mariadb
     port_busy "$PRIVATE_DB_PORT" && check_port_free "$PRIVATE_DB_PORT" private_db
-    command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null \
-        || die "DEVCLOUD_PRIVATE_DB_PORT needs mariadbd and mariadb-install-db (apt-get install mariadb-server)"
+    if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
+        die "DEVCLOUD_PRIVATE_DB_PORT needs mariadbd and mariadb-install-db (apt-get install mariadb-server)"
+    fi
     write_mariadb_conf
     if [[ ! -d "$MARIADB_STATE/data/mysql" ]]; then
         say "making the private MariaDB's data directory $MARIADB_STATE/data"
