@@ -252,6 +252,8 @@ def run_row(heat, mistral, fault, phase, size, slow, slow_secs, timeout):
         note = ('%s; %.0f s from the fault; %.0f s in all%s' % (
             note, time.time() - fault_at, time.time() - started,
             '; ran again: ' + ' '.join(again) if again else '')).lstrip('; ')
+        if stack.stack_status != EXPECTED[phase]:
+            note += '; reason: %s' % (stack.stack_status_reason or '')[:200]
         return Row(fault, phase, size, stack.stack_status, took, len(again),
                    replaced, faults.redrives(stack_id), running, note)
     finally:
