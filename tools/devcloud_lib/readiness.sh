@@ -185,6 +185,7 @@ all_healthy() {
     [[ -z "$(first_dead "${components[@]}")" ]] || return 1
     if ((KEYSTONE)); then keystone_login || return 1; fi
     [[ -z "$PRIVATE_RABBIT_PORT" ]] || rabbit_running || return 1
+    [[ -z "$PRIVATE_DB_PORT" ]] || private_db_running || return 1
     mistral_answers && heat_answers && mistral_has_action
 }
 
