@@ -189,8 +189,8 @@ def inject(fault, stack_id, action, size, slow_set):
         victim = max(sorted(per_engine),
                      key=lambda e: len(per_engine[e] & slow_set))
         faults.kill_engine(victim)
-        note = '%s held %d slow' % (victim, len(per_engine[victim] &
-                                                 slow_set))
+        held = len(per_engine[victim] & slow_set)
+        note = '%s held %d slow' % (victim, held)
     elif fault == 'kill-all-engines':
         began = time.time()
         faults.restart_engines()
