@@ -35,6 +35,10 @@ DEVCLOUD = os.path.join(REPO, 'tools', 'devcloud')
 WORKER_WENT_DOWN = 'Worker went down during resource'
 NODE_STARTED = re.compile(
     r'Node (\S+) \(resource \d+, create/update\) of stack (\S+) ')
+# Any node line, with its kind and the action of its traversal.
+NODE_LINE = re.compile(
+    r'Node (\S+) \(resource \d+, (create/update|cleanup)\) of stack (\S+) '
+    r'(CREATE|UPDATE|DELETE|ROLLBACK) traversal ')
 
 # heat.conf.d settings the fault tests run with: scans every 10 s, a node
 # no engine started for 60 s counts as lost, an engine silent for 40 s
@@ -73,23 +77,29 @@ def overlay(text, name='90-faults.conf'):
             f.write(text)
 
 
-def big_template(size=200, slow=10, slow_secs=40, layers=4):
+def big_template(size=200, slow=10, slow_secs=40, layers=4, waits=None,
+                 version='', slow_layer=0):
     """``size`` TestResources in ``layers`` layers, ``slow`` slow ones.
 
     Each resource of a layer reads the output of one resource of the layer
-    before (get_attr): data flows through Mistral. The slow ones (create
-    waits ``slow_secs``) are in the first layer, so they run while the
-    rest of the stack is being created.
+    before (get_attr): data flows through Mistral. The slow ones are the
+    first ``slow`` of layer ``slow_layer`` (default the first, so that they
+    run while the rest of the stack is being created; the last is deleted
+    first). ``waits``: their ``action_wait_secs`` (default ``{'create':
+    slow_secs}``). ``version`` is appended to the first layer's values: a
+    template of another version updates every resource in place.
     """
     width = size // layers
+    if waits is None:
+        waits = {'create': slow_secs}
     resources = {}
     for i in range(size):
         layer, pos = divmod(i, width)
-        props = {'value': 'r%d' % i}
+        props = {'value': 'r%d%s' % (i, version)}
         if layer:
             props['value'] = {'get_attr': ['r%d' % (i - width), 'output']}
-        elif pos < slow:
-            props['action_wait_secs'] = {'create': slow_secs}
+        if layer == slow_layer and pos < slow and waits:
+            props['action_wait_secs'] = dict(waits)
         resources['r%d' % i] = {'type': 'OS::Heat::TestResource',
                                 'properties': props}
     return yaml.safe_dump({'heat_template_version': '2021-04-16',
@@ -112,6 +122,21 @@ def nodes_started_per_engine(stack_id):
     for engine, text in engine_logs().items():
         names = {m.group(1) for m in NODE_STARTED.finditer(text)
                  if m.group(2) == stack_id}
+        if names:
+            result[engine] = names
+    return result
+
+
+def nodes_of_action(stack_id, action):
+    """{engine name: set of resource names} of the stack's ``action`` nodes.
+
+    ``action`` is the traversal's (CREATE, UPDATE, DELETE); every node
+    line of the engines' logs counts, create/update and cleanup alike.
+    """
+    result = {}
+    for engine, text in engine_logs().items():
+        names = {m.group(1) for m in NODE_LINE.finditer(text)
+                 if m.group(3) == stack_id and m.group(4) == action}
         if names:
             result[engine] = names
     return result
@@ -159,29 +184,67 @@ def kill_engine(name):
 
 
 def restart_mistral():
-    """kill -9 Mistral (API, engine, periodic) and start it again.
+    """kill -9 every Mistral process at once and start them again.
 
-    devcloud restarts everything; here only the mistral process group goes
-    down and comes back with devcloud's command line.
+    One mistral-server (API, engine, periodic), or each process of a split
+    Mistral (``tools/devcloud start --mistral-split``). Returns once every
+    one of them serves again (``tools/devcloud mistral restart all``).
     """
-    with open(dc_path('pids', 'mistral.pid')) as f:
-        pid = int(f.read().strip())
-    # As tools/devcloud starts it (start_processes).
-    cmdline = [dc_path('venv', 'bin', 'mistral-server'), '--server',
-               'api,engine,periodic', '--config-file',
-               dc_path('etc', 'mistral.conf'), '--config-dir',
-               dc_path('etc', 'mistral.conf.d')]
-    os.killpg(pid, signal.SIGKILL)
-    deadline = time.time() + 30
-    while time.time() < deadline and _group_alive(pid):
-        time.sleep(0.2)
-    log = open(dc_path('logs', 'mistral.log'), 'a')
-    proc = subprocess.Popen(cmdline, stdout=log, stderr=log,
-                            stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    with open(dc_path('pids', 'mistral.pid'), 'w') as f:
-        f.write('%d\n' % proc.pid)
-    return proc.pid
+    devcloud('mistral', 'restart', 'all')
+
+
+def mistral_processes(kind=None):
+    """Names of the cloud's running Mistral processes (their pid files).
+
+    ``kind``: only ``mistral-<kind>-N`` (``engine``, ``executor``).
+    """
+    names = sorted(name[:-4] for name in os.listdir(dc_path('pids'))
+                   if re.fullmatch(r'mistral(-[a-z]+(-\d+)?)?\.pid', name))
+    if kind:
+        pattern = r'mistral-%s-\d+' % kind
+        names = [n for n in names if re.fullmatch(pattern, n)]
+    return names
+
+
+def kill_mistral(name):
+    """kill -9 Mistral process ``name`` (e.g. ``mistral-engine-1``)."""
+    devcloud('mistral', 'kill', name)
+
+
+def start_mistral(name):
+    """Start Mistral process ``name`` again; returns once it serves."""
+    devcloud('mistral', 'start', name)
+
+
+def restart_engines():
+    """kill -9 every heat-engine at once and start them again.
+
+    Returns once every one is registered in Heat again.
+    """
+    devcloud('engine', 'restart', 'all')
+
+
+def private_db_port():
+    """The port of the cloud's private MariaDB.
+
+    DEVCLOUD_PRIVATE_DB_PORT if set, else the Heat API port + 21000
+    (29004 for the default cloud), as ``private_rabbit_port`` does.
+    """
+    return os.environ.get('DEVCLOUD_PRIVATE_DB_PORT') or str(
+        int(os.environ.get('DEVCLOUD_HEAT_PORT', '8004')) + 21000)
+
+
+def restart_db(down_secs):
+    """Stop the cloud's private MariaDB, wait ``down_secs``, start it.
+
+    MariaDB's own shutdown (SIGTERM); every connection of Heat and
+    Mistral breaks. Returns the seconds it did not answer.
+    """
+    began = time.time()
+    devcloud('db', 'stop')
+    time.sleep(down_secs)
+    devcloud('db', 'start')
+    return time.time() - began
 
 
 def private_rabbit_port():
@@ -210,14 +273,6 @@ def restart_rabbit(down_secs):
     return time.time() - began
 
 
-def _group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @dataclasses.dataclass
 class Result:
     fault: str
@@ -237,16 +292,28 @@ def creation_counts(events):
     replaced, which starts a second create of that name: counted as
     replaced, not as created twice.
     """
+    twice, replaced = action_counts(events, 'CREATE')
+    return len(twice), replaced
+
+
+def action_counts(events, action):
+    """(names whose ``action`` ran again, replaced) from a stack's events.
+
+    As ``creation_counts``, for any resource action (CREATE, UPDATE,
+    DELETE): a name with more than one ``<action>_IN_PROGRESS`` event, not
+    counting one more per "Worker went down" failure of that action.
+    """
     starts = collections.Counter()
     went_down = collections.Counter()
     for name, status, reason in events:
-        if status == 'CREATE_IN_PROGRESS':
+        if status == '%s_IN_PROGRESS' % action:
             starts[name] += 1
-        elif status == 'CREATE_FAILED' and WORKER_WENT_DOWN in (reason or ''):
+        elif (status == '%s_FAILED' % action and
+              WORKER_WENT_DOWN in (reason or '')):
             went_down[name] += 1
-    twice = sum(1 for name, n in starts.items()
-                if n - 1 - went_down[name] > 0)
-    return twice, sum(went_down.values())
+    again = sorted(name for name, n in starts.items()
+                   if n - 1 - went_down[name] > 0)
+    return again, sum(went_down.values())
 
 
 def replaced_resources(events):

@@ -10,23 +10,55 @@ engine_names() {
     for ((i = 1; i <= n; i++)); do echo "heat-engine-$i"; done
 }
 
+# Mistral's processes: one mistral-server (api,engine,periodic, local
+# executor), or with MISTRAL_SPLIT each server its own process.
+mistral_names() {
+    local i
+    if ! ((MISTRAL_SPLIT)); then
+        echo mistral
+        return 0
+    fi
+    echo mistral-api
+    for ((i = 1; i <= MISTRAL_ENGINES; i++)); do echo "mistral-engine-$i"; done
+    for ((i = 1; i <= MISTRAL_EXECUTORS; i++)); do echo "mistral-executor-$i"; done
+    echo mistral-notifier
+    echo mistral-periodic
+}
+
+# The --server value of Mistral component $1.
+mistral_server_of() {
+    case "$1" in
+        mistral) echo api,engine,periodic ;;
+        mistral-api) echo api ;;
+        mistral-engine-*) echo engine ;;
+        mistral-executor-*) echo executor ;;
+        mistral-notifier) echo notifier ;;
+        mistral-periodic) echo periodic ;;
+        *) return 1 ;;
+    esac
+}
+
 # Components recorded in pids/, in stop order (API first, Mistral, then
-# Keystone, which the others call until they stop).
+# Keystone, which the others call until they stop, then the private
+# broker and database).
 recorded_components() {
     local f
     if [[ -f "$PIDS/heat-api.pid" ]]; then echo heat-api; fi
     for f in "$PIDS"/heat-engine-*.pid; do
         if [[ -e "$f" ]]; then basename "$f" .pid; fi
     done | sort -V
-    if [[ -f "$PIDS/mistral.pid" ]]; then echo mistral; fi
+    for f in "$PIDS"/mistral.pid "$PIDS"/mistral-*.pid; do
+        if [[ -e "$f" ]]; then basename "$f" .pid; fi
+    done | sort -V
     if [[ -f "$PIDS/keystone.pid" ]]; then echo keystone; fi
     if [[ -f "$PIDS/rabbitmq.pid" ]]; then echo rabbitmq; fi
+    if [[ -f "$PIDS/mariadb.pid" ]]; then echo mariadb; fi
 }
 
 # The components a cloud of the current mode runs, in start order.
 expected_components() {
     ((KEYSTONE)) && echo keystone
-    echo mistral
+    mistral_names
     engine_names "$1"
     echo heat-api
 }
@@ -99,8 +131,19 @@ spawn() {
     say "started $name (pid $pid)"
 }
 
+# Start heat-engine $1 (heat-engine-N).
+spawn_engine() {
+    local name=$1 conf
+    conf=(--config-file "$ETC/heat.conf" --config-file "$ETC/$name.conf"
+          --config-dir "$ETC/heat.conf.d")
+    # Settings of one engine only (e.g. a rolling enable of the
+    # plugin): etc/heat-engine-N.conf.d/*.conf, read last.
+    [[ -d "$ETC/$name.conf.d" ]] && conf+=(--config-dir "$ETC/$name.conf.d")
+    spawn "$name" "$VENV/bin/heat-engine" "${conf[@]}"
+}
+
 start_processes() {
-    local n=$1 name conf=()
+    local n=$1 name
     # Keystone first: Heat and Mistral need it for every request, though
     # not to boot, so they start while it does.
     if ((KEYSTONE)); then
@@ -115,18 +158,8 @@ start_processes() {
             [[ -n "$(service_project_id)" ]] || die "Keystone has no project service after keystone_setup.py"
         fi
     fi
-    # Not 'all': the event engine busy-loops on an empty queue (one core at
-    # 100 %), and nothing here uses event triggers or notifications.
-    spawn mistral "$VENV/bin/mistral-server" --server api,engine,periodic \
-        --config-file "$ETC/mistral.conf" --config-dir "$ETC/mistral.conf.d"
-    for name in $(engine_names "$n"); do
-        conf=(--config-file "$ETC/heat.conf" --config-file "$ETC/$name.conf"
-              --config-dir "$ETC/heat.conf.d")
-        # Settings of one engine only (e.g. a rolling enable of the
-        # plugin): etc/heat-engine-N.conf.d/*.conf, read last.
-        [[ -d "$ETC/$name.conf.d" ]] && conf+=(--config-dir "$ETC/$name.conf.d")
-        spawn "$name" "$VENV/bin/heat-engine" "${conf[@]}"
-    done
+    for name in $(mistral_names); do spawn_mistral "$name"; done
+    for name in $(engine_names "$n"); do spawn_engine "$name"; done
     spawn heat-api "$VENV/bin/python" "$LIB/heat_api_wsgi.py" \
         --host 127.0.0.1 --port "$HEAT_PORT" -- \
         --config-file "$ETC/heat.conf" --config-dir "$ETC/heat.conf.d"
@@ -134,6 +167,20 @@ start_processes() {
         wait_keystone || return 1
         provision_keystone
     fi
+}
+
+# Start Mistral component $1 (see mistral_names). Not 'all': the event
+# engine busy-loops on an empty queue (one core at 100 %), and nothing
+# here uses event triggers. A split process reads etc/<name>.conf last:
+# its own [engine]/[executor]/[notifier] host, so that each has RPC
+# server names of its own.
+spawn_mistral() {
+    local name=$1 server conf=()
+    server=$(mistral_server_of "$name") || die "not a Mistral component: $name"
+    conf=(--config-file "$ETC/mistral.conf")
+    [[ -f "$ETC/$name.conf" ]] && conf+=(--config-file "$ETC/$name.conf")
+    spawn "$name" "$VENV/bin/mistral-server" --server "$server" \
+        "${conf[@]}" --config-dir "$ETC/mistral.conf.d"
 }
 
 # -------------------------------------------------------------------- stop
@@ -166,7 +213,7 @@ stop_component() {
 stop_all() {
     local name pid groups=() names=() i left keep_rabbit=${1:-}
     for name in $(recorded_components); do
-        [[ "$name" == rabbitmq ]] && continue
+        [[ "$name" == rabbitmq || "$name" == mariadb ]] && continue
         pid=$(pid_of "$name")
         if [[ -n "$pid" ]] && group_ours "$pid"; then
             kill -TERM -- "-$pid" 2>/dev/null || true
@@ -189,10 +236,14 @@ stop_all() {
         say "stopped ${names[$i]} (pid $pid)"
     done
     for name in $(recorded_components); do
-        [[ "$name" == rabbitmq ]] || rm -f "$PIDS/$name.pid"
+        [[ "$name" == rabbitmq || "$name" == mariadb ]] || rm -f "$PIDS/$name.pid"
     done
     rm -f "$PIDS/mode"
-    # The broker last, once nothing uses it; kept by a start, which reuses
-    # a running one (it takes 20-50 s to start).
-    [[ "$keep_rabbit" == keep-rabbit ]] || stop_component rabbitmq
+    # The private broker and database last, once nothing uses them; kept
+    # by a start, which reuses running ones (a broker takes 20-50 s to
+    # start).
+    if [[ "$keep_rabbit" != keep-rabbit ]]; then
+        stop_component rabbitmq
+        stop_component mariadb
+    fi
 }

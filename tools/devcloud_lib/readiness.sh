@@ -43,6 +43,62 @@ engines_answer() {
     "$PYTHON_ANY" "$LIB/engine_check.py" "$HEAT_URL" "${args[@]}" >/dev/null 2>&1
 }
 
+# A split Mistral's process $1 serves: the API answers with the package's
+# action, any other server logged Mistral's "<kind> server started." (its
+# RPC server consumes its topic, so that nothing cast to it is dropped by
+# a broker with no queue for it yet).
+mistral_server_started() {
+    local message
+    case "$1" in
+        mistral | mistral-api) mistral_answers && mistral_has_action; return ;;
+        mistral-engine-*) message="Engine server started." ;;
+        mistral-executor-*) message="Executor server started." ;;
+        mistral-notifier) message="Notification server started." ;;
+        mistral-periodic) message="Periodic server started." ;;
+        *) return 1 ;;
+    esac
+    grep -qF -- "$message" "$LOGS/$1.log" 2>/dev/null
+}
+
+# Wait (TIMEOUT) until Mistral process $1 serves; fails if it dies.
+mistral_process_ready() {
+    local end=$((SECONDS + TIMEOUT))
+    until mistral_server_started "$1"; do
+        if ! running "$1"; then
+            show_log "$1" 40
+            say "$1 exited during start-up"
+            return 1
+        fi
+        ((SECONDS < end)) || { show_log "$1" 30; return 1; }
+        sleep 0.5
+    done
+}
+
+# Wait (TIMEOUT) until the given heat-engines are registered; fails if
+# one dies.
+engines_ready() {
+    local end=$((SECONDS + TIMEOUT)) dead
+    until engines_answer "$@"; do
+        dead=$(first_dead "$@")
+        if [[ -n "$dead" ]]; then
+            show_log "$dead" 40
+            say "$dead exited during start-up"
+            return 1
+        fi
+        ((SECONDS < end)) || return 1
+        sleep 1
+    done
+}
+
+# The split Mistral processes that do not serve yet (none unsplit).
+mistral_waiting() {
+    local name
+    ((MISTRAL_SPLIT)) || return 0
+    for name in $(mistral_names); do
+        mistral_server_started "$name" || printf ' %s' "$name"
+    done
+}
+
 # --------------------------------------------------------------- readiness
 # Keystone mode: wait until Keystone answers and gives the admin a token.
 wait_keystone() {
@@ -87,6 +143,7 @@ wait_ready() {
         if [[ -z "$waiting" ]]; then
             engines_answer "${engines[@]}" || waiting+=" engine-registration(${engines[*]})"
             mistral_has_action || waiting+=" mistral-action(heat.run_node)"
+            waiting+=$(mistral_waiting)
         fi
         [[ -z "$waiting" ]] && return 0
         [[ "$waiting" != "$last" ]] && say "waiting for:$waiting"
@@ -103,13 +160,13 @@ wait_ready() {
 explain_timeout() {
     case "$1" in
         *mistral-api*)
-            show_log mistral 30
+            show_log "$(mistral_log_name)" 30
             # A stuck API is usually waiting on a lock: show who holds one.
             say "---- MariaDB sessions ($DB_HOST) ----"
             sql "SELECT id, user, db, command, time, state, LEFT(info, 120)
                  FROM information_schema.processlist WHERE command <> 'Sleep'" >&2 || true
             ;;
-        *mistral*) show_log mistral 30 ;;
+        *mistral*) show_log "$(mistral_log_name)" 30 ;;
     esac
     case "$1" in *heat-api*) show_log heat-api 30 ;; esac
     case "$1" in *heat-api+engine* | *engine-registration*) show_log heat-engine-1 30 ;; esac
@@ -128,7 +185,13 @@ all_healthy() {
     [[ -z "$(first_dead "${components[@]}")" ]] || return 1
     if ((KEYSTONE)); then keystone_login || return 1; fi
     [[ -z "$PRIVATE_RABBIT_PORT" ]] || rabbit_running || return 1
+    [[ -z "$PRIVATE_DB_PORT" ]] || private_db_running || return 1
     mistral_answers && heat_answers && mistral_has_action
+}
+
+# With a split Mistral, explain_timeout names the processes.
+mistral_log_name() {
+    if ((MISTRAL_SPLIT)); then echo mistral-api; else echo mistral; fi
 }
 
 # The mode of the running cloud ($PIDS/mode, written at start), and the
@@ -137,8 +200,11 @@ all_healthy() {
 recorded_mode() { cat "$PIDS/mode" 2>/dev/null || echo noauth; }
 
 wanted_mode() {
-    if ((KEYSTONE)); then echo keystone
-    elif [[ "$DB_BACKEND" == postgresql ]]; then echo noauth postgresql
-    else echo noauth
+    local mode=noauth
+    if ((KEYSTONE)); then mode=keystone
+    elif [[ "$DB_BACKEND" == postgresql ]]; then mode="noauth postgresql"
     fi
+    ((MISTRAL_SPLIT)) && mode+=" mistral-split"
+    [[ -n "$PRIVATE_DB_PORT" ]] && mode+=" private-db"
+    echo "$mode"
 }

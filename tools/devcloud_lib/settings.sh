@@ -53,6 +53,38 @@ if [[ -n "$PRIVATE_RABBIT_PORT" ]]; then
     RABBIT_URL="rabbit://guest:guest@127.0.0.1:$PRIVATE_RABBIT_PORT/"
     RABBIT_VHOST=""
 fi
+# A MariaDB server of this cloud alone (DEVCLOUD_PRIVATE_DB_PORT, see
+# services.sh): Heat's, Mistral's and Keystone's databases on 127.0.0.1 at
+# that port as root without a password, so that fault tests may stop and
+# start it. The machine's MariaDB (3306) is shared and never stopped.
+PRIVATE_DB_PORT=${DEVCLOUD_PRIVATE_DB_PORT:-}
+DB_PORT=3306
+if [[ -n "$PRIVATE_DB_PORT" ]]; then
+    if ! [[ "$PRIVATE_DB_PORT" =~ ^[1-9][0-9]{2,4}$ ]] || ((PRIVATE_DB_PORT >= 65536)) \
+        || ((PRIVATE_DB_PORT == 3306)); then
+        echo "devcloud: DEVCLOUD_PRIVATE_DB_PORT must be a TCP port other than 3306" >&2; exit 1
+    fi
+    [[ "$DB_BACKEND" == mariadb ]] \
+        || { echo "devcloud: DEVCLOUD_PRIVATE_DB_PORT is a MariaDB server (unset DEVCLOUD_DB_BACKEND)" >&2; exit 1; }
+    DB_PORT=$PRIVATE_DB_PORT
+    DB_HOST=127.0.0.1
+    DB_USER=root
+    DB_PASSWORD=""
+fi
+MARIADB_HOME="$ETC/mariadb"
+MARIADB_STATE="$DC/mariadb"
+# Mistral as separate processes (DEVCLOUD_MISTRAL_SPLIT=1, or start
+# --mistral-split): mistral-api, MISTRAL_ENGINES engines, MISTRAL_EXECUTORS
+# remote executors ([executor] type = remote), a notifier and the periodic
+# server, each its own process group, pid file and log. 0: one
+# mistral-server process (api,engine,periodic) with the local executor.
+case "${DEVCLOUD_MISTRAL_SPLIT:-0}" in
+    0) MISTRAL_SPLIT=0 ;;
+    1) MISTRAL_SPLIT=1 ;;
+    *) echo "devcloud: DEVCLOUD_MISTRAL_SPLIT must be 0 or 1" >&2; exit 1 ;;
+esac
+MISTRAL_ENGINES=2
+MISTRAL_EXECUTORS=2
 TIMEOUT=${DEVCLOUD_TIMEOUT:-180}
 DEBUG=false
 [[ "${DEVCLOUD_DEBUG:-0}" == 1 ]] && DEBUG=true
