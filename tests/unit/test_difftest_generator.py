@@ -340,3 +340,42 @@ class TraversalCountTest(base.TestCase):
     def test_a_stack_with_snapshots_is_deleted_by_heat_itself(self):
         self.assertEqual(2, self.count('CREATE', 'SNAPSHOT', 'UPDATE',
                                        'RESTORE', 'DELETE'))
+
+
+class OrderProblemsTest(base.TestCase):
+    """Order violations count as problems only where the clouds differ."""
+
+    @staticmethod
+    def outcome(*events):
+        record = dsl.Record()
+        record.edges = {('a', 'b')}
+        record.events = [('s', 'CREATE_IN_PROGRESS', '', True)] + [
+            (name, status, '', False) for name, status in events]
+        return compare.Outcome(record, None)
+
+    def problems(self, native, plugin):
+        scenario = types.SimpleNamespace(unordered=())
+        self.patch(checks, 'mistral_problems', lambda *a, **k: [])
+        found = compare.differences(scenario, None, native, plugin)
+        return [p for d in found if d.what == 'problems on one cloud'
+                for p in d.plugin]
+
+    def test_a_violation_on_the_plugin_only_is_a_problem(self):
+        ordered = self.outcome(('a', 'CREATE_IN_PROGRESS'),
+                               ('a', 'CREATE_COMPLETE'),
+                               ('b', 'CREATE_IN_PROGRESS'),
+                               ('b', 'CREATE_COMPLETE'))
+        early = self.outcome(('a', 'CREATE_IN_PROGRESS'),
+                             ('b', 'CREATE_IN_PROGRESS'),
+                             ('a', 'CREATE_COMPLETE'),
+                             ('b', 'CREATE_COMPLETE'))
+        self.assertEqual(
+            ['plugin: traversal 0 (CREATE): b began CREATE_IN_PROGRESS '
+             'before a completed'], self.problems(ordered, early))
+
+    def test_the_same_violation_on_both_clouds_is_heats_own_order(self):
+        early = self.outcome(('a', 'CREATE_IN_PROGRESS'),
+                             ('b', 'CREATE_IN_PROGRESS'),
+                             ('a', 'CREATE_COMPLETE'),
+                             ('b', 'CREATE_COMPLETE'))
+        self.assertEqual([], self.problems(early, early))
