@@ -78,7 +78,6 @@ mariadb               stop the cloud's private MariaDB (its own clean
 import argparse
 import dataclasses
 import os
-import re
 import sys
 import tempfile
 import time
@@ -152,18 +151,6 @@ def left_running(mistral, stack_id, timeout=60):
                if e.state in ('RUNNING', 'PAUSED'))
 
 
-def busiest_executor(stack_id):
-    """The running executor whose log hands the most of the stack's nodes."""
-    pattern = re.compile(r'Handed node .* of Heat stack %s '
-                         % re.escape(stack_id))
-    counts = {}
-    for name in faults.mistral_processes('executor'):
-        with open(faults.dc_path('logs', name + '.log'),
-                  errors='replace') as f:
-            counts[name] = len(pattern.findall(f.read()))
-    return max(sorted(counts), key=lambda n: counts[n])
-
-
 def inject(fault, stack_id, action, size, slow_set):
     """Inject ``fault`` mid-``action``.
 
@@ -198,7 +185,7 @@ def inject(fault, stack_id, action, size, slow_set):
     elif fault.startswith('kill-mistral-'):
         name = {'kill-mistral-api': 'mistral-api',
                 'kill-mistral-engine': 'mistral-engine-1'}.get(fault)
-        name = name or busiest_executor(stack_id)
+        name = name or faults.busiest_executor(stack_id)
         began = time.time()
         faults.kill_mistral(name)
         faults.start_mistral(name)

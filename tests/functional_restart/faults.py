@@ -397,6 +397,52 @@ def assert_completed_or_recovered(test, stack_id, first, recovered):
                                                           stack_id)))
 
 
+def assert_complete_once(test, stack_id):
+    """CREATE_COMPLETE, each resource created once, no execution left.
+
+    Exactly one of the stack's executions ended SUCCESS; each other one
+    was driven again (CANCELLED), as the engine that did it logged.
+    Returns the number of re-drives.
+    """
+    for name, rsrc in test.resources(stack_id).items():
+        test.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
+    # (created twice, replaced): no resource action ran again.
+    test.assertEqual((0, 0), creation_counts(
+        stack_events(test.heat, stack_id)))
+
+    def none_running():
+        executions = test.executions(stack_id)
+        return executions if not any(
+            e.state in ('RUNNING', 'PAUSED') for e in executions) \
+            else None
+    executions = wait_until(none_running, 60, 1)
+    test.assertIsNotNone(executions, 'an execution stayed RUNNING')
+    states = [e.state for e in executions]
+    test.assertEqual(1, states.count('SUCCESS'), states)
+    test.assertEqual(len(executions) - 1, states.count('CANCELLED'),
+                     states)
+    driven_again = redrives(stack_id)
+    test.assertEqual(len(executions) - 1, driven_again, states)
+    return driven_again
+
+
+def handed_per_executor(stack_id):
+    """{running Mistral executor: nodes of the stack it handed to Heat}."""
+    pattern = re.compile(r'Handed node .* of Heat stack %s '
+                         % re.escape(stack_id))
+    counts = {}
+    for name in mistral_processes('executor'):
+        with open(dc_path('logs', name + '.log'), errors='replace') as f:
+            counts[name] = len(pattern.findall(f.read()))
+    return counts
+
+
+def busiest_executor(stack_id):
+    """The running executor whose log hands the most of the stack's nodes."""
+    counts = handed_per_executor(stack_id)
+    return max(sorted(counts), key=lambda n: counts[n])
+
+
 def wait_until(predicate, timeout, step=1.0):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -95,32 +95,8 @@ class RedriveTest(base.FunctionalTest):
         return stack
 
     def assert_complete_once(self, stack_id):
-        """CREATE_COMPLETE, each resource created once, no execution left.
-
-        Returns the number of re-drives.
-        """
-        for name, rsrc in self.resources(stack_id).items():
-            self.assertEqual('CREATE_COMPLETE', rsrc.resource_status, name)
-        # (created twice, replaced): no resource action ran again.
-        self.assertEqual((0, 0), faults.creation_counts(
-            faults.stack_events(self.heat, stack_id)))
-
-        def none_running():
-            executions = self.executions(stack_id)
-            return executions if not any(
-                e.state in ('RUNNING', 'PAUSED') for e in executions) \
-                else None
-        executions = faults.wait_until(none_running, 60, 1)
-        self.assertIsNotNone(executions, 'an execution stayed RUNNING')
-        # Exactly one execution ended SUCCESS; each other one was driven
-        # again (CANCELLED), as the engine that did it logged.
-        states = [e.state for e in executions]
-        self.assertEqual(1, states.count('SUCCESS'), states)
-        self.assertEqual(len(executions) - 1,
-                         states.count('CANCELLED'), states)
-        redrives = faults.redrives(stack_id)
-        self.assertEqual(len(executions) - 1, redrives, states)
-        return redrives
+        """``faults.assert_complete_once``: the number of re-drives."""
+        return faults.assert_complete_once(self, stack_id)
 
     def wait_for_mistral(self, timeout=120):
         def answers():
