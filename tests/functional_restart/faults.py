@@ -66,13 +66,18 @@ def dc_path(*parts):
     return os.path.join(os.environ['DEVCLOUD_DIR'], *parts)
 
 
-def overlay(text, name='90-faults.conf'):
-    """Write (or with text None remove) a heat.conf.d file."""
-    path = dc_path('etc', 'heat.conf.d', name)
+def overlay(text, name='90-faults.conf', conf_dir='heat.conf.d'):
+    """Write (or with text None remove) a file of the cloud's etc/conf_dir.
+
+    ``conf_dir`` is ``heat.conf.d`` (every heat-engine and heat-api) or
+    ``heat-engine-N.conf.d`` (that engine only).
+    """
+    path = dc_path('etc', conf_dir, name)
     if text is None:
         if os.path.exists(path):
             os.unlink(path)
     else:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             f.write(text)
 

@@ -73,14 +73,7 @@ NODE_STARTED = r'Node (r\d+) \(resource \d+, create/update\) of stack %s '
 
 def engine_overlay(text):
     """Write (None: remove) a heat.conf.d file of CUT_ENGINE only."""
-    path = faults.dc_path('etc', '%s.conf.d' % CUT_ENGINE, ENGINE_OVERLAY)
-    if text is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
+    faults.overlay(text, ENGINE_OVERLAY, '%s.conf.d' % CUT_ENGINE)
 
 
 def broker_url():

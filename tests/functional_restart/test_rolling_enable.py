@@ -27,7 +27,6 @@ and the watchdog running every 5 s (10 s grace): no orphan repair, and
 nothing left IN_PROGRESS.
 """
 
-import os
 
 import yaml
 
@@ -57,15 +56,7 @@ def template(value):
 
 def engine_overlay(engine, text):
     """Write (None: remove) a heat.conf.d file of heat-engine-``engine``."""
-    path = faults.dc_path('etc', 'heat-engine-%d.conf.d' % engine,
-                          '90-rolling.conf')
-    if text is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
+    faults.overlay(text, '90-rolling.conf', 'heat-engine-%d.conf.d' % engine)
 
 
 class RollingEnableTest(base.FunctionalTest):
