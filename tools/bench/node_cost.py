@@ -68,6 +68,19 @@ class _ThreadGroups:
         pass
 
 
+class _NoMistral:
+    """Stands in for ``mistral_api.MistralService`` offline.
+
+    The bench's stacks have no operator hooks, so a node never asks
+    Mistral anything; if one did, the bench would measure a call that
+    cannot happen here, so any use fails loudly.
+    """
+
+    def __getattr__(self, name):
+        raise RuntimeError('node_cost runs without Mistral, but a node '
+                           'used MistralService.%s' % name)
+
+
 def _setup(lean):
     import logging
     logging.basicConfig(level=logging.ERROR)
@@ -158,7 +171,8 @@ class _Nodes:
 
         cnxt, self.stack = _store(shape)
         self.keys, self.graph = _depth_first(self.stack, count)
-        self.runner = node_runner.NodeRunner('bench-engine', _ThreadGroups())
+        self.runner = node_runner.NodeRunner('bench-engine', _ThreadGroups(),
+                                             mistral=_NoMistral())
         self.token = traversal_token.seal(cnxt, self.stack.id,
                                           self.stack.current_traversal)
         self.outputs = {}
