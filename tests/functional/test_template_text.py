@@ -36,6 +36,10 @@ from tests.functional import base
 JINJA = 'x{{ 6*7 }}'
 YAQL = 'y<% 6*7 %>'
 RAW = '{% raw %}z'
+# Issue 28's leak: evaluated, it failed the execution with the sealed
+# traversal token in Mistral's error text, which the orphan check copied
+# into the stack's reason.
+TOKEN = '{{ {}[_.token] }}'
 CHILD = 'k{{ 6*7 }}'
 # 255 characters, the longest name Heat stores; the same again with an
 # expression in it.
@@ -46,7 +50,7 @@ PARAMETER = 'p{{ 6*7 }} <% 6*7 %> {% raw %}'
 # are), and what only user text holds: none may reach a definition or a
 # task's input.
 EVALUATED = ('x42', 'y42', 'k42', 'p42')
-USER_MARKS = ('6*7', '{% raw', '<%')
+USER_MARKS = ('6*7', '{% raw', '<%', '{}[')
 # Task names hold sanitised names (``graph.naming``); task inputs not even
 # those.
 NAME_MARKS = ('L' * 16, 'M' * 16)
@@ -71,6 +75,7 @@ EXPRESSIONS = template({
     JINJA: test_resource({'get_param': 'text'}),
     YAQL: test_resource({'get_attr': [JINJA, 'output']}),
     RAW: test_resource({'get_attr': [YAQL, 'output']}),
+    TOKEN: test_resource({'get_attr': [JINJA, 'output']}),
     # Heat allows only "_-." besides letters and digits in nested stacks'
     # names, which hold the parent resource's name.
     'nested': {'type': 'child.yaml',
@@ -187,8 +192,10 @@ class TemplateTextChecks:
                                   {'text': PARAMETER})
         self.assertEqual('CREATE_COMPLETE', stack.stack_status,
                          stack.stack_status_reason)
-        self.assertEqual({JINJA, YAQL, RAW, 'nested'},
+        self.assertEqual({JINJA, YAQL, RAW, TOKEN, 'nested'},
                          set(self.resources(stack.id)))
+        self.assertEqual(PARAMETER, self.heat.resources.get(
+            stack.id, TOKEN).attributes['output'])
         self.assertEqual({'jinja': PARAMETER, 'nested': PARAMETER,
                           'literal': '{{ 6*7 }} <% 6*7 %>'},
                          self.outputs(stack.id))

@@ -16,13 +16,15 @@ The cloud is restarted with ``[mistral_scheduler] operator_hooks_file``
 naming a copy of ``tests/functional_restart/operator_hooks/hooks.yaml``,
 whose entries run the workflow ``hme_test_hook`` (created here) on
 resources selected by name. Cases: data into and out of hooks, their
-order around the resource and its dependent, update and delete hooks, a
-failing hook with and without rollback, a timed-out hook, hooks refused
-at validation before anything is created, and hooks that a forged
-execution skips (``hook_proof_attacks``). Last, the copy is broken (not
-UTF-8, then not YAML; heat-engine reads the file again when it changes):
-creates and updates are refused with one sentence naming the file, while
-a rollback and a delete still work (issue 28, item 7).
+order around the resource and its dependent, a resource name and an
+attribute in Jinja and YAQL handed to hooks as text (issue 28, item 1),
+update and delete hooks, a failing hook with and without rollback, a
+timed-out hook, hooks refused at validation before anything is created,
+and hooks that a forged execution skips (``hook_proof_attacks``). Last,
+the copy is broken (not UTF-8, then not YAML; heat-engine reads the file
+again when it changes): creates and updates are refused with one
+sentence naming the file, while a rollback and a delete still work
+(issue 28, item 7).
 """
 
 import datetime
@@ -32,6 +34,7 @@ import re
 import shutil
 
 import fixtures
+import yaml
 
 from tests.functional import base
 from tests.functional_restart import faults
@@ -42,6 +45,11 @@ HOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          'operator_hooks')
 HOOKS_FILE = os.path.join(HOOKS_DIR, 'hooks.yaml')
 WORKFLOW = 'hme_test_hook'
+# hooktext.yaml's hooked resource and its value: Mistral would evaluate
+# them if they were written where it evaluates (a task's input).
+TEXT_NAME = 'hooked{{ 6*7 }} <% 6*7 %> {% raw %}'
+TEXT_VALUE = 'v{{ 6*7 }} <% 6*7 %>'
+TEXT_MARKS = ('6*7', '<%', '{% raw')
 
 
 def engine_log():
@@ -95,6 +103,7 @@ class OperatorHooksTest(base.FunctionalTest,
     def test_operator_hooks(self):
         # Every stack at once: the cases overlap in time, as in a cloud.
         data = self.create_stack(self.template_of('data'), wait=False)
+        text = self.create_stack(self.template_of('hooktext'), wait=False)
         failing = self.create_stack(self.template_of('hookfail'), wait=False)
         rolled = self.create_stack(self.template_of('hookfail'), wait=False,
                                    extra=['--enable-rollback'])
@@ -105,6 +114,7 @@ class OperatorHooksTest(base.FunctionalTest,
         skipped = self.skip_hooks()
         self.check_validation_refuses()
         self.check_data_and_order(self.wait_for_stack(data.id))
+        self.check_template_text(self.wait_for_stack(text.id))
         self.check_update_and_delete(data.id)
         self.check_failure(self.wait_for_stack(failing.id))
         self.check_rollback(self.wait_for_stack(rolled.id))
@@ -176,6 +186,32 @@ class OperatorHooksTest(base.FunctionalTest,
         # The dependent still got the resource's data through the hooks.
         self.assertEqual('hello-hook', self.heat.resources.get(
             stack.id, 'dependent').attributes['output'])
+
+    def check_template_text(self, stack):
+        """Hooks get a name and an attribute in Jinja and YAQL as text."""
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        execution, tasks = self.hook_tasks(stack.id, 'CREATE')
+        self.assertEqual('SUCCESS', execution.state, execution.state_info)
+        (before,) = [t for n, t in tasks.items()
+                     if n.endswith('__before__echo_before')]
+        (after,) = [t for n, t in tasks.items()
+                    if n.endswith('__after__echo_after')]
+        seen = self.published(before)['hook_' + before.name]['seen']
+        self.assertEqual((TEXT_NAME, 'create'),
+                         (seen['name'], seen['action']))
+        (out,) = self.published(after)['hook_' + after.name]
+        self.assertEqual((TEXT_NAME, {'output': TEXT_VALUE}),
+                         (out['seen']['name'], out['seen']['attributes']))
+        self.assertEqual(TEXT_VALUE, self.heat.resources.get(
+            stack.id, 'dependent').attributes['output'])
+        # As data only: the generated definition (its description aside,
+        # which Mistral does not evaluate) holds none of the text.
+        definition = yaml.safe_load(self.mistral.workflows.get(
+            execution.workflow_id).definition)['heat_stack_' + stack.id]
+        definition.pop('description', None)
+        for mark in TEXT_MARKS:
+            self.assertNotIn(mark, json.dumps(definition))
 
     def update(self, stack_id, value):
         base.openstack('stack', 'update', '--wait', '-t',

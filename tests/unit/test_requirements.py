@@ -23,6 +23,9 @@ requirement files are installed (tox -e py3).
 tox and tools/devcloud install within OpenStack's upper-constraints of
 Heat 27's series (tools/constraints/); the declared requirements must admit
 the versions it pins.
+
+The package's own metadata: built by pbr's PEP 517 backend from
+pyproject.toml, refusing every Python that Heat refuses, Apache-2.0.
 """
 
 import ast
@@ -31,9 +34,11 @@ import importlib.metadata
 import os
 import re
 import sys
+import tomllib
 
 import fixtures
 from packaging import requirements
+from packaging import specifiers
 from packaging import utils as packaging_utils
 import testtools
 
@@ -305,3 +310,45 @@ class ConstraintsTest(testtools.TestCase):
         self.assertGreaterEqual(len(installs), 2)
         self.assertEqual(
             [], [line for line in installs if '-c "$CONSTRAINTS"' not in line])
+
+
+def setup_cfg_metadata():
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(os.path.join(ROOT, 'setup.cfg'))
+    return parser['metadata']
+
+
+def minor_admitted(specifier, minor):
+    """Whether some 3.<minor>.x release satisfies ``specifier``."""
+    return specifier.contains('3.%d.0' % minor) or specifier.contains(
+        '3.%d.99' % minor)
+
+
+class PackagingTest(testtools.TestCase):
+
+    def test_built_by_pbrs_pep517_backend(self):
+        with open(os.path.join(ROOT, 'pyproject.toml'), 'rb') as f:
+            build = tomllib.load(f)['build-system']
+        self.assertEqual('pbr.build', build['build-backend'])
+        self.assertIn('pbr', [requirements.Requirement(r).name
+                              for r in build['requires']])
+
+    def test_python_heat_refuses_is_refused(self):
+        # heat-engine imports the plugin: a Python that Heat 27 does not
+        # run on must not be offered an install of it either.
+        ours = specifiers.SpecifierSet(
+            setup_cfg_metadata()['python_requires'])
+        heat = specifiers.SpecifierSet(importlib.metadata.metadata(
+            'openstack-heat')['Requires-Python'])
+        admitted = ['3.%d' % minor for minor in range(6, 20)
+                    if minor_admitted(ours, minor) and
+                    not minor_admitted(heat, minor)]
+        self.assertEqual([], admitted)
+        self.assertTrue(minor_admitted(ours, sys.version_info.minor))
+
+    def test_license_is_apache_2(self):
+        self.assertEqual('Apache-2.0', setup_cfg_metadata()['license'])
+        with open(os.path.join(ROOT, 'LICENSE')) as f:
+            text = f.read()
+        self.assertIn('Apache License', text)
+        self.assertIn('Version 2.0, January 2004', text)
