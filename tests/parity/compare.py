@@ -122,6 +122,17 @@ def differences(scenario, plugin_cloud, native, plugin, alone=True):
     return found
 
 
+def latency_note(native, plugin):
+    """How late each cloud's mid-action steps acted, for a failure message.
+
+    A mid-action step that acted after its resource's action ended shows
+    as a divergence; these seconds (``dsl.Record.act_latencies``) tell it
+    from an engine's.
+    """
+    return 'mid-action steps acted after (s): native %s, plugin %s' % (
+        native.record.act_latencies, plugin.record.act_latencies)
+
+
 def event_story(record):
     """Each resource's events (status, reason), in order.
 
@@ -141,6 +152,7 @@ def dump(path, native, plugin):
     with open(path, 'w') as f:
         json.dump({label: {'stack': r.stack_name, 'id': r.stack_id,
                            'seconds': round(r.duration or 0, 1),
+                           'act_latencies': r.act_latencies,
                            'steps': r.steps, 'events': r.events,
                            'edges': sorted(r.edges)}
                    for label, r in (('native', native.record),

@@ -14,10 +14,11 @@
 
 Modelled on Heat's convergence scenario tests: a scenario is data (a
 template, steps) and knows nothing of the engine under test; a ``Runner``
-plays it against one cloud with the ``openstack`` command line, as a user
-would, and returns a ``Record`` of what the user could see after each step
-(stack status and reason, each resource's status, outputs, which resources
-got a new physical id, plus what a step itself reports, such as the hooks
+plays it against one cloud with the ``openstack`` command line's own
+commands (run in this process: ``cli``), as a user would, and returns a
+``Record`` of what the user could see after each step (stack status and
+reason, each resource's status, outputs, which resources got a new
+physical id, plus what a step itself reports, such as the hooks
 ``openstack stack hook poll`` lists). The test compares the two records
 and checks, on each cloud, that the events respect every dependency.
 
@@ -39,7 +40,12 @@ from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
 from mistralclient.api import client as mistral_client
 
+from tests.parity import cli
+
 TEMPLATES = os.path.join(os.path.dirname(__file__), 'templates')
+# Seconds one request to heat-api may take (far more than at any load
+# seen: a step waits for its result, not for the stack).
+REQUEST_TIMEOUT = 120
 UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                      r'[0-9a-f]{12}')
 
@@ -85,7 +91,10 @@ class Cloud(object):
         venv_bin = os.path.join(devcloud_dir, 'venv', 'bin')
         self.env['PATH'] = venv_bin + os.pathsep + self.env.get('PATH', '')
         endpoint = self.env['OS_ENDPOINT']
-        session = ks_session.Session(auth=noauth.NoAuth(endpoint=endpoint))
+        # A bound on every request: a hung heat-api fails the step
+        # instead of the whole run.
+        session = ks_session.Session(auth=noauth.NoAuth(endpoint=endpoint),
+                                     timeout=REQUEST_TIMEOUT)
         self.heat = heat_client.Client('1', session=session,
                                        service_type='orchestration',
                                        endpoint_override=endpoint)
@@ -93,24 +102,23 @@ class Cloud(object):
     def mistral(self):
         return mistral_client.client(mistral_url=self.env['MISTRAL_URL'])
 
-    def openstack(self, *args, parse=True, check=True, timeout=300):
-        cmd = ['openstack'] + [str(a) for a in args]
-        if parse:
-            cmd += ['-f', 'json']
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout, env=self.env)
-        if check and proc.returncode != 0:
-            raise StepError('%s: %s failed (%d): %s%s' % (
-                self.label, ' '.join(cmd), proc.returncode, proc.stdout,
-                _without_client_noise(proc.stderr)))
-        if parse and proc.returncode == 0:
-            return json.loads(proc.stdout or 'null')
-        return proc
+    def openstack(self, *args, parse=True, check=True):
+        """``openstack ARGS [-f json]`` on this cloud, in this process.
 
-
-def _without_client_noise(text):
-    return '\n'.join(line for line in (text or '').splitlines()
-                     if not line.startswith('Could not load '))
+        The orchestration command ``openstack`` would run (``cli.run``),
+        without the seconds a new process takes to start: a step that
+        acts mid-action reaches Heat while the action still runs. Returns
+        the parsed JSON output if ``parse``, else None; raises StepError
+        if the command fails, unless not ``check``.
+        """
+        args = [str(a) for a in args] + (['-f', 'json'] if parse else [])
+        try:
+            output = cli.run(self.heat, args)
+        except cli.CommandFailed as exc:
+            if check:
+                raise StepError('%s: %s' % (self.label, exc))
+            return None
+        return json.loads(output or 'null') if parse else None
 
 
 class StepError(AssertionError):
@@ -129,6 +137,11 @@ class Record(object):
         self.stack_id = None
         self.started = time.time()
         self.duration = None
+        # [(step label, seconds)]: how long after WaitResource saw the
+        # resource mid-action the next step's command returned. The slow
+        # resources' SLOW_SECS must outlast it (doc/source/parity.rst,
+        # "Timing"); a failure reports it.
+        self.act_latencies = []
 
 
 # Heat shows no 'nested' link for it: its child is a top-level stack,
@@ -159,6 +172,9 @@ class Runner(object):
         # Snapshot ids by the scenario's names; the abandon data's file.
         self.snapshots = {}
         self.abandoned = None
+        # When WaitResource last saw its resource mid-action (time.time()),
+        # until the next acting step reports its latency (acted()).
+        self.mid_action_since = None
 
     # -- helpers for steps --------------------------------------------------
     @property
@@ -180,6 +196,13 @@ class Runner(object):
         for key, value in sorted((params or {}).items()):
             args += ['--parameter', '%s=%s' % (key, value)]
         return args
+
+    def acted(self, label):
+        """A step's command returned: record its latency if mid-action."""
+        if self.mid_action_since is not None:
+            self.record.act_latencies.append(
+                (label, round(time.time() - self.mid_action_since, 1)))
+            self.mid_action_since = None
 
     def get_stack(self):
         return self.cloud.heat.stacks.get(self.record.stack_id)
@@ -242,6 +265,7 @@ class Runner(object):
         while True:
             res = self.resources().get(name)
             if res is not None and res.resource_status == status:
+                self.mid_action_since = time.time()
                 return
             if time.time() > deadline:
                 raise StepError('%s: resource %s of %s not %s after %d s '
@@ -369,9 +393,13 @@ class Runner(object):
         except Exception:
             return
         if stack.stack_status != 'DELETE_COMPLETE':
-            self.cloud.openstack('stack', 'delete', '--yes', '--wait',
+            self.cloud.openstack('stack', 'delete', '--yes',
                                  self.record.stack_id, parse=False,
                                  check=False)
+            try:
+                self.wait_stack()
+            except Exception:
+                pass  # best effort: the scenario has failed already
 
 
 class Scenario(object):
@@ -440,6 +468,7 @@ class Update(object):
         if self.existing:
             args.append('--existing')
         runner.cloud.openstack(*(args + [runner.stack]), parse=False)
+        runner.acted(self.label)
         runner.resources()
         if self.wait:
             # The update call returns before the engine set IN_PROGRESS
@@ -523,6 +552,7 @@ class Cancel(object):
         if not self.rollback:
             args.append('--no-rollback')
         runner.cloud.openstack(*args, parse=False)
+        runner.acted(self.label)
         runner.wait_stack()
         runner.snapshot(self.label)
 
@@ -537,6 +567,7 @@ class Delete(object):
     def run(self, runner):
         runner.cloud.openstack('stack', 'delete', '--yes', runner.stack,
                                parse=False)
+        runner.acted(self.label)
         if self.wait:
             runner.wait_stack()
             runner.snapshot(self.label)
@@ -687,6 +718,7 @@ class SignalHandle(object):
             json.dumps(self.data))
         proc = subprocess.run(command, shell=True, capture_output=True,
                               text=True, timeout=60, env=runner.cloud.env)
+        runner.acted('signal %s' % self.handle)
         if proc.returncode != 0:
             raise StepError('%s: %s failed: %s%s' % (
                 runner.cloud.label, command, proc.stdout, proc.stderr))

@@ -60,6 +60,8 @@ ATTRIBUTE = {'test': 'output', 'value': 'value', 'random': 'value',
 # Kinds a value change updates in place (None never updates, a
 # RandomString's salt replaces it).
 IN_PLACE = ('test', 'value', 'provider', 'group')
+# Kinds that own a nested stack.
+NESTED = ('provider', 'group')
 
 MEMBER_TEMPLATE = {
     'heat_template_version': '2021-04-16',
@@ -548,8 +550,13 @@ def funnel(old, new, pivot):
     from a descendant, so the graph stays acyclic.
     """
     before = {n: render_resource(old, n) for n in old['resources']}
+    # Heat updates a nested stack's resource on every stack update, its
+    # definition changed or not (StackResource._needs_update): seed 2's
+    # unchanged ResourceGroup was still updating when the superseding
+    # update came, once that came within a second of the pivot's start.
     acted = {n for n in present(new)
-             if before.get(n) != render_resource(new, n)}
+             if before.get(n) != render_resource(new, n)
+             or new['resources'][n]['kind'] in NESTED}
     acted |= closure(acted, dependents(new))
     related = ancestors(new, pivot) | descendants(new, pivot) | {pivot}
     deps = new['resources'][pivot]['deps']

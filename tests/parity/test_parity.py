@@ -51,7 +51,9 @@ class ParityTest(unittest.TestCase):
         for difference in compare.differences(scenario, plugin_cloud,
                                               native, plugin, alone=False):
             self.assertEqual(difference.native, difference.plugin,
-                             difference.what)
+                             '%s (%s)' % (difference.what,
+                                          compare.latency_note(native,
+                                                               plugin)))
 
 
 def _make_test(scenario):

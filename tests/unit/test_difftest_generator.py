@@ -17,6 +17,7 @@ Templates are parsed and validated with Heat's own parser
 no cloud is needed.
 """
 
+import copy
 import io
 import json
 import os
@@ -108,6 +109,24 @@ class GeneratorTest(base.TestCase):
         # c was independent of b; d already a descendant, a an ancestor.
         self.assertEqual([['get_attr', 'a'], ['depends_on', 'c']],
                          new['resources']['b']['deps'])
+
+    def test_funnel_counts_an_unchanged_nested_stack_as_acted_on(self):
+        # Heat updates a nested stack on every update: left out of the
+        # funnel, seed 2's ResourceGroup raced its superseding update.
+        old = {'params': {'p': 'p0', 'enable': True}, 'next': 0,
+               'resources': {
+                   'a': {'kind': 'test', 'deps': [], 'value': 'v'},
+                   'g': {'kind': 'group', 'deps': [], 'value': 'v',
+                         'count': 2},
+                   'p': {'kind': 'provider', 'deps': [], 'value': 'v'},
+                   'n': {'kind': 'value', 'deps': [], 'value': 'v'}}}
+        for res in old['resources'].values():
+            res['param'] = False
+        new = copy.deepcopy(old)
+        new['resources']['a']['value'] = 'v2'
+        generate.funnel(old, new, 'a')
+        self.assertEqual([['depends_on', 'g'], ['depends_on', 'p']],
+                         new['resources']['a']['deps'])
 
     def test_random_values_are_volatile_outputs(self):
         model = {'params': {'p': 'p0', 'enable': True}, 'next': 0,

@@ -4,6 +4,11 @@
 # shellcheck shell=bash
 
 sync_schemas() {
+    if ! ((MISTRAL)); then
+        say "syncing database schema ($HEAT_DB; no Mistral)"
+        run_logged db-sync "$VENV/bin/heat-manage" --config-file "$ETC/heat.conf" db_sync
+        return 0
+    fi
     say "syncing database schemas ($HEAT_DB, $MISTRAL_DB)"
     run_logged db-sync "$VENV/bin/heat-manage" --config-file "$ETC/heat.conf" db_sync
     run_logged db-sync "$VENV/bin/mistral-db-manage" --config-file "$ETC/mistral.conf" upgrade head

@@ -14,6 +14,7 @@ engine_names() {
 # executor), or with MISTRAL_SPLIT each server its own process.
 mistral_names() {
     local i
+    ((MISTRAL)) || return 0
     if ! ((MISTRAL_SPLIT)); then
         echo mistral
         return 0

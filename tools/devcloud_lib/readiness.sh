@@ -138,12 +138,14 @@ wait_ready() {
             return 1
         fi
         waiting=""
-        mistral_answers || waiting+=" mistral-api($MISTRAL_URL/workflows)"
+        ((MISTRAL)) && ! mistral_answers && waiting+=" mistral-api($MISTRAL_URL/workflows)"
         heat_answers || waiting+=" heat-api+engine($HEAT_URL/stacks)"
         if [[ -z "$waiting" ]]; then
             engines_answer "${engines[@]}" || waiting+=" engine-registration(${engines[*]})"
-            mistral_has_action || waiting+=" mistral-action(heat.run_node)"
-            waiting+=$(mistral_waiting)
+            if ((MISTRAL)); then
+                mistral_has_action || waiting+=" mistral-action(heat.run_node)"
+                waiting+=$(mistral_waiting)
+            fi
         fi
         [[ -z "$waiting" ]] && return 0
         [[ "$waiting" != "$last" ]] && say "waiting for:$waiting"
@@ -186,6 +188,7 @@ all_healthy() {
     if ((KEYSTONE)); then keystone_login || return 1; fi
     [[ -z "$PRIVATE_RABBIT_PORT" ]] || rabbit_running || return 1
     [[ -z "$PRIVATE_DB_PORT" ]] || private_db_running || return 1
+    ((MISTRAL)) || { heat_answers; return; }
     mistral_answers && heat_answers && mistral_has_action
 }
 
@@ -205,6 +208,7 @@ wanted_mode() {
     elif [[ "$DB_BACKEND" == postgresql ]]; then mode="noauth postgresql"
     fi
     ((MISTRAL_SPLIT)) && mode+=" mistral-split"
+    ((MISTRAL)) || mode+=" no-mistral"
     [[ -n "$PRIVATE_DB_PORT" ]] && mode+=" private-db"
     echo "$mode"
 }

@@ -95,6 +95,18 @@ case "${DEVCLOUD_PLUGIN:-1}" in
     0) PLUGIN_ENABLED=false ;;
     *) echo "devcloud: DEVCLOUD_PLUGIN must be 0 or 1" >&2; exit 1 ;;
 esac
+# Mistral at all (DEVCLOUD_MISTRAL=0: native Heat alone, which needs no
+# Mistral; the parity suite's native cloud saves its start, its schema
+# migrations and its idle load).
+case "${DEVCLOUD_MISTRAL:-1}" in
+    1) MISTRAL=1 ;;
+    0) MISTRAL=0 ;;
+    *) echo "devcloud: DEVCLOUD_MISTRAL must be 0 or 1" >&2; exit 1 ;;
+esac
+if ! ((MISTRAL)) && [[ "$PLUGIN_ENABLED" == true ]]; then
+    echo "devcloud: DEVCLOUD_MISTRAL=0 needs DEVCLOUD_PLUGIN=0 (the plugin runs every traversal in Mistral)" >&2
+    exit 1
+fi
 # Keystone mode; the start/restart options --keystone/--no-keystone override.
 case "${DEVCLOUD_KEYSTONE:-0}" in
     0) KEYSTONE=0 ;;
