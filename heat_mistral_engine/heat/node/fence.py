@@ -63,8 +63,8 @@ READ_RETRY_WAIT = 1.0
 TRANSIENT = (db_exception.DBConnectionError, db_exception.DBDeadlock)
 
 
-NOT_STARTED = 'the resource action was not started'
-DROPPED = 'its result was dropped'
+NOT_STARTED = 'no resource action is started'
+DROPPED = 'its result is dropped'
 
 
 class Fenced(Exception):
@@ -129,8 +129,8 @@ def log_fenced(request, fenced, engine_id):
     """
     LOG.warning('Node resource %(rid)s (%(kind)s) of stack %(stack)s '
                 'traversal %(trav)s: fenced in engine %(me)s, the node was '
-                'taken over by engine %(owner)s (claim %(state)s); %(when)s '
-                'and not reported to Mistral action execution %(ax)s',
+                'taken over by engine %(owner)s (claim %(state)s): %(when)s; '
+                'nothing is reported to Mistral action execution %(ax)s',
                 {'rid': request.resource_id,
                  'kind': protocol.node_kind(request.is_update),
                  'stack': request.stack_id, 'trav': request.traversal,
