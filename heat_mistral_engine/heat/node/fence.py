@@ -23,7 +23,8 @@ owner's, and Mistral's "already completed" answer would fail a stack that
 is still running. So a node's run owns its claim, held as (engine id,
 atomic key), and the runner checks it
 
-* right before each start of the resource action (``check``), and
+* right before the resource action starts, and around a wait for the
+  resource's lock (``check``), and
 * when it records how the node ended: ``claims.finish`` is a
   compare-and-swap on the same key, which writes nothing once the claim
   moved; ``after_finish`` then reads who holds it.

@@ -691,15 +691,18 @@ class NodeRunner:
              msg_queue, claim_key):
         """Run the action until done; returns the (new) resource and stack.
 
-        Each start of the action (a replacement, a retry after a lock
-        wait) first checks that the run still owns the node's claim
+        The action starts only while the run owns the node's claim
         (``fence.check``, raising ``fence.Fenced``): an engine that was
-        taken for dead and comes back must not act again.
+        taken for dead and comes back must not act again. Checked once
+        before the first start (the one read a node pays) and around a
+        wait for the resource's lock; not before a replacement's create,
+        which follows at once the ``UpdateReplace`` Heat raises before it
+        acts.
         """
         requires = {d.primary_key for d in resource_data.values()
                     if d is not None}
+        fence.check(cnxt, request, self.engine_id, claim_key)
         while True:
-            fence.check(cnxt, request, self.engine_id, claim_key)
             rsrc.converge = grant.converge
             try:
                 if request.is_update:
@@ -722,6 +725,9 @@ class NodeRunner:
                 # node over, this run is fenced, and must not wait for it.
                 fence.check(cnxt, request, self.engine_id, claim_key)
                 self._wait_for_lock(cnxt, rsrc, stack, request)
+                # The wait may have lasted: the node may be taken over by
+                # now.
+                fence.check(cnxt, request, self.engine_id, claim_key)
                 rsrc, stack = self._load(cnxt, request, rsrc.id,
                                          resource_data)
             if rsrc is None:

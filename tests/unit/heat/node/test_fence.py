@@ -133,6 +133,29 @@ class ActTest(base.TestCase):
                           claim('new', claims.ADOPTED, 1))
         self.update.assert_not_called()
 
+    def test_a_replacement_costs_no_second_read(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.runner, '_make_replacement', return_value=9))
+        self.useFixture(fixtures.MockPatchObject(
+            self.runner, '_load', return_value=(mock.Mock(), self.stack)))
+        self.update.side_effect = [
+            node_runner.resource.UpdateReplace(), None]
+        self.act(claim('old'))
+        self.assertEqual(2, self.update.call_count)
+        self.assertEqual(1, self.reads)
+
+    def test_a_lock_freed_after_a_wait_is_checked_again(self):
+        # An earlier traversal held the lock; the wait was long enough
+        # for this engine to be taken for dead meanwhile.
+        self.useFixture(fixtures.MockPatchObject(
+            self.runner, '_load', return_value=(mock.Mock(), self.stack)))
+        self.update.side_effect = exception.UpdateInProgress(
+            resource_name='r1')
+        self.assertRaises(fence.Fenced, self.act, claim('old'),
+                          claim('old'), claim('new', claims.ADOPTED, 1))
+        self.wait.assert_called_once()
+        self.update.assert_called_once()
+
     def test_a_lock_taken_by_the_new_owner_is_not_waited_for(self):
         # Heat's state_set raises UpdateInProgress when the watchdog took
         # the resource's lock: the run is fenced, not kept waiting for
