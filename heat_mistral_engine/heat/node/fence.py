@@ -31,9 +31,13 @@ atomic key), and the runner checks it
 
 A run whose claim moved is *fenced*: ``Fenced`` is raised, the runner drops
 the run and logs one WARNING line (``log_fenced``); the new owner's report
-is the node's only one. A claim that no longer exists (Heat deleted the
-traversal's sync points: it ended or was replaced) fences nothing: the
-runner's traversal checks decide, as before.
+is the node's only one. A claim that no longer exists means Heat deleted
+the traversal's sync points: the traversal completed, failed or was
+replaced, so no action starts for it either (``check`` fences): a frozen
+engine that comes back after the stack completed without it found its
+claim gone, started the action again and reported late (seen on the local
+cloud). At the end (``after_finish``) a claim gone fences nothing: a run
+that was not taken over reports as before.
 
 Cost on a node's normal path: one read of the claim row by its primary key
 (its ``input_data`` is under 300 bytes while RUNNING) before the action;
@@ -69,18 +73,25 @@ DROPPED = 'its result is dropped'
 
 
 class Fenced(Exception):
-    """This run's claim moved to ``owner``, another engine.
+    """This run's claim moved to ``owner``, another engine, or is gone.
 
-    ``claim`` is the Claim as read; ``when`` what the run gave up
-    (NOT_STARTED, DROPPED).
+    ``claim`` is the Claim as read (None: gone with its traversal);
+    ``when`` what the run gave up (NOT_STARTED, DROPPED).
     """
 
     def __init__(self, claim, when):
         self.claim = claim
-        self.owner = claim.engine
+        self.owner = claim.engine if claim is not None else None
         self.when = when
-        super().__init__('the node was taken over by engine %s; %s'
-                         % (claim.engine, when))
+        super().__init__('%s; %s' % (self.why, when))
+
+    @property
+    def why(self):
+        if self.claim is None:
+            return ('the node\'s claim is gone: its traversal completed, '
+                    'failed or was replaced')
+        return ('the node was taken over by engine %s (claim %s)'
+                % (self.owner, self.claim.state))
 
 
 def check(cnxt, request, engine_id, atomic_key, when=NOT_STARTED,
@@ -89,14 +100,13 @@ def check(cnxt, request, engine_id, atomic_key, when=NOT_STARTED,
 
     This run's: held by ``engine_id`` with ``atomic_key`` (what ``claim``
     or ``take_over`` gave it). One read, retried on transient database
-    errors; no claim (the traversal's sync points are gone) fences
-    nothing. ``when``: what the caller gives up if fenced (NOT_STARTED,
-    or DROPPED before a failure would fail the stack).
+    errors; no claim (the traversal's sync points are gone) fences too.
+    ``when``: what the caller gives up if fenced (NOT_STARTED, or DROPPED
+    before a failure would fail the stack).
     """
     found = read(cnxt, request, sleep)
-    if found is None:
-        return
-    if found.engine != engine_id or found.atomic_key != atomic_key:
+    if (found is None or found.engine != engine_id or
+            found.atomic_key != atomic_key):
         raise Fenced(found, when)
 
 
@@ -129,12 +139,11 @@ def log_fenced(request, fenced, engine_id):
     engine's log says why the node has no report from it.
     """
     LOG.warning('Node resource %(rid)s (%(kind)s) of stack %(stack)s '
-                'traversal %(trav)s: fenced in engine %(me)s, the node was '
-                'taken over by engine %(owner)s (claim %(state)s): %(when)s; '
-                'nothing is reported to Mistral action execution %(ax)s',
+                'traversal %(trav)s: fenced in engine %(me)s, %(why)s: '
+                '%(when)s; nothing is reported to Mistral action execution '
+                '%(ax)s',
                 {'rid': request.resource_id,
                  'kind': protocol.node_kind(request.is_update),
                  'stack': request.stack_id, 'trav': request.traversal,
-                 'me': engine_id, 'owner': fenced.owner,
-                 'state': fenced.claim.state, 'when': fenced.when,
+                 'me': engine_id, 'why': fenced.why, 'when': fenced.when,
                  'ax': request.action_execution_id})

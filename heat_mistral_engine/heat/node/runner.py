@@ -424,9 +424,13 @@ class NodeRunner:
                                  atomic_key, output=outcome.output,
                                  error=outcome.error):
                 fence.after_finish(grant.context, request, self.engine_id)
-        except fence.Fenced as fenced:
-            return self._fenced(request, fenced)
-        return outcome
+        except fence.Fenced as exc:
+            fenced = exc
+        else:
+            return outcome
+        # Logged outside the except block, where oslo.log would append the
+        # exception to the line once more.
+        return self._fenced(request, fenced)
 
     @staticmethod
     def _answer_completed(grant, request):

@@ -55,9 +55,13 @@ class CheckTest(base.TestCase):
     def test_the_runs_own_claim_passes(self):
         self.check(claim('old'))
 
-    def test_no_claim_fences_nothing(self):
-        # The traversal's sync points are gone: its checks decide.
-        self.check(None)
+    def test_a_claim_gone_fences_the_start(self):
+        # Heat deleted the traversal's sync points: it completed (maybe
+        # while this engine was frozen and its node re-run elsewhere),
+        # failed or was replaced. Nothing of it may start now.
+        exc = self.assertRaises(fence.Fenced, self.check, None)
+        self.assertIsNone(exc.owner)
+        self.assertIn('claim is gone', str(exc))
 
     def test_a_claim_of_another_engine_fences(self):
         exc = self.assertRaises(fence.Fenced, self.check,
