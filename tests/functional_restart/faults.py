@@ -182,10 +182,35 @@ def kill_engine(name):
 
     Returns the pid of the group killed.
     """
-    with open(dc_path('pids', '%s.pid' % name)) as f:
-        pid = int(f.read().strip())
+    pid = engine_group(name)
     os.killpg(pid, signal.SIGKILL)
     return pid
+
+
+def engine_group(name):
+    """The process group of heat-engine ``name`` (its pid file's pid)."""
+    with open(dc_path('pids', '%s.pid' % name)) as f:
+        return int(f.read().strip())
+
+
+def freeze_engine(name):
+    """SIGSTOP every process of heat-engine ``name``: alive, but silent.
+
+    It answers nothing, beats no heartbeat and holds its connections, as
+    an engine whose host is suspended or starved would. Returns the pid of
+    the group stopped; ``thaw_engine`` lets it go on.
+    """
+    pid = engine_group(name)
+    os.killpg(pid, signal.SIGSTOP)
+    return pid
+
+
+def thaw_engine(name):
+    """SIGCONT every process of heat-engine ``name`` (harmless if running)."""
+    try:
+        os.killpg(engine_group(name), signal.SIGCONT)
+    except (OSError, ValueError):
+        pass    # not running (any more): nothing to let go on
 
 
 def restart_mistral():

@@ -20,7 +20,8 @@ guide, "Following a stack through the logs"):
   the request id of the stack's original request (heat-api's
   ``req-...``), read from the context sealed in the traversal token;
 * ``finished`` names the same node and action execution and says how the
-  node ended in this engine (SUCCESS, or ERROR with the reason) and how long
+  node ended in this engine (SUCCESS, ERROR with the reason, or FENCED: taken
+  over by another engine, not reported) and how long
   the engine spent on it. If the result could not be reported to Mistral,
   an ERROR line saying so comes just before it.
 
@@ -54,8 +55,12 @@ def started(request, rsrc, stack):
 
 def finished(request, outcome, seconds):
     """Log how the node ended; ``outcome`` is the runner's Outcome."""
-    result = ('SUCCESS' if outcome.error is None
-              else 'ERROR: %s' % outcome.error)
+    if getattr(outcome, 'fenced', False):
+        # Not ended in Mistral: another engine took the node over.
+        result = 'FENCED, not reported (%s)' % outcome.error
+    else:
+        result = ('SUCCESS' if outcome.error is None
+                  else 'ERROR: %s' % outcome.error)
     LOG.info('Node resource %(rid)s (%(kind)s) of stack %(stack)s traversal '
              '%(trav)s: Mistral action execution %(ax)s ended %(result)s '
              '(%(secs).2f s in this engine)',

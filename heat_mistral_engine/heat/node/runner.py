@@ -27,7 +27,10 @@ come from Mistral instead of sync points:
 2. claim the node (``store.claims``): a node Heat already ran or is running
    in this traversal is not run again, the request gets the first run's
    answer (reported to Mistral and fed to the completion point again: the
-   first run may have died before it did either);
+   first run may have died before it did either). The claim is the run's
+   own, held as (engine, atomic key): if a watchdog moves it to another
+   engine (this one was taken for dead), the run is fenced (``fence``):
+   it does not start the resource action, fail the stack or report;
 3. open every predecessor's sealed receipt; a missing, forged or foreign
    one refuses the node and fails the stack with the reason;
 4. load the resource with the predecessor data (``Stack.load(cache_data=
@@ -78,6 +81,7 @@ from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.store import claims
+from heat_mistral_engine.heat.node import fence
 from heat_mistral_engine.heat.node import guard
 from heat_mistral_engine.heat.node import hook_proofs
 from heat_mistral_engine.heat.node import log
@@ -167,6 +171,9 @@ class Outcome:
     # False when the request's token did not verify: the action execution
     # it names is not known to be the node's, so the error is only logged.
     reportable: bool = True
+    # The node was taken over by another engine (``fence``): this run's
+    # result is dropped, the new owner reports the node.
+    fenced: bool = False
 
 
 class NodeRunner:
@@ -205,11 +212,38 @@ class NodeRunner:
                       request.resource_id, request.stack_id, request_id,
                       exc)
         reason = unexpected_reason(request_id)
+        fenced = self._claimed_elsewhere(request)
+        if fenced is not None:
+            # Another engine owns the node: its run reports it, and this
+            # error must not fail the stack under it.
+            return self._fenced(request, fenced)
         outcome = Outcome(error=reason, stack_failed=(
             self._fail_node_quietly(request, reason)))
         self._report_error_quietly(request, reason)
         self._end_failed_traversal(request, outcome)
         return outcome
+
+    def _claimed_elsewhere(self, request):
+        """A Fenced if another engine holds the node's claim, else None.
+
+        For the error paths outside a run's own checks; any other error
+        of the check is logged and taken as "not fenced", as before fencing.
+        """
+        try:
+            grant = traversal_token.open_token(
+                request.token, request.stack_id, request.traversal)
+            fence.after_finish(grant.context, request, self.engine_id)
+        except fence.Fenced as fenced:
+            return fenced
+        except Exception as exc:
+            LOG.warning('Node %s of stack %s: could not read its claim: %s',
+                        request.resource_id, request.stack_id, exc)
+        return None
+
+    def _fenced(self, request, fenced):
+        """The Outcome of a fenced run, logged once: nothing is reported."""
+        fence.log_fenced(request, fenced, self.engine_id)
+        return Outcome(error=str(fenced), reportable=False, fenced=True)
 
     def end_unrun(self, request, reason, grant=None):
         """End a node that will not run: report ``reason`` to Mistral.
@@ -376,16 +410,27 @@ class NodeRunner:
             if answer is not None:
                 return self._replayed(grant, request, answer)
         try:
-            with lean_defn.node_scope():
-                outcome = self._execute(grant, request, graph)
-        except _Stop as stop:
-            LOG.info('Node %s of stack %s not run: %s',
-                     request.resource_id, request.stack_id, stop)
-            outcome = Outcome(error=str(stop))
-        claims.finish(grant.context, request, self.engine_id,
-                      atomic_key, output=outcome.output,
-                      error=outcome.error)
-        return outcome
+            try:
+                with lean_defn.node_scope():
+                    outcome = self._execute(grant, request, graph,
+                                            atomic_key)
+            except _Stop as stop:
+                LOG.info('Node %s of stack %s not run: %s',
+                         request.resource_id, request.stack_id, stop)
+                outcome = Outcome(error=str(stop))
+            # A compare-and-swap on this run's key: it writes nothing if
+            # the claim moved to another engine meanwhile (fenced).
+            if not claims.finish(grant.context, request, self.engine_id,
+                                 atomic_key, output=outcome.output,
+                                 error=outcome.error):
+                fence.after_finish(grant.context, request, self.engine_id)
+        except fence.Fenced as exc:
+            fenced = exc
+        else:
+            return outcome
+        # Logged outside the except block, where oslo.log would append the
+        # exception to the line once more.
+        return self._fenced(request, fenced)
 
     @staticmethod
     def _answer_completed(grant, request):
@@ -450,13 +495,23 @@ class NodeRunner:
         Returns (Outcome, None), or (None, atomic key of the claim) when
         this engine took the node over from a dead engine and must run it.
         """
+        if (earlier.state == claims.ADOPTED and
+                earlier.engine == self.engine_id):
+            # This engine's watchdog handed the node over to it from a
+            # dead engine (``claims.hand_over``): this request runs it,
+            # unless another request of the node started it first.
+            atomic_key = claims.take_over(cnxt, request, earlier,
+                                          self.engine_id)
+            if atomic_key is not None:
+                return None, atomic_key
+            earlier = claims.get(cnxt, request) or earlier
         LOG.warning('Node %s (%s) of stack %s traversal %s was already '
                     'claimed for Mistral action execution %s; action '
                     'execution %s gets the answer of that run',
                     request.resource_id, protocol.node_kind(request.is_update),
                     request.stack_id, request.traversal,
                     earlier.action_execution, request.action_execution_id)
-        while earlier.state == claims.RUNNING:
+        while earlier.state in claims.IN_FLIGHT:
             if earlier.engine != self.engine_id and liveness.is_dead(
                     cnxt, earlier.engine, self.engine_id):
                 atomic_key = claims.take_over(cnxt, request, earlier,
@@ -476,7 +531,7 @@ class NodeRunner:
                 # right after that run, or was replaced): the run reported
                 # to Mistral before that.
                 return self._answer_in_mistral(request, waited_for), None
-            if earlier.state == claims.RUNNING:
+            if earlier.state in claims.IN_FLIGHT:
                 try:
                     guard.admit(cnxt, request)
                 except (guard.Stale, guard.NotAdmitted) as exc:
@@ -517,8 +572,20 @@ class NodeRunner:
                            replayed_for=claim.action_execution)
         return Outcome(error=gone)
 
-    def _execute(self, grant, request, graph):
+    def _execute(self, grant, request, graph, claim_key):
+        """Run the node on claim key ``claim_key``; returns its Outcome.
+
+        :raises fence.Fenced: the claim moved to another engine before the
+            action started, or before a failure would fail the stack.
+        :raises _Stop: the node must end without touching the stack.
+        """
         cnxt = grant.context
+
+        def fail(stack, reason):
+            # A failure fails the stack only while the run owns the node.
+            fence.check(cnxt, request, self.engine_id, claim_key,
+                        fence.DROPPED)
+            return self._fail_node(stack, reason)
         try:
             predecessors = guard.open_predecessors(request, graph)
         except seal.InvalidReceipt as exc:
@@ -530,7 +597,7 @@ class NodeRunner:
             stack = heat_stack.Stack.load(cnxt, stack_id=request.stack_id,
                                           force_reload=True)
             self._check_current(stack, request)
-            return self._fail_node(stack, reason)
+            return fail(stack, reason)
         in_data = sync_point_data.unpack(predecessors)
         resource_data = node_data.load_resources_data(in_data)
         rsrc, stack = self._load(cnxt, request, request.resource_id,
@@ -557,17 +624,17 @@ class NodeRunner:
                       '[%s]', request.resource_id,
                       protocol.node_kind(request.is_update),
                       request.stack_id, request.traversal, exc, exc.details)
-            return self._fail_node(stack, str(exc))
+            return fail(stack, str(exc))
         log.started(request, rsrc, stack)
         if stack.has_timed_out():
-            return self._fail_node(stack, 'Timed out')
+            return fail(stack, 'Timed out')
 
         before = hook_plan.snapshot(rsrc)
         msg_queue = queue.Queue()
         self.thread_group_mgr.add_msg_queue(stack.id, msg_queue)
         try:
             rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
-                                    resource_data, msg_queue)
+                                    resource_data, msg_queue, claim_key)
             data = None
             if request.is_update:
                 data = _serialise(rsrc.node_data().as_dict())
@@ -580,25 +647,24 @@ class NodeRunner:
             too_big = oversized(output, data,
                                 cfg.CONF.mistral_scheduler.max_node_data_kb)
             if too_big:
-                return self._fail_node(stack, 'Resource %s %s' % (
-                    rsrc.name, too_big))
+                return fail(stack, 'Resource %s %s' % (rsrc.name, too_big))
             if request.is_update:
                 rsrc.store_attributes()
         except exception.ResourceFailure as exc:
-            return self._fail_node(stack, 'Resource %s failed: %s'
-                                   % (exc.action or rsrc.action, exc))
+            return fail(stack, 'Resource %s failed: %s'
+                        % (exc.action or rsrc.action, exc))
         except scheduler.Timeout:
-            return self._fail_node(stack, 'Timed out')
+            return fail(stack, 'Timed out')
         except check_resource.CancelOperation:
             raise _Stop('resource %s %s was cancelled'
                         % (rsrc.name, rsrc.action))
-        except _Stop:
+        except (_Stop, fence.Fenced):
             raise
         except Exception as exc:
             request_id = oslo_context.generate_request_id()
             LOG.exception('Unexpected error in node %s of stack %s [%s]: %s',
                           rsrc.name, stack.id, request_id, exc)
-            return self._fail_node(stack, unexpected_reason(request_id))
+            return fail(stack, unexpected_reason(request_id))
         finally:
             self.thread_group_mgr.remove_msg_queue(None, stack.id, msg_queue)
         return Outcome(output=output, stack=stack,
@@ -626,10 +692,20 @@ class NodeRunner:
             raise _Stop(reason)
 
     def _act(self, cnxt, request, grant, rsrc, stack, resource_data,
-             msg_queue):
-        """Run the action until done; returns the (new) resource and stack."""
+             msg_queue, claim_key):
+        """Run the action until done; returns the (new) resource and stack.
+
+        The action starts only while the run owns the node's claim
+        (``fence.check``, raising ``fence.Fenced``): an engine that was
+        taken for dead and comes back must not act again. Checked once
+        before the first start (the one read a node pays) and around a
+        wait for the resource's lock; not before a replacement's create,
+        which follows at once the ``UpdateReplace`` Heat raises before it
+        acts.
+        """
         requires = {d.primary_key for d in resource_data.values()
                     if d is not None}
+        fence.check(cnxt, request, self.engine_id, claim_key)
         while True:
             rsrc.converge = grant.converge
             try:
@@ -648,7 +724,14 @@ class NodeRunner:
                 rsrc, stack = self._load(cnxt, request, new_id,
                                          resource_data)
             except exception.UpdateInProgress:
+                # Also what Heat raises when another engine took the
+                # resource's lock from this one: if that engine took the
+                # node over, this run is fenced, and must not wait for it.
+                fence.check(cnxt, request, self.engine_id, claim_key)
                 self._wait_for_lock(cnxt, rsrc, stack, request)
+                # The wait may have lasted: the node may be taken over by
+                # now.
+                fence.check(cnxt, request, self.engine_id, claim_key)
                 rsrc, stack = self._load(cnxt, request, rsrc.id,
                                          resource_data)
             if rsrc is None:

@@ -28,12 +28,18 @@ reads the resource row:
 * locked by an engine that answers Heat's liveness check: the node runs;
 * locked by this worker: the node runs here;
 * locked by a dead engine (silent for ``dead_engine_silence`` while this
-  one answers: see ``liveness``; with the broker down or reconnecting no
-  engine is taken for dead): ``lost``; the lock is taken over with a
-  compare-and-swap on the row (``engine_id`` and ``atomic_key``), so that
-  one live engine only adopts it, and the resource is marked FAILED
+  one answers, its heartbeat unmoved: see ``liveness``; with the broker
+  down or reconnecting no engine is taken for dead): the node's claim, if
+  that engine holds it, is moved to this engine first (``claims.
+  hand_over``, a compare-and-swap: one live engine only adopts it, and
+  the dead engine, should it come back, is fenced: see ``node.fence``);
+  then the lock is taken over with a compare-and-swap on the row
+  (``engine_id`` and ``atomic_key``) and the resource is marked FAILED
   "Worker went down during resource ACTION", exactly as Heat's own
-  ``_stale_resource_needs_retry`` does;
+  ``_stale_resource_needs_retry`` does. If the old engine moved the row
+  in between (it came back and finished the action), the lock is left
+  to it but the node is still re-run here: its report is fenced, and the
+  re-run finds the resource done;
 * unlocked, and the row unchanged (same ``atomic_key``, which every lock
   and unlock moves) for ``lost_node_timeout`` seconds of this watchdog's
   scans while the action stayed RUNNING: the message was lost with its
@@ -78,6 +84,7 @@ from oslo_log import log as logging
 
 from heat_mistral_engine import config
 from heat_mistral_engine.heat.clients import liveness
+from heat_mistral_engine.heat.store import claims
 from heat_mistral_engine.heat.store import parking
 from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine import protocol
@@ -263,6 +270,21 @@ class Watchdog:
                 self._silences)
         return not alive[engine]
 
+    def _hand_over_claim(self, cnxt, request, dead_engine):
+        """Move the node's claim from ``dead_engine`` here.
+
+        True if moved; None if ``dead_engine`` holds no claim of the node
+        in flight (it locked the row for an earlier traversal, or died
+        before it claimed): nothing to fence, the re-run claims as usual;
+        False if the claim moved since it was read (another watchdog won,
+        or the old engine came back and finished): leave the node.
+        """
+        found = claims.get(cnxt, request)
+        if (found is None or found.state not in claims.IN_FLIGHT or
+                found.engine != dead_engine):
+            return None
+        return claims.hand_over(cnxt, request, found, self.runner.engine_id)
+
     def _take_over_parked(self, cnxt, request, parked, engine, alive):
         """Move a node parked in a dead engine here (one winner)."""
         if engine == self.runner.engine_id or not self._dead(cnxt, engine,
@@ -274,9 +296,26 @@ class Watchdog:
         return Adoption(request, 'dead-engine', engine)
 
     def _take_over(self, cnxt, request, row, dead_engine):
-        """Steal a dead engine's lock (one winner) and fail the resource."""
-        if not _claim(cnxt, row.id, dead_engine, row.atomic_key):
+        """Move a dead engine's node here (one winner) and fail the resource.
+
+        The claim moves first: from then on the dead engine, should it
+        come back, neither starts the action again nor reports (it is
+        fenced), so this engine's re-run is the node's only report.
+        """
+        moved = self._hand_over_claim(cnxt, request, dead_engine)
+        if moved is False:
             return None
+        if not _claim(cnxt, row.id, dead_engine, row.atomic_key):
+            if not moved:
+                return None
+            # The old engine came back and moved the row after its claim
+            # moved here: it is fenced and will not report, so the re-run
+            # here must; it finds the resource as the old engine left it.
+            LOG.warning('Watchdog: engine %s moved resource %s after its '
+                        'node was handed to engine %s; the node is re-run '
+                        'here without failing the resource', dead_engine,
+                        row.id, self.runner.engine_id)
+            return Adoption(request, 'dead-engine', dead_engine)
         rsrc, _defn, _stack = check_resource.load_resource(
             cnxt, row.id, {}, request.traversal, request.is_update)
         if rsrc is not None:

@@ -27,9 +27,19 @@ sync points of the traversal (Heat deletes them when the stack completes or
 fails and when a new traversal starts). The primary key makes the claim
 atomic across engines. ``input_data`` holds::
 
-    {"hme_claim": {"state": "RUNNING" | "SUCCESS" | "FAILED",
+    {"hme_claim": {"state": "RUNNING" | "ADOPTED" | "SUCCESS" | "FAILED",
                    "engine": <engine id>, "action_execution": <id>,
                    "output": <action output> , "error": <reason>}}
+
+The claim also says which engine owns the node's run, and is how an engine
+that was taken for dead is fenced (issue 26): when the watchdog takes a
+dead engine's node over, it moves the claim to its own engine
+(``hand_over``, ADOPTED: handed over, not started yet), and that engine's
+run of the request takes it (``take_over``, RUNNING again). Every move is
+a compare-and-swap on the row's ``atomic_key``, so the old engine, should
+it come back, finds its claim gone: it checks before it starts the
+resource action (``node.fence``) and its ``finish`` no longer writes, so
+it neither acts nor reports.
 """
 
 import dataclasses
@@ -38,19 +48,23 @@ from heat.objects import sync_point as sync_point_object
 from oslo_db import exception as db_exception
 
 RUNNING = 'RUNNING'
+# Handed to ``engine`` by its watchdog (``hand_over``); its run starts it.
+ADOPTED = 'ADOPTED'
 SUCCESS = 'SUCCESS'
 FAILED = 'FAILED'
 _KEY = 'hme_claim'
+# A node whose claim is in one of these states runs, or is about to.
+IN_FLIGHT = (RUNNING, ADOPTED)
 
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """A node's claim as read: how its run in this traversal stands.
 
-    ``state`` is RUNNING, SUCCESS or FAILED; ``engine`` ran (or runs) the
-    node for Mistral action execution ``action_execution``; ``output`` or
-    ``error`` is its answer once ended; ``atomic_key`` is the row's, for
-    a compare-and-swap.
+    ``state`` is RUNNING, ADOPTED, SUCCESS or FAILED; ``engine`` ran (or
+    runs, or was handed) the node for Mistral action execution
+    ``action_execution``; ``output`` or ``error`` is its answer once ended;
+    ``atomic_key`` is the row's, for a compare-and-swap.
     """
 
     state: str
@@ -116,9 +130,12 @@ def get_node(cnxt, resource_id, traversal, is_update):
 
 
 def take_over(cnxt, request, found, engine_id):
-    """Take a RUNNING claim of a dead engine.
+    """Start this engine's run on claim ``found`` (compare-and-swap).
 
-    Returns the claim's new atomic key if this engine has it, else None.
+    ``found`` is a dead engine's RUNNING claim, or one ``hand_over`` gave
+    this engine (ADOPTED). Returns the claim's new atomic key if this
+    engine now runs the node, else None (another request or engine moved
+    the claim first).
     """
     if sync_point_object.SyncPoint.update_input_data(
             cnxt, str(request.resource_id), request.traversal,
@@ -128,11 +145,29 @@ def take_over(cnxt, request, found, engine_id):
     return None
 
 
+def hand_over(cnxt, request, found, engine_id):
+    """Move ``found``, a dead engine's claim in flight, to ``engine_id``.
+
+    The watchdog's half of fencing: from this compare-and-swap on, the old
+    engine's claim is gone, whatever it does when it comes back. The claim
+    is ADOPTED by ``engine_id``, for its run of ``request`` to start
+    (``take_over``). Returns True if this call moved it; False if the
+    claim changed since ``found`` was read (another watchdog moved it, or
+    the old engine finished).
+    """
+    return bool(sync_point_object.SyncPoint.update_input_data(
+        cnxt, str(request.resource_id), request.traversal, request.is_update,
+        found.atomic_key,
+        _record(ADOPTED, engine_id, request.action_execution_id)))
+
+
 def finish(cnxt, request, engine_id, atomic_key=None, output=None,
            error=None):
     """Record how the node ended (``error`` None: SUCCESS with output).
 
     ``atomic_key`` is that of this engine's claim; None to read it.
+    Returns False if nothing was written: the claim is gone, or it moved
+    since ``atomic_key`` (handed to another engine: ``node.fence``).
     """
     if atomic_key is None:
         found = get(cnxt, request)

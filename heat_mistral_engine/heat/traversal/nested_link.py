@@ -120,7 +120,7 @@ def running_action(cnxt, parent, rows, stack_id):
         for is_update in (True, False):
             claim = claims.get_node(cnxt, row.id,
                                     parent.current_traversal, is_update)
-            if claim is not None and claim.state == claims.RUNNING:
+            if claim is not None and claim.state in claims.IN_FLIGHT:
                 found.append((row.physical_resource_id == stack_id,
                               claim.action_execution))
     if not found:

@@ -177,6 +177,9 @@ class NodeRunnerReportTest(base.TestCase):
                                side_effect=RuntimeError('boom')), \
                 mock.patch.object(node_runner.traversal_token,
                                   'open_token'), \
+                mock.patch.object(node_runner.claims, 'get',
+                                  return_value=None), \
+                mock.patch.object(node_runner.claims, 'finish'), \
                 mock.patch.object(node_runner.heat_stack.Stack, 'load',
                                   return_value=stack):
             outcome = runner.run(self.request())

@@ -23,6 +23,7 @@ from unittest import mock
 from heat.common import context as heat_context
 from heat.common import exception
 
+from heat_mistral_engine.heat.store import claims
 from heat_mistral_engine.heat.traversal import traversal_token
 from heat_mistral_engine.heat.recovery import watchdog
 from tests.unit import base
@@ -65,6 +66,29 @@ class FakeRows:
         return True
 
 
+class FakeClaims:
+    """Node claims by resource id, with the compare-and-swap of the row."""
+
+    def __init__(self):
+        self.claims = {}
+
+    def add(self, rid, engine, state=claims.RUNNING, atomic_key=0):
+        self.claims[rid] = claims.Claim(state=state, engine=engine,
+                                        action_execution='ax-%d' % rid,
+                                        atomic_key=atomic_key)
+
+    def get(self, cnxt, request):
+        return self.claims.get(request.resource_id)
+
+    def hand_over(self, cnxt, request, found, engine_id):
+        now = self.claims.get(request.resource_id)
+        if now is None or now.atomic_key != found.atomic_key:
+            return False
+        self.add(request.resource_id, engine_id, claims.ADOPTED,
+                 found.atomic_key + 1)
+        return True
+
+
 class WatchdogCase(base.TestCase):
     """Fakes of Mistral, Heat's rows and liveness; helpers to fill them."""
 
@@ -75,6 +99,7 @@ class WatchdogCase(base.TestCase):
                          dead_engine_silence=0)
         self.cnxt = heat_context.RequestContext(project_id='p1')
         self.rows = FakeRows()
+        self.claims = FakeClaims()
         self.stack = types.SimpleNamespace(status='IN_PROGRESS',
                                            current_traversal='t1')
         self.alive = {'live-engine': True, 'dead-engine': False}
@@ -109,7 +134,9 @@ class WatchdogCase(base.TestCase):
                  lambda *a: (self.rsrc, None, None)),
                 (watchdog.parking, 'get',
                  lambda cnxt, request: self.parked.get(request.resource_id)),
-                (watchdog.parking, 'take_over', take_over)):
+                (watchdog.parking, 'take_over', take_over),
+                (watchdog.claims, 'get', self.claims.get),
+                (watchdog.claims, 'hand_over', self.claims.hand_over)):
             patcher = mock.patch.object(target, attr, new)
             patcher.start()
             self.addCleanup(patcher.stop)
@@ -219,6 +246,82 @@ class WatchdogTest(WatchdogCase):
                                'get_obj', lambda *a, **k: snapshot):
             results = [d.scan() for d in dogs]
         self.assertEqual(1, sum(len(r) for r in results))
+        self.assertEqual(1, len(self.ran))
+
+    def test_a_dead_engines_claim_moves_here_before_the_lock(self):
+        # Fencing (issue 26): the claim moves first, so that the dead
+        # engine, should it come back, neither acts nor reports.
+        self.rows.add(1, engine_id='dead-engine')
+        self.claims.add(1, 'dead-engine', atomic_key=4)
+        self.action(1)
+        adopted = self.watchdog('me').scan()
+        self.assertEqual([1], [a.request.resource_id for a in adopted])
+        self.assertEqual(claims.Claim(state=claims.ADOPTED, engine='me',
+                                      action_execution='ax-1',
+                                      atomic_key=5), self.claims.claims[1])
+        self.assertIsNone(self.rows.rows[1].engine_id)
+        self.rsrc.state_set.assert_called_once()
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+
+    def test_a_claim_moved_since_it_was_read_leaves_the_node(self):
+        # Another watchdog won it, or the old engine finished.
+        self.rows.add(1, engine_id='dead-engine')
+        self.claims.add(1, 'dead-engine', atomic_key=4)
+        self.action(1)
+        read = self.claims.claims[1]
+        self.claims.add(1, 'dead-engine', claims.SUCCESS, atomic_key=5)
+        with mock.patch.object(watchdog.claims, 'get',
+                               lambda cnxt, request: read):
+            self.assertEqual([], self.watchdog('me').scan())
+        self.assertEqual('dead-engine', self.rows.rows[1].engine_id)
+        self.assertEqual([], self.ran)
+        self.rsrc.state_set.assert_not_called()
+
+    def test_a_node_handed_over_is_run_even_if_the_old_engine_moved_it(self):
+        # The old engine came back between the claim's move and the
+        # lock's: it finished the action (its row moved) but, fenced, will
+        # not report; the re-run here must, and fails nothing.
+        self.rows.add(1, engine_id='dead-engine')
+        self.claims.add(1, 'dead-engine')
+        self.action(1)
+        real_hand_over = self.claims.hand_over
+
+        def hand_over_then_old_engine_finishes(*args):
+            moved = real_hand_over(*args)
+            self.rows.rows[1].engine_id = None
+            self.rows.rows[1].atomic_key += 1
+            return moved
+        with mock.patch.object(watchdog.claims, 'hand_over',
+                               hand_over_then_old_engine_finishes):
+            adopted = self.watchdog('me').scan()
+        self.assertEqual([1], [a.request.resource_id for a in adopted])
+        self.assertEqual(['ax-1'], [r.action_execution_id for r in self.ran])
+        self.rsrc.state_set.assert_not_called()
+
+    def test_a_claim_of_another_engine_is_not_moved(self):
+        # The dead engine locked the row in an earlier traversal; a live
+        # engine runs this traversal's node (waiting for that lock).
+        self.rows.add(1, engine_id='dead-engine')
+        self.claims.add(1, 'live-engine', atomic_key=2)
+        self.action(1)
+        self.assertEqual(1, len(self.watchdog('me').scan()))
+        self.assertEqual('live-engine', self.claims.claims[1].engine)
+        self.assertEqual(claims.RUNNING, self.claims.claims[1].state)
+
+    def test_concurrent_watchdogs_move_a_claim_exactly_once(self):
+        self.rows.add(1, engine_id='dead-engine')
+        self.claims.add(1, 'dead-engine')
+        self.action(1)
+        dogs = [self.watchdog('e%d' % i) for i in range(3)]
+        snapshot = self.rows.get_obj(None, 1)
+        claim = self.claims.claims[1]
+        with mock.patch.object(watchdog.resource_objects.Resource,
+                               'get_obj', lambda *a, **k: snapshot), \
+                mock.patch.object(watchdog.claims, 'get',
+                                  lambda cnxt, request: claim):
+            results = [d.scan() for d in dogs]
+        self.assertEqual(1, sum(len(r) for r in results))
+        self.assertEqual('e0', self.claims.claims[1].engine)
         self.assertEqual(1, len(self.ran))
 
     def test_node_locked_by_a_live_engine_or_this_one_is_left(self):
