@@ -12,9 +12,9 @@
 
 """Heat's database calls wait out a database restart (inside heat-engine).
 
-Heat 27 retries a lost database connection in 9 of the 97 functions of
-``heat.db.api`` (its ``retry_on_db_error`` and two ``wrap_db_retry``:
-``resource_update``, ``event_create``, ...). Any other call made while the
+Heat 27 retries a lost database connection in 8 of the 97 transaction
+functions of ``heat.db.api`` (its ``retry_on_db_error`` and a
+``wrap_db_retry``: ``resource_update``, ``event_create``, ...). Any other call made while the
 database restarts (a resource's ``data_set``, a stack or resource load, a
 sync point) raises oslo.db's ``DBConnectionError`` at once; inside a
 resource action Heat's ``Resource._action_recorder`` turns it into a FAILED
@@ -27,7 +27,7 @@ oslo.db's own options do not help there: enginefacade ignores
 Heat does not use), ``max_retries`` and ``retry_interval`` apply only to the
 first connection at start, and ``db_max_retries``, ``db_retry_interval``,
 ``db_inc_retry_interval`` and ``db_max_retry_interval`` are read only by
-Heat's ``retry_on_db_error``, i.e. for those 9 functions.
+Heat's ``retry_on_db_error``, i.e. for 7 of those 8 functions.
 
 ``install`` therefore wraps every public function of ``heat.db.api`` whose
 first parameter is ``context`` (each is one transaction: Heat opens none
@@ -60,6 +60,7 @@ import threading
 
 from heat.db import api as db_api
 from oslo_context import context as oslo_context
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exception
 from oslo_log import log as logging
 
@@ -82,18 +83,43 @@ def lost_reason(request_id):
             'log, request %s)' % request_id)
 
 
+def _probe(context):
+    return context
+
+
+def _retry_codes():
+    """The code objects of the retrying wrappers Heat puts on 8 functions."""
+    codes = {oslo_db_api.wrap_db_retry()(_probe).__code__}
+    heat_retry = getattr(db_api, 'retry_on_db_error', None)
+    if callable(heat_retry):
+        codes.add(heat_retry(_probe).__code__)
+    return codes
+
+
+def retries_already(func):
+    """Whether ``func`` is one of the functions Heat itself retries.
+
+    Those are wrapped by Heat's ``retry_on_db_error`` or oslo.db's
+    ``wrap_db_retry``, whose inner function is the same code for every
+    function wrapped. Retrying them again would multiply the two bounds.
+    """
+    return getattr(func, '__code__', None) in _retry_codes()
+
+
 def outlast(func):
     """``func`` (one transaction, context first) that outlasts a restart.
 
     Once ``install`` ran, the outermost such call of a thread retries on a
     lost connection with Heat's ``retry_on_db_error`` (``[database]
-    db_max_retries`` and the intervals); nested ones pass their error up
-    to it. When the retries run out, raises
-    ``DBConnectionError(lost_reason(...))``. Before ``install`` (or when
-    heat.conf turns it off), ``func`` as it is.
+    db_max_retries`` and the intervals), unless ``func`` retries already
+    (``retries_already``); nested ones pass their error up to it. When the
+    retries run out, raises ``DBConnectionError(lost_reason(...))``.
+    Before ``install`` (or when heat.conf turns it off), ``func`` as it is.
     """
     heat_retry = getattr(db_api, 'retry_on_db_error', None)
-    retrying = heat_retry(func) if callable(heat_retry) else func
+    retrying = func
+    if callable(heat_retry) and not retries_already(func):
+        retrying = heat_retry(func)
 
     @functools.wraps(func)
     def call(*args, **kwargs):

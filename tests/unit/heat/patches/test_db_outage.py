@@ -146,6 +146,25 @@ class DbOutageTest(base.HeatDbTestCase):
         # The inner call's transaction was the outer one's: both again.
         self.assertEqual(['outer', 'inner', 'outer', 'inner'], calls)
 
+    def test_heat_s_own_retries_are_not_retried_again(self):
+        heat_retried = sorted(
+            name for name, func in db_outage.transactions().items()
+            if db_outage.retries_already(func))
+        self.assertEqual(
+            ['event_create', 'resource_create_replacement',
+             'resource_purge_deleted', 'resource_update', 'stack_lock_create',
+             'stack_update', 'sync_point_create',
+             'sync_point_update_input_data'],
+            heat_retried)
+        self.assertTrue(db_outage.install(self.conf.conf))
+        # One call and Heat's 3 retries, not 4 x 4.
+        lost = self.useFixture(LostConnection('INSERT INTO event', 20))
+        exc = self.assertRaises(db_exception.DBConnectionError,
+                                db_api.event_create, self.ctx,
+                                {'stack_id': self.stack.id})
+        self.assertEqual(4, lost.failed)
+        self.assertNotIn(ADDRESS, str(exc))
+
     def test_transactions_are_heat_s_functions_taking_a_context(self):
         found = db_outage.transactions()
         for name in ('resource_get', 'resource_data_set', 'stack_get',
