@@ -14,12 +14,12 @@
 
 Heat 27 retries a lost database connection in 8 of the 97 transaction
 functions of ``heat.db.api`` (its ``retry_on_db_error`` and a
-``wrap_db_retry``: ``resource_update``, ``event_create``, ...). Any other call made while the
-database restarts (a resource's ``data_set``, a stack or resource load, a
-sync point) raises oslo.db's ``DBConnectionError`` at once; inside a
+``wrap_db_retry``: ``resource_update``, ``event_create``, ...). Any other
+call made while the database restarts (a resource's ``data_set``, a stack
+or resource load) raises oslo.db's ``DBConnectionError`` at once; inside a
 resource action Heat's ``Resource._action_recorder`` turns it into a FAILED
 resource, and the stack fails, with the driver's message, which names the
-database's host and port, as the tenant-visible reason (seen with ``tox
+database's host, as the tenant-visible reason (seen with ``tox
 -e chaos``, row ``mariadb``).
 
 oslo.db's own options do not help there: enginefacade ignores
@@ -77,7 +77,7 @@ def lost_reason(request_id):
     """The message of a lost database connection that Heat may show users.
 
     One sentence with the request id under which the driver's message was
-    logged: that message names the database's host and port.
+    logged: that message names the database's host.
     """
     return ('Heat\'s database could not be reached (details in Heat\'s '
             'log, request %s)' % request_id)
