@@ -29,13 +29,23 @@ atomic across engines. ``input_data`` holds::
 
     {"hme_claim": {"state": "RUNNING" | "SUCCESS" | "FAILED",
                    "engine": <engine id>, "action_execution": <id>,
-                   "output": <action output> , "error": <reason>}}
+                   "output": <action output> , "error": <reason>,
+                   "run": <id of the claiming call>}}
+
+``run`` tells a claim's own write from another's: Heat retries its
+``sync_point`` writes on a lost database connection, and when the
+connection was lost during a commit the server applied, the retried
+insert finds the row the first attempt wrote (a duplicate), the retried
+compare-and-swap finds its key moved. Without ``run`` the claiming engine
+took its own claim for an earlier run and waited for itself for ever
+(seen with ``tox -e chaos``, MariaDB restarted mid-delete).
 """
 
 import dataclasses
 
 from heat.objects import sync_point as sync_point_object
 from oslo_db import exception as db_exception
+from oslo_utils import uuidutils
 
 RUNNING = 'RUNNING'
 SUCCESS = 'SUCCESS'
@@ -59,6 +69,7 @@ class Claim:
     output: object = None
     error: str = None
     atomic_key: int = 0
+    run: str = None
 
 
 FRESH_KEY = 0   # a new claim's atomic key
@@ -71,12 +82,13 @@ def claim(cnxt, request, engine_id):
     key is FRESH_KEY), else the existing Claim (the node is running or ran
     already).
     """
+    run = uuidutils.generate_uuid()
     values = {'entity_id': str(request.resource_id),
               'traversal_id': request.traversal,
               'is_update': request.is_update, 'atomic_key': FRESH_KEY,
               'stack_id': request.stack_id,
               'input_data': _record(RUNNING, engine_id,
-                                    request.action_execution_id)}
+                                    request.action_execution_id, run=run)}
     try:
         sync_point_object.SyncPoint.create(cnxt, values)
         return None
@@ -88,6 +100,10 @@ def claim(cnxt, request, engine_id):
             return Claim(state=FAILED, engine=None, action_execution=None,
                          error='the traversal ended while the node was '
                                'claimed again')
+        if found.run == run and found.atomic_key == FRESH_KEY:
+            # This call's own insert, committed before its connection was
+            # lost and retried by Heat (see the module's docstring).
+            return None
         return found
 
 
@@ -112,7 +128,7 @@ def get_node(cnxt, resource_id, traversal, is_update):
                  engine=record.get('engine'),
                  action_execution=record.get('action_execution'),
                  output=record.get('output'), error=record.get('error'),
-                 atomic_key=row.atomic_key)
+                 atomic_key=row.atomic_key, run=record.get('run'))
 
 
 def take_over(cnxt, request, found, engine_id):
@@ -120,11 +136,19 @@ def take_over(cnxt, request, found, engine_id):
 
     Returns the claim's new atomic key if this engine has it, else None.
     """
+    run = uuidutils.generate_uuid()
     if sync_point_object.SyncPoint.update_input_data(
             cnxt, str(request.resource_id), request.traversal,
             request.is_update, found.atomic_key,
-            _record(RUNNING, engine_id, request.action_execution_id)):
+            _record(RUNNING, engine_id, request.action_execution_id,
+                    run=run)):
         return found.atomic_key + 1
+    now = get(cnxt, request)
+    if (now is not None and now.run == run and
+            now.atomic_key == found.atomic_key + 1):
+        # This call's own update, committed before its connection was
+        # lost and retried by Heat (see the module's docstring).
+        return now.atomic_key
     return None
 
 
@@ -147,7 +171,8 @@ def finish(cnxt, request, engine_id, atomic_key=None, output=None,
                 error)))
 
 
-def _record(state, engine_id, action_execution, output=None, error=None):
+def _record(state, engine_id, action_execution, output=None, error=None,
+            run=None):
     return {_KEY: {'state': state, 'engine': engine_id,
                    'action_execution': action_execution,
-                   'output': output, 'error': error}}
+                   'output': output, 'error': error, 'run': run}}
