@@ -92,6 +92,15 @@ OPTS = [
                      'nodes running together made Python\'s garbage '
                      'collector cost about a third of heat-engine\'s CPU. '
                      'Set to false to let every node decode its own.'),
+    cfg.BoolOpt('survive_db_restarts', default=True,
+                help='Let every call of heat-engine to Heat\'s database '
+                     'wait while the database restarts, retrying a lost '
+                     'connection as Heat does for a few of its calls '
+                     '(bounded by [database] db_max_retries, '
+                     'db_retry_interval, db_inc_retry_interval and '
+                     'db_max_retry_interval), instead of failing the '
+                     'resource action that made it. Set to false for '
+                     'Heat\'s own behaviour.'),
     cfg.IntOpt('max_concurrent_resources', default=0, min=0,
                help='Most resource actions (create, update, delete) one '
                     'stack traversal runs at once, across all '

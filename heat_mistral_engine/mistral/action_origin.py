@@ -183,15 +183,25 @@ def execution_origin(wf_ex_id):
     action thread does not have, nor under Mistral's ``tx_lock``, which
     serialises the engine's transactions. Remembered: none of the three
     columns ever changes. Raises ``NotFound`` (not remembered).
+
+    A lost connection (Mistral's database restarting) is retried as
+    Mistral retries its own transactions (``mistral.db.utils.
+    retry_on_db_error``, about 80 s): refusing the node would fail the
+    stack for a database that is back seconds later.
     """
     from mistral.db.sqlalchemy import base as db_base
+    from mistral.db import utils as db_utils
     from mistral.db.v2.sqlalchemy import models
     table = models.WorkflowExecution.__table__
     query = sa.select(table.c.project_id, table.c.workflow_name,
                       table.c.workflow_namespace).where(
                           table.c.id == wf_ex_id)
-    with db_base.get_engine().connect() as connection:
-        row = connection.execute(query).first()
+
+    def select():
+        with db_base.get_engine().connect() as connection:
+            return connection.execute(query).first()
+
+    row = db_utils.retry_on_db_error(select)()
     if row is None:
         raise NotFound(wf_ex_id)
     return Origin(*row)

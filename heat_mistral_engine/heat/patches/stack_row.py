@@ -39,6 +39,8 @@ from oslo_log import log as logging
 import sqlalchemy
 from sqlalchemy import orm
 
+from heat_mistral_engine.heat.patches import db_outage
+
 LOG = logging.getLogger(__name__)
 
 COLUMNS = ('id', 'current_traversal', 'status', 'tenant',
@@ -128,6 +130,7 @@ def _visible(cnxt, row, show_deleted=False):
                                                 row.stack_user_project_id)
 
 
+@db_outage.outlast
 @db_api.context_manager.reader
 def _read(cnxt, stack_id):
     row = cnxt.session.get(models.Stack, stack_id, options=[orm.load_only(
@@ -137,6 +140,7 @@ def _read(cnxt, stack_id):
     return StackState(row.id, row.current_traversal, row.status)
 
 
+@db_outage.outlast
 @db_api.context_manager.reader
 def _read_shared(cnxt, stack_id, decode_graph, decode_template,
                  show_deleted):

@@ -29,7 +29,8 @@ atomic across engines. ``input_data`` holds::
 
     {"hme_claim": {"state": "RUNNING" | "ADOPTED" | "SUCCESS" | "FAILED",
                    "engine": <engine id>, "action_execution": <id>,
-                   "output": <action output> , "error": <reason>}}
+                   "output": <action output> , "error": <reason>,
+                   "run": <id of the claiming call>}}
 
 The claim also says which engine owns the node's run, and is how an engine
 that was taken for dead is fenced (issue 26): when the watchdog takes a
@@ -40,12 +41,21 @@ a compare-and-swap on the row's ``atomic_key``, so the old engine, should
 it come back, finds its claim gone: it checks before it starts the
 resource action (``node.fence``) and its ``finish`` no longer writes, so
 it neither acts nor reports.
+
+``run`` tells a claim's own write from another's: Heat retries its
+``sync_point`` writes on a lost database connection, and when the
+connection was lost during a commit the server applied, the retried
+insert finds the row the first attempt wrote (a duplicate), the retried
+compare-and-swap finds its key moved. Without ``run`` the claiming engine
+took its own claim for an earlier run and waited for itself for ever
+(seen with ``tox -e chaos``, MariaDB restarted mid-delete).
 """
 
 import dataclasses
 
 from heat.objects import sync_point as sync_point_object
 from oslo_db import exception as db_exception
+from oslo_utils import uuidutils
 
 RUNNING = 'RUNNING'
 # Handed to ``engine`` by its watchdog (``hand_over``); its run starts it.
@@ -73,6 +83,7 @@ class Claim:
     output: object = None
     error: str = None
     atomic_key: int = 0
+    run: str = None
 
 
 FRESH_KEY = 0   # a new claim's atomic key
@@ -85,12 +96,13 @@ def claim(cnxt, request, engine_id):
     key is FRESH_KEY), else the existing Claim (the node is running or ran
     already).
     """
+    run = uuidutils.generate_uuid()
     values = {'entity_id': str(request.resource_id),
               'traversal_id': request.traversal,
               'is_update': request.is_update, 'atomic_key': FRESH_KEY,
               'stack_id': request.stack_id,
               'input_data': _record(RUNNING, engine_id,
-                                    request.action_execution_id)}
+                                    request.action_execution_id, run=run)}
     try:
         sync_point_object.SyncPoint.create(cnxt, values)
         return None
@@ -102,6 +114,10 @@ def claim(cnxt, request, engine_id):
             return Claim(state=FAILED, engine=None, action_execution=None,
                          error='the traversal ended while the node was '
                                'claimed again')
+        if found.run == run and found.atomic_key == FRESH_KEY:
+            # This call's own insert, committed before its connection was
+            # lost and retried by Heat (see the module's docstring).
+            return None
         return found
 
 
@@ -126,7 +142,7 @@ def get_node(cnxt, resource_id, traversal, is_update):
                  engine=record.get('engine'),
                  action_execution=record.get('action_execution'),
                  output=record.get('output'), error=record.get('error'),
-                 atomic_key=row.atomic_key)
+                 atomic_key=row.atomic_key, run=record.get('run'))
 
 
 def take_over(cnxt, request, found, engine_id):
@@ -137,11 +153,19 @@ def take_over(cnxt, request, found, engine_id):
     engine now runs the node, else None (another request or engine moved
     the claim first).
     """
+    run = uuidutils.generate_uuid()
     if sync_point_object.SyncPoint.update_input_data(
             cnxt, str(request.resource_id), request.traversal,
             request.is_update, found.atomic_key,
-            _record(RUNNING, engine_id, request.action_execution_id)):
+            _record(RUNNING, engine_id, request.action_execution_id,
+                    run=run)):
         return found.atomic_key + 1
+    now = get(cnxt, request)
+    if (now is not None and now.run == run and
+            now.atomic_key == found.atomic_key + 1):
+        # This call's own update, committed before its connection was
+        # lost and retried by Heat (see the module's docstring).
+        return now.atomic_key
     return None
 
 
@@ -182,7 +206,8 @@ def finish(cnxt, request, engine_id, atomic_key=None, output=None,
                 error)))
 
 
-def _record(state, engine_id, action_execution, output=None, error=None):
+def _record(state, engine_id, action_execution, output=None, error=None,
+            run=None):
     return {_KEY: {'state': state, 'engine': engine_id,
                    'action_execution': action_execution,
-                   'output': output, 'error': error}}
+                   'output': output, 'error': error, 'run': run}}

@@ -247,6 +247,10 @@ class InMistralTest(base.TestCase):
         # 100 nodes of one execution: one query, then remembered.
         self.assertEqual(100, seen['chain_cast'])
         self.assertEqual(1, seen['chain_queries'])
+        # A lost connection to Mistral's database is retried, not refused.
+        self.assertEqual({'node': {'cast': [['node', 1]], 'error': None}},
+                         seen['cases']['db_restart'])
+        self.assertEqual(2, seen['db_restart_lost'])
 
     def test_without_keystone_mistrals_one_project_is_the_services(self):
         seen = mistral_side.run_check(CHECK)

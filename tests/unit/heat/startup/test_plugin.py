@@ -21,6 +21,7 @@ from heat.engine import worker as heat_worker
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.node import server as node_server
 from heat_mistral_engine.heat.patches import convergence
+from heat_mistral_engine.heat.patches import db_outage
 from heat_mistral_engine.heat.patches import environment as env_patch
 from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
@@ -56,6 +57,11 @@ class ResourceTypesTest(base.TestCase):
 
 class PluginInstallTest(base.TestCase):
 
+    def setUp(self):
+        super().setUp()
+        # plugin.install really wraps Heat's database functions.
+        self.addCleanup(db_outage.uninstall)
+
     def test_disabled_installs_nothing(self):
         with mock.patch.object(convergence, 'install') as install, \
                 mock.patch.object(lean_defn, 'install') as lean, \
@@ -64,6 +70,7 @@ class PluginInstallTest(base.TestCase):
         install.assert_not_called()
         lean.assert_not_called()
         remote.assert_not_called()
+        self.assertFalse(db_outage.installed())
 
     def test_enabled_installs_and_logs_config_problems(self):
         self.conf.config(enabled=True, group='mistral_scheduler')
@@ -75,6 +82,7 @@ class PluginInstallTest(base.TestCase):
         install.assert_called_once_with(mock.ANY)
         lean.assert_called_once_with(self.conf.conf)
         remote.assert_called_once_with()
+        self.assertTrue(db_outage.installed())
         self.assertIn('misconfigured', logger.output)
         self.assertIn('endpoint_override is unset', logger.output)
 

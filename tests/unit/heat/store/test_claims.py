@@ -208,3 +208,62 @@ class ReplayTest(base.TestCase):
         self.assertEqual({'node': 'r'}, finish.call_args.kwargs['output'])
         self.assertIsNone(finish.call_args.kwargs['error'])
         self.assertEqual(node_claims.FRESH_KEY, finish.call_args.args[3])
+
+
+class LostCommitTest(base.HeatDbTestCase):
+    """A claim whose commit landed but whose connection was lost.
+
+    Heat retries ``sync_point`` writes on a lost connection; the retry of
+    a write the server had committed finds that write. Seen with tox -e
+    chaos (MariaDB restarted mid-delete): the engine took its own claim
+    for an earlier run and waited for itself for ever.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.request = protocol.NodeRequest.from_dict(protocol.node_request(
+            action_execution_id=AX1, stack_id=self.stack.id,
+            traversal=self.stack.current_traversal, resource_id=4,
+            is_update=False, data={}, token='tok'))
+
+    def lose_after(self, method):
+        """``method`` of SyncPoint writes, then fails as Heat's retry does."""
+        sync_point = node_claims.sync_point_object.SyncPoint
+        original = getattr(sync_point, method)
+
+        def committed_then_lost(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if method == 'create':
+                raise node_claims.db_exception.DBDuplicateEntry()
+            return not result
+        patcher = mock.patch.object(sync_point, method,
+                                    side_effect=committed_then_lost)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_a_claim_that_landed_is_this_engine_s(self):
+        self.lose_after('create')
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'e-1'))
+
+    def test_another_call_s_claim_is_still_an_earlier_run(self):
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'e-1'))
+        found = node_claims.claim(self.ctx, self.request, 'e-1')
+        self.assertEqual((node_claims.RUNNING, 'e-1', AX1),
+                         (found.state, found.engine, found.action_execution))
+
+    def test_a_take_over_that_landed_is_this_engine_s(self):
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'dead'))
+        found = node_claims.get(self.ctx, self.request)
+        self.lose_after('update_input_data')
+        self.assertEqual(found.atomic_key + 1, node_claims.take_over(
+            self.ctx, self.request, found, 'e-2'))
+        self.assertEqual('e-2', node_claims.get(self.ctx,
+                                                self.request).engine)
+
+    def test_a_take_over_that_lost_the_race_is_not(self):
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'dead'))
+        found = node_claims.get(self.ctx, self.request)
+        self.assertIsNotNone(node_claims.take_over(self.ctx, self.request,
+                                                   found, 'e-3'))
+        self.assertIsNone(node_claims.take_over(self.ctx, self.request,
+                                                found, 'e-2'))
