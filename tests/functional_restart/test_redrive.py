@@ -38,6 +38,7 @@ The cloud is restarted once for the class with the orphan check every 5 s
 and a 15 s grace period (heat.conf.d overlay), and restored afterwards.
 """
 
+import datetime
 import json
 import os
 import tempfile
@@ -56,10 +57,16 @@ ORPHAN_INTERVAL = 5
 ORPHAN_GRACE = 15
 SETTINGS = ('[mistral_scheduler]\norphan_check_interval = %d\n'
             'orphan_grace_period = %d\n' % (ORPHAN_INTERVAL, ORPHAN_GRACE))
-# From the moment Mistral answers again: a stalled execution is driven
-# again within grace + interval (+ one check's own duration), then the
-# rest of the stack (the slow resources, two more layers) is created.
-BOUND = ORPHAN_GRACE + ORPHAN_INTERVAL + SLOW_SECS + 120
+# The operator guide's bound, from the moment Mistral answers again: a
+# stalled execution is driven again within grace + interval of its last
+# task change, plus one check's own duration (CHECK_SLACK, generous: CI
+# runs at a load of 5 and more). The rest of the stack then takes the
+# time its resources take, which at such a load is not a figure to assert
+# (it is reported, and measured by tox -e chaos): the test only waits
+# for it, for up to COMPLETE_WAIT.
+CHECK_SLACK = 40
+REDRIVE_BOUND = ORPHAN_GRACE + ORPHAN_INTERVAL + CHECK_SLACK
+COMPLETE_WAIT = 600
 
 
 class RedriveTest(base.FunctionalTest):
@@ -108,31 +115,52 @@ class RedriveTest(base.FunctionalTest):
         self.assertIsNotNone(faults.wait_until(answers, timeout, 0.5),
                              'Mistral did not answer again')
 
+    def redriven_after(self, stack_id, since):
+        """Seconds from ``since`` (epoch) to the first re-drive, or None.
+
+        The first re-drive is the stack's second execution: Mistral's
+        created_at (UTC, whole seconds) of the fresh execution.
+        """
+        executions = self.executions(stack_id)
+        if len(executions) < 2:
+            return None
+        created = datetime.datetime.strptime(
+            executions[1].created_at, '%Y-%m-%d %H:%M:%S').replace(
+                tzinfo=datetime.timezone.utc)
+        return created.timestamp() - since
+
     def test_mistral_killed_mid_create_completes_without_user_action(self):
         stack = self.create_and_start(SIZE)
         faults.restart_mistral()
         self.wait_for_mistral()
         back = time.time()
-        final = faults.wait_for(self.heat, stack.id, BOUND + 60)
+        final = faults.wait_for(self.heat, stack.id, COMPLETE_WAIT)
         took = time.time() - back
         self.assertEqual('CREATE_COMPLETE', final.stack_status,
                          final.stack_status_reason)
-        self.assertLess(took, BOUND)
         redrives = self.assert_complete_once(stack.id)
+        redriven = self.redriven_after(stack.id, back)
+        if redriven is not None:
+            # -1: created_at has whole seconds.
+            self.assertLess(redriven, REDRIVE_BOUND)
+            self.assertGreater(redriven, -1)
         print('Mistral killed; stack of %d complete %.0f s after Mistral '
-              'answered again; %d re-drive(s)' % (SIZE, took, redrives))
+              'answered again; %d re-drive(s)%s' % (
+                  SIZE, took, redrives, '' if redriven is None else
+                  ', the first %.0f s after' % redriven))
 
     def test_a_stalled_execution_is_driven_again(self):
         stack = self.create_and_start(PAUSED_SIZE)
         (execution,) = self.executions(stack.id)
         self.mistral.executions.update(execution.id, 'PAUSED')
         paused = time.time()
-        final = faults.wait_for(self.heat, stack.id, BOUND + 60)
-        took = time.time() - paused
+        final = faults.wait_for(self.heat, stack.id, COMPLETE_WAIT)
         self.assertEqual('CREATE_COMPLETE', final.stack_status,
                          final.stack_status_reason)
-        self.assertLess(took, BOUND)
         self.assertEqual(1, self.assert_complete_once(stack.id))
+        redriven = self.redriven_after(stack.id, paused)
+        self.assertLess(redriven, REDRIVE_BOUND)
+        self.assertGreater(redriven, -1)
         self.assertEqual('CANCELLED', self.mistral.executions.get(
             execution.id).state)
 
