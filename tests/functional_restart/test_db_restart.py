@@ -11,7 +11,7 @@
 #    under the License.
 
 
-"""MariaDB restarted mid-create and mid-delete, on a database of the cloud's own.
+"""MariaDB restarted mid-create and mid-delete, on a database of its own.
 
 The machine's MariaDB is shared by other clouds and is never stopped: the
 class restarts the cloud with a private MariaDB server

@@ -38,7 +38,8 @@ come from Mistral instead of sync points:
    stack if it timed out;
 5. create/update or clean up the resource, replacing it on UpdateReplace and
    waiting for a resource lock held by an earlier traversal (taking it over
-   when its engine is dead, as Heat does);
+   when its engine is dead, as Heat does, and releasing one that this
+   engine's own write took as its connection to the database was lost);
 6. complete the Mistral action, only if Mistral shows it as the node's own
    (``MistralService.complete_action`` with the node: a request that names
    another is not answered, and nothing is failed for it): SUCCESS with
