@@ -11,7 +11,7 @@
 #    under the License.
 
 
-"""MariaDB restarted mid-create, on a database server of this cloud's own.
+"""MariaDB restarted mid-create and mid-delete, on a database of its own.
 
 The machine's MariaDB is shared by other clouds and is never stopped: the
 class restarts the cloud with a private MariaDB server
@@ -97,6 +97,52 @@ class DbRestartTest(base.FunctionalTest):
         for name, status, reason in events:
             self.assertNotIn('MySQL server', reason or '', name)
             self.assertNotIn(address, reason or '', name)
+        running = [e.id for e in self.mistral.executions.list(
+            workflow_name='heat_stack_%s' % stack.id, limit=-1)
+            if e.state in ('RUNNING', 'PAUSED')]
+        self.assertEqual([], running)
+
+    def test_db_restart_mid_delete_completes(self):
+        """Stop the database while slow deletes run, start it DOWN_SECS later.
+
+        Mid-delete the stack stayed DELETE_IN_PROGRESS until it timed out
+        (``tox -e chaos``, issue 26): a resource lock whose commit the
+        server applied as it stopped was found, by Heat's retry of it,
+        held by the node's own engine, and the node waited for itself.
+        Whether a commit lands just then is up to timing; the slow deletes
+        are the last layer (deleted first), so that the other chains'
+        deletes take their locks around the stop. The stack must end
+        DELETE_COMPLETE with no user action, every resource deleted once,
+        and no execution left running.
+        """
+        fd, path = tempfile.mkstemp(suffix='.yaml')
+        with os.fdopen(fd, 'w') as f:
+            f.write(faults.big_template(
+                SIZE, SLOW, SLOW_SECS, layers=3,
+                waits={'delete': SLOW_SECS}, slow_layer=2))
+        self.addCleanup(os.unlink, path)
+        stack = self.create_stack(path, cleanup=False)
+        self.assertEqual('CREATE_COMPLETE', stack.stack_status,
+                         stack.stack_status_reason)
+        base.openstack('stack', 'delete', '--yes', stack.id, parse=False)
+        width = SIZE // 3
+        slow = {'r%d' % (2 * width + i) for i in range(SLOW)}
+        self.assertIsNotNone(faults.wait_until(
+            lambda: sum(len(n & slow) for n in faults.nodes_of_action(
+                stack.id, 'DELETE').values()) >= SLOW, 240, 0.5),
+            'the slow deletes did not all start')
+        down = faults.restart_db(DOWN_SECS)
+        back = time.time()
+
+        final = faults.wait_for(self.heat, stack.id, BOUND + 60,
+                                api_errors_allowed=30)
+        took = time.time() - back
+        self.assertEqual('DELETE_COMPLETE', final.stack_status,
+                         final.stack_status_reason)
+        self.assertLess(took, BOUND, 'database down %.0f s' % down)
+        events = faults.stack_events(self.heat, stack.id)
+        twice, _failed = faults.action_counts(events, 'DELETE')
+        self.assertEqual([], sorted(twice))
         running = [e.id for e in self.mistral.executions.list(
             workflow_name='heat_stack_%s' % stack.id, limit=-1)
             if e.state in ('RUNNING', 'PAUSED')]

@@ -38,7 +38,8 @@ come from Mistral instead of sync points:
    stack if it timed out;
 5. create/update or clean up the resource, replacing it on UpdateReplace and
    waiting for a resource lock held by an earlier traversal (taking it over
-   when its engine is dead, as Heat does);
+   when its engine is dead, as Heat does, and releasing one that this
+   engine's own write took as its connection to the database was lost);
 6. complete the Mistral action, only if Mistral shows it as the node's own
    (``MistralService.complete_action`` with the node: a request that names
    another is not answered, and nothing is failed for it): SUCCESS with
@@ -58,9 +59,12 @@ come from Mistral instead of sync points:
    (``hook_reports``).
 """
 
+import collections
+import contextlib
 import dataclasses
 import json
 import queue
+import threading
 import time
 
 from heat.common import exception
@@ -97,6 +101,20 @@ LOG = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 1.0
 CLAIM_POLL_SECONDS = 0.25
+
+# The actions whose lost lock a node takes as its own (``_own_lost_lock``),
+# with what the release writes besides ``engine_id``: the state from which
+# Heat's action, run again, runs once. A delete runs again from DELETE
+# IN_PROGRESS; a create only from INIT COMPLETE, the one state Heat's
+# ``Resource.create`` starts from (from CREATE IN_PROGRESS Heat's update
+# would find nothing to change and leave it uncreated). An update's lost
+# lock is still waited for: run again from UPDATE IN_PROGRESS it was not
+# checked.
+LOST_LOCK_RELEASES = {
+    resource.Resource.DELETE: {},
+    resource.Resource.CREATE: {'action': resource.Resource.INIT,
+                               'status': resource.Resource.COMPLETE},
+}
 
 
 class _Stop(Exception):
@@ -176,6 +194,49 @@ class Outcome:
     fenced: bool = False
 
 
+class ActingOn:
+    """The resource rows the nodes of one engine worker are acting on.
+
+    A node run enters ``run()`` before its first resource action and
+    adds (``add``) every row it acts on, the replacement's included, before
+    Heat takes that row's lock; all are removed when the run's actions end,
+    after Heat released the locks. So a lock that Heat holds for this
+    worker on a row for which ``others(row_id)`` is 0 is held by no node of
+    this worker but the caller. Thread-safe.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rows = collections.Counter()
+
+    @contextlib.contextmanager
+    def run(self):
+        """One node run: yields ``add(row_id)``; removes them at the end."""
+        mine = set()
+
+        def add(row_id):
+            with self._lock:
+                if row_id not in mine:
+                    mine.add(row_id)
+                    self._rows[row_id] += 1
+        try:
+            yield add
+        finally:
+            with self._lock:
+                for row_id in mine:
+                    self._rows[row_id] -= 1
+                    if self._rows[row_id] <= 0:
+                        del self._rows[row_id]
+
+    def others(self, row_id):
+        """How many node runs besides the caller's act on ``row_id``.
+
+        The caller must have added ``row_id`` in its own ``run``.
+        """
+        with self._lock:
+            return max(self._rows.get(row_id, 0) - 1, 0)
+
+
 class NodeRunner:
     """Runs nodes in one heat-engine worker; thread-safe, one per worker."""
 
@@ -183,6 +244,9 @@ class NodeRunner:
         self.engine_id = engine_id
         self.thread_group_mgr = thread_group_mgr
         self._mistral = mistral
+        # The rows this worker's nodes act on: a lock of this engine on a
+        # row none of them acts on is a lost commit's (``_wait_for_lock``).
+        self.acting = ActingOn()
 
     @property
     def mistral(self):
@@ -706,36 +770,43 @@ class NodeRunner:
         requires = {d.primary_key for d in resource_data.values()
                     if d is not None}
         fence.check(cnxt, request, self.engine_id, claim_key)
-        while True:
-            rsrc.converge = grant.converge
-            try:
-                if request.is_update:
-                    check_resource.check_resource_update(
-                        rsrc, stack.t.id, requires, self.engine_id, stack,
-                        msg_queue)
-                else:
-                    check_resource.check_resource_cleanup(
-                        rsrc, stack.t.id, self.engine_id, stack, msg_queue)
-                return rsrc, stack
-            except resource.UpdateReplace:
-                new_id = self._make_replacement(rsrc, stack, requires)
-                LOG.info('Replacing resource %s (%s) with %s', rsrc.name,
-                         rsrc.id, new_id)
-                rsrc, stack = self._load(cnxt, request, new_id,
-                                         resource_data)
-            except exception.UpdateInProgress:
-                # Also what Heat raises when another engine took the
-                # resource's lock from this one: if that engine took the
-                # node over, this run is fenced, and must not wait for it.
-                fence.check(cnxt, request, self.engine_id, claim_key)
-                self._wait_for_lock(cnxt, rsrc, stack, request)
-                # The wait may have lasted: the node may be taken over by
-                # now.
-                fence.check(cnxt, request, self.engine_id, claim_key)
-                rsrc, stack = self._load(cnxt, request, rsrc.id,
-                                         resource_data)
-            if rsrc is None:
-                raise _Stop('resource %s disappeared' % request.resource_id)
+        with self.acting.run() as acting_on:
+            while True:
+                # Before Heat takes the row's lock: the lock of this engine
+                # on a row no other node of it acts on is a lost commit's.
+                acting_on(rsrc.id)
+                rsrc.converge = grant.converge
+                try:
+                    if request.is_update:
+                        check_resource.check_resource_update(
+                            rsrc, stack.t.id, requires, self.engine_id,
+                            stack, msg_queue)
+                    else:
+                        check_resource.check_resource_cleanup(
+                            rsrc, stack.t.id, self.engine_id, stack,
+                            msg_queue)
+                    return rsrc, stack
+                except resource.UpdateReplace:
+                    new_id = self._make_replacement(rsrc, stack, requires)
+                    LOG.info('Replacing resource %s (%s) with %s', rsrc.name,
+                             rsrc.id, new_id)
+                    rsrc, stack = self._load(cnxt, request, new_id,
+                                             resource_data)
+                except exception.UpdateInProgress:
+                    # Also what Heat raises when another engine took the
+                    # resource's lock from this one: if that engine took
+                    # the node over, this run is fenced, and must not wait
+                    # for it.
+                    fence.check(cnxt, request, self.engine_id, claim_key)
+                    self._wait_for_lock(cnxt, rsrc, stack, request)
+                    # The wait may have lasted: the node may be taken over
+                    # by now.
+                    fence.check(cnxt, request, self.engine_id, claim_key)
+                    rsrc, stack = self._load(cnxt, request, rsrc.id,
+                                             resource_data)
+                if rsrc is None:
+                    raise _Stop('resource %s disappeared'
+                                % request.resource_id)
 
     @staticmethod
     def _make_replacement(rsrc, stack, requires):
@@ -758,16 +829,36 @@ class NodeRunner:
         first asked to give way with the resource's ``handle_preempt``, as
         Heat's ``CheckResource`` does: a nested stack cancels its running
         update, without rollback, instead of finishing it.
+
+        A lock held by this very engine worker that is this run's own lost
+        commit (``_own_lost_lock``) is released at once, so that the
+        caller runs the action, which has not started, once.
         """
         preempted = False
         while True:
             row = resource_objects.Resource.get_obj(
-                cnxt, rsrc.id, refresh=True, fields={'engine_id'})
+                cnxt, rsrc.id, refresh=True,
+                fields={'engine_id', 'action', 'status', 'atomic_key'})
             holder = row.engine_id
             if holder is None:
                 return
-            if holder != self.engine_id and liveness.is_dead(
-                    cnxt, holder, self.engine_id):
+            if holder == self.engine_id:
+                if self._own_lost_lock(rsrc, row):
+                    LOG.warning('Resource %s (%s) of stack %s: its lock was '
+                                'taken for this engine by a write whose '
+                                'connection to the database was lost, and '
+                                'no node of this engine acts on it; '
+                                'released, the %s runs now', rsrc.name,
+                                rsrc.id, stack.id, row.action)
+                    values = dict(LOST_LOCK_RELEASES[row.action],
+                                  engine_id=None)
+                    if row.select_and_update(
+                            values, expected_engine_id=self.engine_id,
+                            atomic_key=row.atomic_key):
+                        return
+                    # The row changed since it was read: read it again.
+                    continue
+            elif liveness.is_dead(cnxt, holder, self.engine_id):
                 row.update_and_save({'engine_id': None})
                 rsrc.state_set(rsrc.action, rsrc.FAILED,
                                'Worker went down during resource %s'
@@ -782,6 +873,38 @@ class NodeRunner:
             latest = heat_stack.Stack.load(cnxt, stack_id=stack.id,
                                            force_reload=True)
             self._check_current(latest, request)
+
+    def _own_lost_lock(self, rsrc, row):
+        """Whether this engine's lock on ``row`` is this run's lost commit.
+
+        Heat takes a resource's lock with a compare-and-swap (``engine_id``
+        None to this engine, with the action's IN_PROGRESS state), which
+        Heat's ``retry_on_db_error`` retries on a lost connection. When the
+        server had applied the write before the connection was lost, the
+        retry finds the lock taken, by this engine, and Heat raises
+        ``UpdateInProgress`` although the action never started: native
+        Heat, and this runner before, then waited for that lock until the
+        stack timed out (issue 26: mid-delete, a MariaDB restart).
+
+        It is taken for that lost commit, and so for this run's own, only
+        when all hold:
+
+        * ``row`` (read after Heat's refusal) is IN_PROGRESS in the action
+          Heat just tried, a delete or a create (``LOST_LOCK_RELEASES``):
+          Heat's ``state_set`` set ``rsrc``'s state to that action's
+          IN_PROGRESS before its write was refused, so a lock held for
+          another action (a check, a suspend) never is;
+        * no other node of this worker acts on the row (``acting``): such
+          a node may hold the lock, mid-action, and must not lose it.
+          Every other holder of this engine id is this worker: a restarted
+          worker gets a new one.
+        """
+        if (rsrc.status != rsrc.IN_PROGRESS or
+                rsrc.action not in LOST_LOCK_RELEASES):
+            return False
+        if (row.action, row.status) != (rsrc.action, rsrc.IN_PROGRESS):
+            return False
+        return not self.acting.others(rsrc.id)
 
     def fail_traversal(self, stack, reason):
         """Fail the stack (``fail_stack``) and end its traversal's execution.

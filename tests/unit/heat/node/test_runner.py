@@ -88,6 +88,227 @@ class LockWaitTest(base.TestCase):
         self.rsrc.handle_preempt.assert_not_called()
 
 
+class OwnLostLockTest(base.TestCase):
+    """Issue 26: a lock whose commit the server applied as it went away.
+
+    Heat's retry of its compare-and-swap then finds the lock held by this
+    very engine and raises UpdateInProgress, although the action never
+    started; the node waited for itself until the stack timed out.
+    """
+
+    patch = LockWaitTest.patch
+    wait = LockWaitTest.wait
+
+    def setUp(self):
+        super().setUp()
+        self.runner = node_runner.NodeRunner('me', mock.Mock(),
+                                             mistral=mock.Mock())
+        self.request = types.SimpleNamespace(traversal='t2', stack_id='s')
+        self.stack = mock.Mock(id='s', current_traversal='t2')
+        self.stack.has_timed_out.return_value = False
+        self.patch('heat.engine.stack.Stack.load', return_value=self.stack)
+        self.rsrc = mock.Mock(id=5, action='DELETE', status='IN_PROGRESS',
+                              IN_PROGRESS='IN_PROGRESS', FAILED='FAILED')
+        self.rsrc.name = 'slow'
+        self.sleep = self.patch('time.sleep')
+
+    def rows(self, *states):
+        """Rows read one after the other: (engine, action, status)."""
+        rows = [mock.Mock(engine_id=e, action=a, status=s, atomic_key=k)
+                for k, (e, a, s) in enumerate(states, start=3)]
+        self.patch('heat.objects.resource.Resource.get_obj',
+                   side_effect=rows)
+        return rows
+
+    def wait_acting(self, others=0, dead=False):
+        """Wait as a node acting on the row, with ``others`` runs too."""
+        runs = [self.runner.acting.run() for _ in range(others + 1)]
+        for run in runs:
+            run.__enter__()(self.rsrc.id)
+        try:
+            self.wait(dead=dead)
+        finally:
+            for run in runs:
+                run.__exit__(None, None, None)
+
+    def test_a_lost_delete_lock_is_released_and_not_waited_for(self):
+        (row,) = self.rows(('me', 'DELETE', 'IN_PROGRESS'))
+        row.select_and_update.return_value = True
+        self.wait_acting()
+        # A compare-and-swap on what was read: the lock is the lost
+        # commit's, and the state stays DELETE IN_PROGRESS, from which
+        # Heat's delete runs (once) when the caller runs it again.
+        row.select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.rsrc.handle_preempt.assert_not_called()
+        self.rsrc.state_set.assert_not_called()
+        self.sleep.assert_not_called()
+
+    def test_a_lost_create_lock_goes_back_to_init(self):
+        # From CREATE IN_PROGRESS Heat would update the resource, find
+        # nothing to change and never create it.
+        self.rsrc.action = 'CREATE'
+        (row,) = self.rows(('me', 'CREATE', 'IN_PROGRESS'))
+        row.select_and_update.return_value = True
+        self.wait_acting()
+        row.select_and_update.assert_called_once_with(
+            {'engine_id': None, 'action': 'INIT', 'status': 'COMPLETE'},
+            expected_engine_id='me', atomic_key=3)
+
+    def test_another_node_of_this_worker_on_the_row_keeps_its_lock(self):
+        # That node may be mid-action on the resource: its lock is waited
+        # for, as before.
+        rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'),
+                         ('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
+        self.wait_acting(others=1)
+        for row in rows:
+            row.select_and_update.assert_not_called()
+        self.rsrc.handle_preempt.assert_called_once_with()
+        self.assertEqual(2, self.sleep.call_count)
+
+    def test_the_other_nodes_end_makes_the_lock_the_lost_commits(self):
+        # The acting set is per node run: once the other run ended, the
+        # lock it never took is the lost commit's.
+        other = self.runner.acting.run()
+        other.__enter__()(self.rsrc.id)
+        rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'),
+                         ('me', 'DELETE', 'IN_PROGRESS'))
+        rows[1].select_and_update.return_value = True
+        self.sleep.side_effect = lambda _s: other.__exit__(None, None, None)
+        self.wait_acting()
+        rows[0].select_and_update.assert_not_called()
+        rows[1].select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=4)
+
+    def test_a_lock_of_this_engine_for_another_action_is_waited_for(self):
+        # A check or suspend of Heat's own traversals in this worker.
+        rows = self.rows(('me', 'CHECK', 'IN_PROGRESS'), (None, None, None))
+        self.wait_acting()
+        rows[0].select_and_update.assert_not_called()
+        self.rsrc.handle_preempt.assert_called_once_with()
+
+    def test_a_lock_of_this_engine_on_a_finished_row_is_waited_for(self):
+        rows = self.rows(('me', 'DELETE', 'COMPLETE'), (None, None, None))
+        self.wait_acting()
+        rows[0].select_and_update.assert_not_called()
+
+    def test_a_lost_update_lock_is_still_waited_for(self):
+        # Running an update again from UPDATE IN_PROGRESS is not checked.
+        self.rsrc.action = 'UPDATE'
+        rows = self.rows(('me', 'UPDATE', 'IN_PROGRESS'), (None, None, None))
+        self.wait_acting()
+        rows[0].select_and_update.assert_not_called()
+
+    def test_a_row_that_changed_since_it_was_read_is_read_again(self):
+        rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
+        rows[0].select_and_update.return_value = False
+        self.wait_acting()
+        rows[0].select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.sleep.assert_not_called()
+
+    def test_a_live_engines_lock_is_never_the_lost_commits(self):
+        rows = self.rows(('other', 'DELETE', 'IN_PROGRESS'),
+                         (None, None, None))
+        self.wait_acting()
+        rows[0].select_and_update.assert_not_called()
+        rows[0].update_and_save.assert_not_called()
+
+
+class ActingOnTest(base.TestCase):
+
+    def test_runs_are_counted_per_row_and_removed_at_their_end(self):
+        acting = node_runner.ActingOn()
+        with acting.run() as first:
+            first(1)
+            first(1)  # the same run adds a row once
+            self.assertEqual(0, acting.others(1))
+            with acting.run() as second:
+                second(1)
+                second(2)
+                self.assertEqual(1, acting.others(1))
+                self.assertEqual(0, acting.others(2))
+            self.assertEqual(0, acting.others(1))
+        self.assertEqual({}, dict(acting._rows))
+
+    def test_a_run_that_raises_is_removed_too(self):
+        acting = node_runner.ActingOn()
+        with self.assertRaises(RuntimeError):
+            with acting.run() as add:
+                add(1)
+                raise RuntimeError('boom')
+        self.assertEqual({}, dict(acting._rows))
+
+
+class ActLostLockTest(base.TestCase):
+    """``_act``: the lost delete lock is released and the delete runs once."""
+
+    def setUp(self):
+        super().setUp()
+        self.runner = node_runner.NodeRunner('me', mock.Mock(),
+                                             mistral=mock.Mock())
+        self.request = types.SimpleNamespace(
+            traversal='t2', stack_id='s', resource_id=5, is_update=False)
+        self.stack = mock.Mock(id='s', current_traversal='t2')
+        self.stack.has_timed_out.return_value = False
+        self.rsrc = mock.Mock(id=5, action='CREATE', status='COMPLETE',
+                              IN_PROGRESS='IN_PROGRESS')
+        self.rsrc.name = 'slow'
+        for target in ('time.sleep',
+                       'heat_mistral_engine.heat.node.fence.check'):
+            patcher = mock.patch(target)
+            self.addCleanup(patcher.stop)
+            patcher.start()
+        patcher = mock.patch('heat.engine.stack.Stack.load',
+                             return_value=self.stack)
+        self.addCleanup(patcher.stop)
+        patcher.start()
+        self.row = mock.Mock(engine_id='me', action='DELETE',
+                             status='IN_PROGRESS', atomic_key=3)
+        self.row.select_and_update.return_value = True
+        patcher = mock.patch('heat.objects.resource.Resource.get_obj',
+                             return_value=self.row)
+        self.addCleanup(patcher.stop)
+        patcher.start()
+        self.actions = []
+
+    def cleanup(self, rsrc, *args):
+        self.actions.append(self.runner.acting.others(rsrc.id))
+        if len(self.actions) == 1:
+            # Heat's state_set, then its retried compare-and-swap refused.
+            rsrc.action, rsrc.status = 'DELETE', 'IN_PROGRESS'
+            raise node_runner.exception.UpdateInProgress(rsrc.name)
+
+    def act(self):
+        with mock.patch.object(
+                node_runner.check_resource, 'check_resource_cleanup',
+                side_effect=self.cleanup), \
+                mock.patch.object(self.runner, '_load',
+                                  return_value=(self.rsrc, self.stack)):
+            return self.runner._act(
+                mock.Mock(), self.request, mock.Mock(converge=False),
+                self.rsrc, self.stack, {}, mock.Mock(), 'key')
+
+    def test_the_delete_runs_again_once_after_its_lost_lock(self):
+        self.assertEqual((self.rsrc, self.stack), self.act())
+        self.assertEqual([0, 0], self.actions)
+        self.row.select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.assertEqual({}, dict(self.runner.acting._rows))
+
+    def test_a_node_of_this_worker_acting_on_the_row_is_waited_for(self):
+        # Another run of this worker (an earlier traversal's) acts on the
+        # row: the lock may be its, and is not taken; the row frees later.
+        free = mock.Mock(engine_id=None)
+        with mock.patch('heat.objects.resource.Resource.get_obj',
+                        side_effect=[self.row, free]):
+            with self.runner.acting.run() as other:
+                other(self.rsrc.id)
+                self.act()
+        self.assertEqual([1, 1], self.actions)
+        self.row.select_and_update.assert_not_called()
+
+
 class NodeRunnerReportTest(base.TestCase):
     """A result Mistral refuses must still end the task."""
 
