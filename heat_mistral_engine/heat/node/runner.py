@@ -78,6 +78,7 @@ from oslo_log import log as logging
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.heat.operator_hooks import hook_plan
 from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
@@ -638,8 +639,12 @@ class NodeRunner:
         msg_queue = queue.Queue()
         self.thread_group_mgr.add_msg_queue(stack.id, msg_queue)
         try:
-            rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
-                                    resource_data, msg_queue, claim_key)
+            # A nested stack's action this one starts records it as its
+            # starter (nested_link links the nested execution to it).
+            with nested_starter.acting(request.stack_id, request.traversal,
+                                       request.action_execution_id):
+                rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
+                                        resource_data, msg_queue, claim_key)
             data = None
             if request.is_update:
                 data = _serialise(rsrc.node_data().as_dict())
