@@ -320,22 +320,22 @@ def preempt_scenario(offset):
     if offset:
         name += '_after_%ds' % offset
         wait.append(Pause(offset))
-    return Scenario(name, doc=(
+    steps = [
+        Create('preempt.yaml', environments=['preempt_env.yaml']),
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': SLOW_SECS, 'value': 'v2'}, wait=False),
+    ] + wait + [
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': 0, 'value': 'v3'}, label='preempting update'),
+        Delete(),
+    ]
+    return Scenario(name, steps=steps, doc=(
         'A second update %d s after the first one began updating a nested '
         'stack: Heat asks the nested stack to give way (handle_preempt '
-        'cancels its update, without rollback), the first update\'s '
-        'traversal stops and the second update wins, once the nested '
-        'stack\'s slow resource has finished its first update.' % offset),
-        steps=[
-            Create('preempt.yaml', environments=['preempt_env.yaml']),
-            Update('preempt.yaml', environments=['preempt_env.yaml'],
-                   params={'wait': SLOW_SECS, 'value': 'v2'}, wait=False),
-        ] + wait + [
-            Update('preempt.yaml', environments=['preempt_env.yaml'],
-                   params={'wait': 0, 'value': 'v3'},
-                   label='preempting update'),
-            Delete(),
-        ])
+        'cancels its update, without rollback), the first update\'s node '
+        'fails (the stack\'s UPDATE_FAILED event, no state stored) and the '
+        'second update completes, once the nested stack\'s slow resource '
+        'has finished its first update.' % offset))
 
 
 SCENARIOS.extend(preempt_scenario(offset) for offset in PREEMPT_OFFSETS)

@@ -49,9 +49,9 @@ def install(conf=cfg.CONF):
     """Patch Heat so that Mistral orders its traversals. Idempotent.
 
     The optional patches (``lean_defn``, ``shared_stack_json``,
-    ``remote_stack_link``, ``nested_starter``, ``db_outage``) leave Heat alone with a warning
-    when Heat is not what they were written for, or heat.conf turns them
-    off.
+    ``remote_stack_link``, ``nested_starter``, ``db_outage``) leave Heat
+    alone with a warning when Heat is not what they were written for, or
+    heat.conf turns them off.
 
     :raises heat_release.IncompatibleHeat: Heat's traversal methods are
         not the ones ``convergence`` was written for (nothing is patched).

@@ -54,11 +54,13 @@ Otherwise (no record, or one of a node that has ended: the nested action
 was not started by a node of this plugin) the parent's current traversal
 and the node claims (``store.claims``, recorded before a node runs) give
 the Mistral action execution of the node that is running now. Mistral's
-API turns the action execution into its task and execution. ``OS::Heat::Stack`` creates a
-top-level stack through heat-api (no owner); when it does so in this Heat,
-``remote_stack_link`` marks the child with a tag naming the parent's
-resource row and checks that mark, after which the same claims apply. A
-child in another region or cloud carries no link.
+API turns the action execution into its task and execution.
+``OS::Heat::Stack`` creates a top-level stack through heat-api (no
+owner); when it does so in this Heat, ``remote_stack_link`` marks the
+child with a tag naming the parent's resource row and checks that mark,
+after which the same claims apply (no starter record: ``RemoteStack`` is
+no ``StackResource``). A child in another region or cloud carries no
+link.
 
 Finding the link never fails the nested stack: any problem is logged and
 the execution starts without one.
