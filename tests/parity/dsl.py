@@ -539,6 +539,23 @@ class WaitResource(object):
         runner.wait_resource(self.name, self.status)
 
 
+class Pause(object):
+    """Let ``seconds`` pass before the next step (pins a step's timing).
+
+    For a step that must come at a given offset into an action that a
+    ``WaitResource`` saw start, e.g. a second update several seconds into
+    a nested stack's update. The offset is from when the wait returned;
+    the acting step's latency (``Record.act_latencies``) still counts from
+    the wait, so it includes the pause.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def run(self, runner):
+        time.sleep(self.seconds)
+
+
 class Cancel(object):
     """``openstack stack cancel [--no-rollback]``, then wait and record."""
 

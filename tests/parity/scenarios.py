@@ -24,6 +24,7 @@ from tests.parity.dsl import Cancel
 from tests.parity.dsl import ClearHook
 from tests.parity.dsl import Create
 from tests.parity.dsl import Delete
+from tests.parity.dsl import Pause
 from tests.parity.dsl import PollHooks
 from tests.parity.dsl import PreviewUpdate
 from tests.parity.dsl import Restore
@@ -215,19 +216,7 @@ SCENARIOS = [
                label='superseding update'),
         Delete(),
     ]),
-    Scenario('update_preempts_nested_update', doc=(
-        'A second update while the first one updates a nested stack: Heat '
-        'asks the nested stack to give way (handle_preempt cancels its '
-        'update) and the second update wins.'), steps=[
-        Create('preempt.yaml', environments=['preempt_env.yaml']),
-        Update('preempt.yaml', environments=['preempt_env.yaml'],
-               params={'wait': SLOW_SECS, 'value': 'v2'}, wait=False),
-        WaitResource('member', 'UPDATE_IN_PROGRESS'),
-        Update('preempt.yaml', environments=['preempt_env.yaml'],
-               params={'wait': 0, 'value': 'v3'},
-               label='preempting update'),
-        Delete(),
-    ]),
+    # update_preempts_nested_update*: see PREEMPT_OFFSETS below.
     Scenario('hooks_from_environment', volatile_outputs=RANDOM, doc=(
         'pre/post create and update and pre-delete hooks on a, from the '
         'environment: listed by hook poll, released by hook clear (or, for '
@@ -311,6 +300,45 @@ SCENARIOS = [
         Delete(),
     ]),
 ]
+
+
+# Seconds between the nested stack's parent resource showing
+# UPDATE_IN_PROGRESS and the preempting update (issue 23, item 6). At 0 the
+# update reaches Heat within about a second: the nested stack's own
+# traversal may not have been handed to Mistral yet, so it starts after its
+# parent's traversal was superseded (the race that left its execution
+# linked to no task); later offsets find the nested update running, which
+# the preempting update cancels (Heat's handle_preempt). Each must stay
+# well under SLOW_SECS, with MEASURED_ACT_SECS on top.
+PREEMPT_OFFSETS = (0, 1, 3, 6)
+
+
+def preempt_scenario(offset):
+    """A second update ``offset`` seconds into a nested stack's update."""
+    name = 'update_preempts_nested_update'
+    wait = [WaitResource('member', 'UPDATE_IN_PROGRESS')]
+    if offset:
+        name += '_after_%ds' % offset
+        wait.append(Pause(offset))
+    steps = [
+        Create('preempt.yaml', environments=['preempt_env.yaml']),
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': SLOW_SECS, 'value': 'v2'}, wait=False),
+    ] + wait + [
+        Update('preempt.yaml', environments=['preempt_env.yaml'],
+               params={'wait': 0, 'value': 'v3'}, label='preempting update'),
+        Delete(),
+    ]
+    return Scenario(name, steps=steps, doc=(
+        'A second update %d s after the first one began updating a nested '
+        'stack: Heat asks the nested stack to give way (handle_preempt '
+        'cancels its update, without rollback), the first update\'s node '
+        'fails (the stack\'s UPDATE_FAILED event, no state stored) and the '
+        'second update completes, once the nested stack\'s slow resource '
+        'has finished its first update.' % offset))
+
+
+SCENARIOS.extend(preempt_scenario(offset) for offset in PREEMPT_OFFSETS)
 
 # Scenario name -> the divergence that makes its comparison fail (see the
 # report in doc/source and the commit that added the entry).

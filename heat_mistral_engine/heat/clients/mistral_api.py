@@ -442,8 +442,10 @@ class MistralService:
         """Where an action execution runs: its task and workflow execution.
 
         Returns a dict with ``task`` (the task's name),
-        ``task_execution_id``, ``execution_id`` and ``root_execution_id``
-        (the top of the execution's tree: its root, or itself).
+        ``task_execution_id``, ``execution_id``, ``root_execution_id``
+        (the top of the execution's tree: its root, or itself) and
+        ``action_state`` (the action execution's state: RUNNING until
+        heat-engine completed it, whatever its workflow execution's).
         """
         action = self._call('look up action execution %s'
                             % action_execution_id,
@@ -459,7 +461,8 @@ class MistralService:
         return {'task': task.name, 'task_execution_id': task.id,
                 'execution_id': execution.id,
                 'root_execution_id': (getattr(execution, 'root_execution_id',
-                                              None) or execution.id)}
+                                              None) or execution.id),
+                'action_state': action.state}
 
     def running_executions(self, workflow):
         """The service's executions of ``workflow`` that run or are paused."""

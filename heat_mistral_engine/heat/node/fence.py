@@ -39,6 +39,20 @@ claim gone, started the action again and reported late (seen on the local
 cloud). At the end (``after_finish``) a claim gone fences nothing: a run
 that was not taken over reports as before.
 
+Nor does a claim gone fence a failure of a run whose traversal a newer one
+*replaced* (``check_failure``): native Heat's superseded worker still calls
+``Stack.mark_failed``, which stores nothing (its compare-and-swap on the
+traversal fails) but adds the stack's ``..._FAILED`` event with the
+resource's reason, and the new traversal goes on. A second update that
+pre-empts a nested stack's update shows it: the first traversal's node of
+the nested stack's resource fails with ``Stack UPDATE cancelled`` after
+the second traversal replaced its claims. Fencing it dropped that event
+(a difference from native Heat, parity scenario
+``update_preempts_nested_update``) and left the node's Mistral action
+RUNNING, reported by no one. A run whose traversal completed or failed
+(still the stack's current one) stays fenced: ``mark_failed`` would fail
+a stack that ended without it.
+
 Cost on a node's normal path: one read of the claim row by its primary key
 (its ``input_data`` is under 300 bytes while RUNNING) before the action;
 the end costs nothing more, the compare-and-swap was written anyway. The
@@ -108,6 +122,25 @@ def check(cnxt, request, engine_id, atomic_key, when=NOT_STARTED,
     if (found is None or found.engine != engine_id or
             found.atomic_key != atomic_key):
         raise Fenced(found, when)
+
+
+def check_failure(cnxt, request, engine_id, atomic_key, superseded,
+                  sleep=None):
+    """Raise Fenced unless this run may fail its stack for its node.
+
+    As ``check`` with DROPPED, except that a claim gone while
+    ``superseded()`` is true (a newer traversal replaced the run's, read
+    from the stack's row) is not fenced: Heat's ``mark_failed`` then
+    changes no state, as for native Heat's superseded worker (see the
+    module's docstring). ``superseded`` is called only when the claim is
+    gone.
+    """
+    found = read(cnxt, request, sleep)
+    if found is None and superseded():
+        return
+    if (found is None or found.engine != engine_id or
+            found.atomic_key != atomic_key):
+        raise Fenced(found, DROPPED)
 
 
 def after_finish(cnxt, request, engine_id, sleep=None):

@@ -82,6 +82,8 @@ from oslo_log import log as logging
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.heat.operator_hooks import hook_plan
 from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import nested_starter
+from heat_mistral_engine.heat.patches import stack_row
 from heat_mistral_engine.heat.clients import liveness
 from heat_mistral_engine.heat.clients import mistral_api
 from heat_mistral_engine.heat.store import claims
@@ -646,9 +648,13 @@ class NodeRunner:
         cnxt = grant.context
 
         def fail(stack, reason):
-            # A failure fails the stack only while the run owns the node.
-            fence.check(cnxt, request, self.engine_id, claim_key,
-                        fence.DROPPED)
+            # A failure fails the stack only while the run owns the node,
+            # or, its claim gone with a traversal that a newer one
+            # replaced, goes to Heat's mark_failed as native Heat's
+            # superseded worker's does (which only adds the stack's event).
+            fence.check_failure(
+                cnxt, request, self.engine_id, claim_key,
+                lambda: replaced(cnxt, request))
             return self._fail_node(stack, reason)
         try:
             predecessors = guard.open_predecessors(request, graph)
@@ -697,8 +703,12 @@ class NodeRunner:
         msg_queue = queue.Queue()
         self.thread_group_mgr.add_msg_queue(stack.id, msg_queue)
         try:
-            rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
-                                    resource_data, msg_queue, claim_key)
+            # A nested stack's action this one starts records it as its
+            # starter (nested_link links the nested execution to it).
+            with nested_starter.acting(request.stack_id, request.traversal,
+                                       request.action_execution_id):
+                rsrc, stack = self._act(cnxt, request, grant, rsrc, stack,
+                                        resource_data, msg_queue, claim_key)
             data = None
             if request.is_update:
                 data = _serialise(rsrc.node_data().as_dict())
@@ -1008,6 +1018,16 @@ def _completed(cnxt, request):
     except Exception:
         return False
     return False
+
+
+def replaced(cnxt, request):
+    """True if a newer traversal is the stack's current one (its row).
+
+    False when the stack's row is gone or has no current traversal.
+    """
+    row = stack_row.traversal_state(cnxt, request.stack_id)
+    return bool(row is not None and row.current_traversal and
+                row.current_traversal != request.traversal)
 
 
 def superseded(stack, request):

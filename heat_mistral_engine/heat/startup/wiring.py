@@ -33,6 +33,7 @@ from heat_mistral_engine.heat.operator_hooks import hook_validation
 from heat_mistral_engine.heat.patches import convergence
 from heat_mistral_engine.heat.patches import db_outage
 from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import remote_stack_link
 from heat_mistral_engine.heat.patches import shared_stack_json
 from heat_mistral_engine.heat.recovery import failure_watch
@@ -48,9 +49,9 @@ def install(conf=cfg.CONF):
     """Patch Heat so that Mistral orders its traversals. Idempotent.
 
     The optional patches (``lean_defn``, ``shared_stack_json``,
-    ``remote_stack_link``, ``db_outage``) leave Heat alone with a warning
-    when Heat is not what they were written for, or heat.conf turns them
-    off.
+    ``remote_stack_link``, ``nested_starter``, ``db_outage``) leave Heat
+    alone with a warning when Heat is not what they were written for, or
+    heat.conf turns them off.
 
     :raises heat_release.IncompatibleHeat: Heat's traversal methods are
         not the ones ``convergence`` was written for (nothing is patched).
@@ -59,6 +60,7 @@ def install(conf=cfg.CONF):
     lean_defn.install(conf)
     shared_stack_json.install(conf)
     remote_stack_link.install()
+    nested_starter.install()
     db_outage.install(conf)
 
 

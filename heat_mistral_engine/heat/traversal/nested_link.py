@@ -40,15 +40,27 @@ pause and rerun the parent with the child, and delete the child with the
 parent task. The parent task must be completed by heat-engine only.
 
 How the parent's node is found, with Heat's data only: the nested stack's
-``owner_id`` and ``parent_resource_name`` name the parent resource; its
-rows in the parent stack, the parent's current traversal and the node
-claims (``store.claims``, recorded before a node runs) give the Mistral
-action execution of the node that is running now, which Mistral's API
-turns into its task and execution. ``OS::Heat::Stack`` creates a
-top-level stack through heat-api (no owner); when it does so in this Heat,
-``remote_stack_link`` marks the child with a tag naming the parent's
-resource row and checks that mark, after which the same claims apply. A
-child in another region or cloud carries no link.
+``owner_id`` and ``parent_resource_name`` name the parent resource and its
+rows in the parent stack. The node that started the nested action recorded
+itself in the row's data (``patches.nested_starter``), right before Heat's
+call that started it; that record wins while Mistral shows its action
+execution RUNNING. It matters when the parent's traversal was superseded
+between that call and this start (a second update of the parent while the
+first one updates the nested stack): Heat deleted the superseded
+traversal's node claims by then, and the new traversal's node of the same
+resource, if it runs at all, only waits for the resource's lock to
+pre-empt the nested update, so the claims named no task or the wrong one.
+Otherwise (no record, or one of a node that has ended: the nested action
+was not started by a node of this plugin) the parent's current traversal
+and the node claims (``store.claims``, recorded before a node runs) give
+the Mistral action execution of the node that is running now. Mistral's
+API turns the action execution into its task and execution.
+``OS::Heat::Stack`` creates a top-level stack through heat-api (no
+owner); when it does so in this Heat, ``remote_stack_link`` marks the
+child with a tag naming the parent's resource row and checks that mark,
+after which the same claims apply (no starter record: ``RemoteStack`` is
+no ``StackResource``). A child in another region or cloud carries no
+link.
 
 Finding the link never fails the nested stack: any problem is logged and
 the execution starts without one.
@@ -62,9 +74,13 @@ from oslo_log import log as logging
 
 from heat_mistral_engine import execution_link
 from heat_mistral_engine.heat.store import claims
+from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import remote_stack_link
 
 LOG = logging.getLogger(__name__)
+
+# Mistral's state of an action execution that has not ended.
+RUNNING = 'RUNNING'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +103,38 @@ def execution_params(link):
                                  link.root_execution_id)
 
 
+def parent_rows(cnxt, stack):
+    """The rows of ``stack``'s parent resource in its owner, or [].
+
+    [] for a top-level stack.
+    """
+    if not stack.owner_id or not stack.parent_resource_name:
+        return []
+    return [row for row in resource_objects.Resource.get_all_active_by_stack(
+        cnxt, stack.owner_id).values()
+        if row.name == stack.parent_resource_name]
+
+
+def recorded_starter(cnxt, stack):
+    """The action execution recorded as starting ``stack``'s action.
+
+    From the parent resource's rows (``nested_starter.recorded``); a row
+    whose physical id is this stack wins over another (a replacement and
+    its old self). None for a top-level stack or when no row holds a
+    record of a node of the parent stack. The node may have ended since:
+    the caller asks Mistral.
+    """
+    found = []
+    for row in parent_rows(cnxt, stack):
+        node = nested_starter.recorded(cnxt, row.id)
+        if node is not None and node['stack_id'] == stack.owner_id:
+            found.append((row.physical_resource_id == stack.id,
+                          node['action_execution']))
+    if not found:
+        return None
+    return max(found, key=lambda pair: pair[0])[1]
+
+
 def running_parent_action(cnxt, stack):
     """The Mistral action execution of the parent node running ``stack``.
 
@@ -101,10 +149,7 @@ def running_parent_action(cnxt, stack):
     parent = stack_objects.Stack.get_by_id(cnxt, stack.owner_id)
     if parent is None or not parent.current_traversal:
         return None
-    rows = [row for row in resource_objects.Resource.get_all_active_by_stack(
-        cnxt, stack.owner_id).values()
-        if row.name == stack.parent_resource_name]
-    return running_action(cnxt, parent, rows, stack.id)
+    return running_action(cnxt, parent, parent_rows(cnxt, stack), stack.id)
 
 
 def running_action(cnxt, parent, rows, stack_id):
@@ -153,17 +198,39 @@ def running_parent(cnxt, stack):
     return parent.id, row.name, action
 
 
+def started_by(stack, service):
+    """(parent stack id, resource name, task_of_action) of the recorded node.
+
+    The node ``recorded_starter`` names, if Mistral shows its action
+    execution still RUNNING (a node that has ended did not start this
+    traversal); else None. Raises what ``MistralService`` raises.
+    """
+    action_execution = recorded_starter(stack.context, stack)
+    if action_execution is None:
+        return None
+    where = service.task_of_action(action_execution)
+    if where.get('action_state') != RUNNING:
+        return None
+    return stack.owner_id, stack.parent_resource_name, where
+
+
 def parent_link(stack, service):
     """The ParentLink of ``stack``'s traversal, or None (never raises).
 
-    ``service`` is a ``MistralService``.
+    ``service`` is a ``MistralService``. The node that recorded starting
+    this stack's action (``started_by``) first, then the running node of
+    the parent's current traversal (``running_parent``).
     """
     try:
-        found = running_parent(stack.context, stack)
+        found = started_by(stack, service)
         if found is None:
-            return None
-        parent_id, resource, action_execution = found
-        where = service.task_of_action(action_execution)
+            found = running_parent(stack.context, stack)
+            if found is None:
+                return None
+            parent_id, resource, action_execution = found
+            where = service.task_of_action(action_execution)
+        else:
+            parent_id, resource, where = found
     except Exception as exc:
         LOG.warning('Nested stack %s: could not find the parent task it '
                     'runs under; its Mistral execution is not linked to '

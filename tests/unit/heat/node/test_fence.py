@@ -104,6 +104,44 @@ class CheckTest(base.TestCase):
                     fence.after_finish(mock.Mock(), request(), 'old')
 
 
+class CheckFailureTest(base.TestCase):
+    """Before a failure fails the stack: fenced, unless superseded."""
+
+    def check(self, found, superseded, engine='old', key=0):
+        asked = []
+
+        def replaced():
+            asked.append(True)
+            return superseded
+        with mock.patch.object(claims, 'get', return_value=found):
+            fence.check_failure(mock.Mock(), request(), engine, key,
+                                replaced)
+        return asked
+
+    def test_the_runs_own_claim_passes_without_reading_the_stack(self):
+        self.assertEqual([], self.check(claim('old'), superseded=False))
+
+    def test_a_claim_gone_with_a_replaced_traversal_passes(self):
+        # A second update replaced the traversal (and Heat deleted its
+        # claims): native Heat's worker still calls mark_failed, which
+        # stores nothing but the stack's event.
+        self.assertEqual([True], self.check(None, superseded=True))
+
+    def test_a_claim_gone_with_an_ended_traversal_fences(self):
+        # Completed or failed, still the stack's current traversal: a
+        # failure now would fail a stack that ended without this run.
+        exc = self.assertRaises(fence.Fenced, self.check, None,
+                                superseded=False)
+        self.assertEqual(fence.DROPPED, exc.when)
+        self.assertIsNone(exc.owner)
+
+    def test_a_claim_moved_fences_even_when_superseded(self):
+        exc = self.assertRaises(fence.Fenced, self.check,
+                                claim('new', claims.ADOPTED, 1),
+                                superseded=True)
+        self.assertEqual('new', exc.owner)
+
+
 class ActTest(base.TestCase):
     """Each start of the resource action checks the claim first."""
 
@@ -251,6 +289,52 @@ class RunTest(base.TestCase):
         outcome = self.runner.run(request())
         finish.assert_not_called()
         self.assert_fenced(outcome, fence.DROPPED)
+
+    def failing_run(self, stack_row):
+        """Run a node whose action fails, its claim gone meanwhile."""
+        rsrc = mock.Mock()
+        rsrc.name = 'member'
+        for target, name, value in (
+                (self.runner, '_load', (rsrc, self.stack)),
+                (node_runner.guard, 'open_predecessors', {}),
+                (node_runner.hook_proofs, 'check_before', None),
+                (node_runner.hook_plan, 'snapshot', None),
+                (node_runner.stack_row, 'traversal_state', stack_row)):
+            self.patch(target, name, return_value=value)
+        self.patch(self.runner, '_act', side_effect=exception.ResourceFailure(
+            RuntimeError('Stack UPDATE cancelled'), rsrc, 'UPDATE'))
+        self.patch(claims, 'claim', return_value=None)
+        self.patch(claims, 'finish', return_value=False)
+        # Gone by the time the action failed (_act, which would have read
+        # it before the action, is faked).
+        self.patch(claims, 'get', return_value=None)
+        self.stack.mark_failed.return_value = False
+        return self.runner.run(request())
+
+    def test_a_failure_of_a_replaced_traversal_goes_to_mark_failed(self):
+        # update_preempts_nested_update: the first update's node of the
+        # nested stack's resource fails after a second update replaced
+        # its traversal. Native Heat calls mark_failed (it stores only the
+        # stack's UPDATE_FAILED event) and the node's action is answered.
+        outcome = self.run_with_current('t2')
+        self.assertFalse(outcome.fenced)
+        self.stack.mark_failed.assert_called_once()
+        reason = self.stack.mark_failed.call_args.args[0]
+        self.assertTrue(reason.startswith('Resource UPDATE failed: '))
+        self.assertTrue(reason.endswith('Stack UPDATE cancelled'))
+        self.mistral.complete_action.assert_called_once()
+        self.assertEqual(0, len([line for line in
+                                 self.logged.output.splitlines()
+                                 if 'fenced' in line]))
+
+    def test_a_failure_of_an_ended_traversal_is_still_fenced(self):
+        outcome = self.run_with_current('t1')
+        self.assertTrue(outcome.fenced)
+        self.stack.mark_failed.assert_not_called()
+        self.mistral.complete_action.assert_not_called()
+
+    def run_with_current(self, traversal):
+        return self.failing_run(mock.Mock(current_traversal=traversal))
 
     def test_a_node_handed_over_here_is_run_on_the_new_key(self):
         execute = self.patch(self.runner, '_execute',

@@ -25,6 +25,7 @@ from heat_mistral_engine.heat.patches import db_outage
 from heat_mistral_engine.heat.patches import environment as env_patch
 from heat_mistral_engine.heat.patches import heat_release
 from heat_mistral_engine.heat.patches import lean_defn
+from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import remote_stack_link
 from heat_mistral_engine.heat.patches import validate_warnings
 from heat_mistral_engine.heat.recovery import failure_watch
@@ -77,11 +78,13 @@ class PluginInstallTest(base.TestCase):
         logger = self.useFixture(fixtures.FakeLogger())
         with mock.patch.object(convergence, 'install') as install, \
                 mock.patch.object(lean_defn, 'install') as lean, \
-                mock.patch.object(remote_stack_link, 'install') as remote:
+                mock.patch.object(remote_stack_link, 'install') as remote, \
+                mock.patch.object(nested_starter, 'install') as starter:
             self.assertTrue(plugin.install())
         install.assert_called_once_with(mock.ANY)
         lean.assert_called_once_with(self.conf.conf)
         remote.assert_called_once_with()
+        starter.assert_called_once_with()
         self.assertTrue(db_outage.installed())
         self.assertIn('misconfigured', logger.output)
         self.assertIn('endpoint_override is unset', logger.output)
@@ -94,7 +97,8 @@ class PluginInstallTest(base.TestCase):
             format='%(levelname)s %(message)s'))
         with mock.patch.object(convergence, 'install'), \
                 mock.patch.object(lean_defn, 'install'), \
-                mock.patch.object(remote_stack_link, 'install'):
+                mock.patch.object(remote_stack_link, 'install'), \
+                mock.patch.object(nested_starter, 'install'):
             self.assertTrue(plugin.install())
         self.assertIn('ERROR heat-mistral-engine is enabled, but [DEFAULT] '
                       'convergence_engine is false', logger.output)
@@ -102,7 +106,8 @@ class PluginInstallTest(base.TestCase):
         logger = self.useFixture(fixtures.FakeLogger())
         with mock.patch.object(convergence, 'install'), \
                 mock.patch.object(lean_defn, 'install'), \
-                mock.patch.object(remote_stack_link, 'install'):
+                mock.patch.object(remote_stack_link, 'install'), \
+                mock.patch.object(nested_starter, 'install'):
             plugin.install()
         self.assertNotIn('convergence_engine', logger.output)
 

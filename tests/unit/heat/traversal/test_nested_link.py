@@ -199,7 +199,94 @@ class RemoteStackParentTest(ParentRowsTestCase):
                                     service))
 
 
+class RecordedStarterTest(ParentRowsTestCase):
+    """The node that recorded starting the nested action wins (issue 23).
+
+    A second update of the parent became current between its first
+    update's node starting the nested update and the nested traversal's
+    start: Heat deleted the first traversal's claims, and the second
+    traversal's node of the same resource only waits for the lock.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.records = {}
+        patcher = mock.patch.object(
+            nested_link.nested_starter, 'recorded',
+            side_effect=lambda cnxt, rid: self.records.get(rid))
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.service = mock.Mock()
+        self.states = {}
+        self.service.task_of_action.side_effect = lambda ax: {
+            'task': 'group', 'task_execution_id': 'task-of-' + ax,
+            'execution_id': 'execution-of-' + ax,
+            'root_execution_id': ROOT_EX,
+            'action_state': self.states.get(ax, 'RUNNING')}
+
+    def record(self, ax, stack_id=PARENT, traversal='superseded'):
+        return {'stack_id': stack_id, 'traversal': traversal,
+                'action_execution': ax}
+
+    def link(self):
+        found = nested_link.parent_link(child_stack(), self.service)
+        return found and found.execution_id
+
+    def test_the_recorded_node_wins_over_the_waiting_one(self):
+        self.rows = {7: row(7)}
+        self.records = {7: self.record(AX)}
+        # The new traversal's node, waiting for the lock to pre-empt.
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING,
+                                                   'waiting')}
+        self.assertEqual('execution-of-' + AX, self.link())
+
+    def test_the_recorded_node_links_when_no_claim_is_left(self):
+        # Without the record: no link at all (the flake of the parity
+        # scenario update_preempts_nested_update).
+        self.rows = {7: row(7)}
+        self.records = {7: self.record(AX)}
+        self.assertEqual('execution-of-' + AX, self.link())
+        self.records = {}
+        self.assertIsNone(self.link())
+
+    def test_a_record_of_a_node_that_ended_falls_back_to_the_claims(self):
+        # The record stays after its node: a nested action started since
+        # by anything else must not be linked to that node's task.
+        self.rows = {7: row(7)}
+        self.records = {7: self.record(AX)}
+        self.states = {AX: 'SUCCESS'}
+        self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING,
+                                                   'current')}
+        self.assertEqual('execution-of-current', self.link())
+        self.claims = {}
+        self.assertIsNone(self.link())
+
+    def test_a_record_naming_another_stack_is_ignored(self):
+        self.rows = {7: row(7)}
+        self.records = {7: self.record(AX, stack_id='other')}
+        self.assertIsNone(self.link())
+        self.service.task_of_action.assert_not_called()
+
+    def test_the_row_owning_this_stack_wins(self):
+        self.rows = {7: row(7), 9: row(9, physical=CHILD)}
+        self.records = {7: self.record('old'), 9: self.record(AX)}
+        self.assertEqual('execution-of-' + AX, self.link())
+
+    def test_other_resources_records_do_not_count(self):
+        self.rows = {8: row(8, name='other')}
+        self.records = {8: self.record(AX)}
+        self.assertIsNone(self.link())
+
+
 class ParentLinkTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # No recorded starter: the claims decide.
+        patcher = mock.patch.object(nested_link, 'recorded_starter',
+                                    return_value=None)
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
     def test_link_from_the_parent_nodes_action_execution(self):
         service = mock.Mock()
@@ -239,7 +326,8 @@ class TaskOfActionTest(base.TestCase):
         self.service = mistral_client.MistralService()
         self.client = self.service._client = mock.Mock()
         self.client.action_executions.get.return_value = (
-            types.SimpleNamespace(task_execution_id=TASK_EX))
+            types.SimpleNamespace(task_execution_id=TASK_EX,
+                                  state='RUNNING'))
         self.client.tasks.get.return_value = types.SimpleNamespace(
             id=TASK_EX, name='group', workflow_execution_id=PARENT_EX)
 
@@ -248,7 +336,8 @@ class TaskOfActionTest(base.TestCase):
             id=PARENT_EX, root_execution_id=ROOT_EX)
         self.assertEqual(
             {'task': 'group', 'task_execution_id': TASK_EX,
-             'execution_id': PARENT_EX, 'root_execution_id': ROOT_EX},
+             'execution_id': PARENT_EX, 'root_execution_id': ROOT_EX,
+             'action_state': 'RUNNING'},
             self.service.task_of_action(AX))
         self.client.action_executions.get.assert_called_once_with(AX)
         self.client.executions.get.assert_called_once_with(PARENT_EX)
