@@ -50,6 +50,18 @@ UUID_RE = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                      r'[0-9a-f]{12}')
 
 
+# The actions whose failed traversal Heat rolls back unless the stack's
+# disable_rollback is set (heat.engine.stack.Stack.mark_failed): it stores
+# ``<action>_FAILED`` first, then starts the rollback, so a poll may see
+# that FAILED for an instant (longer under load) before ROLLBACK_*.
+ROLLED_BACK_ACTIONS = ('CREATE', 'ADOPT', 'UPDATE', 'RESTORE')
+# How long a wait keeps polling a FAILED that a rollback should follow
+# before taking it as final. Heat starts the rollback in the thread that
+# stored the FAILED, within a few requests; a FAILED still shown after
+# this long is what the user is left with (an engine that never rolled
+# back), and is recorded as such, so the comparison shows it.
+ROLLBACK_START_SECS = 60
+
 # Heat's physical resource names end in a random 12-character short id.
 PHYSICAL_NAME_RE = re.compile(r'(<stack>-[\w-]+?-)[a-z0-9]{12}\b')
 
@@ -66,6 +78,21 @@ def normalise_text(text, stack_name=None):
         text = text.replace(stack_name, '<stack>')
         text = PHYSICAL_NAME_RE.sub(r'\1<short id>', text)
     return text
+
+
+def rollback_follows(stack):
+    """Whether Heat will roll back from the status ``stack`` shows.
+
+    ``stack`` is a heatclient Stack. True for ``<action>_FAILED`` of an
+    action in ROLLED_BACK_ACTIONS on a stack whose ``disable_rollback`` is
+    off: Heat is about to start the rollback (``Stack.mark_failed``), so
+    the status is not yet what the user is left with. A cancel without
+    rollback also leaves such a status, for good: its caller knows and
+    does not ask.
+    """
+    return (stack.stack_status == '%s_FAILED' % stack.action and
+            stack.action in ROLLED_BACK_ACTIONS and
+            not stack.disable_rollback)
 
 
 class Cloud(object):
@@ -216,13 +243,30 @@ class Runner(object):
                 self.record.nested.add(res.physical_resource_id)
         return {r.resource_name: r for r in found}
 
-    def wait_stack(self, timeout=240):
-        """Until the stack leaves IN_PROGRESS; returns its status."""
+    def wait_stack(self, timeout=240, rollback_may_follow=True):
+        """Until the stack has settled; returns its status.
+
+        Settled: not IN_PROGRESS and, if ``rollback_may_follow``, not a
+        FAILED that Heat is about to roll back (``rollback_follows``):
+        that one is kept polling until the rollback settles, or until it
+        has shown for ROLLBACK_START_SECS (then it is returned: a real
+        final FAILED is never hidden). A step that stops the traversal
+        without rollback (``cancel --no-rollback``, whose FAILED is
+        final) passes False.
+        """
         deadline = time.time() + timeout
+        failed_since = None
         while True:
             stack = self.get_stack()
             if not stack.stack_status.endswith('IN_PROGRESS'):
-                return stack.stack_status
+                if not (rollback_may_follow and rollback_follows(stack)):
+                    return stack.stack_status
+                if failed_since is None:
+                    failed_since = time.time()
+                elif time.time() - failed_since >= ROLLBACK_START_SECS:
+                    return stack.stack_status
+            else:
+                failed_since = None
             self.resources()  # their dependency edges, while they exist
             if time.time() > deadline:
                 raise StepError('%s: stack %s still %s after %d s' % (
@@ -570,7 +614,10 @@ class Cancel(object):
             args.append('--no-rollback')
         runner.cloud.openstack(*args, parse=False)
         runner.acted(self.label)
-        runner.wait_stack()
+        # Without rollback Heat marks the traversal FAILED for good
+        # (heat.engine.worker._stop_traversal), whatever the stack's
+        # disable_rollback says.
+        runner.wait_stack(rollback_may_follow=self.rollback)
         runner.snapshot(self.label)
 
 
