@@ -28,9 +28,9 @@ The timing cannot be forced from outside, so each test repeats the
 sequence: with the old code 4 runs in 5 failed on the 2-core development
 machine, so ``ROUNDS`` rounds all passing by chance had a probability of
 about 0.2 ** ROUNDS (``LIFECYCLE_RACE_ROUNDS`` in the environment sets
-ROUNDS: issue 23 asks for 20 runs in 20). The calls go through Heat's API (heatclient), as the
-CLI's do, but without the CLI's start-up time, which would space the steps
-out and hide the race.
+ROUNDS: issue 23 asks for 20 runs in 20). The calls go through Heat's
+API (heatclient), as the CLI's do, but without the CLI's start-up time,
+which would space the steps out and hide the race.
 """
 
 import os
