@@ -23,6 +23,7 @@ security page of the documentation for the threat model.
 
 import json
 import os
+import re
 import time
 import uuid
 
@@ -251,10 +252,22 @@ class AttackTest(base.FunctionalTest):
         again = self.wait_for_execution(again.id)
         self.assertEqual('SUCCESS', again.state, again.state_info)
         # The second requests got the first runs' receipts: same data.
-        for name in ('first', 'slow', 'after'):
-            self.assertEqual(
-                json.loads(self.task_named(execution.id, name).result),
-                json.loads(self.task_named(again.id, name).result), name)
+        # Except, by timing, the last node: its second request may reach
+        # Heat after the first one completed the stack, whose claims (and
+        # their stored receipts) Heat then deleted; it is answered as a
+        # node of a completed traversal is, done without acting, with a
+        # receipt without node data (``NodeRunner._answer_completed``;
+        # nothing of a complete traversal reads it).
+        log = self.engine_log()
+        answered_done = re.findall(
+            r'Node \d+ \([\w/]+\) of stack %s: traversal \S+ is already '
+            r'complete; answered as done without acting' % stack.id, log)
+        differ = [
+            name for name in ('first', 'slow', 'after')
+            if json.loads(self.task_named(execution.id, name).result) !=
+            json.loads(self.task_named(again.id, name).result)]
+        self.assertIn(differ, ([], ['after']), answered_done)
+        self.assertEqual(len(differ), len(answered_done), differ)
         # Heat acted once per resource.
         events = self.events(stack.id)
         for name in ('first', 'slow', 'after'):
