@@ -119,9 +119,14 @@ def check(cnxt, request, engine_id, atomic_key, when=NOT_STARTED,
     before a failure would fail the stack).
     """
     found = read(cnxt, request, sleep)
-    if (found is None or found.engine != engine_id or
-            found.atomic_key != atomic_key):
+    if not _held(found, engine_id, atomic_key):
         raise Fenced(found, when)
+
+
+def _held(found, engine_id, atomic_key):
+    """Whether claim ``found`` (or None) is held by this run."""
+    return (found is not None and found.engine == engine_id and
+            found.atomic_key == atomic_key)
 
 
 def check_failure(cnxt, request, engine_id, atomic_key, superseded,
@@ -138,8 +143,7 @@ def check_failure(cnxt, request, engine_id, atomic_key, superseded,
     found = read(cnxt, request, sleep)
     if found is None and superseded():
         return
-    if (found is None or found.engine != engine_id or
-            found.atomic_key != atomic_key):
+    if not _held(found, engine_id, atomic_key):
         raise Fenced(found, DROPPED)
 
 
