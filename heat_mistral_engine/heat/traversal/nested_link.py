@@ -115,17 +115,18 @@ def parent_rows(cnxt, stack):
         if row.name == stack.parent_resource_name]
 
 
-def recorded_starter(cnxt, stack):
+def recorded_starter(cnxt, stack, rows):
     """The action execution recorded as starting ``stack``'s action.
 
-    From the parent resource's rows (``nested_starter.recorded``); a row
+    From ``rows``, the parent resource's rows (``parent_rows``), their
+    records (``nested_starter.recorded``); a row
     whose physical id is this stack wins over another (a replacement and
     its old self). None for a top-level stack or when no row holds a
     record of a node of the parent stack. The node may have ended since:
     the caller asks Mistral.
     """
     found = []
-    for row in parent_rows(cnxt, stack):
+    for row in rows:
         node = nested_starter.recorded(cnxt, row.id)
         if node is not None and node['stack_id'] == stack.owner_id:
             found.append((row.physical_resource_id == stack.id,
@@ -135,10 +136,11 @@ def recorded_starter(cnxt, stack):
     return max(found, key=lambda pair: pair[0])[1]
 
 
-def running_parent_action(cnxt, stack):
+def running_parent_action(cnxt, stack, rows):
     """The Mistral action execution of the parent node running ``stack``.
 
-    None for a top-level stack, or when no node of the parent's current
+    ``rows`` are the parent resource's rows (``parent_rows``). None for a
+    top-level stack, or when no node of the parent's current
     traversal for the parent resource is running (the parent's action is
     one Heat runs natively). When several rows of the parent resource have
     a running node (a replacement and its old self), the row whose
@@ -149,7 +151,7 @@ def running_parent_action(cnxt, stack):
     parent = stack_objects.Stack.get_by_id(cnxt, stack.owner_id)
     if parent is None or not parent.current_traversal:
         return None
-    return running_action(cnxt, parent, parent_rows(cnxt, stack), stack.id)
+    return running_action(cnxt, parent, rows, stack.id)
 
 
 def running_action(cnxt, parent, rows, stack_id):
@@ -173,15 +175,16 @@ def running_action(cnxt, parent, rows, stack_id):
     return max(found, key=lambda pair: pair[0])[1]
 
 
-def running_parent(cnxt, stack):
+def running_parent(cnxt, stack, rows):
     """(parent stack id, parent resource name, action execution) or None.
 
-    A nested stack's parent is its owner; a top-level stack's is the
+    A nested stack's parent is its owner (``rows``: the parent resource's
+    rows, ``parent_rows``); a top-level stack's is the
     ``OS::Heat::Stack`` of this Heat that marked it (``remote_stack_link``,
     which checks the mark), if that resource's node is running.
     """
     if stack.owner_id:
-        action = running_parent_action(cnxt, stack)
+        action = running_parent_action(cnxt, stack, rows)
         if action is None:
             return None
         return stack.owner_id, stack.parent_resource_name, action
@@ -198,14 +201,15 @@ def running_parent(cnxt, stack):
     return parent.id, row.name, action
 
 
-def started_by(stack, service):
+def started_by(stack, service, rows):
     """(parent stack id, resource name, task_of_action) of the recorded node.
 
-    The node ``recorded_starter`` names, if Mistral shows its action
+    The node ``recorded_starter`` names in ``rows`` (the parent resource's
+    rows, ``parent_rows``), if Mistral shows its action
     execution still RUNNING (a node that has ended did not start this
     traversal); else None. Raises what ``MistralService`` raises.
     """
-    action_execution = recorded_starter(stack.context, stack)
+    action_execution = recorded_starter(stack.context, stack, rows)
     if action_execution is None:
         return None
     where = service.task_of_action(action_execution)
@@ -219,12 +223,14 @@ def parent_link(stack, service):
 
     ``service`` is a ``MistralService``. The node that recorded starting
     this stack's action (``started_by``) first, then the running node of
-    the parent's current traversal (``running_parent``).
+    the parent's current traversal (``running_parent``), both from one
+    read of the parent resource's rows.
     """
     try:
-        found = started_by(stack, service)
+        rows = parent_rows(stack.context, stack)
+        found = started_by(stack, service, rows)
         if found is None:
-            found = running_parent(stack.context, stack)
+            found = running_parent(stack.context, stack, rows)
             if found is None:
                 return None
             parent_id, resource, action_execution = found

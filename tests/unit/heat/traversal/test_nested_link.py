@@ -111,8 +111,10 @@ class ParentRowsTestCase(base.TestCase):
 class RunningParentActionTest(ParentRowsTestCase):
 
     def find(self, stack=None):
-        return nested_link.running_parent_action(mock.sentinel.context,
-                                                 stack or child_stack())
+        stack = stack or child_stack()
+        return nested_link.running_parent_action(
+            mock.sentinel.context, stack,
+            nested_link.parent_rows(mock.sentinel.context, stack))
 
     def test_top_level_stack_has_no_parent(self):
         self.assertIsNone(self.find(child_stack(owner=None)))
@@ -156,7 +158,7 @@ class RemoteStackParentTest(ParentRowsTestCase):
 
     def remote(self):
         return nested_link.running_parent(
-            mock.sentinel.context, child_stack(owner=None, resource=None))
+            mock.sentinel.context, child_stack(owner=None, resource=None), [])
 
     def test_running_node_of_the_marking_resource(self):
         self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
@@ -181,7 +183,7 @@ class RemoteStackParentTest(ParentRowsTestCase):
         self.rows = {7: row(7)}
         self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING, AX)}
         self.assertEqual((PARENT, 'group', AX), nested_link.running_parent(
-            mock.sentinel.context, child_stack()))
+            mock.sentinel.context, child_stack(), [row(7)]))
         nested_link.remote_stack_link.marked_parent.assert_not_called()
 
     def test_the_link_names_the_marking_resource(self):
@@ -258,6 +260,9 @@ class RecordedStarterTest(ParentRowsTestCase):
         self.claims = {(7, TRAVERSAL, True): claim(node_claims.RUNNING,
                                                    'current')}
         self.assertEqual('execution-of-current', self.link())
+        # The record and the claims were looked up on one read of the rows.
+        self.assertEqual(1, nested_link.resource_objects.Resource
+                         .get_all_active_by_stack.call_count)
         self.claims = {}
         self.assertIsNone(self.link())
 
@@ -283,10 +288,11 @@ class ParentLinkTest(base.TestCase):
     def setUp(self):
         super().setUp()
         # No recorded starter: the claims decide.
-        patcher = mock.patch.object(nested_link, 'recorded_starter',
-                                    return_value=None)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        for name, value in (('recorded_starter', None), ('parent_rows', [])):
+            patcher = mock.patch.object(nested_link, name,
+                                        return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
 
     def test_link_from_the_parent_nodes_action_execution(self):
         service = mock.Mock()
