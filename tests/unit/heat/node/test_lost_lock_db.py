@@ -1,0 +1,204 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Issue 26: a lock whose commit was lost, on Heat's own (sqlite) database.
+
+The node runner's ``_act`` runs Heat's real convergence create, update and
+delete of an ``OS::Heat::TestResource`` of a real convergence stack (Heat's
+own preamble stored its rows and traversal; only its casts of the leaves,
+the claim check and Mistral are stand-ins). A commit the server applied as
+the connection was lost is simulated where Heat writes: the write is
+applied, then run a second time, as Heat's ``retry_on_db_error`` runs it
+again after a connection lost at COMMIT, and the caller gets that second
+result.
+"""
+
+import queue
+import types
+from unittest import mock
+
+import fixtures
+from heat.engine.resources.openstack.heat import test_resource
+from heat.engine import template as heat_template
+from heat.objects import resource as resource_objects
+
+from heat_mistral_engine.heat.node import runner as node_runner
+from tests.unit import base
+
+ENGINE = 'engine-1'
+TEMPLATE = {'heat_template_version': '2021-04-16', 'resources': {
+    'slow': {'type': 'OS::Heat::TestResource',
+             'properties': {'value': 'v'}}}}
+
+
+def template_with(**properties):
+    """TEMPLATE with ``slow``'s properties ``properties``."""
+    return {'heat_template_version': TEMPLATE['heat_template_version'],
+            'resources': {'slow': {'type': 'OS::Heat::TestResource',
+                                   'properties': properties}}}
+
+
+class WouldWait(Exception):
+    """The runner slept for a lock: it waits for it as long as it is held."""
+
+
+class LostLockDbTest(base.HeatDbTestCase):
+
+    stack_name = 'lost-lock'
+    template = TEMPLATE
+
+    def setUp(self):
+        super().setUp()
+        self.stack.thread_group_mgr = node_runner.INLINE_EVENTS
+        # Heat's own preamble casts the leaves to its workers: not here.
+        self.stack._worker_client = mock.Mock()
+        # Heat's notifications need its RPC transport.
+        self.useFixture(fixtures.MockPatch(
+            'heat.engine.notification.stack.send'))
+        self.runner = node_runner.NodeRunner(ENGINE, mock.Mock(),
+                                             mistral=mock.Mock())
+        self.useFixture(fixtures.MockPatchObject(node_runner.fence,
+                                                 'check'))
+        # Heat's own retries of a refused lock (and TestResource's
+        # simulated effort) sleep in time.sleep: no real wait.
+        self.heat_sleep = self.useFixture(fixtures.MockPatch(
+            'time.sleep')).mock
+        # The runner's own waits for a lock: a few polls at most, then
+        # the test ends as WouldWait (the lock stays held: it would wait
+        # until the stack timed out).
+        self.runner_time = self.useFixture(fixtures.MockPatchObject(
+            node_runner, 'time')).mock
+        self.runner_time.sleep.side_effect = self.poll
+        self.handled = []
+        for action in ('create', 'update', 'delete'):
+            self.count('handle_%s' % action)
+
+    def poll(self, seconds):
+        if self.runner_time.sleep.call_count >= 3:
+            raise WouldWait('waited %d times for the lock'
+                            % self.runner_time.sleep.call_count)
+
+    def count(self, name):
+        """Record each call of TestResource's ``name`` in ``handled``."""
+        real = getattr(test_resource.TestResource, name)
+
+        def counted(rsrc, *args):
+            self.handled.append((name, rsrc.id))
+            return real(rsrc, *args)
+        self.useFixture(fixtures.MockPatchObject(
+            test_resource.TestResource, name, counted))
+
+    def converge(self, template, action):
+        """Start a traversal of the stack, as Heat's service does."""
+        self.stack.converge_stack(heat_template.Template(template),
+                                  action=action)
+        self.assertIsNotNone(self.stack.current_traversal)
+
+    def row(self, name='slow'):
+        """The stack's newest resource row named ``name``."""
+        rows = [r for r in resource_objects.Resource.get_all_active_by_stack(
+            self.ctx, self.stack.id).values() if r.name == name]
+        return max(rows, key=lambda r: r.id)
+
+    def rows(self):
+        """The stack's rows but DELETE COMPLETE: id -> (name, state, lock)."""
+        found = resource_objects.Resource.get_all_active_by_stack(
+            self.ctx, self.stack.id)
+        return {r.id: (r.name, r.action, r.status, r.engine_id)
+                for r in found.values()}
+
+    def act(self, row_id, is_update):
+        """Run the node of row ``row_id`` with the runner's ``_act``."""
+        request = types.SimpleNamespace(
+            traversal=self.stack.current_traversal, stack_id=self.stack.id,
+            resource_id=row_id, is_update=is_update)
+        rsrc, stack = self.runner._load(self.ctx, request, row_id, {})
+        rsrc, _stack = self.runner._act(
+            self.ctx, request, types.SimpleNamespace(converge=False), rsrc,
+            stack, {}, queue.Queue(), 'claim-key')
+        # Every run's rows are released.
+        self.assertEqual({}, dict(self.runner.acting._rows))
+        return rsrc
+
+    def lose_first_lock(self, row_id):
+        """The first lock taken on row ``row_id``: its commit lost.
+
+        ``Resource.select_and_update_by_id`` with this engine's lock
+        (expected engine None) is applied, then run again, as Heat's
+        ``retry_on_db_error`` (on ``resource_update``) does after the
+        connection was lost at COMMIT; Heat gets the second result
+        (False: the row is now locked, by this engine). Returns the list
+        of the values of the lost write (one at most).
+        """
+        real = resource_objects.Resource.select_and_update_by_id
+        lost = []
+
+        def committed_then_lost(context, resource_id, values,
+                                expected_engine_id=None, atomic_key=0):
+            first = real(context, resource_id, values, expected_engine_id,
+                         atomic_key)
+            if (lost or resource_id != row_id or
+                    values.get('engine_id') != ENGINE or
+                    expected_engine_id is not None):
+                return first
+            lost.append(dict(values))
+            return real(context, resource_id, values, expected_engine_id,
+                        atomic_key)
+        self.useFixture(fixtures.MockPatchObject(
+            resource_objects.Resource, 'select_and_update_by_id',
+            side_effect=committed_then_lost))
+        return lost
+
+    def create(self):
+        """Create the stack's resource, nothing lost; returns its row."""
+        self.converge(TEMPLATE, self.stack.CREATE)
+        row = self.row()
+        self.act(row.id, is_update=True)
+        self.handled.clear()
+        return self.row()
+
+    def assert_lost(self, lost, action):
+        """One lock was lost: the one Heat took for ``action``."""
+        self.assertEqual([(action, 'IN_PROGRESS', ENGINE)],
+                         [(v['action'], v['status'], v['engine_id'])
+                          for v in lost])
+
+    def assert_done(self, row_id, action, handled):
+        """Row ``row_id`` ended ``action`` COMPLETE, unlocked, at once.
+
+        ``handled``: the one TestResource handler that ran, on that row.
+        """
+        row = resource_objects.Resource.get_obj(self.ctx, row_id)
+        self.assertEqual((action, 'COMPLETE', None),
+                         (row.action, row.status, row.engine_id))
+        self.assertEqual([(handled, row_id)], self.handled)
+        self.runner_time.sleep.assert_not_called()
+        return row
+
+    def test_a_create_with_a_lost_lock_creates_once(self):
+        self.converge(TEMPLATE, self.stack.CREATE)
+        row_id = self.row().id
+        lost = self.lose_first_lock(row_id)
+        rsrc = self.act(row_id, is_update=True)
+        self.assert_lost(lost, 'CREATE')
+        # Heat's create runs only from INIT COMPLETE: it ran, once.
+        self.assert_done(row_id, 'CREATE', 'handle_create')
+        self.assertEqual('v', rsrc.data().get('value'))
+
+    def test_a_delete_with_a_lost_lock_deletes_once(self):
+        row_id = self.create().id
+        self.converge({'heat_template_version': '2021-04-16'},
+                      self.stack.DELETE)
+        lost = self.lose_first_lock(row_id)
+        self.act(row_id, is_update=False)
+        self.assert_lost(lost, 'DELETE')
+        self.assert_done(row_id, 'DELETE', 'handle_delete')
