@@ -109,13 +109,18 @@ CLAIM_POLL_SECONDS = 0.25
 # Heat's action, run again, runs once. A delete runs again from DELETE
 # IN_PROGRESS; a create only from INIT COMPLETE, the one state Heat's
 # ``Resource.create`` starts from (from CREATE IN_PROGRESS Heat's update
-# would find nothing to change and leave it uncreated). An update's lost
-# lock is still waited for: run again from UPDATE IN_PROGRESS it was not
-# checked.
+# would find nothing to change and leave it uncreated). An update runs
+# again from UPDATE IN_PROGRESS: the lost write kept the old template and
+# properties, so Heat's update compares the same definitions and updates
+# in place, or asks for a replacement, as the first attempt did; the
+# state it overwrote matters only where Heat replaces (FAILED, INIT or
+# DELETE COMPLETE), which Heat decides before it takes this lock
+# (test_lost_lock_db runs all three on Heat's own database).
 LOST_LOCK_RELEASES = {
     resource.Resource.DELETE: {},
     resource.Resource.CREATE: {'action': resource.Resource.INIT,
                                'status': resource.Resource.COMPLETE},
+    resource.Resource.UPDATE: {},
 }
 
 
@@ -900,7 +905,8 @@ class NodeRunner:
         when all hold:
 
         * ``row`` (read after Heat's refusal) is IN_PROGRESS in the action
-          Heat just tried, a delete or a create (``LOST_LOCK_RELEASES``):
+          Heat just tried, a delete, a create or an update
+          (``LOST_LOCK_RELEASES``):
           Heat's ``state_set`` set ``rsrc``'s state to that action's
           IN_PROGRESS before its write was refused, so a lock held for
           another action (a check, a suspend) never is;
@@ -908,6 +914,13 @@ class NodeRunner:
           a node may hold the lock, mid-action, and must not lose it.
           Every other holder of this engine id is this worker: a restarted
           worker gets a new one.
+
+        Not told apart: the same action's lock held by one of Heat's
+        native traversals in this worker (a restore updates, a stack with
+        snapshots is deleted natively). Not covered: the lock Heat's
+        ``Resource.lock()`` takes before a replacement's
+        ``prepare_for_replace`` leaves the row's state as it was, so its
+        lost commit is still waited for.
         """
         if (rsrc.status != rsrc.IN_PROGRESS or
                 rsrc.action not in LOST_LOCK_RELEASES):

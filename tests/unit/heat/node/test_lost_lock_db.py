@@ -202,3 +202,36 @@ class LostLockDbTest(base.HeatDbTestCase):
         self.act(row_id, is_update=False)
         self.assert_lost(lost, 'DELETE')
         self.assert_done(row_id, 'DELETE', 'handle_delete')
+
+    def test_an_update_with_a_lost_lock_updates_once(self):
+        created = self.create()
+        self.converge(template_with(value='w'), self.stack.UPDATE)
+        self.assertNotEqual(created.current_template_id,
+                            self.stack.t.id)
+        lost = self.lose_first_lock(created.id)
+        rsrc = self.act(created.id, is_update=True)
+        self.assert_lost(lost, 'UPDATE')
+        row = self.assert_done(created.id, 'UPDATE', 'handle_update')
+        # The new template and properties, in place.
+        self.assertEqual(self.stack.t.id, row.current_template_id)
+        self.assertEqual('w', row.properties_data['value'])
+        self.assertEqual('w', rsrc.data().get('value'))
+        self.assertEqual([created.id], list(self.rows()))
+
+    def test_a_replacing_update_with_a_lost_lock_replaces_once(self):
+        # TestResource asks for its replacement inside Heat's update, after
+        # Heat took the lock: run again, the update asks again.
+        created = self.create()
+        self.converge(template_with(value='w', update_replace=True),
+                      self.stack.UPDATE)
+        lost = self.lose_first_lock(created.id)
+        rsrc = self.act(created.id, is_update=True)
+        self.assert_lost(lost, 'UPDATE')
+        self.assertNotEqual(created.id, rsrc.id)
+        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
+        old = resource_objects.Resource.get_obj(self.ctx, created.id)
+        self.assertEqual(('UPDATE', 'COMPLETE', None, rsrc.id),
+                         (old.action, old.status, old.engine_id,
+                          old.replaced_by))
+        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+        self.assertEqual('w', rsrc.data().get('value'))

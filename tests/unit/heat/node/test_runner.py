@@ -192,12 +192,17 @@ class OwnLostLockTest(base.TestCase):
         self.wait_acting()
         rows[0].select_and_update.assert_not_called()
 
-    def test_a_lost_update_lock_is_still_waited_for(self):
-        # Running an update again from UPDATE IN_PROGRESS is not checked.
+    def test_a_lost_update_lock_is_released_in_update_in_progress(self):
+        # Heat's update, run again from UPDATE IN_PROGRESS, compares the
+        # same old and new definitions (test_lost_lock_db).
         self.rsrc.action = 'UPDATE'
-        rows = self.rows(('me', 'UPDATE', 'IN_PROGRESS'), (None, None, None))
+        (row,) = self.rows(('me', 'UPDATE', 'IN_PROGRESS'))
+        row.select_and_update.return_value = True
         self.wait_acting()
-        rows[0].select_and_update.assert_not_called()
+        row.select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.rsrc.handle_preempt.assert_not_called()
+        self.sleep.assert_not_called()
 
     def test_a_row_that_changed_since_it_was_read_is_read_again(self):
         rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
