@@ -88,3 +88,42 @@ def check(who=None, signatures=()):
         problem = signature_problem(*signature)
         if problem:
             raise IncompatibleHeat(problem)
+
+
+def original(method):
+    """Heat's own ``method``: the one a wrapper of this package replaced.
+
+    A wrapper records what it replaced in ``_hme_original``; a method not
+    wrapped is its own original.
+    """
+    return getattr(method, '_hme_original', method)
+
+
+def method_problems(owner, cls, expected):
+    """Why ``cls``'s methods are not what a wrapper of them expects.
+
+    ``expected``: ``(method name, parameters)`` pairs; ``owner`` names
+    ``cls`` in the messages. Checks Heat's originals, so a class already
+    wrapped is checked as it came. Returns the list of problems
+    (``signature_problem``), empty when all match.
+    """
+    problems = (signature_problem('%s.%s' % (owner, name),
+                                  original(getattr(cls, name, None)), params)
+                for name, params in expected)
+    return [problem for problem in problems if problem]
+
+
+def wrap_methods(cls, names, wrapper):
+    """Replace each method ``names`` of ``cls`` by ``wrapper(method)``, once.
+
+    A method already wrapped by this package (it has ``_hme_original``) is
+    left as it is, so installing twice wraps once; each new wrapper records
+    the method it replaced in ``_hme_original``. The caller checks the
+    signatures first (``method_problems``).
+    """
+    for name in names:
+        method = getattr(cls, name)
+        if getattr(method, '_hme_original', None) is None:
+            wrapped = wrapper(method)
+            wrapped._hme_original = method
+            setattr(cls, name, wrapped)

@@ -146,19 +146,12 @@ def _recording(method):
         record(self)
         return method(self, *args, **kwargs)
 
-    recording._hme_original = method
     return recording
 
 
 def incompatibilities(cls=stack_resource.StackResource):
     """What in Heat's StackResource differs from what this module wraps."""
-    problems = []
-    for name, expected in WRAPPED:
-        method = getattr(cls, name, None)
-        problems.append(heat_release.signature_problem(
-            'StackResource.%s' % name,
-            getattr(method, '_hme_original', method), expected))
-    return [problem for problem in problems if problem]
+    return heat_release.method_problems('StackResource', cls, WRAPPED)
 
 
 def install(cls=stack_resource.StackResource):
@@ -173,8 +166,5 @@ def install(cls=stack_resource.StackResource):
                     'superseded traversal may run unlinked to its parent '
                     'task: %s', '; '.join(problems))
         return False
-    for name, _params in WRAPPED:
-        method = getattr(cls, name)
-        if getattr(method, '_hme_original', None) is None:
-            setattr(cls, name, _recording(method))
+    heat_release.wrap_methods(cls, [name for name, _ in WRAPPED], _recording)
     return True

@@ -216,7 +216,6 @@ def _marking(handler):
         finally:
             del self.heat
 
-    marked._hme_original = handler
     return marked
 
 
@@ -227,15 +226,11 @@ def incompatibilities(cls=remote_stack.RemoteStack):
     for. Heat's release is not checked here: the module is installed
     after ``convergence``, which refuses other releases.
     """
-    problems = []
-    for name, expected in WRAPPED + (CLIENT_FACTORY,):
-        method = getattr(cls, name, None)
-        problems.append(heat_release.signature_problem(
-            'RemoteStack.%s' % name, getattr(method, '_hme_original', method),
-            expected))
+    problems = heat_release.method_problems(
+        'RemoteStack', cls, WRAPPED + (CLIENT_FACTORY,))
     problems.extend('RemoteStack.%s is missing' % key
                     for key in CONTEXT_KEYS if not hasattr(cls, key))
-    return [problem for problem in problems if problem]
+    return problems
 
 
 def install(cls=remote_stack.RemoteStack):
@@ -250,10 +245,7 @@ def install(cls=remote_stack.RemoteStack):
                     'not be linked to their parent task: %s',
                     '; '.join(problems))
         return False
-    for name, _params in WRAPPED:
-        method = getattr(cls, name)
-        if getattr(method, '_hme_original', None) is None:
-            setattr(cls, name, _marking(method))
+    heat_release.wrap_methods(cls, [name for name, _ in WRAPPED], _marking)
     return True
 
 

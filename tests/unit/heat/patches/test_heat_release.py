@@ -51,3 +51,48 @@ class HeatReleaseTest(testtools.TestCase):
                                 heat_release.check, None,
                                 (('m', method, ('self',)),))
         self.assertIn('does not match', str(exc))
+
+
+class WrapMethodsTest(testtools.TestCase):
+
+    def owner(self):
+        class Owner(object):
+            def first(self, stack, extra=None):
+                return 'first'
+
+            def second(self):
+                return 'second'
+        return Owner
+
+    @staticmethod
+    def loud(method):
+        def wrapped(self, *args):
+            return 'wrapped ' + method(self, *args)
+        return wrapped
+
+    def test_each_method_is_wrapped_once_and_keeps_its_original(self):
+        owner = self.owner()
+        first = owner.first
+        heat_release.wrap_methods(owner, ['first', 'second'], self.loud)
+        heat_release.wrap_methods(owner, ['first', 'second'], self.loud)
+        self.assertEqual('wrapped first', owner().first(1))
+        self.assertEqual('wrapped second', owner().second())
+        self.assertIs(first, owner.first._hme_original)
+        self.assertIs(first, heat_release.original(owner.first))
+
+    def test_problems_are_of_heats_originals(self):
+        owner = self.owner()
+        expected = (('first', ('self', 'stack', 'extra')),
+                    ('second', ('self',)))
+        self.assertEqual([], heat_release.method_problems(
+            'Owner', owner, expected))
+        heat_release.wrap_methods(owner, ['first'], self.loud)
+        # The wrapper's own (self, *args) is not what is checked.
+        self.assertEqual([], heat_release.method_problems(
+            'Owner', owner, expected))
+        self.assertEqual(
+            ["Owner.second('self',) does not match the expected "
+             "parameters ('self', 'stack')", 'Owner.third is missing'],
+            heat_release.method_problems(
+                'Owner', owner, (('second', ('self', 'stack')),
+                                 ('third', ('self',)))))
