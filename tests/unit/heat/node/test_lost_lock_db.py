@@ -20,7 +20,9 @@ Mistral are stand-ins). A commit the server applied as
 the connection was lost is simulated where Heat writes: the write is
 applied, then run a second time, as Heat's ``retry_on_db_error`` runs it
 again after a connection lost at COMMIT, and the caller gets that second
-result.
+result. The locks this process holds are tracked (``held_locks``, as
+heat-engine installs it), and a lock one of Heat's native actions holds in
+this process is taken with Heat's own code.
 """
 
 import queue
@@ -28,11 +30,13 @@ import types
 from unittest import mock
 
 import fixtures
+from heat.engine import resource as heat_resource
 from heat.engine.resources.openstack.heat import test_resource
 from heat.engine import template as heat_template
 from heat.objects import resource as resource_objects
 
 from heat_mistral_engine.heat.node import runner as node_runner
+from heat_mistral_engine.heat.patches import held_locks
 from tests.unit import base
 
 ENGINE = 'engine-1'
@@ -68,6 +72,13 @@ class LostCommitDbCase(base.HeatDbTestCase):
             'heat.engine.notification.stack.send'))
         self.runner = node_runner.NodeRunner(ENGINE, mock.Mock(),
                                              mistral=mock.Mock())
+        # The locks this process holds are tracked, as in heat-engine
+        # (startup.wiring installs held_locks), from a clean slate.
+        self.useFixture(fixtures.MockPatchObject(
+            held_locks, '_HELD', held_locks.HeldLocks()))
+        self.addCleanup(setattr, heat_resource.Resource, '_store_with_lock',
+                        heat_resource.Resource._store_with_lock)
+        self.assertTrue(held_locks.install())
         self.useFixture(fixtures.MockPatchObject(node_runner.fence,
                                                  'check'))
         # Heat's own retries of a refused lock (and TestResource's
@@ -127,8 +138,8 @@ class LostCommitDbCase(base.HeatDbTestCase):
         rsrc, _stack = self.runner._act(
             self.ctx, request, types.SimpleNamespace(converge=False), rsrc,
             stack, {}, queue.Queue(), 'claim-key')
-        # Every run's rows are released.
-        self.assertEqual({}, dict(self.runner.acting._rows))
+        # The run holds no lock when it ends.
+        self.assertFalse(held_locks.holds(ENGINE, rsrc.id))
         return rsrc
 
     def lose_first_lock(self, row_id):
@@ -244,10 +255,12 @@ class LostLockDbTest(LostCommitDbCase):
 
 
 class LostReplacementCommitDbTest(LostCommitDbCase):
-    """Issue 26, item 3: lost commits on the way to a replacement (today).
+    """Issue 26, item 3: lost commits on the way to a replacement.
 
-    What the runner does today, not what it should: neither case is
-    handled yet (see the operator guide, "MariaDB restarts").
+    The lost lock of Heat's ``lock()`` before ``prepare_for_replace`` is
+    released (the locks this worker holds are known). A lost replacement
+    row is not handled yet: those tests show what the runner does today,
+    not what it should (see the operator guide, "MariaDB restarts").
     """
 
     def replace_losing_the_replacement_row(self):
@@ -316,12 +329,13 @@ class LostReplacementCommitDbTest(LostCommitDbCase):
         self.act(chosen.id, is_update=True)
         self.assertEqual([('handle_create', unused[0])], self.handled)
 
-    def test_a_lost_lock_before_prepare_for_replace_is_waited_for(self):
+    def test_a_lost_lock_before_prepare_for_replace_is_released(self):
         # A FAILED resource is replaced: Heat's update takes the lock with
         # Resource.lock() (no state written) to run prepare_for_replace.
-        # That lock's lost commit leaves the row in its state, so it is
-        # not taken for a lost commit: the runner waits for it until the
-        # stack times out, and prepare_for_replace never runs.
+        # That lock's lost commit leaves the row in its state; no thread
+        # of this worker holds it, so it is released (the state kept) and
+        # the update runs again: prepare_for_replace once, and one
+        # replacement, created once.
         prepared = []
         self.useFixture(fixtures.MockPatchObject(
             test_resource.TestResource, 'prepare_for_replace',
@@ -331,9 +345,100 @@ class LostReplacementCommitDbTest(LostCommitDbCase):
             self.ctx, created.id).update_and_save({'status': 'FAILED'})
         self.converge(template_with(value='w'), self.stack.UPDATE)
         lost = self.lose_first_lock(created.id)
-        self.assertRaises(WouldWait, self.act, created.id, is_update=True)
+        rsrc = self.act(created.id, is_update=True)
         self.assertEqual([{'engine_id': ENGINE, 'atomic_key': 3}], lost)
-        self.assertEqual([], prepared)
+        self.assertEqual([created.id], prepared)
+        self.assertNotEqual(created.id, rsrc.id)
+        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
+        old = resource_objects.Resource.get_obj(self.ctx, created.id)
+        self.assertEqual(('CREATE', 'FAILED', None, rsrc.id),
+                         (old.action, old.status, old.engine_id,
+                          old.replaced_by))
+        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+
+
+class NativeHolderDbTest(LostCommitDbCase):
+    """A lock one of Heat's native actions holds in this worker: waited for.
+
+    Heat runs some traversals itself, in the same worker process and
+    under the same engine id as the plugin's nodes (a snapshot restore, a
+    check, a delete of a stack with snapshots; mark-unhealthy's and
+    prepare_for_replace's ``Resource.lock()``). A node that finds such a
+    lock, with the state of the action it tried itself, must wait for it:
+    released, two actions would run on one resource at once.
+    """
+
+    def native_lock(self, row_id, action=None):
+        """Take row ``row_id``'s lock as a native action of this worker.
+
+        With Heat's own code, from another Resource object of the row:
+        ``state_set`` to ``action`` IN_PROGRESS with the lock, or, with
+        no ``action``, ``Resource.lock()`` (entered, never left). Returns
+        that Resource (the lock() is left at the test's end).
+        """
+        request = types.SimpleNamespace(
+            traversal=self.stack.current_traversal, stack_id=self.stack.id,
+            resource_id=row_id, is_update=True)
+        native, stack = self.runner._load(self.ctx, request, row_id, {})
+        # Referenced by the test: the Resource keeps a weak one to its
+        # stack, and lock()'s generator, collected, would release.
+        self.natives = getattr(self, 'natives', []) + [native, stack]
+        if action is None:
+            held = native.lock(ENGINE)
+            held.__enter__()
+            # Left before Heat's database goes.
+            self.addCleanup(held.__exit__, None, None, None)
+        else:
+            native._calling_engine_id = ENGINE
+            native.state_set(action, native.IN_PROGRESS,
+                             lock=native.LOCK_ACQUIRE)
+        self.assertTrue(held_locks.holds(ENGINE, row_id))
+        return native
+
+    def assert_waits(self, row_id, is_update, state):
+        """The node of row ``row_id`` waits; the row stays ``state``."""
+        self.assertRaises(WouldWait, self.act, row_id, is_update=is_update)
         self.assertEqual([], self.handled)
-        self.assertEqual({created.id: ('slow', 'CREATE', 'FAILED', ENGINE)},
-                         self.rows())
+        row = resource_objects.Resource.get_obj(self.ctx, row_id)
+        self.assertEqual(state + (ENGINE,),
+                         (row.action, row.status, row.engine_id))
+
+    def test_a_native_update_holding_the_lock_is_waited_for(self):
+        # A restore's update, superseded by the user's update.
+        created = self.create()
+        self.converge(template_with(value='w'), self.stack.UPDATE)
+        self.native_lock(created.id, 'UPDATE')
+        self.assert_waits(created.id, True, ('UPDATE', 'IN_PROGRESS'))
+
+    def test_a_native_delete_holding_the_lock_is_waited_for(self):
+        row_id = self.create().id
+        self.converge({'heat_template_version': '2021-04-16'},
+                      self.stack.DELETE)
+        self.native_lock(row_id, 'DELETE')
+        self.assert_waits(row_id, False, ('DELETE', 'IN_PROGRESS'))
+
+    def test_a_native_create_holding_the_lock_is_waited_for(self):
+        self.converge(TEMPLATE, self.stack.CREATE)
+        row_id = self.row().id
+        self.native_lock(row_id, 'CREATE')
+        self.assert_waits(row_id, True, ('CREATE', 'IN_PROGRESS'))
+
+    def test_a_native_lock_call_holding_the_lock_is_waited_for(self):
+        # Mark-unhealthy's (or another prepare_for_replace's) lock(), held
+        # while the node's update of the FAILED resource asks for it.
+        created = self.create()
+        resource_objects.Resource.get_obj(
+            self.ctx, created.id).update_and_save({'status': 'FAILED'})
+        self.converge(template_with(value='w'), self.stack.UPDATE)
+        self.native_lock(created.id)
+        self.assert_waits(created.id, True, ('CREATE', 'FAILED'))
+
+    def test_once_the_native_action_released_it_the_node_acts(self):
+        created = self.create()
+        self.converge(template_with(value='w'), self.stack.UPDATE)
+        native = self.native_lock(created.id, 'UPDATE')
+        native.state_set('UPDATE', native.COMPLETE,
+                         lock=native.LOCK_RELEASE)
+        self.assertFalse(held_locks.holds(ENGINE, created.id))
+        self.act(created.id, is_update=True)
+        self.assert_done(created.id, 'UPDATE', 'handle_update')
