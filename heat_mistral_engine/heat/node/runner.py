@@ -59,12 +59,9 @@ come from Mistral instead of sync points:
    (``hook_reports``).
 """
 
-import collections
-import contextlib
 import dataclasses
 import json
 import queue
-import threading
 import time
 
 from heat.common import exception
@@ -81,6 +78,7 @@ from oslo_log import log as logging
 
 from heat_mistral_engine.graph import operator_hooks
 from heat_mistral_engine.heat.operator_hooks import hook_plan
+from heat_mistral_engine.heat.patches import held_locks
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import stack_row
@@ -104,18 +102,23 @@ LOG = logging.getLogger(__name__)
 LOCK_POLL_SECONDS = 1.0
 CLAIM_POLL_SECONDS = 0.25
 
-# The actions whose lost lock a node takes as its own (``_own_lost_lock``),
+# The actions whose lost lock a node releases (``_lost_lock_release``),
 # with what the release writes besides ``engine_id``: the state from which
 # Heat's action, run again, runs once. A delete runs again from DELETE
 # IN_PROGRESS; a create only from INIT COMPLETE, the one state Heat's
 # ``Resource.create`` starts from (from CREATE IN_PROGRESS Heat's update
-# would find nothing to change and leave it uncreated). An update's lost
-# lock is still waited for: run again from UPDATE IN_PROGRESS it was not
-# checked.
+# would find nothing to change and leave it uncreated). An update runs
+# again from UPDATE IN_PROGRESS: the lost write kept the old template and
+# properties, so Heat's update compares the same definitions and updates
+# in place, or asks for a replacement, as the first attempt did; the
+# state it overwrote matters only where Heat replaces (FAILED, INIT or
+# DELETE COMPLETE), which Heat decides before it takes this lock
+# (test_lost_lock_db runs all three on Heat's own database).
 LOST_LOCK_RELEASES = {
     resource.Resource.DELETE: {},
     resource.Resource.CREATE: {'action': resource.Resource.INIT,
                                'status': resource.Resource.COMPLETE},
+    resource.Resource.UPDATE: {},
 }
 
 
@@ -196,49 +199,6 @@ class Outcome:
     fenced: bool = False
 
 
-class ActingOn:
-    """The resource rows the nodes of one engine worker are acting on.
-
-    A node run enters ``run()`` before its first resource action and
-    adds (``add``) every row it acts on, the replacement's included, before
-    Heat takes that row's lock; all are removed when the run's actions end,
-    after Heat released the locks. So a lock that Heat holds for this
-    worker on a row for which ``others(row_id)`` is 0 is held by no node of
-    this worker but the caller. Thread-safe.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._rows = collections.Counter()
-
-    @contextlib.contextmanager
-    def run(self):
-        """One node run: yields ``add(row_id)``; removes them at the end."""
-        mine = set()
-
-        def add(row_id):
-            with self._lock:
-                if row_id not in mine:
-                    mine.add(row_id)
-                    self._rows[row_id] += 1
-        try:
-            yield add
-        finally:
-            with self._lock:
-                for row_id in mine:
-                    self._rows[row_id] -= 1
-                    if self._rows[row_id] <= 0:
-                        del self._rows[row_id]
-
-    def others(self, row_id):
-        """How many node runs besides the caller's act on ``row_id``.
-
-        The caller must have added ``row_id`` in its own ``run``.
-        """
-        with self._lock:
-            return max(self._rows.get(row_id, 0) - 1, 0)
-
-
 class NodeRunner:
     """Runs nodes in one heat-engine worker; thread-safe, one per worker."""
 
@@ -246,9 +206,6 @@ class NodeRunner:
         self.engine_id = engine_id
         self.thread_group_mgr = thread_group_mgr
         self._mistral = mistral
-        # The rows this worker's nodes act on: a lock of this engine on a
-        # row none of them acts on is a lost commit's (``_wait_for_lock``).
-        self.acting = ActingOn()
 
     @property
     def mistral(self):
@@ -780,43 +737,39 @@ class NodeRunner:
         requires = {d.primary_key for d in resource_data.values()
                     if d is not None}
         fence.check(cnxt, request, self.engine_id, claim_key)
-        with self.acting.run() as acting_on:
-            while True:
-                # Before Heat takes the row's lock: the lock of this engine
-                # on a row no other node of it acts on is a lost commit's.
-                acting_on(rsrc.id)
-                rsrc.converge = grant.converge
-                try:
-                    if request.is_update:
-                        check_resource.check_resource_update(
-                            rsrc, stack.t.id, requires, self.engine_id,
-                            stack, msg_queue)
-                    else:
-                        check_resource.check_resource_cleanup(
-                            rsrc, stack.t.id, self.engine_id, stack,
-                            msg_queue)
-                    return rsrc, stack
-                except resource.UpdateReplace:
-                    new_id = self._make_replacement(rsrc, stack, requires)
-                    LOG.info('Replacing resource %s (%s) with %s', rsrc.name,
-                             rsrc.id, new_id)
-                    rsrc, stack = self._load(cnxt, request, new_id,
-                                             resource_data)
-                except exception.UpdateInProgress:
-                    # Also what Heat raises when another engine took the
-                    # resource's lock from this one: if that engine took
-                    # the node over, this run is fenced, and must not wait
-                    # for it.
-                    fence.check(cnxt, request, self.engine_id, claim_key)
-                    self._wait_for_lock(cnxt, rsrc, stack, request)
-                    # The wait may have lasted: the node may be taken over
-                    # by now.
-                    fence.check(cnxt, request, self.engine_id, claim_key)
-                    rsrc, stack = self._load(cnxt, request, rsrc.id,
-                                             resource_data)
-                if rsrc is None:
-                    raise _Stop('resource %s disappeared'
-                                % request.resource_id)
+        while True:
+            rsrc.converge = grant.converge
+            try:
+                if request.is_update:
+                    check_resource.check_resource_update(
+                        rsrc, stack.t.id, requires, self.engine_id,
+                        stack, msg_queue)
+                else:
+                    check_resource.check_resource_cleanup(
+                        rsrc, stack.t.id, self.engine_id, stack,
+                        msg_queue)
+                return rsrc, stack
+            except resource.UpdateReplace:
+                new_id = self._make_replacement(rsrc, stack, requires)
+                LOG.info('Replacing resource %s (%s) with %s', rsrc.name,
+                         rsrc.id, new_id)
+                rsrc, stack = self._load(cnxt, request, new_id,
+                                         resource_data)
+            except exception.UpdateInProgress:
+                # Also what Heat raises when another engine took the
+                # resource's lock from this one: if that engine took
+                # the node over, this run is fenced, and must not wait
+                # for it.
+                fence.check(cnxt, request, self.engine_id, claim_key)
+                self._wait_for_lock(cnxt, rsrc, stack, request)
+                # The wait may have lasted: the node may be taken over
+                # by now.
+                fence.check(cnxt, request, self.engine_id, claim_key)
+                rsrc, stack = self._load(cnxt, request, rsrc.id,
+                                         resource_data)
+            if rsrc is None:
+                raise _Stop('resource %s disappeared'
+                            % request.resource_id)
 
     @staticmethod
     def _make_replacement(rsrc, stack, requires):
@@ -840,9 +793,10 @@ class NodeRunner:
         Heat's ``CheckResource`` does: a nested stack cancels its running
         update, without rollback, instead of finishing it.
 
-        A lock held by this very engine worker that is this run's own lost
-        commit (``_own_lost_lock``) is released at once, so that the
-        caller runs the action, which has not started, once.
+        A lock of this very engine that no thread of this worker holds, a
+        commit lost with its connection (``_lost_lock_release``), is
+        released at once, so that the caller runs the action, which has not
+        started, once.
         """
         preempted = False
         while True:
@@ -853,15 +807,14 @@ class NodeRunner:
             if holder is None:
                 return
             if holder == self.engine_id:
-                if self._own_lost_lock(rsrc, row):
+                values = self._lost_lock_release(rsrc, row)
+                if values is not None:
                     LOG.warning('Resource %s (%s) of stack %s: its lock was '
                                 'taken for this engine by a write whose '
                                 'connection to the database was lost, and '
-                                'no node of this engine acts on it; '
-                                'released, the %s runs now', rsrc.name,
-                                rsrc.id, stack.id, row.action)
-                    values = dict(LOST_LOCK_RELEASES[row.action],
-                                  engine_id=None)
+                                'this worker does not hold it; released, '
+                                'the %s runs now', rsrc.name, rsrc.id,
+                                stack.id, rsrc.action)
                     if row.select_and_update(
                             values, expected_engine_id=self.engine_id,
                             atomic_key=row.atomic_key):
@@ -884,37 +837,48 @@ class NodeRunner:
                                            force_reload=True)
             self._check_current(latest, request)
 
-    def _own_lost_lock(self, rsrc, row):
-        """Whether this engine's lock on ``row`` is this run's lost commit.
+    def _lost_lock_release(self, rsrc, row):
+        """What releases this engine's lock on ``row`` as a lost commit.
 
         Heat takes a resource's lock with a compare-and-swap (``engine_id``
-        None to this engine, with the action's IN_PROGRESS state), which
-        Heat's ``retry_on_db_error`` retries on a lost connection. When the
-        server had applied the write before the connection was lost, the
-        retry finds the lock taken, by this engine, and Heat raises
-        ``UpdateInProgress`` although the action never started: native
-        Heat, and this runner before, then waited for that lock until the
-        stack timed out (issue 26: mid-delete, a MariaDB restart).
+        None to this engine), which Heat's ``retry_on_db_error`` retries on
+        a lost connection. When the server had applied the write before
+        the connection was lost, the retry finds the lock taken, by this
+        engine, and Heat raises ``UpdateInProgress`` although the action
+        never started: native Heat, and this runner before, then waited
+        for that lock until the stack timed out (issue 26: mid-delete, a
+        MariaDB restart).
 
-        It is taken for that lost commit, and so for this run's own, only
-        when all hold:
+        Every holder of this engine id is this worker process (a restarted
+        worker gets a new one), and ``held_locks`` knows each lock this
+        process took and still holds, Heat's native traversals' and
+        ``Resource.lock()``'s included: a lock of this engine it does not
+        hold is no one's. Returns the values (``engine_id`` None, and the
+        state from which Heat's action, run again, runs once) that release
+        it, or None (wait for it) when:
 
-        * ``row`` (read after Heat's refusal) is IN_PROGRESS in the action
-          Heat just tried, a delete or a create (``LOST_LOCK_RELEASES``):
-          Heat's ``state_set`` set ``rsrc``'s state to that action's
-          IN_PROGRESS before its write was refused, so a lock held for
-          another action (a check, a suspend) never is;
-        * no other node of this worker acts on the row (``acting``): such
-          a node may hold the lock, mid-action, and must not lose it.
-          Every other holder of this engine id is this worker: a restarted
-          worker gets a new one.
+        * this process holds the lock (``held_locks.holds``), or is taking
+          it: a node or a native action runs under it;
+        * or the row's state does not say which write took it. Heat's
+          ``state_set`` set ``rsrc``'s state to the action's IN_PROGRESS
+          before its write was refused: the row must be IN_PROGRESS in
+          that action, a delete, a create or an update
+          (``LOST_LOCK_RELEASES``), so a lock left IN_PROGRESS by another
+          action (a check, a suspend) never is released. Heat's
+          ``Resource.lock()`` (before a replacement's
+          ``prepare_for_replace``) writes no state: ``rsrc`` is not
+          IN_PROGRESS, and the row must be in ``rsrc``'s state, which the
+          release keeps.
         """
-        if (rsrc.status != rsrc.IN_PROGRESS or
-                rsrc.action not in LOST_LOCK_RELEASES):
-            return False
-        if (row.action, row.status) != (rsrc.action, rsrc.IN_PROGRESS):
-            return False
-        return not self.acting.others(rsrc.id)
+        if held_locks.holds(self.engine_id, rsrc.id):
+            return None
+        if (row.action, row.status) != (rsrc.action, rsrc.status):
+            return None
+        if rsrc.status != rsrc.IN_PROGRESS:
+            return {'engine_id': None}
+        if rsrc.action not in LOST_LOCK_RELEASES:
+            return None
+        return dict(LOST_LOCK_RELEASES[rsrc.action], engine_id=None)
 
     def fail_traversal(self, stack, reason):
         """Fail the stack (``fail_stack``) and end its traversal's execution.

@@ -32,6 +32,7 @@ from heat_mistral_engine.heat.node import server
 from heat_mistral_engine.heat.operator_hooks import hook_validation
 from heat_mistral_engine.heat.patches import convergence
 from heat_mistral_engine.heat.patches import db_outage
+from heat_mistral_engine.heat.patches import held_locks
 from heat_mistral_engine.heat.patches import lean_defn
 from heat_mistral_engine.heat.patches import nested_starter
 from heat_mistral_engine.heat.patches import remote_stack_link
@@ -49,9 +50,9 @@ def install(conf=cfg.CONF):
     """Patch Heat so that Mistral orders its traversals. Idempotent.
 
     The optional patches (``lean_defn``, ``shared_stack_json``,
-    ``remote_stack_link``, ``nested_starter``, ``db_outage``) leave Heat
-    alone with a warning when Heat is not what they were written for, or
-    heat.conf turns them off.
+    ``remote_stack_link``, ``nested_starter``, ``held_locks``,
+    ``db_outage``) leave Heat alone with a warning when Heat is not what
+    they were written for, or heat.conf turns them off.
 
     :raises heat_release.IncompatibleHeat: Heat's traversal methods are
         not the ones ``convergence`` was written for (nothing is patched).
@@ -61,6 +62,7 @@ def install(conf=cfg.CONF):
     shared_stack_json.install(conf)
     remote_stack_link.install()
     nested_starter.install()
+    held_locks.install()
     db_outage.install(conf)
 
 

@@ -120,21 +120,21 @@ class OwnLostLockTest(base.TestCase):
                    side_effect=rows)
         return rows
 
-    def wait_acting(self, others=0, dead=False):
-        """Wait as a node acting on the row, with ``others`` runs too."""
-        runs = [self.runner.acting.run() for _ in range(others + 1)]
-        for run in runs:
-            run.__enter__()(self.rsrc.id)
-        try:
-            self.wait(dead=dead)
-        finally:
-            for run in runs:
-                run.__exit__(None, None, None)
+    def wait_held(self, *held):
+        """Wait; ``held_locks.holds`` answers ``held`` in turn, else False."""
+        answers = list(held)
+        holds = self.patch(
+            'heat_mistral_engine.heat.patches.held_locks.holds',
+            side_effect=lambda *key: answers.pop(0) if answers else False)
+        self.wait()
+        for call in holds.call_args_list:
+            self.assertEqual(mock.call('me', self.rsrc.id), call)
+        return holds
 
     def test_a_lost_delete_lock_is_released_and_not_waited_for(self):
         (row,) = self.rows(('me', 'DELETE', 'IN_PROGRESS'))
         row.select_and_update.return_value = True
-        self.wait_acting()
+        self.wait_held()
         # A compare-and-swap on what was read: the lock is the lost
         # commit's, and the state stays DELETE IN_PROGRESS, from which
         # Heat's delete runs (once) when the caller runs it again.
@@ -150,59 +150,83 @@ class OwnLostLockTest(base.TestCase):
         self.rsrc.action = 'CREATE'
         (row,) = self.rows(('me', 'CREATE', 'IN_PROGRESS'))
         row.select_and_update.return_value = True
-        self.wait_acting()
+        self.wait_held()
         row.select_and_update.assert_called_once_with(
             {'engine_id': None, 'action': 'INIT', 'status': 'COMPLETE'},
             expected_engine_id='me', atomic_key=3)
 
-    def test_another_node_of_this_worker_on_the_row_keeps_its_lock(self):
-        # That node may be mid-action on the resource: its lock is waited
-        # for, as before.
+    def test_a_lock_this_worker_holds_is_waited_for(self):
+        # A node, or one of Heat's native traversals (a restore updates),
+        # acts under it: it is waited for until released.
         rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'),
                          ('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
-        self.wait_acting(others=1)
+        self.wait_held(True, True)
         for row in rows:
             row.select_and_update.assert_not_called()
         self.rsrc.handle_preempt.assert_called_once_with()
         self.assertEqual(2, self.sleep.call_count)
 
-    def test_the_other_nodes_end_makes_the_lock_the_lost_commits(self):
-        # The acting set is per node run: once the other run ended, the
-        # lock it never took is the lost commit's.
-        other = self.runner.acting.run()
-        other.__enter__()(self.rsrc.id)
+    def test_a_lock_no_longer_held_here_is_the_lost_commits(self):
+        # The holder released it and a lost commit took it again since.
         rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'),
                          ('me', 'DELETE', 'IN_PROGRESS'))
         rows[1].select_and_update.return_value = True
-        self.sleep.side_effect = lambda _s: other.__exit__(None, None, None)
-        self.wait_acting()
+        self.wait_held(True, False)
         rows[0].select_and_update.assert_not_called()
         rows[1].select_and_update.assert_called_once_with(
             {'engine_id': None}, expected_engine_id='me', atomic_key=4)
 
     def test_a_lock_of_this_engine_for_another_action_is_waited_for(self):
-        # A check or suspend of Heat's own traversals in this worker.
+        # A check or suspend left IN_PROGRESS: not the write Heat tried.
         rows = self.rows(('me', 'CHECK', 'IN_PROGRESS'), (None, None, None))
-        self.wait_acting()
+        self.wait_held()
         rows[0].select_and_update.assert_not_called()
         self.rsrc.handle_preempt.assert_called_once_with()
 
-    def test_a_lock_of_this_engine_on_a_finished_row_is_waited_for(self):
-        rows = self.rows(('me', 'DELETE', 'COMPLETE'), (None, None, None))
-        self.wait_acting()
+    def test_an_action_without_a_known_release_is_waited_for(self):
+        self.rsrc.action = 'CHECK'
+        rows = self.rows(('me', 'CHECK', 'IN_PROGRESS'), (None, None, None))
+        self.wait_held()
         rows[0].select_and_update.assert_not_called()
 
-    def test_a_lost_update_lock_is_still_waited_for(self):
-        # Running an update again from UPDATE IN_PROGRESS is not checked.
-        self.rsrc.action = 'UPDATE'
-        rows = self.rows(('me', 'UPDATE', 'IN_PROGRESS'), (None, None, None))
-        self.wait_acting()
+    def test_a_lock_of_this_engine_on_a_finished_row_is_waited_for(self):
+        rows = self.rows(('me', 'DELETE', 'COMPLETE'), (None, None, None))
+        self.wait_held()
         rows[0].select_and_update.assert_not_called()
+
+    def test_a_lost_lock_that_wrote_no_state_is_released_alone(self):
+        # Heat's Resource.lock() before prepare_for_replace: the row keeps
+        # the state the run read, and keeps it.
+        self.rsrc.action, self.rsrc.status = 'CREATE', 'FAILED'
+        (row,) = self.rows(('me', 'CREATE', 'FAILED'))
+        row.select_and_update.return_value = True
+        self.wait_held()
+        row.select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.sleep.assert_not_called()
+
+    def test_a_lock_on_a_row_in_another_state_than_read_is_waited_for(self):
+        self.rsrc.action, self.rsrc.status = 'CREATE', 'FAILED'
+        rows = self.rows(('me', 'CREATE', 'COMPLETE'), (None, None, None))
+        self.wait_held()
+        rows[0].select_and_update.assert_not_called()
+
+    def test_a_lost_update_lock_is_released_in_update_in_progress(self):
+        # Heat's update, run again from UPDATE IN_PROGRESS, compares the
+        # same old and new definitions (test_lost_lock_db).
+        self.rsrc.action = 'UPDATE'
+        (row,) = self.rows(('me', 'UPDATE', 'IN_PROGRESS'))
+        row.select_and_update.return_value = True
+        self.wait_held()
+        row.select_and_update.assert_called_once_with(
+            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
+        self.rsrc.handle_preempt.assert_not_called()
+        self.sleep.assert_not_called()
 
     def test_a_row_that_changed_since_it_was_read_is_read_again(self):
         rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
         rows[0].select_and_update.return_value = False
-        self.wait_acting()
+        self.wait_held()
         rows[0].select_and_update.assert_called_once_with(
             {'engine_id': None}, expected_engine_id='me', atomic_key=3)
         self.sleep.assert_not_called()
@@ -210,34 +234,9 @@ class OwnLostLockTest(base.TestCase):
     def test_a_live_engines_lock_is_never_the_lost_commits(self):
         rows = self.rows(('other', 'DELETE', 'IN_PROGRESS'),
                          (None, None, None))
-        self.wait_acting()
+        self.wait_held()
         rows[0].select_and_update.assert_not_called()
         rows[0].update_and_save.assert_not_called()
-
-
-class ActingOnTest(base.TestCase):
-
-    def test_runs_are_counted_per_row_and_removed_at_their_end(self):
-        acting = node_runner.ActingOn()
-        with acting.run() as first:
-            first(1)
-            first(1)  # the same run adds a row once
-            self.assertEqual(0, acting.others(1))
-            with acting.run() as second:
-                second(1)
-                second(2)
-                self.assertEqual(1, acting.others(1))
-                self.assertEqual(0, acting.others(2))
-            self.assertEqual(0, acting.others(1))
-        self.assertEqual({}, dict(acting._rows))
-
-    def test_a_run_that_raises_is_removed_too(self):
-        acting = node_runner.ActingOn()
-        with self.assertRaises(RuntimeError):
-            with acting.run() as add:
-                add(1)
-                raise RuntimeError('boom')
-        self.assertEqual({}, dict(acting._rows))
 
 
 class ActLostLockTest(base.TestCase):
@@ -270,11 +269,15 @@ class ActLostLockTest(base.TestCase):
                              return_value=self.row)
         self.addCleanup(patcher.stop)
         patcher.start()
-        self.actions = []
+        patcher = mock.patch.object(node_runner.held_locks, 'holds',
+                                    return_value=False)
+        self.addCleanup(patcher.stop)
+        self.holds = patcher.start()
+        self.actions = 0
 
     def cleanup(self, rsrc, *args):
-        self.actions.append(self.runner.acting.others(rsrc.id))
-        if len(self.actions) == 1:
+        self.actions += 1
+        if self.actions == 1:
             # Heat's state_set, then its retried compare-and-swap refused.
             rsrc.action, rsrc.status = 'DELETE', 'IN_PROGRESS'
             raise node_runner.exception.UpdateInProgress(rsrc.name)
@@ -291,21 +294,20 @@ class ActLostLockTest(base.TestCase):
 
     def test_the_delete_runs_again_once_after_its_lost_lock(self):
         self.assertEqual((self.rsrc, self.stack), self.act())
-        self.assertEqual([0, 0], self.actions)
+        self.assertEqual(2, self.actions)
+        self.holds.assert_called_once_with('me', 5)
         self.row.select_and_update.assert_called_once_with(
             {'engine_id': None}, expected_engine_id='me', atomic_key=3)
-        self.assertEqual({}, dict(self.runner.acting._rows))
 
-    def test_a_node_of_this_worker_acting_on_the_row_is_waited_for(self):
-        # Another run of this worker (an earlier traversal's) acts on the
-        # row: the lock may be its, and is not taken; the row frees later.
+    def test_a_lock_this_worker_holds_is_waited_for(self):
+        # A thread of this worker (a node, a native traversal) holds it:
+        # it is not taken; the row frees later.
+        self.holds.return_value = True
         free = mock.Mock(engine_id=None)
         with mock.patch('heat.objects.resource.Resource.get_obj',
                         side_effect=[self.row, free]):
-            with self.runner.acting.run() as other:
-                other(self.rsrc.id)
-                self.act()
-        self.assertEqual([1, 1], self.actions)
+            self.act()
+        self.assertEqual(2, self.actions)
         self.row.select_and_update.assert_not_called()
 
 
