@@ -427,6 +427,8 @@ class NodeRunner:
             return Outcome(error=str(stop))
         atomic_key = claims.FRESH_KEY
         earlier = claims.claim(grant.context, request, self.engine_id)
+        if earlier is not None and earlier.state == claims.GONE:
+            return self._after_claims_gone(grant, request, earlier)
         if earlier is not None:
             answer, atomic_key = self._await_earlier_run(
                 grant.context, request, earlier)
@@ -454,6 +456,25 @@ class NodeRunner:
         # Logged outside the except block, where oslo.log would append the
         # exception to the line once more.
         return self._fenced(request, fenced)
+
+    def _after_claims_gone(self, grant, request, gone):
+        """The Outcome of a node whose claims Heat deleted as it claimed.
+
+        The node's claim existed when this request tried to claim it and
+        was gone when read (``claims.GONE``): the traversal ended in
+        between. A traversal driven again completes so while its new
+        execution's requests arrive; their nodes all ran, and each is
+        answered as a node of the completed traversal
+        (``_answer_completed``), as when the request comes a moment later.
+        A superseded or failed traversal's node ends in error, as before.
+        """
+        try:
+            guard.admit(grant.context, request)
+        except guard.Complete:
+            return self._answer_completed(grant, request)
+        except (guard.Stale, guard.NotAdmitted) as exc:
+            return Outcome(error=str(exc))
+        return Outcome(error=gone.error)
 
     @staticmethod
     def _answer_completed(grant, request):

@@ -62,6 +62,10 @@ RUNNING = 'RUNNING'
 ADOPTED = 'ADOPTED'
 SUCCESS = 'SUCCESS'
 FAILED = 'FAILED'
+# What ``claim`` answers when the node's claim was there when it tried to
+# insert its own, and gone when it read it: Heat deleted the traversal's
+# claims in between (it completed or was replaced). Never stored.
+GONE = 'GONE'
 _KEY = 'hme_claim'
 # A node whose claim is in one of these states runs, or is about to.
 IN_FLIGHT = (RUNNING, ADOPTED)
@@ -94,7 +98,9 @@ def claim(cnxt, request, engine_id):
 
     Returns None if the claim is this engine's (run the node; its atomic
     key is FRESH_KEY), else the existing Claim (the node is running or ran
-    already).
+    already), or a Claim in state GONE when that claim was deleted before
+    it could be read (the traversal ended meanwhile: the caller asks the
+    stack how).
     """
     run = uuidutils.generate_uuid()
     values = {'entity_id': str(request.resource_id),
@@ -111,7 +117,7 @@ def claim(cnxt, request, engine_id):
         if found is None:
             # Deleted since (the traversal ended): the caller's checks of
             # the traversal decide.
-            return Claim(state=FAILED, engine=None, action_execution=None,
+            return Claim(state=GONE, engine=None, action_execution=None,
                          error='the traversal ended while the node was '
                                'claimed again')
         if found.run == run and found.atomic_key == FRESH_KEY:

@@ -609,6 +609,36 @@ class CompletedTraversalTest(base.TestCase):
                           outcome.error)
         self.claim.assert_not_called()
 
+    def test_claims_deleted_while_it_claimed_end_success_once_complete(self):
+        # The insert met the earlier run's claim, which the traversal's
+        # completion deleted before it was read (test_redrive's
+        # mid-create kill left the re-driven execution ERROR so).
+        self.status = 'IN_PROGRESS'
+        gone = node_runner.claims.Claim(
+            state=node_runner.claims.GONE, engine=None,
+            action_execution=None,
+            error='the traversal ended while the node was claimed again')
+
+        def claim_as_it_completes(*args):
+            self.status = 'COMPLETE'
+            return gone
+        self.claim.side_effect = claim_as_it_completes
+        outcome = self.runner.run(self.request())
+        self.assertIsNone(outcome.error)
+        self.assertIsNone(self.answer().kwargs['error'])
+        self.completed.assert_not_called()
+        # A traversal superseded meanwhile: its node still ends in error.
+        self.mistral.complete_action.reset_mock()
+        self.status = 'IN_PROGRESS'
+
+        def claim_as_it_is_replaced(*args):
+            self.current = 't2'
+            return gone
+        self.claim.side_effect = claim_as_it_is_replaced
+        outcome = self.runner.run(self.request())
+        self.assertIn('traversal t1 of stack s1 was superseded by t2',
+                      outcome.error)
+
     def test_a_node_whose_slots_went_with_the_completion_ends_success(self):
         request = self.request()
         grant = traversal_token.open_token(request.token, 's1', 't1')

@@ -245,6 +245,16 @@ class LostCommitTest(base.HeatDbTestCase):
         self.lose_after('create')
         self.assertIsNone(node_claims.claim(self.ctx, self.request, 'e-1'))
 
+    def test_a_claim_deleted_before_it_was_read_is_gone(self):
+        # Another run's claim met by the insert, deleted with the
+        # traversal before the read: the caller asks the stack why.
+        with mock.patch.object(
+                node_claims.sync_point_object.SyncPoint, 'create',
+                side_effect=node_claims.db_exception.DBDuplicateEntry()):
+            found = node_claims.claim(self.ctx, self.request, 'e-1')
+        self.assertEqual((node_claims.GONE, None),
+                         (found.state, found.action_execution))
+
     def test_another_call_s_claim_is_still_an_earlier_run(self):
         self.assertIsNone(node_claims.claim(self.ctx, self.request, 'e-1'))
         found = node_claims.claim(self.ctx, self.request, 'e-1')
