@@ -197,6 +197,20 @@ class LostCommitDbCase(base.HeatDbTestCase):
         self.runner_time.sleep.assert_not_called()
         return row
 
+    def assert_replaced_once(self, old_id, rsrc, old_state):
+        """``rsrc`` replaced row ``old_id``, created once, at once.
+
+        The old row is left in ``old_state`` ((action, status)), unlocked
+        and replaced by ``rsrc``; no other row of ``slow`` exists.
+        """
+        self.assertNotEqual(old_id, rsrc.id)
+        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
+        old = resource_objects.Resource.get_obj(self.ctx, old_id)
+        self.assertEqual(old_state + (None, rsrc.id),
+                         (old.action, old.status, old.engine_id,
+                          old.replaced_by))
+        self.assertEqual([old_id, rsrc.id], sorted(self.rows()))
+
 
 class LostLockDbTest(LostCommitDbCase):
     """A lost lock of Heat's create, update or delete: it runs once."""
@@ -244,13 +258,7 @@ class LostLockDbTest(LostCommitDbCase):
         lost = self.lose_first_lock(created.id)
         rsrc = self.act(created.id, is_update=True)
         self.assert_lost(lost, 'UPDATE')
-        self.assertNotEqual(created.id, rsrc.id)
-        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
-        old = resource_objects.Resource.get_obj(self.ctx, created.id)
-        self.assertEqual(('UPDATE', 'COMPLETE', None, rsrc.id),
-                         (old.action, old.status, old.engine_id,
-                          old.replaced_by))
-        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+        self.assert_replaced_once(created.id, rsrc, ('UPDATE', 'COMPLETE'))
         self.assertEqual('w', rsrc.data().get('value'))
 
 
@@ -348,13 +356,7 @@ class LostReplacementCommitDbTest(LostCommitDbCase):
         rsrc = self.act(created.id, is_update=True)
         self.assertEqual([{'engine_id': ENGINE, 'atomic_key': 3}], lost)
         self.assertEqual([created.id], prepared)
-        self.assertNotEqual(created.id, rsrc.id)
-        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
-        old = resource_objects.Resource.get_obj(self.ctx, created.id)
-        self.assertEqual(('CREATE', 'FAILED', None, rsrc.id),
-                         (old.action, old.status, old.engine_id,
-                          old.replaced_by))
-        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+        self.assert_replaced_once(created.id, rsrc, ('CREATE', 'FAILED'))
 
 
 class NativeHolderDbTest(LostCommitDbCase):
