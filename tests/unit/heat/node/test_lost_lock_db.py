@@ -201,7 +201,8 @@ class LostCommitDbCase(base.HeatDbTestCase):
         """``rsrc`` replaced row ``old_id``, created once, at once.
 
         The old row is left in ``old_state`` ((action, status)), unlocked
-        and replaced by ``rsrc``; no other row of ``slow`` exists.
+        and replaced by ``rsrc``; the stack has no other row (but DELETE
+        COMPLETE ones).
         """
         self.assertNotEqual(old_id, rsrc.id)
         self.assert_done(rsrc.id, 'CREATE', 'handle_create')
