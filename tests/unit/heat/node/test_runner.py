@@ -131,29 +131,34 @@ class OwnLostLockTest(base.TestCase):
             self.assertEqual(mock.call('me', self.rsrc.id), call)
         return holds
 
-    def test_a_lost_delete_lock_is_released_and_not_waited_for(self):
-        (row,) = self.rows(('me', 'DELETE', 'IN_PROGRESS'))
+    def assert_released(self, action, status, values):
+        """A lock of 'me' on a row in (action, status) is released at once.
+
+        With a compare-and-swap on the row as read (atomic key 3) writing
+        ``values``; nothing pre-empted, no wait.
+        """
+        (row,) = self.rows(('me', action, status))
         row.select_and_update.return_value = True
         self.wait_held()
+        row.select_and_update.assert_called_once_with(
+            values, expected_engine_id='me', atomic_key=3)
+        self.rsrc.handle_preempt.assert_not_called()
+        self.sleep.assert_not_called()
+
+    def test_a_lost_delete_lock_is_released_and_not_waited_for(self):
         # A compare-and-swap on what was read: the lock is the lost
         # commit's, and the state stays DELETE IN_PROGRESS, from which
         # Heat's delete runs (once) when the caller runs it again.
-        row.select_and_update.assert_called_once_with(
-            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
-        self.rsrc.handle_preempt.assert_not_called()
+        self.assert_released('DELETE', 'IN_PROGRESS', {'engine_id': None})
         self.rsrc.state_set.assert_not_called()
-        self.sleep.assert_not_called()
 
     def test_a_lost_create_lock_goes_back_to_init(self):
         # From CREATE IN_PROGRESS Heat would update the resource, find
         # nothing to change and never create it.
         self.rsrc.action = 'CREATE'
-        (row,) = self.rows(('me', 'CREATE', 'IN_PROGRESS'))
-        row.select_and_update.return_value = True
-        self.wait_held()
-        row.select_and_update.assert_called_once_with(
-            {'engine_id': None, 'action': 'INIT', 'status': 'COMPLETE'},
-            expected_engine_id='me', atomic_key=3)
+        self.assert_released(
+            'CREATE', 'IN_PROGRESS',
+            {'engine_id': None, 'action': 'INIT', 'status': 'COMPLETE'})
 
     def test_a_lock_this_worker_holds_is_waited_for(self):
         # A node, or one of Heat's native traversals (a restore updates),
@@ -198,12 +203,7 @@ class OwnLostLockTest(base.TestCase):
         # Heat's Resource.lock() before prepare_for_replace: the row keeps
         # the state the run read, and keeps it.
         self.rsrc.action, self.rsrc.status = 'CREATE', 'FAILED'
-        (row,) = self.rows(('me', 'CREATE', 'FAILED'))
-        row.select_and_update.return_value = True
-        self.wait_held()
-        row.select_and_update.assert_called_once_with(
-            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
-        self.sleep.assert_not_called()
+        self.assert_released('CREATE', 'FAILED', {'engine_id': None})
 
     def test_a_lock_on_a_row_in_another_state_than_read_is_waited_for(self):
         self.rsrc.action, self.rsrc.status = 'CREATE', 'FAILED'
@@ -215,13 +215,7 @@ class OwnLostLockTest(base.TestCase):
         # Heat's update, run again from UPDATE IN_PROGRESS, compares the
         # same old and new definitions (test_lost_lock_db).
         self.rsrc.action = 'UPDATE'
-        (row,) = self.rows(('me', 'UPDATE', 'IN_PROGRESS'))
-        row.select_and_update.return_value = True
-        self.wait_held()
-        row.select_and_update.assert_called_once_with(
-            {'engine_id': None}, expected_engine_id='me', atomic_key=3)
-        self.rsrc.handle_preempt.assert_not_called()
-        self.sleep.assert_not_called()
+        self.assert_released('UPDATE', 'IN_PROGRESS', {'engine_id': None})
 
     def test_a_row_that_changed_since_it_was_read_is_read_again(self):
         rows = self.rows(('me', 'DELETE', 'IN_PROGRESS'), (None, None, None))
