@@ -91,6 +91,7 @@ from heat_mistral_engine.heat.node import hook_proofs
 from heat_mistral_engine.heat.node import log
 from heat_mistral_engine.heat.node import seal
 from heat_mistral_engine.heat.store import completion
+from heat_mistral_engine.heat.store import replacements
 from heat_mistral_engine.heat.store import sync_point_data
 from heat_mistral_engine.heat.traversal import executions
 from heat_mistral_engine.heat.traversal import traversal_token
@@ -794,10 +795,7 @@ class NodeRunner:
 
     @staticmethod
     def _make_replacement(rsrc, stack, requires):
-        try:
-            new_id = rsrc.make_replacement(stack.t.id, requires)
-        except exception.UpdateInProgress:
-            new_id = None
+        new_id = replacements.make_replacement(rsrc, stack.t.id, requires)
         if new_id is None:
             raise _Stop('a newer traversal already replaces resource %s'
                         % rsrc.name)

@@ -267,16 +267,25 @@ class LostReplacementCommitDbTest(LostCommitDbCase):
     """Issue 26, item 3: lost commits on the way to a replacement.
 
     The lost lock of Heat's ``lock()`` before ``prepare_for_replace`` is
-    released (the locks this worker holds are known). A lost replacement
-    row is not handled yet: those tests show what the runner does today,
-    not what it should (see the operator guide, "MariaDB restarts").
+    released (the locks this worker holds are known). A lost commit of the
+    replacement row leaves no unused row (``store.replacements``).
     """
 
-    def replace_losing_the_replacement_row(self):
-        """Replace ``slow``, the new row's commit lost; returns the rows.
+    def replace_losing_the_replacement_row(self, attempts=None):
+        """Replace ``slow``, the new row's first commit lost.
 
-        (old row, new resource, the unused rows' ids).
+        Heat's ``make_replacement`` inserts the new row and points the old
+        one at it (compare-and-swap on its atomic key) in one commit. Its
+        first commit lands as the connection is lost, and Heat's
+        ``retry_on_db_error`` runs it again: that insert commits before the
+        compare-and-swap fails (Heat's own order) and Heat gets
+        ``UpdateInProgress``; ``make_replacement`` then tries again, up to
+        ``attempts`` times in all (Heat's default without). Returns (the
+        old row, the node's resource, the ids of the rows inserted, in
+        order); the node replaced ``slow`` and created it once.
         """
+        if attempts is not None:
+            self.conf.config(client_retry_limit=attempts - 1)
         created = self.create()
         self.converge(template_with(value='w', update_replace=True),
                       self.stack.UPDATE)
@@ -292,51 +301,89 @@ class LostReplacementCommitDbTest(LostCommitDbCase):
             resource_objects.Resource, 'replacement',
             side_effect=committed_then_lost))
         rsrc = self.act(created.id, is_update=True)
-        self.assertEqual(2, len(calls))
+        self.assertEqual(attempts or 2, len(calls))
         self.assert_done(rsrc.id, 'CREATE', 'handle_create')
         old = resource_objects.Resource.get_obj(self.ctx, created.id)
         self.assertEqual(rsrc.id, old.replaced_by)
-        rows = self.rows()
-        return created, rsrc, sorted(set(rows) - {created.id, rsrc.id})
+        inserted = resource_objects.Resource.get_all_by_root_stack(
+            self.ctx, self.stack.id, {'replaces': created.id})
+        return created, rsrc, sorted(inserted)
 
-    def test_a_lost_replacement_row_leaves_unused_rows(self):
-        # Heat's make_replacement inserts the new row and points the old
-        # one at it (compare-and-swap on its atomic key) in one commit.
-        # Run again after that commit landed, the insert commits before
-        # the compare-and-swap fails (Heat's own order), and Heat's retry
-        # of make_replacement, finding the old row unlocked, replaces
-        # again: the node completes, creating once, but two rows that
-        # nothing will create stay INIT COMPLETE (Heat's purge at the
-        # stack's completion removes only DELETE COMPLETE rows).
-        _old, _rsrc, unused = self.replace_losing_the_replacement_row()
-        self.assertEqual(2, len(unused))
-        rows = self.rows()
-        for row_id in unused:
-            self.assertEqual(('slow', 'INIT', 'COMPLETE', None),
-                             rows[row_id])
+    def assert_unused(self, row_ids):
+        """Rows ``row_ids`` are DELETE COMPLETE, unlocked, never created."""
+        for row_id in row_ids:
+            row = resource_objects.Resource.get_obj(self.ctx, row_id)
+            self.assertEqual(('DELETE', 'COMPLETE', None, None),
+                             (row.action, row.status, row.engine_id,
+                              row.physical_resource_id))
 
-    def test_the_next_update_may_take_an_unused_row_for_the_resource(self):
-        # MariaDB's DATETIME keeps whole seconds: the rows, created in the
-        # same second, tie in Heat's choice of the resource's row for the
-        # next traversal (_get_best_existing_rsrc_db), which keeps the
-        # rows' order then: here an unused one wins. The next update then
-        # creates the resource anew, and cleans up the one that exists,
-        # instead of updating it in place.
-        _old, rsrc, unused = self.replace_losing_the_replacement_row()
-        for row_id in unused + [rsrc.id]:
+    def test_a_lost_replacement_row_leaves_no_unused_row(self):
+        # The first commit's row (named by the old row until Heat's third
+        # attempt) and the retry's row (its compare-and-swap refused) are
+        # unused: marked DELETE COMPLETE, so that Heat's purge at the
+        # stack's completion removes them.
+        created, rsrc, inserted = self.replace_losing_the_replacement_row()
+        self.assertEqual(3, len(inserted))
+        self.assertEqual(inserted[2], rsrc.id)
+        self.assert_unused(inserted[:2])
+        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+
+    def test_a_refused_replacement_whose_commit_landed_is_used(self):
+        # Heat tries once: its retry's compare-and-swap is refused (the
+        # lost commit moved the atomic key) and make_replacement raises
+        # UpdateInProgress, while the old row names the first commit's
+        # row. That row is the replacement, created once; the retry's row
+        # is unused.
+        created, rsrc, inserted = self.replace_losing_the_replacement_row(
+            attempts=1)
+        self.assertEqual(2, len(inserted))
+        self.assertEqual(inserted[0], rsrc.id)
+        self.assert_unused(inserted[1:])
+        self.assertEqual([created.id, rsrc.id], sorted(self.rows()))
+
+    def test_another_templates_row_is_left_alone(self):
+        # A row replacing the same one with another template is another
+        # traversal's (or Heat's own earlier one): never marked, even when
+        # it appears while this node replaces.
+        created = self.create()
+        self.converge(template_with(value='w', update_replace=True),
+                      self.stack.UPDATE)
+        real = resource_objects.Resource.replacement
+        foreign = []
+
+        def with_a_foreign_row(context, existing_id, values, *args):
+            foreign.append(resource_objects.Resource.create(
+                context, dict(values, current_template_id=(
+                    created.current_template_id))).id)
+            return real(context, existing_id, values, *args)
+        self.useFixture(fixtures.MockPatchObject(
+            resource_objects.Resource, 'replacement',
+            side_effect=with_a_foreign_row))
+        rsrc = self.act(created.id, is_update=True)
+        self.assert_done(rsrc.id, 'CREATE', 'handle_create')
+        self.assertEqual([created.id, foreign[0], rsrc.id],
+                         sorted(self.rows()))
+        self.assertEqual(('slow', 'INIT', 'COMPLETE', None),
+                         self.rows()[foreign[0]])
+
+    def test_the_next_update_updates_the_replacement_in_place(self):
+        # MariaDB's DATETIME keeps whole seconds: rows created in the same
+        # second tie in Heat's choice of the resource's row for the next
+        # traversal (_get_best_existing_rsrc_db), which then keeps the
+        # rows' order. Unused rows left INIT COMPLETE would win it, and
+        # the next update would create the resource anew; marked DELETE
+        # COMPLETE, they are not candidates.
+        _old, rsrc, inserted = self.replace_losing_the_replacement_row()
+        for row_id in inserted:
             row = resource_objects.Resource.get_obj(self.ctx, row_id)
             row.update_and_save(
                 {'created_at': row.created_at.replace(microsecond=0)})
         self.handled.clear()
         self.converge(template_with(value='x'), self.stack.UPDATE)
         chosen = self.stack._get_best_existing_rsrc_db('slow')
-        self.assertEqual(unused[0], chosen.id)
-        nodes = {tuple(node) for edge in self.stack.current_deps['edges']
-                 for node in edge if node is not None}
-        self.assertIn((rsrc.id, False), nodes)
-        self.assertNotIn((rsrc.id, True), nodes)
+        self.assertEqual(rsrc.id, chosen.id)
         self.act(chosen.id, is_update=True)
-        self.assertEqual([('handle_create', unused[0])], self.handled)
+        self.assert_done(rsrc.id, 'UPDATE', 'handle_update')
 
     def test_a_lost_lock_before_prepare_for_replace_is_released(self):
         # A FAILED resource is replaced: Heat's update takes the lock with
