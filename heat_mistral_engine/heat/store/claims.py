@@ -46,7 +46,9 @@ it neither acts nor reports.
 ``sync_point`` writes on a lost database connection, and when the
 connection was lost during a commit the server applied, the retried
 insert finds the row the first attempt wrote (a duplicate), the retried
-compare-and-swap finds its key moved. Without ``run`` the claiming engine
+compare-and-swap (``take_over``, ``hand_over``, ``finish``) finds its key
+moved; every write records a ``run`` of its own, and a key moved by one
+to a record with that very ``run`` is the write's own. Without ``run`` the claiming engine
 took its own claim for an earlier run and waited for itself for ever
 (seen with ``tox -e chaos``, MariaDB restarted mid-delete).
 """
@@ -159,19 +161,8 @@ def take_over(cnxt, request, found, engine_id):
     engine now runs the node, else None (another request or engine moved
     the claim first).
     """
-    run = uuidutils.generate_uuid()
-    if sync_point_object.SyncPoint.update_input_data(
-            cnxt, str(request.resource_id), request.traversal,
-            request.is_update, found.atomic_key,
-            _record(RUNNING, engine_id, request.action_execution_id,
-                    run=run)):
+    if _swap(cnxt, request, found.atomic_key, RUNNING, engine_id):
         return found.atomic_key + 1
-    now = get(cnxt, request)
-    if (now is not None and now.run == run and
-            now.atomic_key == found.atomic_key + 1):
-        # This call's own update, committed before its connection was
-        # lost and retried by Heat (see the module's docstring).
-        return now.atomic_key
     return None
 
 
@@ -185,10 +176,7 @@ def hand_over(cnxt, request, found, engine_id):
     claim changed since ``found`` was read (another watchdog moved it, or
     the old engine finished).
     """
-    return bool(sync_point_object.SyncPoint.update_input_data(
-        cnxt, str(request.resource_id), request.traversal, request.is_update,
-        found.atomic_key,
-        _record(ADOPTED, engine_id, request.action_execution_id)))
+    return _swap(cnxt, request, found.atomic_key, ADOPTED, engine_id)
 
 
 def finish(cnxt, request, engine_id, atomic_key=None, output=None,
@@ -205,11 +193,28 @@ def finish(cnxt, request, engine_id, atomic_key=None, output=None,
             return False
         atomic_key = found.atomic_key
     state = SUCCESS if error is None else FAILED
-    return bool(sync_point_object.SyncPoint.update_input_data(
-        cnxt, str(request.resource_id), request.traversal, request.is_update,
-        atomic_key,
-        _record(state, engine_id, request.action_execution_id, output,
-                error)))
+    return _swap(cnxt, request, atomic_key, state, engine_id, output, error)
+
+
+def _swap(cnxt, request, atomic_key, state, engine_id, output=None,
+          error=None):
+    """Write the claim's new record if its key is still ``atomic_key``.
+
+    Returns whether this call wrote it: also when Heat's retry of a write
+    whose commit landed as the connection was lost found the key moved by
+    that very write (told apart by the record's ``run``, see the module's
+    docstring).
+    """
+    run = uuidutils.generate_uuid()
+    if sync_point_object.SyncPoint.update_input_data(
+            cnxt, str(request.resource_id), request.traversal,
+            request.is_update, atomic_key,
+            _record(state, engine_id, request.action_execution_id, output,
+                    error, run=run)):
+        return True
+    now = get(cnxt, request)
+    return (now is not None and now.run == run and
+            now.atomic_key == atomic_key + 1)
 
 
 def _record(state, engine_id, action_execution, output=None, error=None,

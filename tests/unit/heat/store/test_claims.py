@@ -270,6 +270,40 @@ class LostCommitTest(base.HeatDbTestCase):
         self.assertEqual('e-2', node_claims.get(self.ctx,
                                                 self.request).engine)
 
+    def test_a_hand_over_that_landed_is_this_engine_s(self):
+        # Else the watchdog took the claim for another watchdog's and left
+        # the node ADOPTED by its own engine until its next pass.
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'dead'))
+        found = node_claims.get(self.ctx, self.request)
+        self.lose_after('update_input_data')
+        self.assertTrue(node_claims.hand_over(self.ctx, self.request, found,
+                                              'e-2'))
+        now = node_claims.get(self.ctx, self.request)
+        self.assertEqual((node_claims.ADOPTED, 'e-2'), (now.state,
+                                                        now.engine))
+
+    def test_a_finish_that_landed_wrote(self):
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'e-1'))
+        self.lose_after('update_input_data')
+        self.assertTrue(node_claims.finish(
+            self.ctx, self.request, 'e-1', node_claims.FRESH_KEY,
+            output={'node': 'r'}))
+        now = node_claims.get(self.ctx, self.request)
+        self.assertEqual((node_claims.SUCCESS, {'node': 'r'}),
+                         (now.state, now.output))
+
+    def test_a_hand_over_or_finish_that_lost_the_race_did_not(self):
+        self.assertIsNone(node_claims.claim(self.ctx, self.request, 'dead'))
+        found = node_claims.get(self.ctx, self.request)
+        self.assertTrue(node_claims.hand_over(self.ctx, self.request, found,
+                                              'e-3'))
+        self.assertFalse(node_claims.hand_over(self.ctx, self.request,
+                                               found, 'e-2'))
+        self.assertFalse(node_claims.finish(
+            self.ctx, self.request, 'dead', found.atomic_key, error='x'))
+        self.assertEqual('e-3', node_claims.get(self.ctx,
+                                                self.request).engine)
+
     def test_a_take_over_that_lost_the_race_is_not(self):
         self.assertIsNone(node_claims.claim(self.ctx, self.request, 'dead'))
         found = node_claims.get(self.ctx, self.request)
