@@ -48,9 +48,10 @@ connection was lost during a commit the server applied, the retried
 insert finds the row the first attempt wrote (a duplicate), the retried
 compare-and-swap (``take_over``, ``hand_over``, ``finish``) finds its key
 moved; every write records a ``run`` of its own, and a key moved by one
-to a record with that very ``run`` is the write's own. Without ``run`` the claiming engine
-took its own claim for an earlier run and waited for itself for ever
-(seen with ``tox -e chaos``, MariaDB restarted mid-delete).
+to a record with that very ``run`` is the write's own. Without ``run``
+the claiming engine took its own claim for an earlier run and waited for
+itself for ever (seen with ``tox -e chaos``, MariaDB restarted
+mid-delete).
 """
 
 import dataclasses
