@@ -67,7 +67,8 @@ def make_replacement(rsrc, template_id, requires):
         new_id = rsrc.make_replacement(template_id, requires)
     except exception.UpdateInProgress:
         new_id = None
-    appeared = _rows_replacing(rsrc, template_id).keys() - before.keys()
+    after = _rows_replacing(rsrc, template_id)
+    appeared = after.keys() - before.keys()
     if appeared <= {new_id}:
         return new_id
     named = resource_objects.Resource.get_obj(
@@ -79,7 +80,7 @@ def make_replacement(rsrc, template_id, requires):
                  'connection)', rsrc.name, rsrc.id, named)
         new_id = named
     for row_id in sorted(appeared - {new_id, named}):
-        _mark_unused(rsrc, row_id)
+        _mark_unused(rsrc, after[row_id])
     return new_id
 
 
@@ -94,24 +95,24 @@ def _rows_replacing(rsrc, template_id):
                                             UNUSED['status'])}
 
 
-def _mark_unused(rsrc, row_id):
-    """Mark row ``row_id``, inserted and never used, DELETE COMPLETE.
+def _mark_unused(rsrc, row):
+    """Mark ``row``, inserted and never used, DELETE COMPLETE.
 
-    Only while it is as Heat inserted it (INIT COMPLETE, unlocked, its
-    first atomic key): a row some engine took up meanwhile is left alone.
+    ``row`` as read after Heat's call. Only while it is as Heat inserted
+    it (INIT COMPLETE, unlocked) and unchanged since that read (a
+    compare-and-swap on the atomic key read): a row some engine took up
+    meanwhile is left alone.
     """
-    row = resource_objects.Resource.get_obj(
-        rsrc.context, row_id, refresh=True,
-        fields={'action', 'status', 'engine_id', 'atomic_key'})
     marked = (row.action, row.status, row.engine_id) == (
         resource.Resource.INIT, resource.Resource.COMPLETE, None) and (
         resource_objects.Resource.select_and_update_by_id(
-            rsrc.context, row_id, dict(UNUSED), expected_engine_id=None,
+            rsrc.context, row.id, dict(UNUSED), expected_engine_id=None,
             atomic_key=row.atomic_key))
     if marked:
         LOG.info('Resource %s (%s): unused replacement row %s marked '
-                 'DELETE COMPLETE', rsrc.name, rsrc.id, row_id)
+                 'DELETE COMPLETE', rsrc.name, rsrc.id, row.id)
     else:
         LOG.warning('Resource %s (%s): unused replacement row %s is in '
-                    'use (%s %s, engine %s); left alone', rsrc.name,
-                    rsrc.id, row_id, row.action, row.status, row.engine_id)
+                    'use (%s %s, engine %s, or changed since); left alone',
+                    rsrc.name, rsrc.id, row.id, row.action, row.status,
+                    row.engine_id)
