@@ -99,7 +99,6 @@ def differences(scenario, plugin_cloud, native, plugin, alone=True):
         found.append(Difference(
             'per-resource events differ (first: native, second: plugin)',
             *stories))
-    problems = []
     allowed = {(a, r, d) for a, r, d, _why in scenario.unordered}
     violations = {label: [v for v in checks.order_violations(outcome.record)
                           if v[:3] not in allowed]
@@ -108,17 +107,16 @@ def differences(scenario, plugin_cloud, native, plugin, alone=True):
     # A violation native Heat shows too, in the same traversal, is Heat's
     # own order (the check's model of it is too strict), not a divergence.
     shared = set(violations['native']) & set(violations['plugin'])
-    for label in ('native', 'plugin'):
-        problems += ['%s: %s' % (label, message)
-                     for violation in violations[label]
-                     if violation not in shared
-                     for message in violation[3:]]
-    problems += ['plugin: %s' % p
-                 for p in checks.mistral_problems(plugin_cloud,
-                                                  plugin.record,
-                                                  alone=alone)]
-    if problems:
-        found.append(Difference('problems on one cloud', [], problems))
+    problems = {label: [message for violation in violations[label]
+                        if violation not in shared
+                        for message in violation[3:]]
+                for label in ('native', 'plugin')}
+    problems['plugin'] += checks.mistral_problems(plugin_cloud,
+                                                  plugin.record, alone=alone)
+    if problems['native'] or problems['plugin']:
+        # Each cloud's own problems on its side, as the report labels them.
+        found.append(Difference('problems on one cloud',
+                                problems['native'], problems['plugin']))
     return found
 
 

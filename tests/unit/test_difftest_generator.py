@@ -372,29 +372,45 @@ class OrderProblemsTest(base.TestCase):
             (name, status, '', False) for name, status in events]
         return compare.Outcome(record, None)
 
-    def problems(self, native, plugin):
-        scenario = types.SimpleNamespace(unordered=())
-        self.patch(checks, 'mistral_problems', lambda *a, **k: [])
-        found = compare.differences(scenario, None, native, plugin)
-        return [p for d in found if d.what == 'problems on one cloud'
-                for p in d.plugin]
+    ORDERED = (('a', 'CREATE_IN_PROGRESS'), ('a', 'CREATE_COMPLETE'),
+               ('b', 'CREATE_IN_PROGRESS'), ('b', 'CREATE_COMPLETE'))
+    EARLY = (('a', 'CREATE_IN_PROGRESS'), ('b', 'CREATE_IN_PROGRESS'),
+             ('a', 'CREATE_COMPLETE'), ('b', 'CREATE_COMPLETE'))
+    VIOLATION = ('traversal 0 (CREATE): b began CREATE_IN_PROGRESS '
+                 'before a completed')
 
-    def test_a_violation_on_the_plugin_only_is_a_problem(self):
-        ordered = self.outcome(('a', 'CREATE_IN_PROGRESS'),
-                               ('a', 'CREATE_COMPLETE'),
-                               ('b', 'CREATE_IN_PROGRESS'),
-                               ('b', 'CREATE_COMPLETE'))
-        early = self.outcome(('a', 'CREATE_IN_PROGRESS'),
-                             ('b', 'CREATE_IN_PROGRESS'),
-                             ('a', 'CREATE_COMPLETE'),
-                             ('b', 'CREATE_COMPLETE'))
+    def problems(self, native, plugin, mistral=()):
+        """The problems found: (native's, plugin's), or None if none."""
+        scenario = types.SimpleNamespace(unordered=())
+        self.patch(checks, 'mistral_problems',
+                   lambda *a, **k: list(mistral))
+        found = compare.differences(scenario, None, native, plugin)
+        for difference in found:
+            if difference.what == 'problems on one cloud':
+                return difference.native, difference.plugin
+        return None
+
+    def test_a_violation_on_the_plugin_only_is_the_plugins(self):
         self.assertEqual(
-            ['plugin: traversal 0 (CREATE): b began CREATE_IN_PROGRESS '
-             'before a completed'], self.problems(ordered, early))
+            ([], [self.VIOLATION]),
+            self.problems(self.outcome(*self.ORDERED),
+                          self.outcome(*self.EARLY)))
+
+    def test_a_violation_on_native_heat_only_is_native_heats(self):
+        # The report labels each side: a native-only violation must not
+        # read as the plugin's (seed 284's report did).
+        self.assertEqual(
+            ([self.VIOLATION], []),
+            self.problems(self.outcome(*self.EARLY),
+                          self.outcome(*self.ORDERED)))
+
+    def test_what_mistral_ran_is_the_plugins(self):
+        self.assertEqual(
+            ([], ['an execution left RUNNING']),
+            self.problems(self.outcome(*self.ORDERED),
+                          self.outcome(*self.ORDERED),
+                          mistral=['an execution left RUNNING']))
 
     def test_the_same_violation_on_both_clouds_is_heats_own_order(self):
-        early = self.outcome(('a', 'CREATE_IN_PROGRESS'),
-                             ('b', 'CREATE_IN_PROGRESS'),
-                             ('a', 'CREATE_COMPLETE'),
-                             ('b', 'CREATE_COMPLETE'))
-        self.assertEqual([], self.problems(early, early))
+        early = self.outcome(*self.EARLY)
+        self.assertIsNone(self.problems(early, early))
